@@ -1,0 +1,64 @@
+// The control block: the words through which the main thread and the CPU workers run a campaign.
+import { mem } from '../shm/arena.js';
+
+export const MAX_CPUS = 16;
+const PERCPU_WORDS = 8;
+
+export const CONTROL_REGION = { name: 'control', words: 64 + MAX_CPUS * PERCPU_WORDS };
+
+/** Word offsets inside the control region. */
+export const C = {
+  RUN_GEN: 0, // bumped by the main thread to start a run; workers wait on it
+  STOP: 1, // 1: the campaign is over, workers return
+  ABORT: 2, // why the current run stops early (AbortReason), 0 while it runs
+  ABORT_CPU: 3,
+  DONE: 4, // CPUs that finished the current run
+  NCPUS: 5, // CPUs taking part in the campaign
+  TIME_SCALE_X1000: 6, // emulated time runs this many thousandths as fast as wall time
+  BOOT_EPOCH_F64: 8, // (two words) wall-clock ms of boot, as a float64
+  RUN_INDEX: 10,
+  PERCPU: 64,
+} as const;
+
+/** Per-CPU words (offset from C.PERCPU + cpu * PERCPU_WORDS). */
+export const PC = {
+  STATE: 0, // CpuState
+  CURRENT: 1, // task running on it
+  POINTS: 2, // preemption points passed in the last run
+  JITTER_EVENTS: 3,
+  JITTER_DIGEST: 4,
+} as const;
+
+export const enum CpuState {
+  Idle = 0,
+  Running = 1,
+  Done = 2,
+  Oops = 3,
+  Crashed = 4,
+  Stopped = 5,
+}
+
+export const enum AbortReason {
+  None = 0,
+  Oops = 1, // a kernel Oops killed one CPU's task: the run stops, the campaign goes on
+  Crash = 2, // a CPU's program threw: the campaign stops
+  Timeout = 3, // the main thread gave up waiting
+}
+
+export function ctl(): number {
+  return mem.arena.region(CONTROL_REGION.name).base;
+}
+
+export function percpu(cpu: number, field: number): number {
+  return ctl() + C.PERCPU + cpu * PERCPU_WORDS + field;
+}
+
+export function bootEpoch(): number {
+  const at = ctl() + C.BOOT_EPOCH_F64;
+  return mem.arena.f64[at >> 1]!;
+}
+
+export function setBootEpoch(ms: number): void {
+  const at = ctl() + C.BOOT_EPOCH_F64;
+  mem.arena.f64[at >> 1] = ms;
+}

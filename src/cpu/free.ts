@@ -1,0 +1,107 @@
+// The free runner: every CPU runs flat out on its own worker; named race windows get seeded jitter.
+import { mem } from '../shm/arena.js';
+import { emulatedNow, timeScale } from './clock.js';
+import { C, ctl } from './control.js';
+import { CpuStop } from './errors.js';
+import { digestStep, type JitterConfig, jitterDecision, windowHashes } from './jitter.js';
+import type { Runner, WaitResult } from './runner.js';
+
+/** Longest single host wait, so an aborted run is noticed promptly. */
+const WAIT_SLICE_MS = 2;
+const SPIN_BEFORE_WAIT = 64;
+
+const parkWord = new Int32Array(new SharedArrayBuffer(4));
+
+export class FreeRunner implements Runner {
+  readonly mode = 'free' as const;
+  points = 0;
+  jitterEvents = 0;
+  jitterDigest = 0;
+  private run = 0;
+  private readonly occurrences = new Map<number, number>();
+  private readonly windows: Map<string, number>;
+  private readonly abortAt: number;
+
+  constructor(
+    private readonly cfg: JitterConfig,
+    private readonly seed: number,
+    private readonly cpu: number,
+  ) {
+    this.windows = windowHashes(cfg);
+    this.abortAt = ctl() + C.ABORT;
+  }
+
+  beginRun(run: number): void {
+    this.run = run;
+    this.points = 0;
+    this.jitterEvents = 0;
+    this.jitterDigest = 0;
+    this.occurrences.clear();
+  }
+
+  point(id: string): void {
+    if (Atomics.load(mem.i32, this.abortAt) !== 0) throw new CpuStop();
+    this.points++;
+    const wh = this.windows.get(id);
+    if (wh !== undefined) this.inject(wh);
+  }
+
+  private inject(wh: number): void {
+    const occ = (this.occurrences.get(wh) ?? 0) + 1;
+    this.occurrences.set(wh, occ);
+    const d = jitterDecision(this.cfg, this.seed, this.run, this.cpu, wh, occ);
+    if (d.kind === 'none') return;
+    this.jitterEvents++;
+    this.jitterDigest = digestStep(this.jitterDigest, wh, occ, d);
+    if (d.kind === 'delay') {
+      const i32 = mem.i32;
+      for (let i = 0; i < d.spins; i++) if (Atomics.load(i32, this.abortAt) !== 0) break;
+    } else {
+      Atomics.wait(parkWord, 0, 0, d.us / 1000);
+    }
+  }
+
+  wait(addr: number, expected: number, timeoutMs: number): WaitResult {
+    const i32 = mem.i32;
+    const deadline = Number.isFinite(timeoutMs) ? performance.now() + timeoutMs / timeScale() : Infinity;
+    for (;;) {
+      if (Atomics.load(i32, this.abortAt) !== 0) throw new CpuStop();
+      const left = deadline - performance.now();
+      if (left <= 0) return 'timed-out';
+      const r = Atomics.wait(i32, addr, expected, Math.min(WAIT_SLICE_MS, left));
+      if (r !== 'timed-out') return r;
+    }
+  }
+
+  wake(addr: number, count: number): void {
+    Atomics.notify(mem.i32, addr, count);
+  }
+
+  relax(spins: number): void {
+    if (spins < SPIN_BEFORE_WAIT) return;
+    if (Atomics.load(mem.i32, this.abortAt) !== 0) throw new CpuStop();
+    // Past a short spin, give the host core away: more CPUs than cores must not livelock.
+    Atomics.wait(parkWord, 0, 0, spins < 1024 ? 0.005 : 0.05);
+  }
+
+  now(): number {
+    return emulatedNow();
+  }
+}
+
+/** The runner of the main thread while it sets a machine up: no jitter, never preempted. */
+export class BootRunner implements Runner {
+  readonly mode = 'boot' as const;
+  point(_id: string): void {}
+  wait(addr: number, expected: number, timeoutMs: number): WaitResult {
+    const t = Number.isFinite(timeoutMs) ? timeoutMs / timeScale() : undefined;
+    return Atomics.wait(mem.i32, addr, expected, t);
+  }
+  wake(addr: number, count: number): void {
+    Atomics.notify(mem.i32, addr, count);
+  }
+  relax(_spins: number): void {}
+  now(): number {
+    return emulatedNow();
+  }
+}

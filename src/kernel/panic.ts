@@ -1,0 +1,116 @@
+// kernel/panic.c and arch/x86/kernel/dumpstack.c: taint, WARN, dump_stack and oopses.
+import { cpuCtx } from '../cpu/context.js';
+import { KernelOops } from '../cpu/errors.js';
+import { mem } from '../shm/arena.js';
+import { defineStatics } from '../shm/statics.js';
+import { intern } from '../shm/strtab.js';
+import { KERN_ALERT, KERN_ERR, KERN_WARNING, printk } from './printk.js';
+import { task_comm, task_pid } from './task_struct.js';
+import { utsname } from './utsname.js';
+
+const WARNED_SLOTS = 64;
+export const PANIC = defineStatics('panic', ['tainted_mask', 'oops_count', 'warn_count', `warned[${WARNED_SLOTS}]`]);
+
+export const TAINT_BAD_PAGE = 5;
+export const TAINT_DIE = 7;
+export const TAINT_WARN = 9;
+const TAINT_CHARS = 'PFSRMBUDAWCIOELKXT';
+
+export function panicReset(): void {
+  const b = PANIC.base();
+  mem.i32.fill(0, b, b + PANIC.layout.SIZE);
+}
+
+export function add_taint(flag: number): void {
+  const old = Atomics.or(mem.i32, PANIC.base() + PANIC.layout.tainted_mask, 1 << flag);
+  if (old === 0) printk(KERN_WARNING, 'Disabling lock debugging due to kernel taint');
+}
+
+export function print_tainted(): string {
+  const mask = Atomics.load(mem.i32, PANIC.base() + PANIC.layout.tainted_mask);
+  if (mask === 0) return 'Not tainted';
+  let s = 'Tainted: G';
+  for (let i = 1; i < TAINT_CHARS.length; i++) s += mask & (1 << i) ? TAINT_CHARS[i] : ' ';
+  return s.trimEnd();
+}
+
+/** Emulator machinery that a call trace leaves out. */
+const HIDDEN_FRAMES = new Set([
+  'dump_stack',
+  'callTrace',
+  'die',
+  'WARN',
+  'WARN_ON_ONCE',
+  'kasan_report',
+  'checkAccess',
+  'kread',
+  'kwrite',
+  'kxchg',
+  'badAccess',
+  'printk',
+]);
+
+/** The kernel frames of the JS stack: mirrored functions keep kernel names, so this is the call trace. */
+export function callTrace(skip = 0): string[] {
+  const stack = new Error().stack ?? '';
+  const out: string[] = [];
+  for (const line of stack.split('\n').slice(1)) {
+    const m = /^\s*at (?:[\w$.]+\.)?([\w$<>]+) \((.*?):(\d+):\d+\)$/.exec(line);
+    if (!m) continue;
+    const [, fn, file, ln] = m as unknown as [string, string, string, string];
+    const at = file.lastIndexOf('/src/');
+    if (at < 0 || !/\/src\/(kernel|mm|scenarios)\//.test(file)) continue;
+    if (HIDDEN_FRAMES.has(fn)) continue;
+    out.push(` ${fn} (${file.slice(at + 5).replace(/\.js$/, '.ts')}:${ln})`);
+  }
+  return out.slice(skip);
+}
+
+export function cpuLine(): string {
+  const t = cpuCtx.current;
+  return `CPU: ${cpuCtx.cpu} PID: ${task_pid(t)} Comm: ${task_comm(t)} ${print_tainted()} ${utsname.release} #1`;
+}
+
+// lib/dump_stack.c dump_stack()
+export function dump_stack(level = KERN_ERR): void {
+  printk(level, [cpuLine(), 'Call Trace:', ...callTrace()].join('\n'));
+}
+
+/** WARN_ON_ONCE(cond): one warning per call site per run. */
+export function WARN_ON_ONCE(cond: boolean, site: string): boolean {
+  if (!cond) return false;
+  const id = intern(site);
+  const b = PANIC.base() + PANIC.layout.warned;
+  for (let i = 0; i < WARNED_SLOTS; i++) {
+    const v = Atomics.compareExchange(mem.i32, b + i, 0, id);
+    if (v === id) return true;
+    if (v === 0) break;
+  }
+  WARN(site);
+  return true;
+}
+
+export function WARN(site: string, text?: string): void {
+  Atomics.add(mem.i32, PANIC.base() + PANIC.layout.warn_count, 1);
+  const lines = [`WARNING: CPU: ${cpuCtx.cpu} PID: ${task_pid(cpuCtx.current)} at ${site}`];
+  if (text) lines.unshift(text);
+  printk(KERN_WARNING, lines.join('\n'));
+  add_taint(TAINT_WARN);
+  dump_stack(KERN_WARNING);
+  printk(KERN_WARNING, '---[ end trace 0000000000000000 ]---');
+}
+
+/** An oops: print it, taint, and kill the current task by unwinding its CPU. */
+export function die(first: string, how = 'Oops: 0000'): never {
+  const n = Atomics.add(mem.i32, PANIC.base() + PANIC.layout.oops_count, 1) + 1;
+  printk(KERN_ALERT, first);
+  printk(KERN_ALERT, `${how} [#${n}] SMP`);
+  add_taint(TAINT_DIE);
+  dump_stack(KERN_ALERT);
+  printk(KERN_ALERT, '---[ end trace 0000000000000000 ]---');
+  throw new KernelOops(first);
+}
+
+export function oopsCount(): number {
+  return Atomics.load(mem.i32, PANIC.base() + PANIC.layout.oops_count);
+}
