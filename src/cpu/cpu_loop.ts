@@ -53,7 +53,7 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
   useArena(arena);
   const i32 = arena.i32;
   const b = ctl();
-  const runner = new FreeRunner(t.jitter, t.seed, t.cpu);
+  const runner = new FreeRunner(t.jitter, t.cpu);
   cpuCtx.cpu = t.cpu;
   cpuCtx.runner = runner;
   cpuCtx.current = 0;
@@ -79,7 +79,7 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
       Atomics.wait(i32, b + C.RUN_GEN, gen, 100);
     }
     const run = Atomics.load(i32, b + C.RUN_INDEX);
-    runner.beginRun(run);
+    runner.beginRun((t.seed + run) >>> 0);
     cpuCtx.preemptCount = 0;
     Atomics.store(i32, percpu(t.cpu, PC.STATE), CpuState.Running);
     let state: CpuState = CpuState.Done;

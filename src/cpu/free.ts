@@ -3,7 +3,7 @@ import { mem } from '../shm/arena.js';
 import { emulatedNow, timeScale } from './clock.js';
 import { C, ctl } from './control.js';
 import { CpuStop } from './errors.js';
-import { digestStep, type JitterConfig, jitterDecision, windowHashes } from './jitter.js';
+import { digestStep, type JitterConfig, jitterDecision, type WindowInfo, windowTable } from './jitter.js';
 import type { Runner, WaitResult } from './runner.js';
 
 /** Longest single host wait, so an aborted run is noticed promptly. */
@@ -17,22 +17,22 @@ export class FreeRunner implements Runner {
   points = 0;
   jitterEvents = 0;
   jitterDigest = 0;
-  private run = 0;
+  private runSeed = 0;
   private readonly occurrences = new Map<number, number>();
-  private readonly windows: Map<string, number>;
+  private readonly windows: Map<string, WindowInfo>;
   private readonly abortAt: number;
 
   constructor(
     private readonly cfg: JitterConfig,
-    private readonly seed: number,
     private readonly cpu: number,
   ) {
-    this.windows = windowHashes(cfg);
+    this.windows = windowTable(cfg);
     this.abortAt = ctl() + C.ABORT;
   }
 
-  beginRun(run: number): void {
-    this.run = run;
+  /** A run's jitter depends only on its own seed (campaign seed + run index). */
+  beginRun(runSeed: number): void {
+    this.runSeed = runSeed;
     this.points = 0;
     this.jitterEvents = 0;
     this.jitterDigest = 0;
@@ -42,14 +42,15 @@ export class FreeRunner implements Runner {
   point(id: string): void {
     if (Atomics.load(mem.i32, this.abortAt) !== 0) throw new CpuStop();
     this.points++;
-    const wh = this.windows.get(id);
-    if (wh !== undefined) this.inject(wh);
+    const w = this.windows.get(id);
+    if (w !== undefined) this.inject(w);
   }
 
-  private inject(wh: number): void {
+  private inject(w: WindowInfo): void {
+    const wh = w.hash;
     const occ = (this.occurrences.get(wh) ?? 0) + 1;
     this.occurrences.set(wh, occ);
-    const d = jitterDecision(this.cfg, this.seed, this.run, this.cpu, wh, occ);
+    const d = jitterDecision(this.cfg, this.runSeed, this.cpu, wh, occ, w.probability);
     if (d.kind === 'none') return;
     this.jitterEvents++;
     this.jitterDigest = digestStep(this.jitterDigest, wh, occ, d);

@@ -1,0 +1,142 @@
+// kernel/fork.c (v4.14/v4.15): mm_struct lifetime (mm_users, mm_count, __mmput, __mmdrop,
+// check_mm) and task/signal lifetime. Sits above mm/, as fork.c calls exit_mmap.
+import { cpuCtx } from '../cpu/context.js';
+import { mem } from '../shm/arena.js';
+import { exit_mmap } from '../mm/era_ops.js';
+import { kread } from '../mm/kasan.js';
+import { MM, NR_MM_COUNTERS, resident_page_types } from '../mm/mm_types.js';
+import { pgd_alloc, pgd_free } from '../mm/pgtable.js';
+import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from '../mm/slab.js';
+import { init_rwsem } from './locking/rwsem.js';
+import { spin_lock_init } from './locking/spinlock.js';
+import { WARN_ON_ONCE } from './panic.js';
+import { hex8, KERN_ALERT, printk } from './printk.js';
+import { might_sleep, put_task_struct, taskRelease } from './sched.js';
+import { PF_KTHREAD, SIGNAL, set_task_comm, TASK, TASK_RUNNING } from './task_struct.js';
+
+export const mm_cachep = kmem_cache_create('mm_struct', MM.SIZE, 16);
+export const task_struct_cachep = kmem_cache_create('task_struct', TASK.SIZE, 32);
+export const signal_cachep = kmem_cache_create('signal_cache', SIGNAL.SIZE, 32);
+
+const users = (mm: number): number => mm + MM.mm_users;
+const count = (mm: number): number => mm + MM.mm_count;
+
+// kernel/fork.c mm_alloc() + mm_init()
+export function mm_alloc(): number {
+  const mm = kmem_cache_alloc(mm_cachep, 'mm_alloc');
+  if (!mm) return 0;
+  const i32 = mem.i32;
+  Atomics.store(i32, users(mm), 1);
+  Atomics.store(i32, count(mm), 1);
+  init_rwsem(mm + MM.mmap_sem);
+  spin_lock_init(mm + MM.page_table_lock);
+  const pgd = pgd_alloc(mm);
+  if (!pgd) {
+    kmem_cache_free(mm_cachep, mm, 'mm_alloc');
+    return 0;
+  }
+  Atomics.store(i32, mm + MM.pgd, pgd);
+  return mm;
+}
+
+// include/linux/sched/mm.h mmgrab()
+export function mmgrab(mm: number): void {
+  Atomics.add(mem.i32, count(mm), 1);
+}
+
+// include/linux/sched/mm.h mmget()
+export function mmget(mm: number): void {
+  Atomics.add(mem.i32, users(mm), 1);
+}
+
+// include/linux/sched/mm.h mmget_not_zero(): atomic_inc_not_zero(&mm->mm_users)
+export function mmget_not_zero(mm: number): boolean {
+  const i32 = mem.i32;
+  let c = Atomics.load(i32, users(mm));
+  while (c !== 0) {
+    const seen = Atomics.compareExchange(i32, users(mm), c, c + 1);
+    if (seen === c) return true;
+    c = seen;
+  }
+  return false;
+}
+
+// kernel/fork.c check_mm(), with the v4.15 pgtables_bytes accounting
+export function check_mm(mm: number): void {
+  for (let i = 0; i < NR_MM_COUNTERS; i++) {
+    const x = Atomics.load(mem.i32, mm + MM.rss_stat + i);
+    if (x) printk(KERN_ALERT, `BUG: Bad rss-counter state mm:${hex8(mm)} type:${resident_page_types[i]} val:${x}`);
+  }
+  const bytes = Atomics.load(mem.i32, mm + MM.pgtables_bytes);
+  if (bytes) printk(KERN_ALERT, `BUG: non-zero pgtables_bytes on freeing mm: ${bytes}`);
+}
+
+// kernel/fork.c __mmdrop()
+export function __mmdrop(mm: number): void {
+  WARN_ON_ONCE(mm === kread(cpuCtx.current + TASK.mm), 'kernel/fork.c:__mmdrop');
+  pgd_free(kread(mm + MM.pgd));
+  check_mm(mm);
+  kmem_cache_free(mm_cachep, mm, '__mmdrop');
+}
+
+// include/linux/sched/mm.h mmdrop()
+export function mmdrop(mm: number): void {
+  if (Atomics.sub(mem.i32, count(mm), 1) === 1) __mmdrop(mm);
+}
+
+// kernel/fork.c __mmput(), v4.14 (aio, ksm, khugepaged, uprobes are not modelled)
+function __mmput(mm: number): void {
+  exit_mmap(mm);
+  mmdrop(mm);
+}
+
+// kernel/fork.c mmput()
+export function mmput(mm: number): void {
+  might_sleep('kernel/fork.c:mmput');
+  if (Atomics.sub(mem.i32, users(mm), 1) === 1) __mmput(mm);
+}
+
+// kernel/fork.c free_signal_struct(): the OOM victim's mm_count pin goes with the signal struct.
+function free_signal_struct(sig: number): void {
+  const oom_mm = kread(sig + SIGNAL.oom_mm);
+  if (oom_mm) mmdrop(oom_mm); // mmdrop_async() in the kernel
+  kmem_cache_free(signal_cachep, sig, 'free_signal_struct');
+}
+
+// kernel/fork.c __put_task_struct()
+function __put_task_struct(tsk: number): void {
+  const sig = kread(tsk + TASK.signal);
+  if (Atomics.sub(mem.i32, sig + SIGNAL.sigcnt, 1) === 1) free_signal_struct(sig);
+  kmem_cache_free(task_struct_cachep, tsk, '__put_task_struct');
+}
+taskRelease.free = __put_task_struct;
+
+let nextPid = 100;
+
+/** A new single-threaded task (copy_process, reduced to what the scenarios need). */
+export function spawnTask(comm: string, opts: { kthread?: boolean; mm?: number } = {}): number {
+  const t = kmem_cache_alloc(task_struct_cachep, 'copy_process');
+  const sig = kmem_cache_alloc(signal_cachep, 'copy_signal');
+  if (!t || !sig) throw new RangeError('spawnTask: out of task_struct or signal_struct objects');
+  const i32 = mem.i32;
+  Atomics.store(i32, sig + SIGNAL.sigcnt, 1);
+  Atomics.store(i32, sig + SIGNAL.nr_threads, 1);
+  Atomics.store(i32, t + TASK.signal, sig);
+  Atomics.store(i32, t + TASK.__state, TASK_RUNNING);
+  // One reference for the task itself, one for whoever reaps it (release_task).
+  Atomics.store(i32, t + TASK.usage, 2);
+  Atomics.store(i32, t + TASK.pid, nextPid++);
+  Atomics.store(i32, t + TASK.flags, opts.kthread ? PF_KTHREAD : 0);
+  Atomics.store(i32, t + TASK.mm, opts.mm ?? 0);
+  Atomics.store(i32, t + TASK.active_mm, opts.mm ?? 0);
+  Atomics.store(i32, t + TASK.cpu, -1);
+  set_task_comm(t, comm);
+  return t;
+}
+
+/** Pids restart per run so that a seed's dmesg is stable. */
+export function forkReset(firstPid = 100): void {
+  nextPid = firstPid;
+}
+
+export { put_task_struct };

@@ -1,0 +1,122 @@
+// mm/kasan: checked accesses to kernel memory. Allocators register a shadow for their regions;
+// a bad access prints the KASAN report (once per run, as without kasan_multi_shot) and goes on
+// with the access, as the real KASAN does. A wild pointer oopses.
+import { cpuCtx } from '../cpu/context.js';
+import { type Arena, mem } from '../shm/arena.js';
+import { defineStatics } from '../shm/statics.js';
+import { strAt } from '../shm/strtab.js';
+import { add_taint, callTrace, cpuLine, die, TAINT_BAD_PAGE } from '../kernel/panic.js';
+import { hex8, KERN_ERR, printk } from '../kernel/printk.js';
+import { task_comm, task_pid } from '../kernel/task_struct.js';
+
+export interface BadAccess {
+  /** KASAN's bug type: 'slab-use-after-free', 'use-after-free', 'slab-out-of-bounds'... */
+  kind: string;
+  /** The lines after the call trace: allocation and free tracks, the object or page. */
+  details: string[];
+}
+
+export interface Shadow {
+  /** null when the word may be accessed. */
+  check(addr: number): BadAccess | null;
+}
+
+export const KASAN = defineStatics('kasan', ['reported', 'reports']);
+
+const shadows = new Map<string, Shadow>();
+let byId: (Shadow | undefined)[] = [];
+let forArena: Arena | undefined;
+
+export function registerShadow(regionName: string, s: Shadow): void {
+  shadows.set(regionName, s);
+  forArena = undefined;
+}
+
+function shadowOf(id: number): Shadow | undefined {
+  if (forArena !== mem.arena) {
+    byId = mem.arena.regions.map((r) => shadows.get(r.name));
+    forArena = mem.arena;
+  }
+  return byId[id];
+}
+
+export function kasanReset(): void {
+  const b = KASAN.base();
+  Atomics.store(mem.i32, b + KASAN.layout.reported, 0);
+  Atomics.store(mem.i32, b + KASAN.layout.reports, 0);
+}
+
+export function kasanReports(): number {
+  return Atomics.load(mem.i32, KASAN.base() + KASAN.layout.reports);
+}
+
+/** One track line for "Allocated by task" / "Freed by task". */
+export function track(what: string, pid: number, cpu: number, site: number): string[] {
+  if (!site) return [];
+  return [`${what} by task ${pid} on cpu ${cpu}:`, ` ${strAt(site)}`];
+}
+
+function badAccess(addr: number, write: boolean): never {
+  const verb = write ? 'write' : 'read';
+  if (addr >= 0 && addr < 256) {
+    die(`BUG: kernel NULL pointer dereference, address: ${hex8(addr)}\n#PF: supervisor ${verb} access in kernel mode`);
+  }
+  die(`BUG: unable to handle page fault for address: ${hex8(addr)}\n#PF: supervisor ${verb} access in kernel mode`);
+}
+
+function kasan_report(addr: number, write: boolean, bad: BadAccess): void {
+  const b = KASAN.base();
+  Atomics.add(mem.i32, b + KASAN.layout.reports, 1);
+  if (Atomics.exchange(mem.i32, b + KASAN.layout.reported, 1) !== 0) return;
+  const trace = callTrace();
+  const fn = trace[0]?.trim().split(' ')[0] ?? '?';
+  const t = cpuCtx.current;
+  printk(
+    KERN_ERR,
+    [
+      '==================================================================',
+      `BUG: KASAN: ${bad.kind} in ${fn}`,
+      `${write ? 'Write' : 'Read'} of size 4 at addr ${hex8(addr)} by task ${task_comm(t)}/${task_pid(t)}`,
+      '',
+      cpuLine(),
+      'Call Trace:',
+      ...trace,
+      '',
+      ...bad.details,
+      '==================================================================',
+    ].join('\n'),
+  );
+  add_taint(TAINT_BAD_PAGE);
+}
+
+function checkAccess(addr: number, write: boolean): void {
+  const id = mem.arena.regionOf(addr);
+  if (id < 0) badAccess(addr, write);
+  const s = shadowOf(id);
+  if (s === undefined) return;
+  const bad = s.check(addr);
+  if (bad) kasan_report(addr, write, bad);
+}
+
+/** READ_ONCE of a kernel word, KASAN-checked. */
+export function kread(addr: number): number {
+  checkAccess(addr, false);
+  return Atomics.load(mem.i32, addr);
+}
+
+/** WRITE_ONCE of a kernel word, KASAN-checked. */
+export function kwrite(addr: number, v: number): void {
+  checkAccess(addr, true);
+  Atomics.store(mem.i32, addr, v);
+}
+
+/** xchg of a kernel word, KASAN-checked (ptep_get_and_clear). */
+export function kxchg(addr: number, v: number): number {
+  checkAccess(addr, true);
+  return Atomics.exchange(mem.i32, addr, v);
+}
+
+/** Checks an access without doing it (an atomic op on a lock word, a memcpy). */
+export function kasan_check(addr: number, write: boolean): void {
+  checkAccess(addr, write);
+}

@@ -1,0 +1,342 @@
+// mm/memory.c, v4.14: anonymous faults, the zap walk (unmap_vmas / unmap_page_range /
+// zap_pte_range), free_pgtables and print_bad_pte. Addresses are unsigned 32-bit numbers.
+import { point } from '../cpu/context.js';
+import { mem } from '../shm/arena.js';
+import { defineStatics } from '../shm/statics.js';
+import { add_taint, dump_stack, TAINT_BAD_PAGE } from '../kernel/panic.js';
+import { hex8, KERN_ALERT, KERN_ERR, printk } from '../kernel/printk.js';
+import { get_current } from '../kernel/sched.js';
+import { task_comm } from '../kernel/task_struct.js';
+import { kread, kwrite, kxchg } from './kasan.js';
+import { MM, MM_ANONPAGES, MMF_UNSTABLE, NR_MM_COUNTERS, VM_SHARED, VM_WRITE, VMA } from './mm_types.js';
+import {
+  __tlb_remove_page,
+  type MmuGather,
+  pgtable_free_tlb,
+  tlb_flush_mmu_free,
+  tlb_flush_mmu_tlbonly,
+} from './mmu_gather.js';
+import {
+  __free_page,
+  __GFP_ZERO,
+  alloc_page,
+  dump_page,
+  GFP_KERNEL,
+  highest_memmap_pfn,
+  pfn_to_page,
+} from './page_alloc.js';
+import {
+  __pmd_alloc,
+  __pte_alloc,
+  _PAGE_DIRTY,
+  _PAGE_PRESENT,
+  _PAGE_RW,
+  _PAGE_USER,
+  _PAGE_ACCESSED,
+  entry_page,
+  mk_pte,
+  mm_dec_pgtables,
+  PGDIR_SIZE,
+  PMD_SIZE,
+  pgd_offset,
+  pgd_present,
+  pmd_none,
+  pmd_offset,
+  pte_none,
+  pte_offset_map,
+  pte_offset_map_lock,
+  pte_pfn,
+  pte_present,
+  pte_unmap_unlock,
+} from './pgtable.js';
+import { page_add_new_anon_rmap, page_mapcount, page_remove_rmap } from './rmap.js';
+
+export const VM_FAULT_OOM = 0x0001;
+export const VM_FAULT_SIGBUS = 0x0002;
+export const VM_FAULT_SIGSEGV = 0x0040;
+export const FAULT_FLAG_WRITE = 0x01;
+
+const _KERNPG_TABLE = 0x063;
+const PMD_MASK = ~(PMD_SIZE - 1) >>> 0;
+const PGDIR_MASK = ~(PGDIR_SIZE - 1) >>> 0;
+const u32 = (x: number): number => x >>> 0;
+
+export const MEMORY = defineStatics('memory', ['bad_pte_shown', 'bad_pte_unshown']);
+
+export function memoryReset(): void {
+  const b = MEMORY.base();
+  Atomics.store(mem.i32, b + MEMORY.layout.bad_pte_shown, 0);
+  Atomics.store(mem.i32, b + MEMORY.layout.bad_pte_unshown, 0);
+}
+
+export const vma_start = (vma: number): number => u32(kread(vma + VMA.vm_start));
+export const vma_end = (vma: number): number => u32(kread(vma + VMA.vm_end));
+export const vma_next = (vma: number): number => kread(vma + VMA.vm_next);
+
+function pgd_addr_end(addr: number, end: number): number {
+  const boundary = u32((addr + PGDIR_SIZE) & PGDIR_MASK);
+  return u32(boundary - 1) < u32(end - 1) ? boundary : end;
+}
+
+function pmd_addr_end(addr: number, end: number): number {
+  const boundary = u32((addr + PMD_SIZE) & PMD_MASK);
+  return u32(boundary - 1) < u32(end - 1) ? boundary : end;
+}
+
+export function add_mm_counter(mm: number, member: number, value: number): void {
+  Atomics.add(mem.i32, mm + MM.rss_stat + member, value);
+}
+
+export function get_mm_counter(mm: number, member: number): number {
+  return Atomics.load(mem.i32, mm + MM.rss_stat + member);
+}
+
+// mm/memory.c print_bad_pte(), v4.14 (rate limited: 60 reports, then a count of the rest)
+export function print_bad_pte(vma: number, addr: number, pte: number, page: number): void {
+  const b = MEMORY.base();
+  if (Atomics.add(mem.i32, b + MEMORY.layout.bad_pte_shown, 1) >= 60) {
+    Atomics.add(mem.i32, b + MEMORY.layout.bad_pte_unshown, 1);
+    return;
+  }
+  const mm = kread(vma + VMA.vm_mm);
+  const pgdval = kread(pgd_offset(mm, addr));
+  const pmdval = pgd_present(pgdval) ? kread(pmd_offset(pgdval, addr)) : 0;
+  printk(
+    KERN_ALERT,
+    `BUG: Bad page map in process ${task_comm(get_current())}  pte:${hex8(pte)} pmd:${hex8(pmdval)}`,
+  );
+  if (page) dump_page(page, 'bad pte');
+  printk(
+    KERN_ALERT,
+    [
+      `addr:${hex8(addr)} vm_flags:${hex8(kread(vma + VMA.vm_flags))} anon_vma:${hex8(kread(vma + VMA.anon_vma))} mapping:${page ? hex8(mem.i32[page + 3]!) : '(null)'} index:${(addr >>> 12).toString(16)}`,
+      'file:(null) fault:(null) mmap:(null) readpage:(null)',
+    ].join('\n'),
+  );
+  dump_stack(KERN_ALERT);
+  add_taint(TAINT_BAD_PAGE);
+}
+
+// mm/memory.c vm_normal_page(), v4.14 (no special or pfn mappings here)
+export function vm_normal_page(vma: number, addr: number, pte: number): number {
+  const pfn = pte_pfn(pte);
+  if (pfn > highest_memmap_pfn()) {
+    print_bad_pte(vma, addr, pte, 0);
+    return 0;
+  }
+  return pfn_to_page(pfn);
+}
+
+// mm/pgtable-generic.c pgd_clear_bad() / pmd_clear_bad()
+function pgd_none_or_clear_bad(pgdp: number): boolean {
+  const v = kread(pgdp);
+  if (v === 0) return true;
+  if ((v & 0xfff & ~(_KERNPG_TABLE | _PAGE_USER)) !== 0) {
+    printk(KERN_ERR, `mm/pgtable-generic.c: bad pgd ${hex8(v)}`);
+    kwrite(pgdp, 0);
+    return true;
+  }
+  return false;
+}
+
+function pmd_none_or_clear_bad(pmdp: number): boolean {
+  const v = kread(pmdp);
+  if (pmd_none(v)) return true;
+  if ((v & 0xfff & ~_PAGE_USER) !== _KERNPG_TABLE) {
+    printk(KERN_ERR, `mm/pgtable-generic.c: bad pmd ${hex8(v)}`);
+    kwrite(pmdp, 0);
+    return true;
+  }
+  return false;
+}
+
+// mm/memory.c zap_pte_range(), v4.14 (anonymous pages; swap entries are not modelled)
+function zap_pte_range(tlb: MmuGather, vma: number, pmdp: number, addr: number, end: number): number {
+  const mm = tlb.mm;
+  const out = { ptl: 0 };
+  for (;;) {
+    let force_flush = false;
+    const rss = new Int32Array(NR_MM_COUNTERS);
+    // Between reading the PMD and taking the PTL the table can go away under a buggy caller.
+    const pmdval = kread(pmdp);
+    point('zap_pte_range:pmd');
+    let pte = pte_offset_map_lock(pmdval, addr, out);
+    const ptl = out.ptl;
+    do {
+      point('zap_pte');
+      const ptent = kread(pte);
+      if (pte_none(ptent)) continue;
+      if (pte_present(ptent)) {
+        const page = vm_normal_page(vma, addr, ptent);
+        kxchg(pte, 0); // ptep_get_and_clear_full()
+        if (!page) continue;
+        rss[MM_ANONPAGES]!--;
+        page_remove_rmap(page);
+        if (page_mapcount(page) < 0) print_bad_pte(vma, addr, ptent, page);
+        if (__tlb_remove_page(tlb, page)) {
+          force_flush = true;
+          addr = u32(addr + 4096);
+          break;
+        }
+      }
+    } while ((pte++, (addr = u32(addr + 4096))) !== end);
+    for (let i = 0; i < NR_MM_COUNTERS; i++) if (rss[i]) add_mm_counter(mm, i, rss[i]!);
+    if (force_flush) tlb_flush_mmu_tlbonly(tlb);
+    pte_unmap_unlock(ptl);
+    if (!force_flush) return addr;
+    tlb_flush_mmu_free(tlb);
+    if (addr === end) return addr;
+  }
+}
+
+// mm/memory.c zap_pmd_range(), v4.14 (p4d and pud are folded on i386 PAE)
+function zap_pmd_range(tlb: MmuGather, vma: number, pgdval: number, addr: number, end: number): number {
+  let pmdp = pmd_offset(pgdval, addr);
+  let next: number;
+  do {
+    next = pmd_addr_end(addr, end);
+    if (!pmd_none_or_clear_bad(pmdp)) next = zap_pte_range(tlb, vma, pmdp, addr, next);
+    point('zap_pmd_range');
+  } while ((pmdp++, (addr = next)) !== end);
+  return addr;
+}
+
+// mm/memory.c unmap_page_range(), v4.14
+export function unmap_page_range(tlb: MmuGather, vma: number, addr: number, end: number): void {
+  let pgdp = pgd_offset(kread(vma + VMA.vm_mm), addr);
+  let next: number;
+  do {
+    next = pgd_addr_end(addr, end);
+    if (!pgd_none_or_clear_bad(pgdp)) next = zap_pmd_range(tlb, vma, kread(pgdp), addr, next);
+  } while ((pgdp++, (addr = next)) !== end);
+}
+
+// mm/memory.c unmap_single_vma(), v4.14
+function unmap_single_vma(tlb: MmuGather, vma: number, start_addr: number, end_addr: number): void {
+  const start = Math.max(vma_start(vma), start_addr);
+  if (start >= vma_end(vma)) return;
+  const end = Math.min(vma_end(vma), end_addr);
+  if (end <= vma_start(vma)) return;
+  if (start !== end) unmap_page_range(tlb, vma, start, end);
+}
+
+// mm/memory.c unmap_vmas(), v4.14 (no mmu notifiers registered)
+export function unmap_vmas(tlb: MmuGather, vma: number, start_addr: number, end_addr: number): void {
+  for (; vma && vma_start(vma) < u32(end_addr); vma = vma_next(vma)) {
+    unmap_single_vma(tlb, vma, start_addr, u32(end_addr));
+    point('unmap_vmas:vma');
+  }
+}
+
+// mm/memory.c free_pte_range(), v4.14
+function free_pte_range(tlb: MmuGather, pmdp: number): void {
+  const token = entry_page(kread(pmdp));
+  kwrite(pmdp, 0); // pmd_clear(): no PTL, the caller excluded every other walker
+  pgtable_free_tlb(tlb, token);
+  mm_dec_pgtables(tlb.mm);
+}
+
+// mm/memory.c free_pmd_range() with the folded pud level, v4.14
+function free_pmd_range(tlb: MmuGather, pgdp: number, addr: number, end: number, floor: number, ceiling: number) {
+  let start = addr;
+  const pgdval = kread(pgdp);
+  let pmdp = pmd_offset(pgdval, addr);
+  let next: number;
+  do {
+    next = pmd_addr_end(addr, end);
+    if (!pmd_none_or_clear_bad(pmdp)) free_pte_range(tlb, pmdp);
+    point('free_pmd_range');
+  } while ((pmdp++, (addr = next)) !== end);
+  start = u32(start & PGDIR_MASK);
+  if (start < floor) return;
+  if (ceiling) {
+    ceiling = u32(ceiling & PGDIR_MASK);
+    if (!ceiling) return;
+  }
+  if (u32(end - 1) > u32(ceiling - 1)) return;
+  kwrite(pgdp, 0); // pud_clear()
+  pgtable_free_tlb(tlb, entry_page(pgdval));
+  mm_dec_pgtables(tlb.mm);
+}
+
+// mm/memory.c free_pgd_range(), v4.14
+export function free_pgd_range(tlb: MmuGather, addr: number, end: number, floor: number, ceiling: number): void {
+  addr = u32(addr & PMD_MASK);
+  if (addr < floor) {
+    addr = u32(addr + PMD_SIZE);
+    if (!addr) return;
+  }
+  if (ceiling) {
+    ceiling = u32(ceiling & PMD_MASK);
+    if (!ceiling) return;
+  }
+  if (u32(end - 1) > u32(ceiling - 1)) end = u32(end - PMD_SIZE);
+  if (addr > u32(end - 1)) return;
+  let pgdp = pgd_offset(tlb.mm, addr);
+  let next: number;
+  do {
+    next = pgd_addr_end(addr, end);
+    if (!pgd_none_or_clear_bad(pgdp)) free_pmd_range(tlb, pgdp, addr, next, floor, ceiling);
+  } while ((pgdp++, (addr = next)) !== end);
+}
+
+// mm/memory.c free_pgtables(), v4.14 (anon_vma and file rmap unlinking are not modelled)
+export function free_pgtables(tlb: MmuGather, vma: number, floor: number, ceiling: number): void {
+  while (vma) {
+    let next = vma_next(vma);
+    const addr = vma_start(vma);
+    // Gather nearby VMAs into one call down.
+    while (next && vma_start(next) <= u32(vma_end(vma) + PMD_SIZE)) {
+      vma = next;
+      next = vma_next(vma);
+    }
+    free_pgd_range(tlb, addr, vma_end(vma), floor, next ? vma_start(next) : ceiling);
+    vma = next;
+    point('free_pgtables:vma');
+  }
+}
+
+// mm/memory.c check_stable_address_space(), v4.14
+function check_stable_address_space(mm: number): number {
+  return Atomics.load(mem.i32, mm + MM.flags) & (1 << MMF_UNSTABLE) ? VM_FAULT_SIGBUS : 0;
+}
+
+// mm/memory.c do_anonymous_page(), v4.14 (write faults: the zero page is not modelled)
+function do_anonymous_page(vma: number, pmdp: number, address: number): number {
+  const mm = kread(vma + VMA.vm_mm);
+  const flags = kread(vma + VMA.vm_flags);
+  if (flags & VM_SHARED) return VM_FAULT_SIGBUS;
+  if (pmd_none(kread(pmdp)) && __pte_alloc(mm, pmdp)) return VM_FAULT_OOM;
+  const page = alloc_page(GFP_KERNEL | __GFP_ZERO, 'do_anonymous_page');
+  if (!page) return VM_FAULT_OOM;
+  let entry = mk_pte(page, _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED);
+  if (flags & VM_WRITE) entry |= _PAGE_RW | _PAGE_DIRTY;
+  const out = { ptl: 0 };
+  point('do_anonymous_page:lock');
+  const pte = pte_offset_map_lock(kread(pmdp), address, out);
+  let ret = 0;
+  if (!pte_none(kread(pte)) || (ret = check_stable_address_space(mm))) {
+    pte_unmap_unlock(out.ptl);
+    __free_page(page, 'do_anonymous_page');
+    return ret;
+  }
+  add_mm_counter(mm, MM_ANONPAGES, 1);
+  page_add_new_anon_rmap(page, vma, address);
+  kwrite(pte, entry); // set_pte_at()
+  pte_unmap_unlock(out.ptl);
+  return 0;
+}
+
+// mm/memory.c __handle_mm_fault() + handle_pte_fault(), v4.14
+export function handle_mm_fault(vma: number, address: number, _flags: number): number {
+  const mm = kread(vma + VMA.vm_mm);
+  const pgdp = pgd_offset(mm, address);
+  if (!pgd_present(kread(pgdp)) && __pmd_alloc(mm, pgdp)) return VM_FAULT_OOM;
+  const pmdp = pmd_offset(kread(pgdp), address);
+  point('handle_mm_fault');
+  const pmdval = kread(pmdp);
+  if (!pmd_none(pmdval) && !pte_none(kread(pte_offset_map(pmdval, address)))) {
+    return 0; // already mapped: only the young/dirty bits would change
+  }
+  return do_anonymous_page(vma, pmdp, address);
+}

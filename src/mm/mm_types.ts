@@ -1,0 +1,67 @@
+// include/linux/mm_types.h, include/linux/mm.h and include/linux/sched/coredump.h: mm_struct,
+// vm_area_struct and their flags.
+import { defineStruct } from '../shm/layout.js';
+import { RWSEM } from '../kernel/locking/rwsem.js';
+
+export const MM = defineStruct('mm_struct', [
+  'mmap', // first VMA on the vm_next list (the 4.x VMA container)
+  'map_count',
+  'pgd',
+  'mm_users',
+  'mm_count',
+  'pgtables_bytes',
+  'mmap_sem[5]',
+  'page_table_lock',
+  'flags',
+  'rss_stat[4]',
+  'total_vm',
+  'locked_vm',
+  'owner',
+  'mm_lock_seq',
+]);
+if (RWSEM.SIZE !== 5) throw new Error('mm_struct.mmap_sem must be sized as struct rw_semaphore');
+
+export const VMA = defineStruct('vm_area_struct', [
+  'vm_start',
+  'vm_end',
+  'vm_next',
+  'vm_prev',
+  'vm_mm',
+  'vm_page_prot',
+  'vm_flags',
+  'anon_vma',
+  'vm_file',
+  'vm_pgoff',
+  'vm_lock_seq',
+]);
+
+// rss counters (include/linux/mm_types_task.h)
+export const MM_FILEPAGES = 0;
+export const MM_ANONPAGES = 1;
+export const MM_SWAPENTS = 2;
+export const MM_SHMEMPAGES = 3;
+export const NR_MM_COUNTERS = 4;
+export const resident_page_types = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SWAPENTS', 'MM_SHMEMPAGES'];
+
+// mm->flags bits that do not move between eras (include/linux/sched/coredump.h)
+export const MMF_OOM_SKIP = 21;
+export const MMF_UNSTABLE = 22;
+
+// vma->vm_flags (include/linux/mm.h)
+export const VM_READ = 0x00000001;
+export const VM_WRITE = 0x00000002;
+export const VM_EXEC = 0x00000004;
+export const VM_SHARED = 0x00000008;
+export const VM_MAYREAD = 0x00000010;
+export const VM_MAYWRITE = 0x00000020;
+export const VM_MAYEXEC = 0x00000040;
+export const VM_GROWSDOWN = 0x00000100;
+export const VM_PFNMAP = 0x00000400;
+export const VM_LOCKED = 0x00002000;
+export const VM_ACCOUNT = 0x00100000;
+export const VM_HUGETLB = 0x00400000;
+export const VM_SOFTDIRTY = 0x08000000;
+
+export const FIRST_USER_ADDRESS = 0;
+export const USER_PGTABLES_CEILING = 0;
+export const TASK_SIZE = 0xc0000000;

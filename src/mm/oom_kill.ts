@@ -1,0 +1,167 @@
+// mm/oom_kill.c (v4.14 and v4.15): killing a victim and the oom_reaper kthread.
+import { point } from '../cpu/context.js';
+import { mem } from '../shm/arena.js';
+import { defineStatics } from '../shm/statics.js';
+import { set_bit, test_bit } from '../kernel/bitops.js';
+import { mmdrop, mmgrab } from '../kernel/fork.js';
+import { kthread_should_stop } from '../kernel/kthread.js';
+import { down_read_trylock, up_read } from '../kernel/locking/rwsem.js';
+import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/locking/spinlock.js';
+import { KERN_ERR, KERN_INFO, printk } from '../kernel/printk.js';
+import { get_task_struct, put_task_struct, schedule_timeout_idle, try_to_wake_up } from '../kernel/sched.js';
+import { SIGNAL, TASK, TASK_WAKEKILL, TIF_MEMDIE, task_comm, task_pid } from '../kernel/task_struct.js';
+import { HZ } from '../kernel/time.js';
+import { init_waitqueue_head, WAIT_QUEUE_HEAD_WORDS, wait_event_interruptible, wake_up } from '../kernel/wait.js';
+import { mark_oom_victim } from './era_ops.js';
+import { kread, kwrite } from './kasan.js';
+import { get_mm_counter, unmap_page_range, vma_end, vma_next, vma_start } from './memory.js';
+import { MM, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MMF_OOM_SKIP, MMF_UNSTABLE, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_SHARED, VMA } from './mm_types.js';
+import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
+
+/** v4.15-v6.0: set once in mark_oom_victim(), never cleared (4837fe37adff). */
+export const MMF_OOM_VICTIM_v4_15 = 25;
+export const MAX_OOM_REAP_RETRIES = 10;
+
+export const OOM = defineStatics('oom_kill', [
+  'oom_reaper_list',
+  'oom_reaper_lock',
+  'oom_victims',
+  'oom_reaper_th',
+  `oom_reaper_wait[${WAIT_QUEUE_HEAD_WORDS}]`,
+]);
+
+const g = (f: keyof typeof OOM.layout): number => OOM.base() + (OOM.layout[f] as number);
+
+/** oom_init(): the reaper thread exists; its list is empty. */
+export function oom_init(oom_reaper_th: number): void {
+  Atomics.store(mem.i32, g('oom_reaper_list'), 0);
+  Atomics.store(mem.i32, g('oom_victims'), 0);
+  Atomics.store(mem.i32, g('oom_reaper_th'), oom_reaper_th);
+  spin_lock_init(g('oom_reaper_lock'));
+  init_waitqueue_head(g('oom_reaper_wait'));
+}
+
+// include/linux/oom.h tsk_is_oom_victim()
+export function tsk_is_oom_victim(tsk: number): boolean {
+  return kread(kread(tsk + TASK.signal) + SIGNAL.oom_mm) !== 0;
+}
+
+// include/linux/oom.h mm_is_oom_victim(), v4.15
+export function mm_is_oom_victim_v4_15(mm: number): boolean {
+  return test_bit(MMF_OOM_VICTIM_v4_15, mm + MM.flags);
+}
+
+function mark_oom_victim_common(tsk: number): number {
+  const mm = kread(tsk + TASK.mm);
+  if (Atomics.or(mem.i32, tsk + TASK.thread_flags, 1 << TIF_MEMDIE) & (1 << TIF_MEMDIE)) return 0;
+  const sig = kread(tsk + TASK.signal);
+  const first = Atomics.compareExchange(mem.i32, sig + SIGNAL.oom_mm, 0, mm) === 0;
+  if (first) mmgrab(mm);
+  Atomics.add(mem.i32, g('oom_victims'), 1);
+  return first ? mm : 0;
+}
+
+// mm/oom_kill.c mark_oom_victim(), v4.14
+export function mark_oom_victim_v4_14(tsk: number): void {
+  mark_oom_victim_common(tsk);
+}
+
+// mm/oom_kill.c mark_oom_victim(), v4.15: the mm itself remembers it belongs to a victim.
+export function mark_oom_victim_v4_15(tsk: number): void {
+  const mm = mark_oom_victim_common(tsk);
+  if (mm) set_bit(MMF_OOM_VICTIM_v4_15, mm + MM.flags);
+}
+
+// mm/internal.h can_madv_dontneed_vma()
+function can_madv_dontneed_vma(vma: number): boolean {
+  return !(kread(vma + VMA.vm_flags) & (VM_LOCKED | VM_HUGETLB | VM_PFNMAP));
+}
+
+const K = (pages: number): number => pages * 4;
+
+// mm/oom_kill.c __oom_reap_task_mm(), v4.14 (oom_lock and mmu notifiers are not modelled)
+export function __oom_reap_task_mm(tsk: number, mm: number): boolean {
+  point('__oom_reap_task_mm');
+  if (!down_read_trylock(mm + MM.mmap_sem)) return false;
+  // MMF_OOM_SKIP is checked under mmap_sem for reading: it serializes against exit_mmap's
+  // down_write(); up_write() cycle.
+  if (test_bit(MMF_OOM_SKIP, mm + MM.flags)) {
+    up_read(mm + MM.mmap_sem);
+    return true;
+  }
+  set_bit(MMF_UNSTABLE, mm + MM.flags);
+  const tlb = tlb_gather_mmu(mm, 0, -1);
+  for (let vma = kread(mm + MM.mmap); vma; vma = vma_next(vma)) {
+    point('oom_reap:vma');
+    if (!can_madv_dontneed_vma(vma)) continue;
+    if (!kread(vma + VMA.vm_file) || !(kread(vma + VMA.vm_flags) & VM_SHARED)) {
+      unmap_page_range(tlb, vma, vma_start(vma), vma_end(vma));
+    }
+  }
+  tlb_finish_mmu(tlb, 0, -1);
+  printk(
+    KERN_INFO,
+    `oom_reaper: reaped process ${task_pid(tsk)} (${task_comm(tsk)}), now anon-rss:${K(get_mm_counter(mm, MM_ANONPAGES))}kB, file-rss:${K(get_mm_counter(mm, MM_FILEPAGES))}kB, shmem-rss:${K(get_mm_counter(mm, MM_SHMEMPAGES))}kB`,
+  );
+  up_read(mm + MM.mmap_sem);
+  return true;
+}
+
+// mm/oom_kill.c oom_reap_task(), v4.14
+export function oom_reap_task(tsk: number): void {
+  const mm = kread(kread(tsk + TASK.signal) + SIGNAL.oom_mm);
+  let attempts = 0;
+  while (attempts++ < MAX_OOM_REAP_RETRIES && !__oom_reap_task_mm(tsk, mm)) schedule_timeout_idle(HZ / 10);
+  if (attempts > MAX_OOM_REAP_RETRIES && !test_bit(MMF_OOM_SKIP, mm + MM.flags)) {
+    printk(KERN_INFO, `oom_reaper: unable to reap pid:${task_pid(tsk)} (${task_comm(tsk)})`);
+  }
+  kwrite(tsk + TASK.oom_reaper_list, 0);
+  // Hide this mm from the OOM killer: it has been reaped, or somebody cannot up_write(mmap_sem).
+  set_bit(MMF_OOM_SKIP, mm + MM.flags);
+  put_task_struct(tsk); // the reference wake_oom_reaper() took
+}
+
+// mm/oom_kill.c oom_reaper(), v4.14. The emulator's kthreads also stop when asked, once idle.
+export function oom_reaper(): void {
+  for (;;) {
+    wait_event_interruptible(
+      g('oom_reaper_wait'),
+      () => Atomics.load(mem.i32, g('oom_reaper_list')) !== 0 || kthread_should_stop(),
+    );
+    let tsk = 0;
+    spin_lock(g('oom_reaper_lock'));
+    tsk = Atomics.load(mem.i32, g('oom_reaper_list'));
+    if (tsk) Atomics.store(mem.i32, g('oom_reaper_list'), kread(tsk + TASK.oom_reaper_list));
+    spin_unlock(g('oom_reaper_lock'));
+    if (tsk) oom_reap_task(tsk);
+    else if (kthread_should_stop()) return;
+  }
+}
+
+// mm/oom_kill.c wake_oom_reaper(), v4.14
+export function wake_oom_reaper(tsk: number): void {
+  if (!Atomics.load(mem.i32, g('oom_reaper_th'))) return;
+  if (tsk === Atomics.load(mem.i32, g('oom_reaper_list')) || kread(tsk + TASK.oom_reaper_list)) return;
+  get_task_struct(tsk);
+  spin_lock(g('oom_reaper_lock'));
+  kwrite(tsk + TASK.oom_reaper_list, Atomics.load(mem.i32, g('oom_reaper_list')));
+  Atomics.store(mem.i32, g('oom_reaper_list'), tsk);
+  spin_unlock(g('oom_reaper_lock'));
+  wake_up(g('oom_reaper_wait'));
+}
+
+// mm/oom_kill.c __oom_kill_process(), v4.14, for a victim that shares its mm with nobody.
+export function oom_kill_process(victim: number): void {
+  const mm = kread(victim + TASK.mm);
+  mmgrab(mm);
+  // do_send_sig_info(SIGKILL): fatal signal pending, wake the task from killable sleeps.
+  Atomics.store(mem.i32, victim + TASK.pending_sigkill, 1);
+  try_to_wake_up(victim, TASK_WAKEKILL);
+  mark_oom_victim(victim);
+  printk(
+    KERN_ERR,
+    `Killed process ${task_pid(victim)} (${task_comm(victim)}) total-vm:${K(kread(mm + MM.total_vm))}kB, anon-rss:${K(get_mm_counter(mm, MM_ANONPAGES))}kB, file-rss:${K(get_mm_counter(mm, MM_FILEPAGES))}kB, shmem-rss:${K(get_mm_counter(mm, MM_SHMEMPAGES))}kB`,
+  );
+  wake_oom_reaper(victim);
+  mmdrop(mm);
+}

@@ -1,0 +1,165 @@
+// Three-level page tables like i386 PAE (arch/x86/include/asm/pgtable*.h, include/linux/pgtable.h):
+// PGD (4 entries) -> PMD (512) -> PTE (512), 32-bit entries. Table pages come from the page
+// allocator; each PTE page carries its split lock in its struct page.
+import { mem } from '../shm/arena.js';
+import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/locking/spinlock.js';
+import { kread, kwrite } from './kasan.js';
+import { MM } from './mm_types.js';
+import {
+  __free_page,
+  __GFP_ZERO,
+  alloc_page,
+  GFP_KERNEL,
+  PAGE,
+  PAGE_SHIFT,
+  PG_table,
+  page_address,
+  pfn_to_page,
+  page_to_pfn,
+  virt_to_page,
+} from './page_alloc.js';
+
+export const PGDIR_SHIFT = 30;
+export const PTRS_PER_PGD = 4;
+export const PMD_SHIFT = 21;
+export const PTRS_PER_PMD = 512;
+export const PTRS_PER_PTE = 512;
+export const PMD_SIZE = 2 ** PMD_SHIFT;
+export const PGDIR_SIZE = 2 ** PGDIR_SHIFT;
+/** A table page, as accounted in mm->pgtables_bytes (512 eight-byte PAE entries). */
+export const PTE_TABLE_BYTES = 4096;
+
+export const _PAGE_PRESENT = 0x001;
+export const _PAGE_RW = 0x002;
+export const _PAGE_USER = 0x004;
+export const _PAGE_ACCESSED = 0x020;
+export const _PAGE_DIRTY = 0x040;
+export const _PAGE_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
+
+export const pgd_index = (addr: number): number => (addr >>> PGDIR_SHIFT) & (PTRS_PER_PGD - 1);
+export const pmd_index = (addr: number): number => (addr >>> PMD_SHIFT) & (PTRS_PER_PMD - 1);
+export const pte_index = (addr: number): number => (addr >>> PAGE_SHIFT) & (PTRS_PER_PTE - 1);
+
+export const pte_none = (pte: number): boolean => pte === 0;
+export const pte_present = (pte: number): boolean => (pte & _PAGE_PRESENT) !== 0;
+export const pte_pfn = (pte: number): number => pte >>> PAGE_SHIFT;
+export const pmd_none = (pmd: number): boolean => pmd === 0;
+export const pmd_present = (pmd: number): boolean => (pmd & _PAGE_PRESENT) !== 0;
+export const pgd_none = (pgd: number): boolean => pgd === 0;
+export const pgd_present = (pgd: number): boolean => (pgd & _PAGE_PRESENT) !== 0;
+
+/** A table entry's target, as a struct page. */
+export const entry_page = (e: number): number => pfn_to_page(e >>> PAGE_SHIFT);
+/** A table entry's target, as a kernel address (the table's first word). */
+export const entry_table = (e: number): number => page_address(entry_page(e));
+
+export function mk_pte(page: number, prot: number): number {
+  return ((page_to_pfn(page) << PAGE_SHIFT) | prot) | 0;
+}
+
+// Entry addresses. Walkers read entries with kread(), so a freed table page is a KASAN report.
+export function pgd_offset(mm: number, addr: number): number {
+  return kread(mm + MM.pgd) + pgd_index(addr);
+}
+
+export function pmd_offset(pgdval: number, addr: number): number {
+  return entry_table(pgdval) + pmd_index(addr);
+}
+
+export function pte_offset_map(pmdval: number, addr: number): number {
+  return entry_table(pmdval) + pte_index(addr);
+}
+
+// include/linux/mm.h pte_lockptr(): the PTE page's own lock (USE_SPLIT_PTE_PTLOCKS)
+export function pte_lockptr(pmdval: number): number {
+  return entry_page(pmdval) + PAGE.ptl;
+}
+
+/** pte_offset_map_lock(mm, pmd, addr, &ptl): `ptl` comes back in `out`. */
+export function pte_offset_map_lock(pmdval: number, addr: number, out: { ptl: number }): number {
+  const ptl = pte_lockptr(pmdval);
+  spin_lock(ptl);
+  out.ptl = ptl;
+  return pte_offset_map(pmdval, addr);
+}
+
+export function pte_unmap_unlock(ptl: number): void {
+  spin_unlock(ptl);
+}
+
+function mm_add_pgtables(mm: number, bytes: number): void {
+  Atomics.add(mem.i32, mm + MM.pgtables_bytes, bytes);
+}
+
+// arch/x86/mm/pgtable.c pgd_alloc()
+export function pgd_alloc(_mm: number): number {
+  const page = alloc_page(GFP_KERNEL | __GFP_ZERO, 'pgd_alloc');
+  if (!page) return 0;
+  mem.i32[page + PAGE.flags]! |= PG_table;
+  return page_address(page);
+}
+
+// arch/x86/mm/pgtable.c pgd_free()
+export function pgd_free(pgd: number): void {
+  const page = virt_to_page(pgd);
+  mem.i32[page + PAGE.flags]! &= ~PG_table;
+  __free_page(page, 'pgd_free');
+}
+
+function table_alloc(mm: number, site: string): number {
+  const page = alloc_page(GFP_KERNEL | __GFP_ZERO, site);
+  if (!page) return 0;
+  // pgtable_page_ctor()
+  spin_lock_init(page + PAGE.ptl);
+  mem.i32[page + PAGE.flags]! |= PG_table;
+  mem.i32[page + PAGE.pt_mm] = mm;
+  return page;
+}
+
+function table_free(page: number, site: string): void {
+  // pgtable_page_dtor()
+  mem.i32[page + PAGE.flags]! &= ~PG_table;
+  mem.i32[page + PAGE.pt_mm] = 0;
+  __free_page(page, site);
+}
+
+// mm/memory.c __pmd_alloc(): allocate outside the lock, install under page_table_lock.
+export function __pmd_alloc(mm: number, pgdp: number): number {
+  const page = table_alloc(mm, 'pmd_alloc_one');
+  if (!page) return -12;
+  spin_lock(mm + MM.page_table_lock);
+  let unused = page;
+  if (!pgd_present(kread(pgdp))) {
+    mm_add_pgtables(mm, PTE_TABLE_BYTES);
+    kwrite(pgdp, mk_pte(page, _PAGE_PRESENT));
+    unused = 0;
+  }
+  spin_unlock(mm + MM.page_table_lock);
+  if (unused) table_free(unused, 'pmd_free');
+  return 0;
+}
+
+// mm/memory.c __pte_alloc(): the same for a PTE page (the PMD lock is page_table_lock on PAE).
+export function __pte_alloc(mm: number, pmdp: number): number {
+  const page = table_alloc(mm, 'pte_alloc_one');
+  if (!page) return -12;
+  spin_lock(mm + MM.page_table_lock);
+  let unused = page;
+  if (pmd_none(kread(pmdp))) {
+    mm_add_pgtables(mm, PTE_TABLE_BYTES);
+    kwrite(pmdp, mk_pte(page, _PAGE_TABLE));
+    unused = 0;
+  }
+  spin_unlock(mm + MM.page_table_lock);
+  if (unused) table_free(unused, 'pte_free');
+  return 0;
+}
+
+/** pte_free()/pmd_free(): give a table page back (called from tlb_finish_mmu). */
+export function pgtable_free(page: number, site: string): void {
+  table_free(page, site);
+}
+
+export function mm_dec_pgtables(mm: number): void {
+  mm_add_pgtables(mm, -PTE_TABLE_BYTES);
+}

@@ -1,0 +1,185 @@
+// Runs one scenario variant many times on a machine (main-thread side) and grades the outcome,
+// jcstress-style: a run "hits" when the kernel printed a detector report (BUG, WARNING, Oops).
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cpuCtx } from '../cpu/context.js';
+import { AbortReason, CpuState } from '../cpu/control.js';
+import type { CpuCrash } from '../cpu/cpu_loop.js';
+import { type LogRecord, logRead } from '../cpu/logring.js';
+import { Machine, type RunOutcome } from '../cpu/machine.js';
+import { applyEra, eraByName } from '../eras/index.js';
+import { kthread_stop } from '../kernel/kthread.js';
+import { DEFAULT_PAGES, kernelReset, machineRegions, writeGlobals } from './kernel_image.js';
+import type { Globals, Scenario, Variant, Verdict } from './scenario.js';
+
+export interface CampaignOptions {
+  runs: number;
+  seed: number;
+  /** Keep going after the first hit (default: yes, to measure the hit rate). */
+  stopOnHit?: boolean;
+  runTimeoutMs?: number;
+}
+
+export interface RunHit {
+  run: number;
+  seed: number;
+  summary: string;
+  log: LogRecord[];
+  jitter: { cpu: number; events: number; digest: number }[];
+}
+
+export interface VariantResult {
+  id: string;
+  variant: string;
+  era: string;
+  expected: Verdict;
+  observed: Verdict | 'error';
+  runs: number;
+  hits: number;
+  checkFailures: number;
+  runsPerSec: number;
+  seed: number;
+  firstHitSeed: number | null;
+  firstHit: RunHit | null;
+  firstCheckFailure: { run: number; seed: number; check: string; detail: string } | null;
+  wallMs: number;
+  /** Wall time of one run (ms): median, 95th percentile, slowest. */
+  runMs: { p50: number; p95: number; max: number };
+  crash?: CpuCrash;
+  hang?: string;
+}
+
+/** Lines that are detector reports, as a kernel developer would grep dmesg for them. */
+const DETECTOR = /^(BUG: |WARNING: |kernel BUG |Oops|INFO: task |general protection fault|possible circular locking)/;
+
+export function isDetectorLine(line: string): boolean {
+  return DETECTOR.test(line);
+}
+
+export function scenarioUrl(s: Scenario): string {
+  return pathToFileURL(fileURLToPath(new URL(`./${s.id}.js`, import.meta.url))).href;
+}
+
+let shared: Machine | null = null;
+
+/** The process's machine: created once, its CPU workers reused by every campaign. */
+export function sharedMachine(nrPages = DEFAULT_PAGES): Machine {
+  shared ??= new Machine(machineRegions(nrPages));
+  return shared;
+}
+
+export async function shutdownMachine(): Promise<void> {
+  const m = shared;
+  shared = null;
+  if (m) await m.destroy();
+}
+
+export async function runVariant(
+  machine: Machine,
+  s: Scenario,
+  variant: Variant,
+  opts: CampaignOptions,
+  moduleUrl = scenarioUrl(s),
+): Promise<VariantResult> {
+  const era = eraByName(variant.era);
+  if (!era) throw new Error(`scenario ${s.id}: variant ${variant.name} names unknown era '${variant.era}'`);
+  const kthreadCpus = s.cpus.flatMap((c, i) => (c.kthread ? [i] : []));
+  let globals: Globals = {};
+  const res: VariantResult = {
+    id: s.id,
+    variant: variant.name,
+    era: variant.era,
+    expected: variant.expected,
+    observed: 'clean',
+    runs: 0,
+    hits: 0,
+    checkFailures: 0,
+    runsPerSec: 0,
+    seed: opts.seed,
+    firstHitSeed: null,
+    firstHit: null,
+    firstCheckFailure: null,
+    wallMs: 0,
+    runMs: { p50: 0, p95: 0, max: 0 },
+  };
+  const runTimes: number[] = [];
+  const hooks = {
+    setup(_run: number) {
+      kernelReset();
+      applyEra(era);
+      globals = {};
+      s.setup(globals);
+      cpuCtx.current = 0;
+      writeGlobals(s.globals, globals);
+    },
+    stopKthreads(_run: number) {
+      for (const i of kthreadCpus) kthread_stop(globals[s.cpus[i]!.task]!);
+    },
+    finish(o: RunOutcome): boolean {
+      runTimes.push(o.wallMs);
+      const { records } = logRead();
+      const lines = records.map((r) => r.text);
+      const hitLine = lines.find(isDetectorLine);
+      const seed = (opts.seed + o.run) >>> 0;
+      if (hitLine || o.abort === AbortReason.Oops) {
+        res.hits++;
+        if (!res.firstHit) {
+          res.firstHitSeed = seed;
+          res.firstHit = {
+            run: o.run,
+            seed,
+            summary: hitLine ?? 'Oops',
+            log: records,
+            jitter: o.cpus.map((c, cpu) => ({ cpu, events: c.jitterEvents, digest: c.jitterDigest })),
+          };
+        }
+      } else if (o.cpus.every((c) => c.state === CpuState.Done)) {
+        for (const c of s.checks) {
+          const bad = c.check({ dmesg: lines, globals });
+          if (bad !== null) {
+            res.checkFailures++;
+            res.firstCheckFailure ??= { run: o.run, seed, check: c.name, detail: bad };
+            break;
+          }
+        }
+      }
+      return !(opts.stopOnHit && res.hits > 0);
+    },
+  };
+  const r = await machine.campaign(
+    {
+      entry: new URL('./cpu_entry.js', import.meta.url).href,
+      entryArgs: { scenarioUrl: moduleUrl, era: variant.era },
+      ncpus: s.cpus.length,
+      runs: opts.runs,
+      seed: opts.seed,
+      jitter: s.jitter,
+      timeScale: s.timeScale ?? 1,
+      runTimeoutMs: opts.runTimeoutMs ?? 20_000,
+      kthreadCpus,
+    },
+    hooks,
+  );
+  res.runs = r.runs;
+  res.wallMs = r.wallMs;
+  res.runsPerSec = r.runs > 0 ? r.runs / (r.wallMs / 1000) : 0;
+  runTimes.sort((a, b) => a - b);
+  const q = (p: number) => Math.round((runTimes[Math.min(runTimes.length - 1, Math.floor(p * runTimes.length))] ?? 0) * 1000) / 1000;
+  res.runMs = { p50: q(0.5), p95: q(0.95), max: q(1) };
+  if (r.crash) {
+    res.crash = r.crash;
+    res.observed = 'error';
+  } else if (r.timedOut) {
+    res.hang = describeHang(s, r.timedOut);
+    res.observed = 'error';
+  } else {
+    res.observed = res.hits > 0 || res.checkFailures > 0 ? 'reproduces' : 'clean';
+  }
+  return res;
+}
+
+function describeHang(s: Scenario, o: RunOutcome): string {
+  const stuck = o.cpus
+    .map((c, i) => (c.state === CpuState.Done ? null : `CPU${i} (${s.cpus[i]?.name})`))
+    .filter(Boolean);
+  return `run ${o.run} did not finish within the run timeout; still running: ${stuck.join(', ') || 'none'}`;
+}
