@@ -50,7 +50,7 @@ export class FreeRunner implements Runner {
     const wh = w.hash;
     const occ = (this.occurrences.get(wh) ?? 0) + 1;
     this.occurrences.set(wh, occ);
-    const d = jitterDecision(this.cfg, this.runSeed, this.cpu, wh, occ, w.probability);
+    const d = jitterDecision(this.cfg, this.runSeed, this.cpu, wh, occ, w.knobs);
     if (d.kind === 'none') return;
     this.jitterEvents++;
     this.jitterDigest = digestStep(this.jitterDigest, wh, occ, d);

@@ -2,13 +2,20 @@
 // (run seed, cpu, window, occurrence), so the same seed injects the same jitter.
 import { combine, hashString } from './prng.js';
 
+export interface JitterKnobs {
+  readonly probability: number;
+  readonly maxSpin: number;
+  readonly yieldShare: number;
+  readonly maxYieldUs: number;
+}
+
 export interface JitterConfig {
   /** Names of the points where jitter may be injected. */
   readonly windows: readonly string[];
   /** Chance of injecting anything at one pass through a window. */
   readonly probability: number;
-  /** Per-window chances that override `probability`. */
-  readonly windowProbability?: Readonly<Record<string, number>>;
+  /** Per-window settings that override the ones above. */
+  readonly overrides?: Readonly<Record<string, Partial<JitterKnobs>>>;
   /** Largest busy delay, in spin iterations (one iteration is one Atomics.load, about 20 ns). */
   readonly maxSpin: number;
   /** Share of injections that yield the host thread instead of spinning. */
@@ -33,25 +40,31 @@ export function jitterDecision(
   cpu: number,
   windowHash: number,
   occurrence: number,
-  probability = cfg.probability,
+  knobs: JitterKnobs = cfg,
 ): JitterDecision {
   const h = combine(seed, cpu, windowHash, occurrence);
   const u = (h & 0xffff) / 0x10000;
-  if (u >= probability) return NONE;
-  const v = (h >>> 16) / 0x10000;
-  if (v < cfg.yieldShare) return { kind: 'yield', us: 1 + Math.floor(((h >>> 3) & 0xfff) / 0x1000 * cfg.maxYieldUs) };
-  return { kind: 'delay', spins: Math.floor((((h >>> 4) & 0xffff) / 0x10000) * cfg.maxSpin) };
+  if (u >= knobs.probability) return NONE;
+  const h2 = combine(h, 0x5bd1e995);
+  if ((h2 & 0xffff) / 0x10000 < knobs.yieldShare) {
+    return { kind: 'yield', us: 1 + Math.floor(((h2 >>> 16) / 0x10000) * knobs.maxYieldUs) };
+  }
+  return { kind: 'delay', spins: Math.floor(((h2 >>> 16) / 0x10000) * knobs.maxSpin) };
 }
 
 export interface WindowInfo {
   readonly hash: number;
-  readonly probability: number;
+  readonly knobs: JitterKnobs;
 }
 
 export function windowTable(cfg: JitterConfig): Map<string, WindowInfo> {
-  return new Map(
-    cfg.windows.map((w) => [w, { hash: hashString(w), probability: cfg.windowProbability?.[w] ?? cfg.probability }]),
-  );
+  const base: JitterKnobs = {
+    probability: cfg.probability,
+    maxSpin: cfg.maxSpin,
+    yieldShare: cfg.yieldShare,
+    maxYieldUs: cfg.maxYieldUs,
+  };
+  return new Map(cfg.windows.map((w) => [w, { hash: hashString(w), knobs: { ...base, ...cfg.overrides?.[w] } }]));
 }
 
 /** Folds one injected decision into a per-CPU digest, for checking that a seed replays. */

@@ -99,6 +99,12 @@ export const scenario = defineScenario({
     maxSpin: 400,
     yieldShare: 0.2,
     maxYieldUs: 50,
+    overrides: {
+      // copy_to_user() of the /proc read takes a while: the victim usually drops its mm first.
+      'access_remote_vm:copy': { probability: 0.9, yieldShare: 1, maxYieldUs: 100 },
+      // The reaper can be preempted between VMAs (cond_resched in the zap).
+      'oom_reap:vma': { probability: 0.7, yieldShare: 1, maxYieldUs: 300 },
+    },
   },
   timeScale: 50,
 });
