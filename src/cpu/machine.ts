@@ -201,7 +201,12 @@ export class Machine {
       // A CPU stuck without reaching a point cannot be stopped from outside: drop the threads.
       await this.destroy();
     } else {
-      const settled = await Promise.race([crashed, new Promise((r) => setTimeout(r, 5000, 'slow'))]);
+      let timer: NodeJS.Timeout | undefined;
+      const slow = new Promise((r) => {
+        timer = setTimeout(r, 5000, 'slow');
+      });
+      const settled = await Promise.race([crashed, slow]);
+      clearTimeout(timer);
       if (settled === 'slow') await this.destroy();
       else noteCrash(settled as CpuCrash | undefined);
     }

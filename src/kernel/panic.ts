@@ -42,6 +42,7 @@ const HIDDEN_FRAMES = new Set([
   'WARN',
   'WARN_ON_ONCE',
   'kasan_report',
+  'kasan_report_invalid_free',
   'checkAccess',
   'kread',
   'kwrite',
@@ -59,7 +60,7 @@ export function callTrace(skip = 0): string[] {
     if (!m) continue;
     const [, fn, file, ln] = m as unknown as [string, string, string, string];
     const at = file.lastIndexOf('/src/');
-    if (at < 0 || !/\/src\/(kernel|mm|scenarios)\//.test(file)) continue;
+    if (at < 0 || !/\/src\/(kernel|mm|scenarios)\//.test(file) || file.includes('/scenarios/cpu_entry')) continue;
     if (HIDDEN_FRAMES.has(fn)) continue;
     out.push(` ${fn} (${file.slice(at + 5).replace(/\.js$/, '.ts')}:${ln})`);
   }

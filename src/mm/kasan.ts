@@ -53,7 +53,7 @@ export function kasanReports(): number {
 /** One track line for "Allocated by task" / "Freed by task". */
 export function track(what: string, pid: number, cpu: number, site: number): string[] {
   if (!site) return [];
-  return [`${what} by task ${pid} on cpu ${cpu}:`, ` ${strAt(site)}`];
+  return [`${what} by task ${pid}${cpu >= 0 ? ` on cpu ${cpu}` : ''}:`, ` ${strAt(site)}`];
 }
 
 function badAccess(addr: number, write: boolean): never {
@@ -71,12 +71,16 @@ function kasan_report(addr: number, write: boolean, bad: BadAccess): void {
   const trace = callTrace();
   const fn = trace[0]?.trim().split(' ')[0] ?? '?';
   const t = cpuCtx.current;
+  const what =
+    bad.kind === 'double-free'
+      ? `Free of addr ${hex8(addr)} by task ${task_comm(t)}/${task_pid(t)}`
+      : `${write ? 'Write' : 'Read'} of size 4 at addr ${hex8(addr)} by task ${task_comm(t)}/${task_pid(t)}`;
   printk(
     KERN_ERR,
     [
       '==================================================================',
       `BUG: KASAN: ${bad.kind} in ${fn}`,
-      `${write ? 'Write' : 'Read'} of size 4 at addr ${hex8(addr)} by task ${task_comm(t)}/${task_pid(t)}`,
+      what,
       '',
       cpuLine(),
       'Call Trace:',
@@ -87,6 +91,16 @@ function kasan_report(addr: number, write: boolean, bad: BadAccess): void {
     ].join('\n'),
   );
   add_taint(TAINT_BAD_PAGE);
+}
+
+// mm/kasan/report.c kasan_report_invalid_free(): a double free is reported, the free is ignored.
+export function kasan_report_invalid_free(obj: number, cache: string): void {
+  const id = mem.arena.regionOf(obj);
+  const bad = id >= 0 ? shadowOf(id)?.check(obj) : null;
+  kasan_report(obj, true, {
+    kind: 'double-free',
+    details: bad?.details ?? [`The object at ${hex8(obj)} in cache ${cache} is not allocated`],
+  });
 }
 
 function checkAccess(addr: number, write: boolean): void {

@@ -8,7 +8,7 @@ import { hex8, KERN_ALERT, KERN_ERR, printk } from '../kernel/printk.js';
 import { get_current } from '../kernel/sched.js';
 import { task_comm } from '../kernel/task_struct.js';
 import { kread, kwrite, kxchg } from './kasan.js';
-import { MM, MM_ANONPAGES, MMF_UNSTABLE, NR_MM_COUNTERS, VM_SHARED, VM_WRITE, VMA } from './mm_types.js';
+import { MM, MM_ANONPAGES, MM_SWAPENTS, MMF_UNSTABLE, NR_MM_COUNTERS, VM_SHARED, VM_WRITE, VMA } from './mm_types.js';
 import {
   __tlb_remove_page,
   type MmuGather,
@@ -127,6 +127,18 @@ export function vm_normal_page(vma: number, addr: number, pte: number): number {
   return pfn_to_page(pfn);
 }
 
+/** i386 swap entries: type in bits 1..5 (__swp_type); types from MAX_SWAPFILES up are special. */
+const MAX_SWAPFILES = 27;
+const swp_type = (pte: number): number => (pte >>> 1) & 0x1f;
+const non_swap_entry = (pte: number): boolean => swp_type(pte) >= MAX_SWAPFILES;
+
+// mm/swapfile.c free_swap_and_cache(), v4.14, with nr_swapfiles == 0: every real swap entry is bad.
+function free_swap_and_cache(pte: number): boolean {
+  if (non_swap_entry(pte)) return true;
+  printk(KERN_ERR, `swap_info_get: Bad swap file entry ${hex8(pte >>> 1)}`);
+  return false;
+}
+
 // mm/pgtable-generic.c pgd_clear_bad() / pmd_clear_bad()
 function pgd_none_or_clear_bad(pgdp: number): boolean {
   const v = kread(pgdp);
@@ -178,7 +190,12 @@ function zap_pte_range(tlb: MmuGather, vma: number, pmdp: number, addr: number, 
           addr = u32(addr + 4096);
           break;
         }
+        continue;
       }
+      // Not present: a swap entry. No swap device is ever set up here, so any such entry is bad.
+      if (!non_swap_entry(ptent)) rss[MM_SWAPENTS]!--;
+      if (!free_swap_and_cache(ptent)) print_bad_pte(vma, addr, ptent, 0);
+      kwrite(pte, 0); // pte_clear_not_present_full()
     } while ((pte++, (addr = u32(addr + 4096))) !== end);
     for (let i = 0; i < NR_MM_COUNTERS; i++) if (rss[i]) add_mm_counter(mm, i, rss[i]!);
     if (force_flush) tlb_flush_mmu_tlbonly(tlb);

@@ -8,7 +8,7 @@ import { intern } from '../shm/strtab.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { hex8 } from '../kernel/printk.js';
 import { task_pid } from '../kernel/task_struct.js';
-import { type BadAccess, kasan_check, registerShadow, track } from './kasan.js';
+import { type BadAccess, kasan_report_invalid_free, registerShadow, track } from './kasan.js';
 
 export const POISON_FREE = 0x6b6b6b6b;
 export const SLAB_TYPESAFE_BY_RCU = 0x00080000;
@@ -129,10 +129,12 @@ export function kmem_cache_alloc(c: KmemCache, site: string): number {
 export function kmem_cache_free(c: KmemCache, obj: number, site: string): void {
   const i32 = mem.i32;
   const s = obj - OBJ_HDR;
-  kasan_check(obj, true);
   const rel = s - base(c) - CACHE_HDR;
   if (rel < 0 || rel % c.stride !== 0 || rel / c.stride >= c.objects) return;
-  if (Atomics.compareExchange(i32, s + OH_STATE, OBJ_LIVE, OBJ_QUARANTINED) !== OBJ_LIVE) return;
+  if (Atomics.compareExchange(i32, s + OH_STATE, OBJ_LIVE, OBJ_QUARANTINED) !== OBJ_LIVE) {
+    kasan_report_invalid_free(obj, c.name);
+    return;
+  }
   i32.fill(POISON_FREE, obj, obj + c.objWords);
   i32[s + OH_FREE_SITE] = intern(site);
   i32[s + OH_FREE_PID] = task_pid(cpuCtx.current);

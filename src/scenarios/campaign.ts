@@ -107,7 +107,7 @@ export async function runVariant(
       kernelReset();
       applyEra(era);
       globals = {};
-      s.setup(globals);
+      s.setup(globals, variant);
       cpuCtx.current = 0;
       writeGlobals(s.globals, globals);
     },

@@ -48,7 +48,7 @@ export interface Scenario {
   readonly globals: readonly string[];
   readonly cpus: readonly ScenarioCpu[];
   /** Main thread, on a freshly reset kernel with the variant's era applied. */
-  setup(g: Globals): void;
+  setup(g: Globals, variant: Variant): void;
   readonly checks: readonly FinalCheck[];
   readonly jitter: JitterConfig;
   /** Emulated time runs this much faster than wall time (long kernel sleeps). Default 1. */

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// The mmrace command.
+import { Command, CommanderError, Option } from 'commander';
+import { MAX_CPUS } from '../cpu/control.js';
+import { MachineError } from '../cpu/machine.js';
+import { shutdownMachine } from '../scenarios/campaign.js';
+import { findScenario, loadScenarioFile, ScenarioFileError } from '../scenarios/catalogue.js';
+import { intIn, parseRuns, parseSeed, UsageError } from './args.js';
+import { builtinEntries, printOutcome, type ReproOptions, runEntries } from './repro.js';
+
+const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+function runFlags(cmd: Command): Command {
+  return cmd
+    .option('--variant <name>', 'run only this variant (an era or patch)')
+    .option('--runs <n>', 'runs per variant', parseRuns)
+    .option('--seed <s>', 'campaign seed; run r uses seed + r', parseSeed)
+    .option('--cpus <n>', `CPUs of the machine (at least the scenario's, at most ${MAX_CPUS})`, intIn(1, MAX_CPUS))
+    .option('--json', 'print the verdicts as JSON')
+    .addOption(new Option('--dmesg', 'print the kernel log of the first hit').default(undefined));
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command('mmrace')
+    .description("The Linux kernel's mm concurrency on real threads: replay historical mm races and their fixes.")
+    .version('0.1.0')
+    .showSuggestionAfterError(true)
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s.split('\n')[0]!.trim() + '\n') });
+
+  runFlags(program).action(async (o: ReproOptions) => {
+    const out = await runEntries(builtinEntries(), o);
+    printOutcome(out, o, color);
+    code = out.code;
+  });
+
+  program
+    .command('list')
+    .description('list the scenarios and their variants')
+    .option('--json', 'print as JSON')
+    .action((o: { json?: boolean }) => {
+      const list = builtinEntries().map(({ scenario: s }) => ({
+        id: s.id,
+        title: s.title,
+        cpus: s.cpus.map((c) => c.name),
+        variants: s.variants.map((v) => ({ name: v.name, era: v.era, expected: v.expected })),
+        refs: s.refs,
+      }));
+      if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+      else {
+        for (const s of list) {
+          process.stdout.write(`${s.id}\n  ${s.title}\n  CPUs: ${s.cpus.join(', ')}\n`);
+          process.stdout.write(`  variants: ${s.variants.map((v) => `${v.name} (${v.expected})`).join(', ')}\n`);
+        }
+      }
+    });
+
+  runFlags(program.command('repro').argument('<id>', 'scenario id (see `mmrace list`)'))
+    .description('run one scenario, every variant or --variant')
+    .action(async (id: string, o: ReproOptions) => {
+      const e = findScenario(id);
+      if (!e) throw new UsageError(`unknown scenario '${id}' (see 'mmrace list')`);
+      const out = await runEntries([e], o);
+      printOutcome(out, o, color);
+      code = out.code;
+    });
+
+  runFlags(program.command('run').argument('<file>', 'a scenario module (.js/.mjs) exporting `scenario`'))
+    .description("run a scenario file of your own, the same way as the built-in ones")
+    .action(async (file: string, o: ReproOptions) => {
+      const e = await loadScenarioFile(file);
+      const out = await runEntries([e], o);
+      printOutcome(out, o, color);
+      code = out.code;
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof UsageError || e instanceof ScenarioFileError) {
+      process.stderr.write(`mmrace: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof MachineError) {
+      process.stderr.write(`mmrace: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  return code;
+}
+
+const code = await main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`mmrace: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 3;
+});
+await shutdownMachine();
+process.exitCode = code;

@@ -1,0 +1,76 @@
+// Running scenarios from the command line: the verdict table, one scenario, a user's file.
+import { MAX_CPUS } from '../cpu/control.js';
+import { renderTable, toRow, type VerdictRow, JSON_SCHEMA_VERSION } from '../report/verdict.js';
+import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
+import { runVariant, sharedMachine } from '../scenarios/campaign.js';
+import { UsageError } from './args.js';
+
+export interface ReproOptions {
+  variant?: string;
+  runs?: number;
+  seed?: number;
+  cpus?: number;
+  json?: boolean;
+  dmesg?: boolean;
+}
+
+export const DEFAULT_RUNS = 200;
+
+export interface ReproOutcome {
+  rows: VerdictRow[];
+  /** 0 every verdict matches, 1 one does not, 3 a CPU crashed or a run hung. */
+  code: number;
+}
+
+export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOptions): Promise<ReproOutcome> {
+  for (const e of entries) {
+    const need = e.scenario.cpus.length;
+    if (o.cpus !== undefined && o.cpus < need) {
+      throw new UsageError(`scenario ${e.scenario.id} needs ${need} CPUs, --cpus is ${o.cpus}`);
+    }
+    if (need > MAX_CPUS) throw new UsageError(`scenario ${e.scenario.id} needs ${need} CPUs; at most ${MAX_CPUS}`);
+    if (o.variant && !e.scenario.variants.some((v) => v.name === o.variant)) {
+      const names = e.scenario.variants.map((v) => v.name).join(', ');
+      throw new UsageError(`scenario ${e.scenario.id} has no variant '${o.variant}' (variants: ${names})`);
+    }
+  }
+  const machine = sharedMachine();
+  const rows: VerdictRow[] = [];
+  const seed = o.seed ?? 1;
+  for (const e of entries) {
+    for (const v of e.scenario.variants) {
+      if (o.variant && v.name !== o.variant) continue;
+      const r = await runVariant(machine, e.scenario, v, { runs: o.runs ?? DEFAULT_RUNS, seed }, e.url);
+      rows.push(toRow(r));
+    }
+  }
+  const code = rows.some((r) => r.error) ? 3 : rows.every((r) => r.ok) ? 0 : 1;
+  return { rows, code };
+}
+
+export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean): void {
+  if (o.json) {
+    process.stdout.write(
+      `${JSON.stringify({ schema: JSON_SCHEMA_VERSION, ok: out.code === 0, rows: out.rows }, null, 2)}\n`,
+    );
+    return;
+  }
+  const lines = [renderTable(out.rows, color)];
+  for (const r of out.rows) {
+    if (r.error) lines.push('', `${r.id} ${r.variant}: ${r.error}`);
+    const showDmesg = o.dmesg ?? out.rows.length === 1;
+    if (r.firstHit && showDmesg) {
+      lines.push('', `--- first hit: run ${r.firstHit.run}, seed ${r.firstHit.seed} (replay its jitter: --seed ${r.firstHit.seed} --runs 1)`);
+      lines.push(...r.firstHit.dmesg);
+    }
+    if (r.firstCheckFailure) {
+      const f = r.firstCheckFailure;
+      lines.push('', `--- final check '${f.check}' failed in run ${f.run} (seed ${f.seed}): ${f.detail}`);
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function builtinEntries(): readonly CatalogueEntry[] {
+  return BUILTIN;
+}

@@ -1,0 +1,88 @@
+// The verdict table and its JSON form.
+import pc from 'picocolors';
+import type { VariantResult } from '../scenarios/campaign.js';
+import { renderDmesg } from './dmesg.js';
+
+export const JSON_SCHEMA_VERSION = 1;
+
+export interface VerdictRow {
+  id: string;
+  variant: string;
+  era: string;
+  expected: string;
+  observed: string;
+  ok: boolean;
+  runs: number;
+  hits: number;
+  checkFailures: number;
+  runsPerSec: number;
+  seed: number;
+  firstHitSeed: number | null;
+  wallMs: number;
+  runMs: { p50: number; p95: number; max: number };
+  firstHit: { run: number; seed: number; summary: string; dmesg: string[]; jitter: unknown } | null;
+  firstCheckFailure: VariantResult['firstCheckFailure'];
+  error: string | null;
+}
+
+export function toRow(r: VariantResult): VerdictRow {
+  const error = r.crash
+    ? `CPU${r.crash.cpu} crashed: ${r.crash.stack}`
+    : r.hang
+      ? `hang: ${r.hang}`
+      : null;
+  return {
+    id: r.id,
+    variant: r.variant,
+    era: r.era,
+    expected: r.expected,
+    observed: r.observed,
+    ok: r.observed === r.expected,
+    runs: r.runs,
+    hits: r.hits,
+    checkFailures: r.checkFailures,
+    runsPerSec: Math.round(r.runsPerSec * 10) / 10,
+    seed: r.seed,
+    firstHitSeed: r.firstHitSeed,
+    wallMs: Math.round(r.wallMs),
+    runMs: r.runMs,
+    firstHit: r.firstHit
+      ? {
+          run: r.firstHit.run,
+          seed: r.firstHit.seed,
+          summary: r.firstHit.summary,
+          dmesg: renderDmesg(r.firstHit.log),
+          jitter: r.firstHit.jitter,
+        }
+      : null,
+    firstCheckFailure: r.firstCheckFailure,
+    error,
+  };
+}
+
+function pad(s: string, n: number): string {
+  return s + ' '.repeat(Math.max(0, n - s.length));
+}
+
+export function renderTable(rows: readonly VerdictRow[], color: boolean): string {
+  const c = color ? pc : pc.createColors(false);
+  const head = ['scenario', 'variant', 'expected', 'observed', 'hits/runs', 'first failing seed', 'runs/s', 'time'];
+  const body = rows.map((r) => [
+    r.id,
+    r.variant,
+    r.expected,
+    r.observed,
+    `${r.hits + r.checkFailures}/${r.runs}`,
+    r.firstHitSeed === null ? (r.firstCheckFailure ? String(r.firstCheckFailure.seed) : '-') : String(r.firstHitSeed),
+    String(Math.round(r.runsPerSec)),
+    `${(r.wallMs / 1000).toFixed(2)}s`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((x, i) => pad(x, widths[i]!)).join('  ').trimEnd();
+  const out = [c.bold(line(head))];
+  rows.forEach((r, i) => {
+    const text = line(body[i]!);
+    out.push(r.ok ? text : c.red(text));
+  });
+  return out.join('\n');
+}
