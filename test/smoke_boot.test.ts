@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mm_alloc, mmput, spawnTask } from '../src/kernel/fork.js';
 import { cpuCtx } from '../src/cpu/context.js';
+import { mm_alloc, mmput, spawnTask } from '../src/kernel/fork.js';
 import { nr_free_pages, nr_pages } from '../src/mm/page_alloc.js';
 import { boot, reports } from './helpers/boot.js';
 

@@ -7,7 +7,8 @@ export function intIn(min: number, max: number): (v: string) => number {
   return (v: string) => {
     if (!/^-?\d+$/.test(v.trim())) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
     const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
     return n;
   };
 }

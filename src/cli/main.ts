@@ -15,7 +15,11 @@ function runFlags(cmd: Command): Command {
     .option('--variant <name>', 'run only this variant (an era or patch)')
     .option('--runs <n>', 'runs per variant', parseRuns)
     .option('--seed <s>', 'campaign seed; run r uses seed + r', parseSeed)
-    .option('--cpus <n>', `CPUs of the machine (at least the scenario's, at most ${MAX_CPUS})`, intIn(1, MAX_CPUS))
+    .option(
+      '--cpus <n>',
+      `CPUs of the machine (at least the scenario's, at most ${MAX_CPUS})`,
+      intIn(1, MAX_CPUS),
+    )
     .option('--json', 'print the verdicts as JSON')
     .addOption(new Option('--dmesg', 'print the kernel log of the first hit').default(undefined));
 }
@@ -23,12 +27,14 @@ function runFlags(cmd: Command): Command {
 async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = new Command('mmrace')
-    .description("The Linux kernel's mm concurrency on real threads: replay historical mm races and their fixes.")
+    .description(
+      "The Linux kernel's mm concurrency on real threads: replay historical mm races and their fixes.",
+    )
     .version('0.1.0')
     .showSuggestionAfterError(true)
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(s.split('\n')[0]!.trim() + '\n') });
+    .configureOutput({ outputError: (s, write) => write(`${s.split('\n')[0]!.trim()}\n`) });
 
   runFlags(program).action(async (o: ReproOptions) => {
     const out = await runEntries(builtinEntries(), o);
@@ -52,7 +58,9 @@ async function main(argv: string[]): Promise<number> {
       else {
         for (const s of list) {
           process.stdout.write(`${s.id}\n  ${s.title}\n  CPUs: ${s.cpus.join(', ')}\n`);
-          process.stdout.write(`  variants: ${s.variants.map((v) => `${v.name} (${v.expected})`).join(', ')}\n`);
+          process.stdout.write(
+            `  variants: ${s.variants.map((v) => `${v.name} (${v.expected})`).join(', ')}\n`,
+          );
         }
       }
     });
@@ -68,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     });
 
   runFlags(program.command('run').argument('<file>', 'a scenario module (.js/.mjs) exporting `scenario`'))
-    .description("run a scenario file of your own, the same way as the built-in ones")
+    .description('run a scenario file of your own, the same way as the built-in ones')
     .action(async (file: string, o: ReproOptions) => {
       const e = await loadScenarioFile(file);
       const out = await runEntries([e], o);
@@ -80,7 +88,9 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0
+        ? 0
+        : 2;
     }
     if (e instanceof UsageError || e instanceof ScenarioFileError) {
       process.stderr.write(`mmrace: ${e.message}\n`);

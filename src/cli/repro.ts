@@ -1,8 +1,8 @@
 // Running scenarios from the command line: the verdict table, one scenario, a user's file.
 import { MAX_CPUS } from '../cpu/control.js';
-import { renderTable, toRow, type VerdictRow, JSON_SCHEMA_VERSION } from '../report/verdict.js';
-import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
+import { JSON_SCHEMA_VERSION, renderTable, toRow, type VerdictRow } from '../report/verdict.js';
 import { runVariant, sharedMachine } from '../scenarios/campaign.js';
+import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
 import { UsageError } from './args.js';
 
 export interface ReproOptions {
@@ -28,7 +28,8 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
     if (o.cpus !== undefined && o.cpus < need) {
       throw new UsageError(`scenario ${e.scenario.id} needs ${need} CPUs, --cpus is ${o.cpus}`);
     }
-    if (need > MAX_CPUS) throw new UsageError(`scenario ${e.scenario.id} needs ${need} CPUs; at most ${MAX_CPUS}`);
+    if (need > MAX_CPUS)
+      throw new UsageError(`scenario ${e.scenario.id} needs ${need} CPUs; at most ${MAX_CPUS}`);
     if (o.variant && !e.scenario.variants.some((v) => v.name === o.variant)) {
       const names = e.scenario.variants.map((v) => v.name).join(', ');
       throw new UsageError(`scenario ${e.scenario.id} has no variant '${o.variant}' (variants: ${names})`);
@@ -60,7 +61,10 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean)
     if (r.error) lines.push('', `${r.id} ${r.variant}: ${r.error}`);
     const showDmesg = o.dmesg ?? out.rows.length === 1;
     if (r.firstHit && showDmesg) {
-      lines.push('', `--- first hit: run ${r.firstHit.run}, seed ${r.firstHit.seed} (replay its jitter: --seed ${r.firstHit.seed} --runs 1)`);
+      lines.push(
+        '',
+        `--- first hit: run ${r.firstHit.run}, seed ${r.firstHit.seed} (replay its jitter: --seed ${r.firstHit.seed} --runs 1)`,
+      );
       lines.push(...r.firstHit.dmesg);
     }
     if (r.firstCheckFailure) {

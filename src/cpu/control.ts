@@ -29,7 +29,7 @@ export const PC = {
   JITTER_DIGEST: 4,
 } as const;
 
-export const enum CpuState {
+export enum CpuState {
   Idle = 0,
   Running = 1,
   Done = 2,
@@ -38,7 +38,7 @@ export const enum CpuState {
   Stopped = 5,
 }
 
-export const enum AbortReason {
+export enum AbortReason {
   None = 0,
   Oops = 1, // a kernel Oops killed one CPU's task: the run stops, the campaign goes on
   Crash = 2, // a CPU's program threw: the campaign stops

@@ -57,7 +57,7 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
   cpuCtx.cpu = t.cpu;
   cpuCtx.runner = runner;
   cpuCtx.current = 0;
-    cpuCtx.preemptCount = 0;
+  cpuCtx.preemptCount = 0;
   let runs = 0;
   let program: CpuProgram;
   try {

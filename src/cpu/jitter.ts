@@ -24,7 +24,13 @@ export interface JitterConfig {
   readonly maxYieldUs: number;
 }
 
-export const NO_JITTER: JitterConfig = { windows: [], probability: 0, maxSpin: 0, yieldShare: 0, maxYieldUs: 0 };
+export const NO_JITTER: JitterConfig = {
+  windows: [],
+  probability: 0,
+  maxSpin: 0,
+  yieldShare: 0,
+  maxYieldUs: 0,
+};
 
 export type JitterDecision =
   | { readonly kind: 'none' }
@@ -64,11 +70,18 @@ export function windowTable(cfg: JitterConfig): Map<string, WindowInfo> {
     yieldShare: cfg.yieldShare,
     maxYieldUs: cfg.maxYieldUs,
   };
-  return new Map(cfg.windows.map((w) => [w, { hash: hashString(w), knobs: { ...base, ...cfg.overrides?.[w] } }]));
+  return new Map(
+    cfg.windows.map((w) => [w, { hash: hashString(w), knobs: { ...base, ...cfg.overrides?.[w] } }]),
+  );
 }
 
 /** Folds one injected decision into a per-CPU digest, for checking that a seed replays. */
-export function digestStep(digest: number, windowHash: number, occurrence: number, d: JitterDecision): number {
+export function digestStep(
+  digest: number,
+  windowHash: number,
+  occurrence: number,
+  d: JitterDecision,
+): number {
   const amount = d.kind === 'delay' ? d.spins : d.kind === 'yield' ? d.us : 0;
   return combine(digest, windowHash, occurrence, d.kind === 'delay' ? 1 : 2, amount);
 }

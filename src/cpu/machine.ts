@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { Arena, type RegionSpec, useArena } from '../shm/arena.js';
+import { wallNow } from './clock.js';
 import { cpuCtx } from './context.js';
 import { AbortReason, C, CpuState, ctl, MAX_CPUS, PC, percpu, setBootEpoch } from './control.js';
 import type { CpuCrash, CpuTask, CpuTaskResult } from './cpu_loop.js';
-import { wallNow } from './clock.js';
 import { BootRunner } from './free.js';
 import type { JitterConfig } from './jitter.js';
 
@@ -134,7 +134,12 @@ export class Machine {
     let crash: CpuCrash | undefined;
     const crashed = Promise.all(tasks).then(
       (rs) => rs.find((r) => r.crash)?.crash,
-      (e: unknown) => ({ cpu: -1, name: 'Error', message: String(e), stack: String((e as Error)?.stack ?? e) }),
+      (e: unknown) => ({
+        cpu: -1,
+        name: 'Error',
+        message: String(e),
+        stack: String((e as Error)?.stack ?? e),
+      }),
     );
     let noteCrash = (c: CpuCrash | undefined) => {
       crash ??= c;
@@ -164,7 +169,8 @@ export class Machine {
         if (!kthreadsStopped) {
           let userDone = true;
           for (let cpu = 0; cpu < spec.ncpus && userDone; cpu++) {
-            if (!kset.has(cpu) && Atomics.load(i32, percpu(cpu, PC.STATE)) <= CpuState.Running) userDone = false;
+            if (!kset.has(cpu) && Atomics.load(i32, percpu(cpu, PC.STATE)) <= CpuState.Running)
+              userDone = false;
           }
           if (userDone) {
             kthreadsStopped = true;
@@ -198,7 +204,9 @@ export class Machine {
     Atomics.store(i32, b + C.STOP, 1);
     Atomics.notify(i32, b + C.RUN_GEN);
     if (timedOut) {
-      // A CPU stuck without reaching a point cannot be stopped from outside: drop the threads.
+      // A CPU stuck without reaching a point cannot be stopped from outside: drop the threads
+      // (their tasks then reject: that is the hang being cleaned up, not a crash).
+      noteCrash = () => {};
       await this.destroy();
     } else {
       let timer: NodeJS.Timeout | undefined;

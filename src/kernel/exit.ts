@@ -1,8 +1,8 @@
 // kernel/exit.c (v4.14): a task leaves its mm and dies.
 import { cpuCtx, point } from '../cpu/context.js';
-import { mem } from '../shm/arena.js';
 import { kread } from '../mm/kasan.js';
 import { MM } from '../mm/mm_types.js';
+import { mem } from '../shm/arena.js';
 import { mmdrop, mmgrab, mmput } from './fork.js';
 import { down_read, up_read } from './locking/rwsem.js';
 import { get_current, put_task_struct, set_current_state } from './sched.js';

@@ -1,12 +1,12 @@
 // kernel/fork.c (v4.14/v4.15): mm_struct lifetime (mm_users, mm_count, __mmput, __mmdrop,
 // check_mm) and task/signal lifetime. Sits above mm/, as fork.c calls exit_mmap.
 import { cpuCtx } from '../cpu/context.js';
-import { mem } from '../shm/arena.js';
 import { exit_mmap } from '../mm/era_ops.js';
 import { kread } from '../mm/kasan.js';
 import { MM, NR_MM_COUNTERS, resident_page_types } from '../mm/mm_types.js';
 import { pgd_alloc, pgd_free } from '../mm/pgtable.js';
 import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from '../mm/slab.js';
+import { mem } from '../shm/arena.js';
 import { init_rwsem } from './locking/rwsem.js';
 import { spin_lock_init } from './locking/spinlock.js';
 import { WARN_ON_ONCE } from './panic.js';
@@ -65,7 +65,8 @@ export function mmget_not_zero(mm: number): boolean {
 export function check_mm(mm: number): void {
   for (let i = 0; i < NR_MM_COUNTERS; i++) {
     const x = Atomics.load(mem.i32, mm + MM.rss_stat + i);
-    if (x) printk(KERN_ALERT, `BUG: Bad rss-counter state mm:${hex8(mm)} type:${resident_page_types[i]} val:${x}`);
+    if (x)
+      printk(KERN_ALERT, `BUG: Bad rss-counter state mm:${hex8(mm)} type:${resident_page_types[i]} val:${x}`);
   }
   const bytes = Atomics.load(mem.i32, mm + MM.pgtables_bytes);
   if (bytes) printk(KERN_ALERT, `BUG: non-zero pgtables_bytes on freeing mm: ${bytes}`);

@@ -9,7 +9,12 @@ import { task_comm, task_pid } from './task_struct.js';
 import { utsname } from './utsname.js';
 
 const WARNED_SLOTS = 64;
-export const PANIC = defineStatics('panic', ['tainted_mask', 'oops_count', 'warn_count', `warned[${WARNED_SLOTS}]`]);
+export const PANIC = defineStatics('panic', [
+  'tainted_mask',
+  'oops_count',
+  'warn_count',
+  `warned[${WARNED_SLOTS}]`,
+]);
 
 export const TAINT_BAD_PAGE = 5;
 export const TAINT_DIE = 7;
@@ -60,7 +65,8 @@ export function callTrace(skip = 0): string[] {
     if (!m) continue;
     const [, fn, file, ln] = m as unknown as [string, string, string, string];
     const at = file.lastIndexOf('/src/');
-    if (at < 0 || !/\/src\/(kernel|mm|scenarios)\//.test(file) || file.includes('/scenarios/cpu_entry')) continue;
+    if (at < 0 || !/\/src\/(kernel|mm|scenarios)\//.test(file) || file.includes('/scenarios/cpu_entry'))
+      continue;
     if (HIDDEN_FRAMES.has(fn)) continue;
     out.push(` ${fn} (${file.slice(at + 5).replace(/\.js$/, '.ts')}:${ln})`);
   }

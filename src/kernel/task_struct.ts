@@ -29,7 +29,13 @@ export const TASK = defineStruct('task_struct', [
   'held_locks[24]',
 ]);
 
-export const SIGNAL = defineStruct('signal_struct', ['sigcnt', 'flags', 'nr_threads', 'oom_mm', 'oom_score_adj']);
+export const SIGNAL = defineStruct('signal_struct', [
+  'sigcnt',
+  'flags',
+  'nr_threads',
+  'oom_mm',
+  'oom_score_adj',
+]);
 
 // Task states (include/linux/sched.h).
 export const TASK_RUNNING = 0x0;

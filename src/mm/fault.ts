@@ -2,8 +2,8 @@
 // for reading, find the VMA, handle the fault.
 import { down_read, down_read_trylock, up_read } from '../kernel/locking/rwsem.js';
 import { handle_mm_fault, VM_FAULT_SIGSEGV, vma_start } from './memory.js';
-import { find_vma } from './mmap.js';
 import { MM } from './mm_types.js';
+import { find_vma } from './mmap.js';
 
 export function __do_page_fault(mm: number, address: number, flags: number): number {
   address >>>= 0;

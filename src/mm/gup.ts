@@ -4,10 +4,18 @@ import { point } from '../cpu/context.js';
 import { down_read, up_read } from '../kernel/locking/rwsem.js';
 import { kread } from './kasan.js';
 import { handle_mm_fault, vm_normal_page, vma_start } from './memory.js';
-import { find_vma } from './mmap.js';
 import { MM, VMA } from './mm_types.js';
+import { find_vma } from './mmap.js';
 import { get_page, put_page } from './page_alloc.js';
-import { pgd_offset, pgd_present, pmd_none, pmd_offset, pte_offset_map_lock, pte_present, pte_unmap_unlock } from './pgtable.js';
+import {
+  pgd_offset,
+  pgd_present,
+  pmd_none,
+  pmd_offset,
+  pte_offset_map_lock,
+  pte_present,
+  pte_unmap_unlock,
+} from './pgtable.js';
 
 // mm/gup.c follow_page_pte() via follow_page_mask(), v4.14
 function follow_page(vma: number, address: number): number {

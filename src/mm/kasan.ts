@@ -2,12 +2,12 @@
 // a bad access prints the KASAN report (once per run, as without kasan_multi_shot) and goes on
 // with the access, as the real KASAN does. A wild pointer oopses.
 import { cpuCtx } from '../cpu/context.js';
-import { type Arena, mem } from '../shm/arena.js';
-import { defineStatics } from '../shm/statics.js';
-import { strAt } from '../shm/strtab.js';
 import { add_taint, callTrace, cpuLine, die, TAINT_BAD_PAGE } from '../kernel/panic.js';
 import { hex8, KERN_ERR, printk } from '../kernel/printk.js';
 import { task_comm, task_pid } from '../kernel/task_struct.js';
+import { type Arena, mem } from '../shm/arena.js';
+import { defineStatics } from '../shm/statics.js';
+import { strAt } from '../shm/strtab.js';
 
 export interface BadAccess {
   /** KASAN's bug type: 'slab-use-after-free', 'use-after-free', 'slab-out-of-bounds'... */
@@ -59,9 +59,13 @@ export function track(what: string, pid: number, cpu: number, site: number): str
 function badAccess(addr: number, write: boolean): never {
   const verb = write ? 'write' : 'read';
   if (addr >= 0 && addr < 256) {
-    die(`BUG: kernel NULL pointer dereference, address: ${hex8(addr)}\n#PF: supervisor ${verb} access in kernel mode`);
+    die(
+      `BUG: kernel NULL pointer dereference, address: ${hex8(addr)}\n#PF: supervisor ${verb} access in kernel mode`,
+    );
   }
-  die(`BUG: unable to handle page fault for address: ${hex8(addr)}\n#PF: supervisor ${verb} access in kernel mode`);
+  die(
+    `BUG: unable to handle page fault for address: ${hex8(addr)}\n#PF: supervisor ${verb} access in kernel mode`,
+  );
 }
 
 function kasan_report(addr: number, write: boolean, bad: BadAccess): void {

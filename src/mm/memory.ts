@@ -1,14 +1,23 @@
 // mm/memory.c, v4.14: anonymous faults, the zap walk (unmap_vmas / unmap_page_range /
 // zap_pte_range), free_pgtables and print_bad_pte. Addresses are unsigned 32-bit numbers.
 import { point } from '../cpu/context.js';
-import { mem } from '../shm/arena.js';
-import { defineStatics } from '../shm/statics.js';
 import { add_taint, dump_stack, TAINT_BAD_PAGE } from '../kernel/panic.js';
 import { hex8, KERN_ALERT, KERN_ERR, printk } from '../kernel/printk.js';
 import { get_current } from '../kernel/sched.js';
 import { task_comm } from '../kernel/task_struct.js';
+import { mem } from '../shm/arena.js';
+import { defineStatics } from '../shm/statics.js';
 import { kread, kwrite, kxchg } from './kasan.js';
-import { MM, MM_ANONPAGES, MM_SWAPENTS, MMF_UNSTABLE, NR_MM_COUNTERS, VM_SHARED, VM_WRITE, VMA } from './mm_types.js';
+import {
+  MM,
+  MM_ANONPAGES,
+  MM_SWAPENTS,
+  MMF_UNSTABLE,
+  NR_MM_COUNTERS,
+  VM_SHARED,
+  VM_WRITE,
+  VMA,
+} from './mm_types.js';
 import {
   __tlb_remove_page,
   type MmuGather,
@@ -28,11 +37,11 @@ import {
 import {
   __pmd_alloc,
   __pte_alloc,
+  _PAGE_ACCESSED,
   _PAGE_DIRTY,
   _PAGE_PRESENT,
   _PAGE_RW,
   _PAGE_USER,
-  _PAGE_ACCESSED,
   entry_page,
   mk_pte,
   mm_dec_pgtables,
@@ -254,7 +263,14 @@ function free_pte_range(tlb: MmuGather, pmdp: number): void {
 }
 
 // mm/memory.c free_pmd_range() with the folded pud level, v4.14
-function free_pmd_range(tlb: MmuGather, pgdp: number, addr: number, end: number, floor: number, ceiling: number) {
+function free_pmd_range(
+  tlb: MmuGather,
+  pgdp: number,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+) {
   let start = addr;
   const pgdval = kread(pgdp);
   let pmdp = pmd_offset(pgdval, addr);
@@ -277,7 +293,13 @@ function free_pmd_range(tlb: MmuGather, pgdp: number, addr: number, end: number,
 }
 
 // mm/memory.c free_pgd_range(), v4.14
-export function free_pgd_range(tlb: MmuGather, addr: number, end: number, floor: number, ceiling: number): void {
+export function free_pgd_range(
+  tlb: MmuGather,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): void {
   addr = u32(addr & PMD_MASK);
   if (addr < floor) {
     addr = u32(addr + PMD_SIZE);

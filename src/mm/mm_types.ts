@@ -1,7 +1,8 @@
 // include/linux/mm_types.h, include/linux/mm.h and include/linux/sched/coredump.h: mm_struct,
 // vm_area_struct and their flags.
-import { defineStruct } from '../shm/layout.js';
+
 import { RWSEM } from '../kernel/locking/rwsem.js';
+import { defineStruct } from '../shm/layout.js';
 
 export const MM = defineStruct('mm_struct', [
   'mmap', // first VMA on the vm_next list (the 4.x VMA container)

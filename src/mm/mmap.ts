@@ -1,9 +1,9 @@
 // mm/mmap.c (v4.14 / v4.15): the vm_next VMA list, anonymous mmap, remove_vma and exit_mmap.
 import { point } from '../cpu/context.js';
-import { mem } from '../shm/arena.js';
 import { set_bit } from '../kernel/bitops.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { get_current, might_sleep } from '../kernel/sched.js';
+import { mem } from '../shm/arena.js';
 import { kread, kwrite } from './kasan.js';
 import { free_pgtables, unmap_vmas, vma_end, vma_next, vma_start } from './memory.js';
 import { FIRST_USER_ADDRESS, MM, MMF_OOM_SKIP, USER_PGTABLES_CEILING, VMA } from './mm_types.js';

@@ -1,7 +1,5 @@
 // mm/oom_kill.c (v4.14 and v4.15): killing a victim and the oom_reaper kthread.
 import { point } from '../cpu/context.js';
-import { mem } from '../shm/arena.js';
-import { defineStatics } from '../shm/statics.js';
 import { set_bit, test_bit } from '../kernel/bitops.js';
 import { mmdrop, mmgrab } from '../kernel/fork.js';
 import { kthread_should_stop } from '../kernel/kthread.js';
@@ -11,11 +9,30 @@ import { KERN_ERR, KERN_INFO, printk } from '../kernel/printk.js';
 import { get_task_struct, put_task_struct, schedule_timeout_idle, try_to_wake_up } from '../kernel/sched.js';
 import { SIGNAL, TASK, TASK_WAKEKILL, TIF_MEMDIE, task_comm, task_pid } from '../kernel/task_struct.js';
 import { HZ } from '../kernel/time.js';
-import { init_waitqueue_head, WAIT_QUEUE_HEAD_WORDS, wait_event_interruptible, wake_up } from '../kernel/wait.js';
+import {
+  init_waitqueue_head,
+  WAIT_QUEUE_HEAD_WORDS,
+  wait_event_interruptible,
+  wake_up,
+} from '../kernel/wait.js';
+import { mem } from '../shm/arena.js';
+import { defineStatics } from '../shm/statics.js';
 import { mark_oom_victim } from './era_ops.js';
 import { kread, kwrite } from './kasan.js';
 import { get_mm_counter, unmap_page_range, vma_end, vma_next, vma_start } from './memory.js';
-import { MM, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MMF_OOM_SKIP, MMF_UNSTABLE, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_SHARED, VMA } from './mm_types.js';
+import {
+  MM,
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SHMEMPAGES,
+  MMF_OOM_SKIP,
+  MMF_UNSTABLE,
+  VM_HUGETLB,
+  VM_LOCKED,
+  VM_PFNMAP,
+  VM_SHARED,
+  VMA,
+} from './mm_types.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 
 /** v4.15-v6.0: set once in mark_oom_victim(), never cleared (4837fe37adff). */

@@ -2,15 +2,15 @@
 // free-time checks ("BUG: Bad page state") and page poisoning. A frame is PAGE_WORDS words: enough
 // for one page table of 512 32-bit entries; user data is not modelled.
 import { cpuCtx } from '../cpu/context.js';
+import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
+import { add_taint, die, dump_stack, TAINT_BAD_PAGE } from '../kernel/panic.js';
+import { hex8, KERN_ALERT, printk } from '../kernel/printk.js';
+import { task_comm, task_pid } from '../kernel/task_struct.js';
 import type { RegionSpec } from '../shm/arena.js';
 import { mem } from '../shm/arena.js';
 import { defineStruct } from '../shm/layout.js';
 import { defineStatics } from '../shm/statics.js';
 import { intern } from '../shm/strtab.js';
-import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
-import { add_taint, die, dump_stack, TAINT_BAD_PAGE } from '../kernel/panic.js';
-import { hex8, KERN_ALERT, printk } from '../kernel/printk.js';
-import { task_comm, task_pid } from '../kernel/task_struct.js';
 import { type BadAccess, registerShadow, track } from './kasan.js';
 
 export const PAGE = defineStruct('page', [
@@ -171,9 +171,14 @@ export function free_unref_page(page: number, site: string): void {
     bad_page(page, 'freeing a free page');
     return;
   }
-  if (Atomics.load(i32, page + PAGE._mapcount) !== -1) return bad_page(page, 'nonzero mapcount');
-  if (Atomics.load(i32, page + PAGE._refcount) !== 0) return bad_page(page, 'nonzero _refcount');
-  if (i32[page + PAGE.mapping] !== 0 && !(i32[page + PAGE.flags]! & PG_anon)) return bad_page(page, 'non-NULL mapping');
+  let bad = '';
+  if (Atomics.load(i32, page + PAGE._mapcount) !== -1) bad = 'nonzero mapcount';
+  else if (Atomics.load(i32, page + PAGE._refcount) !== 0) bad = 'nonzero _refcount';
+  else if (i32[page + PAGE.mapping] !== 0 && !(i32[page + PAGE.flags]! & PG_anon)) bad = 'non-NULL mapping';
+  if (bad) {
+    bad_page(page, bad); // the page is leaked, as the kernel does
+    return;
+  }
   i32[page + PAGE.free_site] = intern(site);
   i32[page + PAGE.free_pid] = task_pid(cpuCtx.current);
   i32[page + PAGE.free_cpu] = cpuCtx.cpu;
@@ -232,7 +237,12 @@ function framesCheck(addr: number): BadAccess | null {
       `The buggy address belongs to the physical page:`,
       `page:${hex8(page)} refcount:${Atomics.load(i32, page + PAGE._refcount)} mapcount:${Atomics.load(i32, page + PAGE._mapcount) + 1} pfn:0x${pfn.toString(16)}`,
       ...track('page last allocated', i32[page + PAGE.alloc_pid]!, -1, i32[page + PAGE.alloc_site]!),
-      ...track('page last freed', i32[page + PAGE.free_pid]!, i32[page + PAGE.free_cpu]!, i32[page + PAGE.free_site]!),
+      ...track(
+        'page last freed',
+        i32[page + PAGE.free_pid]!,
+        i32[page + PAGE.free_cpu]!,
+        i32[page + PAGE.free_site]!,
+      ),
     ],
   };
 }

@@ -1,8 +1,9 @@
 // Three-level page tables like i386 PAE (arch/x86/include/asm/pgtable*.h, include/linux/pgtable.h):
 // PGD (4 entries) -> PMD (512) -> PTE (512), 32-bit entries. Table pages come from the page
 // allocator; each PTE page carries its split lock in its struct page.
-import { mem } from '../shm/arena.js';
+
 import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/locking/spinlock.js';
+import { mem } from '../shm/arena.js';
 import { kread, kwrite } from './kasan.js';
 import { MM } from './mm_types.js';
 import {
@@ -14,8 +15,8 @@ import {
   PAGE_SHIFT,
   PG_table,
   page_address,
-  pfn_to_page,
   page_to_pfn,
+  pfn_to_page,
   virt_to_page,
 } from './page_alloc.js';
 
@@ -54,7 +55,7 @@ export const entry_page = (e: number): number => pfn_to_page(e >>> PAGE_SHIFT);
 export const entry_table = (e: number): number => page_address(entry_page(e));
 
 export function mk_pte(page: number, prot: number): number {
-  return ((page_to_pfn(page) << PAGE_SHIFT) | prot) | 0;
+  return (page_to_pfn(page) << PAGE_SHIFT) | prot | 0;
 }
 
 // Entry addresses. Walkers read entries with kread(), so a freed table page is a KASAN report.

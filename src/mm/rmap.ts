@@ -1,9 +1,9 @@
 // mm/rmap.c: the reverse-map counters of an anonymous page. _mapcount starts at -1 (unmapped).
 // anon_vma chains are not modelled: no scenario here walks rmap from the page side.
 import { mem } from '../shm/arena.js';
-import { PAGE, PG_anon } from './page_alloc.js';
-import { VMA } from './mm_types.js';
 import { kread } from './kasan.js';
+import { VMA } from './mm_types.js';
+import { PAGE, PG_anon } from './page_alloc.js';
 
 // mm/rmap.c page_add_new_anon_rmap(), v4.14
 export function page_add_new_anon_rmap(page: number, vma: number, address: number): void {

@@ -2,12 +2,12 @@
 // (POISON_FREE) and parked in a quarantine, so a use-after-free reads poison and is reported
 // with its allocation and free sites.
 import { cpuCtx } from '../cpu/context.js';
-import type { RegionSpec } from '../shm/arena.js';
-import { mem } from '../shm/arena.js';
-import { intern } from '../shm/strtab.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { hex8 } from '../kernel/printk.js';
 import { task_pid } from '../kernel/task_struct.js';
+import type { RegionSpec } from '../shm/arena.js';
+import { mem } from '../shm/arena.js';
+import { intern } from '../shm/strtab.js';
 import { type BadAccess, kasan_report_invalid_free, registerShadow, track } from './kasan.js';
 
 export const POISON_FREE = 0x6b6b6b6b;

@@ -26,11 +26,7 @@ export interface VerdictRow {
 }
 
 export function toRow(r: VariantResult): VerdictRow {
-  const error = r.crash
-    ? `CPU${r.crash.cpu} crashed: ${r.crash.stack}`
-    : r.hang
-      ? `hang: ${r.hang}`
-      : null;
+  const error = r.crash ? `CPU${r.crash.cpu} crashed: ${r.crash.stack}` : r.hang ? `hang: ${r.hang}` : null;
   return {
     id: r.id,
     variant: r.variant,
@@ -66,19 +62,36 @@ function pad(s: string, n: number): string {
 
 export function renderTable(rows: readonly VerdictRow[], color: boolean): string {
   const c = color ? pc : pc.createColors(false);
-  const head = ['scenario', 'variant', 'expected', 'observed', 'hits/runs', 'first failing seed', 'runs/s', 'time'];
+  const head = [
+    'scenario',
+    'variant',
+    'expected',
+    'observed',
+    'hits/runs',
+    'first failing seed',
+    'runs/s',
+    'time',
+  ];
   const body = rows.map((r) => [
     r.id,
     r.variant,
     r.expected,
     r.observed,
     `${r.hits + r.checkFailures}/${r.runs}`,
-    r.firstHitSeed === null ? (r.firstCheckFailure ? String(r.firstCheckFailure.seed) : '-') : String(r.firstHitSeed),
+    r.firstHitSeed === null
+      ? r.firstCheckFailure
+        ? String(r.firstCheckFailure.seed)
+        : '-'
+      : String(r.firstHitSeed),
     String(Math.round(r.runsPerSec)),
     `${(r.wallMs / 1000).toFixed(2)}s`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((x, i) => pad(x, widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((x, i) => pad(x, widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [c.bold(line(head))];
   rows.forEach((r, i) => {
     const text = line(body[i]!);

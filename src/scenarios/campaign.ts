@@ -49,7 +49,8 @@ export interface VariantResult {
 }
 
 /** Lines that are detector reports, as a kernel developer would grep dmesg for them. */
-const DETECTOR = /^(BUG: |WARNING: |kernel BUG |Oops|INFO: task |general protection fault|possible circular locking)/;
+const DETECTOR =
+  /^(BUG: |WARNING: |kernel BUG |Oops|INFO: task |general protection fault|possible circular locking)/;
 
 export function isDetectorLine(line: string): boolean {
   return DETECTOR.test(line);
@@ -163,7 +164,8 @@ export async function runVariant(
   res.wallMs = r.wallMs;
   res.runsPerSec = r.runs > 0 ? r.runs / (r.wallMs / 1000) : 0;
   runTimes.sort((a, b) => a - b);
-  const q = (p: number) => Math.round((runTimes[Math.min(runTimes.length - 1, Math.floor(p * runTimes.length))] ?? 0) * 1000) / 1000;
+  const q = (p: number) =>
+    Math.round((runTimes[Math.min(runTimes.length - 1, Math.floor(p * runTimes.length))] ?? 0) * 1000) / 1000;
   res.runMs = { p50: q(0.5), p95: q(0.95), max: q(1) };
   if (r.crash) {
     res.crash = r.crash;

@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadScenario } from './cpu_entry.js';
 import { scenarioUrl } from './campaign.js';
+import { loadScenario } from './cpu_entry.js';
 import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
 import type { Scenario } from './scenario.js';
 
@@ -13,7 +13,10 @@ export interface CatalogueEntry {
   readonly url: string;
 }
 
-export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017].map((s) => ({ scenario: s, url: scenarioUrl(s) }));
+export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017].map((s) => ({
+  scenario: s,
+  url: scenarioUrl(s),
+}));
 
 export function findScenario(id: string): CatalogueEntry | undefined {
   return BUILTIN.find((e) => e.scenario.id === id);
@@ -25,7 +28,10 @@ export class ScenarioFileError extends Error {}
 export async function loadScenarioFile(path: string): Promise<CatalogueEntry> {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new ScenarioFileError(`no such scenario file: ${path}`);
-  if (!/\.(m?js)$/.test(abs)) throw new ScenarioFileError(`${path}: scenario files must be JavaScript modules (.js/.mjs); compile TypeScript first`);
+  if (!/\.(m?js)$/.test(abs))
+    throw new ScenarioFileError(
+      `${path}: scenario files must be JavaScript modules (.js/.mjs); compile TypeScript first`,
+    );
   const url = pathToFileURL(abs).href;
   try {
     return { scenario: await loadScenario(url), url };

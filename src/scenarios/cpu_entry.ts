@@ -3,10 +3,10 @@
 import { cpuCtx } from '../cpu/context.js';
 import type { CpuProgram } from '../cpu/cpu_loop.js';
 import { applyEra, eraByName } from '../eras/index.js';
+import { TASK } from '../kernel/task_struct.js';
+import { mem } from '../shm/arena.js';
 import { readGlobals } from './kernel_image.js';
 import type { Scenario } from './scenario.js';
-import { mem } from '../shm/arena.js';
-import { TASK } from '../kernel/task_struct.js';
 
 export interface ScenarioEntryArgs {
   scenarioUrl: string;
@@ -16,7 +16,8 @@ export interface ScenarioEntryArgs {
 export async function loadScenario(url: string): Promise<Scenario> {
   const mod = (await import(url)) as { scenario?: Scenario; default?: Scenario };
   const s = mod.scenario ?? mod.default;
-  if (!s || typeof s !== 'object' || !Array.isArray(s.cpus)) throw new Error(`${url} does not export a scenario`);
+  if (!s || typeof s !== 'object' || !Array.isArray(s.cpus))
+    throw new Error(`${url} does not export a scenario`);
   return s;
 }
 

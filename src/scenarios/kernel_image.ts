@@ -2,13 +2,13 @@
 // Importing this module loads every kernel and mm file that owns static data or a slab cache.
 import { CONTROL_REGION } from '../cpu/control.js';
 import { LOG_REGION, logReset } from '../cpu/logring.js';
-import type { RegionSpec } from '../shm/arena.js';
-import { defineStatics, staticsRegions } from '../shm/statics.js';
-import { STRTAB_REGION } from '../shm/strtab.js';
 import { forkReset } from '../kernel/fork.js';
 import { panicReset } from '../kernel/panic.js';
 import { kasanReset } from '../mm/kasan.js';
 import { memoryReset } from '../mm/memory.js';
+import type { RegionSpec } from '../shm/arena.js';
+import { defineStatics, staticsRegions } from '../shm/statics.js';
+import { STRTAB_REGION } from '../shm/strtab.js';
 import '../mm/mmap.js';
 import '../mm/oom_kill.js';
 import { page_alloc_reset, pageAllocRegions } from '../mm/page_alloc.js';
@@ -21,7 +21,14 @@ export const SCENARIO_GLOBALS = defineStatics('scenario_globals', [`g[${MAX_GLOB
 export const DEFAULT_PAGES = 1024;
 
 export function machineRegions(nrPages = DEFAULT_PAGES): RegionSpec[] {
-  return [CONTROL_REGION, LOG_REGION, STRTAB_REGION, ...staticsRegions(), ...slabRegions(), ...pageAllocRegions(nrPages)];
+  return [
+    CONTROL_REGION,
+    LOG_REGION,
+    STRTAB_REGION,
+    ...staticsRegions(),
+    ...slabRegions(),
+    ...pageAllocRegions(nrPages),
+  ];
 }
 
 /** A fresh kernel for the next run: empty log, empty allocators, no taint. */
@@ -38,7 +45,9 @@ export function kernelReset(): void {
 export function writeGlobals(names: readonly string[], g: Record<string, number>): void {
   if (names.length > MAX_GLOBALS) throw new RangeError(`at most ${MAX_GLOBALS} scenario globals`);
   const b = SCENARIO_GLOBALS.base();
-  names.forEach((n, i) => Atomics.store(mem.i32, b + i, g[n] ?? 0));
+  names.forEach((n, i) => {
+    Atomics.store(mem.i32, b + i, g[n] ?? 0);
+  });
 }
 
 export function readGlobals(names: readonly string[]): Record<string, number> {

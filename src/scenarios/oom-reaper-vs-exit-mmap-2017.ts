@@ -4,14 +4,14 @@
 // reference belongs to a /proc reader, so exit_mmap runs in the reader's context, skips the
 // barrier, and frees page tables and VMAs under the reaper's walk.
 import { cpuCtx } from '../cpu/context.js';
-import { mmget_not_zero, mmput, mm_alloc, spawnTask } from '../kernel/fork.js';
 import { do_exit } from '../kernel/exit.js';
+import { mm_alloc, mmget_not_zero, mmput, spawnTask } from '../kernel/fork.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
-import { __do_page_fault, } from '../mm/fault.js';
+import { __do_page_fault } from '../mm/fault.js';
 import { __access_remote_vm } from '../mm/gup.js';
 import { FAULT_FLAG_WRITE } from '../mm/memory.js';
-import { mmap_anon_fixed } from '../mm/mmap.js';
 import { MM, VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SOFTDIRTY, VM_WRITE } from '../mm/mm_types.js';
+import { mmap_anon_fixed } from '../mm/mmap.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
 import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { defineScenario } from './scenario.js';
@@ -33,7 +33,7 @@ export const scenario = defineScenario({
     'mm/mmap.c exit_mmap(), mm/oom_kill.c __oom_reap_task_mm(), kernel/fork.c mmput()',
   ],
   description:
-    'CPU0 is the oom_reaper walking the victim\'s VMAs under mmap_sem (read). CPU1 is the victim ' +
+    "CPU0 is the oom_reaper walking the victim's VMAs under mmap_sem (read). CPU1 is the victim " +
     'exiting: its mmput() is not the last. CPU2 is a /proc/<pid>/cmdline reader that pinned the mm ' +
     'with mmget_not_zero(); its mmput() is the last, so exit_mmap() runs as the reader. In v4.14 ' +
     'tsk_is_oom_victim(current) is false there and free_pgtables()/remove_vma() run under the ' +
@@ -94,7 +94,13 @@ export const scenario = defineScenario({
     },
   ],
   jitter: {
-    windows: ['__oom_reap_task_mm', 'oom_reap:vma', 'zap_pte', 'access_remote_vm:copy', 'exit_mmap:free_pgtables'],
+    windows: [
+      '__oom_reap_task_mm',
+      'oom_reap:vma',
+      'zap_pte',
+      'access_remote_vm:copy',
+      'exit_mmap:free_pgtables',
+    ],
     probability: 0.3,
     maxSpin: 400,
     yieldShare: 0.2,

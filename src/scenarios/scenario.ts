@@ -56,10 +56,12 @@ export interface Scenario {
 }
 
 export function defineScenario(s: Scenario): Scenario {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(s.id)) throw new Error(`scenario id '${s.id}' must be lower-case words joined by '-'`);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(s.id))
+    throw new Error(`scenario id '${s.id}' must be lower-case words joined by '-'`);
   if (s.cpus.length === 0) throw new Error(`scenario ${s.id} has no CPUs`);
   for (const c of s.cpus) {
-    if (!s.globals.includes(c.task)) throw new Error(`scenario ${s.id}: CPU '${c.name}' runs unknown task '${c.task}'`);
+    if (!s.globals.includes(c.task))
+      throw new Error(`scenario ${s.id}: CPU '${c.name}' runs unknown task '${c.task}'`);
   }
   if (s.variants.length === 0) throw new Error(`scenario ${s.id} has no variants`);
   return s;

@@ -67,7 +67,8 @@ export class Arena {
       regions.push({ id, name: s.name, base: at, words });
       at += words;
     });
-    if (at > 0x3fffffff) throw new RangeError(`arena of ${at} words exceeds the 32-bit emulated address space`);
+    if (at > 0x3fffffff)
+      throw new RangeError(`arena of ${at} words exceeds the 32-bit emulated address space`);
     return { words: at, regions };
   }
 

@@ -1,7 +1,8 @@
 // Static kernel data (a module's globals, its .data/.bss): a named region with a struct layout.
+
+import type { RegionSpec } from './arena.js';
 import { mem } from './arena.js';
 import { defineStruct, type Layout } from './layout.js';
-import type { RegionSpec } from './arena.js';
 
 export interface Statics<F extends readonly string[]> {
   readonly layout: Layout<F>;

@@ -1,8 +1,9 @@
 // A machine for single-threaded unit tests: the arena and kernel state on the test's thread, run
 // by the boot CPU (no workers). Multi-CPU tests use scenario fixtures on the real worker path.
-import { Machine } from '../../src/cpu/machine.js';
+
 import { cpuCtx } from '../../src/cpu/context.js';
 import { logRead } from '../../src/cpu/logring.js';
+import { Machine } from '../../src/cpu/machine.js';
 import { applyEra, eraByName } from '../../src/eras/index.js';
 import { kernelReset, machineRegions } from '../../src/scenarios/kernel_image.js';
 

@@ -101,7 +101,8 @@ function rwsem_set_nonspinnable(sem: number): void {
 }
 
 function clear_nonspinnable(sem: number): void {
-  if (Atomics.load(mem.i32, own(sem)) & RWSEM_NONSPINNABLE) Atomics.and(mem.i32, own(sem), ~RWSEM_NONSPINNABLE);
+  if (Atomics.load(mem.i32, own(sem)) & RWSEM_NONSPINNABLE)
+    Atomics.and(mem.i32, own(sem), ~RWSEM_NONSPINNABLE);
 }
 
 // --- the wait list: waiters are the tasks' embedded rwsem_waiter records ---
@@ -483,4 +484,3 @@ export function rwsem_waiters(sem: number): { task: number; write: boolean }[] {
   }
   return out;
 }
-
