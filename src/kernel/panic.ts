@@ -4,7 +4,7 @@ import { KernelOops } from '../cpu/errors.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { intern } from '../shm/strtab.js';
-import { KERN_ALERT, KERN_ERR, KERN_WARNING, printk } from './printk.js';
+import { hex8, KERN_ALERT, KERN_ERR, KERN_WARNING, printk } from './printk.js';
 import { task_comm, task_pid } from './task_struct.js';
 import { utsname } from './utsname.js';
 
@@ -53,6 +53,7 @@ const HIDDEN_FRAMES = new Set([
   'kwrite',
   'kxchg',
   'badAccess',
+  'check_kernel_pointer',
   'printk',
 ]);
 
@@ -116,6 +117,20 @@ export function die(first: string, how = 'Oops: 0000'): never {
   dump_stack(KERN_ALERT);
   printk(KERN_ALERT, '---[ end trace 0000000000000000 ]---');
   throw new KernelOops(first);
+}
+
+/** A lock or atomic on a wild pointer: the page fault the hardware would take. */
+export function check_kernel_pointer(addr: number, write: boolean): void {
+  if (addr > 0 && addr < mem.i32.length && Number.isInteger(addr)) return;
+  const verb = write ? 'write' : 'read';
+  if (addr >= 0 && addr < 256) {
+    die(
+      `BUG: kernel NULL pointer dereference, address: ${hex8(addr)}\n#PF: supervisor ${verb} access in kernel mode`,
+    );
+  }
+  die(
+    `BUG: unable to handle page fault for address: ${hex8(addr)}\n#PF: supervisor ${verb} access in kernel mode`,
+  );
 }
 
 export function oopsCount(): number {

@@ -4,7 +4,7 @@
 import { point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { defineStruct } from '../../shm/layout.js';
-import { WARN_ON_ONCE } from '../panic.js';
+import { check_kernel_pointer, WARN_ON_ONCE } from '../panic.js';
 import {
   get_current,
   get_task_struct,
@@ -386,6 +386,7 @@ function __down_write_common(sem: number, state: number): number {
 export function down_read(sem: number): void {
   might_sleep('kernel/locking/rwsem.c:down_read');
   point('down_read');
+  check_kernel_pointer(sem, true);
   __down_read_common(sem, TASK_UNINTERRUPTIBLE);
 }
 
@@ -393,12 +394,14 @@ export function down_read(sem: number): void {
 export function down_read_killable(sem: number): number {
   might_sleep('kernel/locking/rwsem.c:down_read_killable');
   point('down_read');
+  check_kernel_pointer(sem, true);
   return __down_read_common(sem, TASK_KILLABLE);
 }
 
 // kernel/locking/rwsem.c __down_read_trylock(), v6.6: never leaves a stray bias.
 export function down_read_trylock(sem: number): boolean {
   point('down_read_trylock');
+  check_kernel_pointer(sem, true);
   const i32 = mem.i32;
   let tmp = Atomics.load(i32, cnt(sem));
   while (!(tmp & RWSEM_READ_FAILED_MASK)) {
@@ -416,6 +419,7 @@ export function down_read_trylock(sem: number): boolean {
 export function down_write(sem: number): void {
   might_sleep('kernel/locking/rwsem.c:down_write');
   point('down_write');
+  check_kernel_pointer(sem, true);
   __down_write_common(sem, TASK_UNINTERRUPTIBLE);
 }
 
@@ -423,12 +427,14 @@ export function down_write(sem: number): void {
 export function down_write_killable(sem: number): number {
   might_sleep('kernel/locking/rwsem.c:down_write_killable');
   point('down_write');
+  check_kernel_pointer(sem, true);
   return __down_write_common(sem, TASK_KILLABLE);
 }
 
 // kernel/locking/rwsem.c down_write_trylock(), v6.6
 export function down_write_trylock(sem: number): boolean {
   point('down_write_trylock');
+  check_kernel_pointer(sem, true);
   return rwsem_write_trylock(sem);
 }
 
@@ -444,6 +450,7 @@ function rwsem_wake(sem: number): void {
 
 // kernel/locking/rwsem.c up_read() / __up_read(), v6.6
 export function up_read(sem: number): void {
+  check_kernel_pointer(sem, true);
   const tmp = (Atomics.sub(mem.i32, cnt(sem), RWSEM_READER_BIAS) - RWSEM_READER_BIAS) | 0;
   if ((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) === RWSEM_FLAG_WAITERS) {
     clear_nonspinnable(sem);
@@ -454,6 +461,7 @@ export function up_read(sem: number): void {
 
 // kernel/locking/rwsem.c up_write() / __up_write(), v6.6
 export function up_write(sem: number): void {
+  check_kernel_pointer(sem, true);
   rwsem_clear_owner(sem);
   const tmp = Atomics.sub(mem.i32, cnt(sem), RWSEM_WRITER_LOCKED);
   if (tmp & RWSEM_FLAG_WAITERS) rwsem_wake(sem);
@@ -462,6 +470,7 @@ export function up_write(sem: number): void {
 
 // kernel/locking/rwsem.c downgrade_write() / __downgrade_write(), v6.6
 export function downgrade_write(sem: number): void {
+  check_kernel_pointer(sem, true);
   const tmp = Atomics.add(mem.i32, cnt(sem), -RWSEM_WRITER_LOCKED + RWSEM_READER_BIAS);
   rwsem_set_reader_owned(sem);
   if (tmp & RWSEM_FLAG_WAITERS) {
