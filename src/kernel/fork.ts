@@ -74,7 +74,8 @@ export function check_mm(mm: number): void {
 
 // kernel/fork.c __mmdrop()
 export function __mmdrop(mm: number): void {
-  WARN_ON_ONCE(mm === kread(cpuCtx.current + TASK.mm), 'kernel/fork.c:__mmdrop');
+  const cur = cpuCtx.current;
+  WARN_ON_ONCE(cur !== 0 && mm === kread(cur + TASK.mm), 'kernel/fork.c:__mmdrop');
   pgd_free(kread(mm + MM.pgd));
   check_mm(mm);
   kmem_cache_free(mm_cachep, mm, '__mmdrop');

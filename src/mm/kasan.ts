@@ -76,7 +76,7 @@ function kasan_report(addr: number, write: boolean, bad: BadAccess): void {
   const fn = trace[0]?.trim().split(' ')[0] ?? '?';
   const t = cpuCtx.current;
   const what =
-    bad.kind === 'double-free'
+    bad.kind === 'double-free' || bad.kind === 'invalid-free'
       ? `Free of addr ${hex8(addr)} by task ${task_comm(t)}/${task_pid(t)}`
       : `${write ? 'Write' : 'Read'} of size 4 at addr ${hex8(addr)} by task ${task_comm(t)}/${task_pid(t)}`;
   printk(
@@ -97,13 +97,18 @@ function kasan_report(addr: number, write: boolean, bad: BadAccess): void {
   add_taint(TAINT_BAD_PAGE);
 }
 
-// mm/kasan/report.c kasan_report_invalid_free(): a double free is reported, the free is ignored.
-export function kasan_report_invalid_free(obj: number, cache: string): void {
+// mm/kasan/report.c kasan_report_invalid_free(): a double free, or a free of a pointer that is not
+// an object of the cache, is reported and the free is ignored.
+export function kasan_report_invalid_free(
+  obj: number,
+  cache: string,
+  kind: 'double-free' | 'invalid-free',
+): void {
   const id = mem.arena.regionOf(obj);
   const bad = id >= 0 ? shadowOf(id)?.check(obj) : null;
   kasan_report(obj, true, {
-    kind: 'double-free',
-    details: bad?.details ?? [`The object at ${hex8(obj)} in cache ${cache} is not allocated`],
+    kind,
+    details: bad?.details ?? [`The address ${hex8(obj)} is not an object of the cache ${cache}`],
   });
 }
 

@@ -209,12 +209,11 @@ export function get_page(page: number): void {
 
 // include/linux/mm.h put_page_testzero(): VM_BUG_ON_PAGE(page_ref_count(page) == 0, page)
 export function put_page_testzero(page: number): boolean {
-  const old = Atomics.sub(mem.i32, page + PAGE._refcount, 1);
-  if (old <= 0) {
+  if (page_ref_count(page) === 0) {
     dump_page(page, 'VM_BUG_ON_PAGE(page_ref_count(page) == 0)');
     die('kernel BUG at include/linux/mm.h:put_page_testzero!', 'invalid opcode: 0000');
   }
-  return old === 1;
+  return Atomics.sub(mem.i32, page + PAGE._refcount, 1) === 1;
 }
 
 // include/linux/mm.h put_page()

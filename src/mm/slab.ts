@@ -130,9 +130,12 @@ export function kmem_cache_free(c: KmemCache, obj: number, site: string): void {
   const i32 = mem.i32;
   const s = obj - OBJ_HDR;
   const rel = s - base(c) - CACHE_HDR;
-  if (rel < 0 || rel % c.stride !== 0 || rel / c.stride >= c.objects) return;
+  if (rel < 0 || rel % c.stride !== 0 || rel / c.stride >= c.objects) {
+    kasan_report_invalid_free(obj, c.name, 'invalid-free');
+    return;
+  }
   if (Atomics.compareExchange(i32, s + OH_STATE, OBJ_LIVE, OBJ_QUARANTINED) !== OBJ_LIVE) {
-    kasan_report_invalid_free(obj, c.name);
+    kasan_report_invalid_free(obj, c.name, 'double-free');
     return;
   }
   i32.fill(POISON_FREE, obj, obj + c.objWords);
