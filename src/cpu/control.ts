@@ -17,6 +17,7 @@ export const C = {
   TIME_SCALE_X1000: 6, // emulated time runs this many thousandths as fast as wall time
   BOOT_EPOCH_F64: 8, // (two words) wall-clock ms of boot, as a float64
   RUN_INDEX: 10,
+  READY: 11, // CPUs attached and waiting for their first run
   PERCPU: 64,
 } as const;
 

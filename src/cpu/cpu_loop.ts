@@ -67,6 +67,8 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
     crashCampaign(i32, t.cpu);
     return { cpu: t.cpu, runs, crash: describe(t.cpu, e) };
   }
+  Atomics.add(i32, b + C.READY, 1);
+  Atomics.notify(i32, b + C.READY);
   let gen = t.startGen;
   for (;;) {
     for (;;) {

@@ -115,6 +115,7 @@ export class Machine {
     Atomics.store(i32, b + C.ABORT, AbortReason.None);
     Atomics.store(i32, b + C.NCPUS, spec.ncpus);
     Atomics.store(i32, b + C.TIME_SCALE_X1000, Math.round(spec.timeScale * 1000));
+    Atomics.store(i32, b + C.READY, 0);
     const pool = this.ensurePool(spec.ncpus);
     const startGen = Atomics.load(i32, b + C.RUN_GEN);
     const tasks: Promise<CpuTaskResult>[] = [];
@@ -146,6 +147,12 @@ export class Machine {
     };
     void crashed.then((c) => noteCrash(c));
 
+    // Worker start-up (a V8 isolate each, once per pool) is not part of any run.
+    const readyBy = performance.now() + 60_000;
+    for (let ready = 0; (ready = Atomics.load(i32, b + C.READY)) < spec.ncpus && !crash; ) {
+      if (Atomics.load(i32, b + C.STOP) !== 0 || performance.now() > readyBy) break;
+      await Atomics.waitAsync(i32, b + C.READY, ready, 50).value;
+    }
     const t0 = performance.now();
     let runs = 0;
     let timedOut: RunOutcome | undefined;
