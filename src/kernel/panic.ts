@@ -54,6 +54,7 @@ const HIDDEN_FRAMES = new Set([
   'kxchg',
   'badAccess',
   'check_kernel_pointer',
+  'page_fault_oops',
   'printk',
 ]);
 
@@ -122,6 +123,11 @@ export function die(first: string, how = 'Oops: 0000'): never {
 /** A lock or atomic on a wild pointer: the page fault the hardware would take. */
 export function check_kernel_pointer(addr: number, write: boolean): void {
   if (addr > 0 && addr < mem.i32.length && Number.isInteger(addr)) return;
+  page_fault_oops(addr, write);
+}
+
+// arch/x86/mm/fault.c page_fault_oops(): a kernel access to an unmapped address.
+export function page_fault_oops(addr: number, write: boolean): never {
   const verb = write ? 'write' : 'read';
   if (addr >= 0 && addr < 256) {
     die(

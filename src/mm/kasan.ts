@@ -2,7 +2,7 @@
 // a bad access prints the KASAN report (once per run, as without kasan_multi_shot) and goes on
 // with the access, as the real KASAN does. A wild pointer oopses.
 import { cpuCtx } from '../cpu/context.js';
-import { add_taint, callTrace, cpuLine, die, TAINT_BAD_PAGE } from '../kernel/panic.js';
+import { add_taint, callTrace, cpuLine, page_fault_oops, TAINT_BAD_PAGE } from '../kernel/panic.js';
 import { hex8, KERN_ERR, printk } from '../kernel/printk.js';
 import { task_comm, task_pid } from '../kernel/task_struct.js';
 import { type Arena, mem } from '../shm/arena.js';
@@ -56,18 +56,6 @@ export function track(what: string, pid: number, cpu: number, site: number): str
   return [`${what} by task ${pid}${cpu >= 0 ? ` on cpu ${cpu}` : ''}:`, ` ${strAt(site)}`];
 }
 
-function badAccess(addr: number, write: boolean): never {
-  const verb = write ? 'write' : 'read';
-  if (addr >= 0 && addr < 256) {
-    die(
-      `BUG: kernel NULL pointer dereference, address: ${hex8(addr)}\n#PF: supervisor ${verb} access in kernel mode`,
-    );
-  }
-  die(
-    `BUG: unable to handle page fault for address: ${hex8(addr)}\n#PF: supervisor ${verb} access in kernel mode`,
-  );
-}
-
 function kasan_report(addr: number, write: boolean, bad: BadAccess): void {
   const b = KASAN.base();
   Atomics.add(mem.i32, b + KASAN.layout.reports, 1);
@@ -114,7 +102,7 @@ export function kasan_report_invalid_free(
 
 function checkAccess(addr: number, write: boolean): void {
   const id = mem.arena.regionOf(addr);
-  if (id < 0) badAccess(addr, write);
+  if (id < 0) page_fault_oops(addr, write);
   const s = shadowOf(id);
   if (s === undefined) return;
   const bad = s.check(addr);
