@@ -23,7 +23,9 @@ export {
 } from './kernel/fork.js';
 export { kthread_should_stop, kthread_stop } from './kernel/kthread.js';
 export * from './kernel/locking/rwsem.js';
+export * from './kernel/locking/seqlock.js';
 export * from './kernel/locking/spinlock.js';
+export * from './kernel/refcount.js';
 export { add_taint, die, dump_stack, WARN, WARN_ON_ONCE } from './kernel/panic.js';
 export * from './kernel/printk.js';
 export * from './kernel/sched.js';

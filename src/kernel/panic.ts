@@ -122,7 +122,8 @@ export function die(first: string, how = 'Oops: 0000'): never {
 
 /** A lock or atomic on a wild pointer: the page fault the hardware would take. */
 export function check_kernel_pointer(addr: number, write: boolean): void {
-  if (addr > 0 && addr < mem.i32.length && Number.isInteger(addr)) return;
+  // The arena's header words (0..255) are the NULL page: no kernel object lives there.
+  if (addr >= 256 && addr < mem.i32.length && Number.isInteger(addr)) return;
   page_fault_oops(addr, write);
 }
 

@@ -8,10 +8,11 @@
 // hit zero). Every access here is an SC Atomics op, which is stronger: a kernel bug that needs a
 // relaxed refcount_inc() to be reordered (e.g. a missing acquire after refcount_inc_not_zero() on
 // a SLAB_TYPESAFE_BY_RCU object) does not reproduce in this emulator.
+import { point } from '../cpu/context.js';
 import { mem } from '../shm/arena.js';
 import { intern } from '../shm/strtab.js';
 import { spin_lock, spin_unlock } from './locking/spinlock.js';
-import { PANIC, WARN } from './panic.js';
+import { check_kernel_pointer, PANIC, WARN } from './panic.js';
 
 export const REFCOUNT_MAX = 0x7fffffff;
 /** INT_MIN / 2 = 0xc0000000 as an int32. */
@@ -66,12 +67,14 @@ export function refcount_warn_saturate(r: number, t: number): void {
 
 // include/linux/refcount.h refcount_set(), v6.6
 export function refcount_set(r: number, n: number): void {
+  check_kernel_pointer(r, true);
   Atomics.store(mem.i32, r, n | 0);
 }
 
 /** The counter as an int32: a saturated counter reads REFCOUNT_SATURATED (the kernel's 0xc0000000u). */
 // include/linux/refcount.h refcount_read(), v6.6
 export function refcount_read(r: number): number {
+  check_kernel_pointer(r, false);
   return Atomics.load(mem.i32, r);
 }
 
@@ -91,11 +94,13 @@ function __refcount_add_not_zero(i: number, r: number): boolean {
 
 // include/linux/refcount.h refcount_add_not_zero(), v6.6
 export function refcount_add_not_zero(i: number, r: number): boolean {
+  check_kernel_pointer(r, true);
   return __refcount_add_not_zero(i, r);
 }
 
 // include/linux/refcount.h refcount_inc_not_zero(), v6.6
 export function refcount_inc_not_zero(r: number): boolean {
+  check_kernel_pointer(r, true);
   return __refcount_add_not_zero(1, r);
 }
 
@@ -109,11 +114,13 @@ function __refcount_add(i: number, r: number): void {
 
 // include/linux/refcount.h refcount_add(), v6.6
 export function refcount_add(i: number, r: number): void {
+  check_kernel_pointer(r, true);
   __refcount_add(i, r);
 }
 
 // include/linux/refcount.h refcount_inc(), v6.6
 export function refcount_inc(r: number): void {
+  check_kernel_pointer(r, true);
   __refcount_add(1, r);
 }
 
@@ -127,27 +134,32 @@ function __refcount_sub_and_test(i: number, r: number): boolean {
 
 // include/linux/refcount.h refcount_sub_and_test(), v6.6
 export function refcount_sub_and_test(i: number, r: number): boolean {
+  check_kernel_pointer(r, true);
   return __refcount_sub_and_test(i, r);
 }
 
 // include/linux/refcount.h refcount_dec_and_test(), v6.6
 export function refcount_dec_and_test(r: number): boolean {
+  check_kernel_pointer(r, true);
   return __refcount_sub_and_test(1, r);
 }
 
 // include/linux/refcount.h refcount_dec(), v6.6
 export function refcount_dec(r: number): void {
+  check_kernel_pointer(r, true);
   const old = Atomics.sub(mem.i32, r, 1); // atomic_fetch_sub_release()
   if (old <= 1) refcount_warn_saturate(r, REFCOUNT_DEC_LEAK);
 }
 
 // lib/refcount.c refcount_dec_if_one(), v6.6
 export function refcount_dec_if_one(r: number): boolean {
+  check_kernel_pointer(r, true);
   return Atomics.compareExchange(mem.i32, r, 1, 0) === 1; // atomic_try_cmpxchg_release()
 }
 
 // lib/refcount.c refcount_dec_not_one(), v6.6
 export function refcount_dec_not_one(r: number): boolean {
+  check_kernel_pointer(r, true);
   const i32 = mem.i32;
   let val = Atomics.load(i32, r);
   for (;;) {
@@ -169,6 +181,8 @@ export function refcount_dec_not_one(r: number): boolean {
 
 // lib/refcount.c refcount_dec_and_lock(), v6.6: true, with `lock` held, iff the count hit 0.
 export function refcount_dec_and_lock(r: number, lock: number): boolean {
+  point('refcount_dec_and_lock');
+  check_kernel_pointer(r, true);
   if (refcount_dec_not_one(r)) return false;
   spin_lock(lock);
   if (!refcount_dec_and_test(r)) {

@@ -12,7 +12,7 @@
 import { cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { defineStruct } from '../../shm/layout.js';
-import { WARN_ON_ONCE } from '../panic.js';
+import { check_kernel_pointer, WARN_ON_ONCE } from '../panic.js';
 import { spin_is_locked, spin_lock, spin_lock_init, spin_unlock } from './spinlock.js';
 
 /** seqlock_t (include/linux/seqlock_types.h, v6.7+): { seqcount_spinlock_t seqcount; spinlock_t lock; } */
@@ -64,18 +64,21 @@ function __seqprop_spinlock_assert(lock: number): void {
 // include/linux/seqlock.h raw_write_seqcount_begin(), v6.6
 export function raw_write_seqcount_begin(s: number): void {
   point('raw_write_seqcount_begin');
+  check_kernel_pointer(s, true);
   do_raw_write_seqcount_begin(s);
 }
 
 // include/linux/seqlock.h raw_write_seqcount_end(), v6.6
 export function raw_write_seqcount_end(s: number): void {
   point('raw_write_seqcount_end');
+  check_kernel_pointer(s, true);
   do_raw_write_seqcount_end(s);
 }
 
 // include/linux/seqlock.h write_seqcount_begin(), v6.6 (seqcount_spinlock_t: `lock` is s->lock)
 export function write_seqcount_begin(s: number, lock: number): void {
   point('write_seqcount_begin');
+  check_kernel_pointer(s, true);
   __seqprop_spinlock_assert(lock);
   do_raw_write_seqcount_begin(s);
 }
@@ -84,12 +87,14 @@ export function write_seqcount_begin(s: number, lock: number): void {
 // `lock` is taken only so that begin and end read alike at the call site.
 export function write_seqcount_end(s: number, _lock: number): void {
   point('write_seqcount_end');
+  check_kernel_pointer(s, true);
   do_raw_write_seqcount_end(s);
 }
 
 // include/linux/seqlock.h raw_write_seqcount_barrier(), v6.6
 export function raw_write_seqcount_barrier(s: number): void {
   point('raw_write_seqcount_barrier');
+  check_kernel_pointer(s, true);
   // sequence++; smp_wmb(); sequence++: two separate stores, so the odd value is visible in between.
   do_raw_write_seqcount_begin(s);
   do_raw_write_seqcount_end(s);
@@ -98,6 +103,7 @@ export function raw_write_seqcount_barrier(s: number): void {
 // include/linux/seqlock.h write_seqcount_invalidate(), v6.6
 export function write_seqcount_invalidate(s: number): void {
   point('write_seqcount_invalidate');
+  check_kernel_pointer(s, true);
   // smp_wmb(); sequence += 2: one store, so no reader ever sees an odd value from it.
   const i32 = mem.i32;
   Atomics.store(i32, s, (Atomics.load(i32, s) + 2) | 0);
@@ -127,30 +133,35 @@ function do___read_seqcount_retry(s: number, start: number): boolean {
 // include/linux/seqlock.h raw_read_seqcount(), v6.6
 export function raw_read_seqcount(s: number): number {
   point('raw_read_seqcount');
+  check_kernel_pointer(s, false);
   return Atomics.load(mem.i32, s);
 }
 
 // include/linux/seqlock.h read_seqcount_begin(), v6.6
 export function read_seqcount_begin(s: number): number {
   point('read_seqcount_begin');
+  check_kernel_pointer(s, false);
   return __read_seqcount_begin(s);
 }
 
 // include/linux/seqlock.h raw_read_seqcount_begin(), v6.6 (read_seqcount_begin without lockdep)
 export function raw_read_seqcount_begin(s: number): number {
   point('raw_read_seqcount_begin');
+  check_kernel_pointer(s, false);
   return __read_seqcount_begin(s);
 }
 
 // include/linux/seqlock.h read_seqcount_retry(), v6.6
 export function read_seqcount_retry(s: number, start: number): boolean {
   point('read_seqcount_retry');
+  check_kernel_pointer(s, false);
   return do___read_seqcount_retry(s, start);
 }
 
 // include/linux/seqlock.h raw_seqcount_try_begin(), v6.13
 export function raw_seqcount_try_begin(s: number, start: SeqRef): boolean {
   point('raw_seqcount_try_begin');
+  check_kernel_pointer(s, false);
   start.seq = Atomics.load(mem.i32, s);
   return (start.seq & 1) === 0;
 }
@@ -160,6 +171,7 @@ export function raw_seqcount_try_begin(s: number, start: SeqRef): boolean {
 // include/linux/seqlock.h raw_write_seqcount_latch(), v6.6
 export function raw_write_seqcount_latch(s: number): void {
   point('raw_write_seqcount_latch');
+  check_kernel_pointer(s, true);
   // smp_wmb(); sequence++; smp_wmb(): the barriers are implied by SC.
   do_raw_write_seqcount_begin(s);
 }
@@ -167,12 +179,14 @@ export function raw_write_seqcount_latch(s: number): void {
 // include/linux/seqlock.h raw_read_seqcount_latch(), v6.6: never waits, the parity picks the copy.
 export function raw_read_seqcount_latch(s: number): number {
   point('raw_read_seqcount_latch');
+  check_kernel_pointer(s, false);
   return Atomics.load(mem.i32, s);
 }
 
 // include/linux/seqlock.h read_seqcount_latch_retry(), v6.6
 export function read_seqcount_latch_retry(s: number, start: number): boolean {
   point('read_seqcount_latch_retry');
+  check_kernel_pointer(s, false);
   return do___read_seqcount_retry(s, start);
 }
 
@@ -190,6 +204,7 @@ export function seqlock_init(sl: number): void {
 // include/linux/seqlock.h write_seqlock(), v6.6
 export function write_seqlock(sl: number): void {
   point('write_seqlock');
+  check_kernel_pointer(sl, true);
   spin_lock(sl_lock(sl));
   do_raw_write_seqcount_begin(sl_seq(sl));
 }
@@ -197,6 +212,7 @@ export function write_seqlock(sl: number): void {
 // include/linux/seqlock.h write_sequnlock(), v6.6
 export function write_sequnlock(sl: number): void {
   point('write_sequnlock');
+  check_kernel_pointer(sl, true);
   do_raw_write_seqcount_end(sl_seq(sl));
   spin_unlock(sl_lock(sl));
 }
@@ -204,12 +220,14 @@ export function write_sequnlock(sl: number): void {
 // include/linux/seqlock.h read_seqbegin(), v6.6
 export function read_seqbegin(sl: number): number {
   point('read_seqbegin');
+  check_kernel_pointer(sl, false);
   return __read_seqcount_begin(sl_seq(sl));
 }
 
 // include/linux/seqlock.h read_seqretry(), v6.6
 export function read_seqretry(sl: number, start: number): boolean {
   point('read_seqretry');
+  check_kernel_pointer(sl, false);
   return do___read_seqcount_retry(sl_seq(sl), start);
 }
 
@@ -217,12 +235,14 @@ export function read_seqretry(sl: number, start: number): boolean {
 // so lockless readers are not disturbed.
 export function read_seqlock_excl(sl: number): void {
   point('read_seqlock_excl');
+  check_kernel_pointer(sl, true);
   spin_lock(sl_lock(sl));
 }
 
 // include/linux/seqlock.h read_sequnlock_excl(), v6.6
 export function read_sequnlock_excl(sl: number): void {
   point('read_sequnlock_excl');
+  check_kernel_pointer(sl, true);
   spin_unlock(sl_lock(sl));
 }
 
@@ -230,6 +250,7 @@ export function read_sequnlock_excl(sl: number): void {
 // (and stores the sequence it started from), an odd *seq a locking one.
 export function read_seqbegin_or_lock(sl: number, seq: SeqRef): void {
   point('read_seqbegin_or_lock');
+  check_kernel_pointer(sl, false);
   if ((seq.seq & 1) === 0) seq.seq = __read_seqcount_begin(sl_seq(sl));
   else spin_lock(sl_lock(sl));
 }
@@ -237,6 +258,8 @@ export function read_seqbegin_or_lock(sl: number, seq: SeqRef): void {
 // include/linux/seqlock.h need_seqretry(), v6.6
 export function need_seqretry(sl: number, seq: number): boolean {
   point('need_seqretry');
+  if (seq & 1) return false; // a locking pass never needs a retry (and reads nothing)
+  check_kernel_pointer(sl, false);
   return do___read_seqcount_retry(sl_seq(sl), seq);
 }
 
