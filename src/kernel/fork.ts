@@ -15,8 +15,8 @@ import { might_sleep, put_task_struct, taskRelease } from './sched.js';
 import { PF_KTHREAD, SIGNAL, set_task_comm, TASK, TASK_RUNNING } from './task_struct.js';
 
 export const mm_cachep = kmem_cache_create('mm_struct', MM.SIZE, 16);
-export const task_struct_cachep = kmem_cache_create('task_struct', TASK.SIZE, 32);
-export const signal_cachep = kmem_cache_create('signal_cache', SIGNAL.SIZE, 32);
+export const task_struct_cachep = kmem_cache_create('task_struct', TASK.SIZE, 512);
+export const signal_cachep = kmem_cache_create('signal_cache', SIGNAL.SIZE, 512);
 
 const users = (mm: number): number => mm + MM.mm_users;
 const count = (mm: number): number => mm + MM.mm_count;
