@@ -1,0 +1,53 @@
+// Schedule strings: round trips (large ones too) and one clear error per malformed input.
+import { describe, expect, it } from 'vitest';
+import { rng } from '../src/cpu/prng.js';
+import { decodeSchedule, encodeSchedule, ScheduleError, switches } from '../src/cpu/schedule.js';
+
+function randomPicks(n: number, ncpus: number, seed: number, stickiness: number): number[] {
+  const r = rng(seed);
+  const picks: number[] = [];
+  let cur = 0;
+  for (let i = 0; i < n; i++) {
+    if (r() > stickiness) cur = Math.floor(r() * ncpus);
+    picks.push(cur);
+  }
+  return picks;
+}
+
+describe('schedule strings', () => {
+  it('round-trip a short schedule as readable run-length text', () => {
+    const s = { ncpus: 3, picks: [0, 0, 0, 1, 2, 2, 0] };
+    const text = encodeSchedule(s);
+    expect(text).toBe('S1:3:a3bc2a');
+    expect(decodeSchedule(text)).toEqual(s);
+  });
+
+  it.each([
+    [100_000, 0.9],
+    [150_000, 0.0],
+  ])('round-trip %i steps (stickiness %f), compressed', (steps, stick) => {
+    const s = { ncpus: 4, picks: randomPicks(steps, 4, 7, stick) };
+    const text = encodeSchedule(s);
+    expect(text.startsWith('S1Z:4:')).toBe(true);
+    const back = decodeSchedule(text);
+    expect(back.picks.length).toBe(steps);
+    expect(back).toEqual(s);
+    expect(switches(back.picks)).toBe(switches(s.picks));
+  });
+
+  it.each([
+    ['', /malformed/],
+    ['garbage', /malformed/],
+    ['S2:3:a3', /version S2 is not supported/],
+    ['S1:0:a', /ncpus 0 is out of range/],
+    ['S1:99:a', /out of range/],
+    ['S1:2:a3c', /CPU2 in a 2-CPU schedule/],
+    ['S1:2:a0', /bad run length/],
+    ['S1:2:A3', /unexpected 'A'/],
+    ['S1Z:2:%%%', /malformed/],
+    ['S1Z:2:AAAA', /corrupt/],
+  ])('%j is refused', (text, why) => {
+    expect(() => decodeSchedule(text)).toThrow(ScheduleError);
+    expect(() => decodeSchedule(text)).toThrow(why);
+  });
+});
