@@ -54,7 +54,7 @@ async function benchScenario() {
 }
 
 const which = process.argv[2] ?? 'scenario';
-const benches = { scenario: benchScenario };
+const benches = { scenario: benchScenario, locks: async () => (await import('./bench-locks.mjs')).run() };
 if (!benches[which]) {
   console.error(`bench: unknown benchmark '${which}' (have: ${Object.keys(benches).join(', ')})`);
   process.exit(2);

@@ -22,11 +22,36 @@ export {
   spawnTask,
 } from './kernel/fork.js';
 export { kthread_should_stop, kthread_stop } from './kernel/kthread.js';
+// lockdep and lock_stat (both off by default)
+export * from './kernel/locking/lock_stat.js';
+export {
+  LOCK_STATE_HELD,
+  LOCK_STATE_NOT_HELD,
+  LOCK_STATE_UNKNOWN,
+  lock_is_held_type,
+  lockdep_assert_held,
+  lockdep_assert_held_read,
+  lockdep_assert_held_write,
+  lockdepReset,
+} from './kernel/locking/lockdep.js';
+export { lockStatText } from './kernel/locking/lockdep_proc.js';
+export {
+  lock_stat_enable,
+  lockdep_enable,
+  lockdepEnabled,
+  lockStatEnabled,
+} from './kernel/locking/lockdep_state.js';
 export * from './kernel/locking/rwsem.js';
 export * from './kernel/locking/seqlock.js';
 export * from './kernel/locking/spinlock.js';
 export { add_taint, die, dump_stack, WARN, WARN_ON_ONCE } from './kernel/panic.js';
 export * from './kernel/printk.js';
+// RCU
+export * from './kernel/rcu/callbacks.js';
+export { rcu_gp_kthread } from './kernel/rcu/gp_kthread.js';
+export { RCU_GET_STATE_COMPLETED } from './kernel/rcu/rcu.js';
+export * from './kernel/rcu/tree.js';
+export * from './kernel/rcu/update.js';
 export * from './kernel/refcount.js';
 export * from './kernel/sched.js';
 export * from './kernel/task_struct.js';
@@ -53,10 +78,19 @@ export {
 } from './mm/memory.js';
 export * from './mm/mm_types.js';
 export { find_vma, mmap_anon_fixed, remove_vma } from './mm/mmap.js';
+export * from './mm/mmap_lock.js';
 export { tlb_finish_mmu, tlb_gather_mmu } from './mm/mmu_gather.js';
 export { oom_init, oom_kill_process, oom_reap_task, oom_reaper } from './mm/oom_kill.js';
 export { __GFP_ZERO, alloc_page, GFP_KERNEL, nr_free_pages, nr_pages, put_page } from './mm/page_alloc.js';
-export { type KmemCache, kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from './mm/slab.js';
+export {
+  type KmemCache,
+  kfree_rcu,
+  kmem_cache_alloc,
+  kmem_cache_create,
+  kmem_cache_free,
+  SLAB_TYPESAFE_BY_RCU,
+  virt_to_cache,
+} from './mm/slab.js';
 export { renderDmesg } from './report/dmesg.js';
 export {
   type CampaignOptions,

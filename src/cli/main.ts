@@ -7,6 +7,7 @@ import { shutdownMachine } from '../scenarios/campaign.js';
 import { findScenario, loadScenarioFile, ScenarioFileError } from '../scenarios/catalogue.js';
 import { intIn, parseRuns, parseSeed, UsageError } from './args.js';
 import { builtinEntries, printOutcome, type ReproOptions, runEntries } from './repro.js';
+import { tortureCommand } from './torture.js';
 
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 
@@ -21,7 +22,9 @@ function runFlags(cmd: Command): Command {
       intIn(1, MAX_CPUS),
     )
     .option('--json', 'print the verdicts as JSON')
-    .addOption(new Option('--dmesg', 'print the kernel log of the first hit').default(undefined));
+    .addOption(new Option('--dmesg', 'print the kernel log of the first hit').default(undefined))
+    .option('--lockdep', 'run with lockdep (slower: a stack capture per acquisition)')
+    .option('--lock-stat', 'collect lock_stat and print /proc/lock_stat after the runs');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -83,6 +86,10 @@ async function main(argv: string[]): Promise<number> {
       printOutcome(out, o, color);
       code = out.code;
     });
+
+  tortureCommand(program, (c) => {
+    code = c;
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,5 +1,8 @@
 // Running scenarios from the command line: the verdict table, one scenario, a user's file.
 import { MAX_CPUS } from '../cpu/control.js';
+import { lockStatClear } from '../kernel/locking/lock_stat.js';
+import { lockStatText } from '../kernel/locking/lockdep_proc.js';
+import { lock_stat_enable, lockdep_enable } from '../kernel/locking/lockdep_state.js';
 import { JSON_SCHEMA_VERSION, renderTable, toRow, type VerdictRow } from '../report/verdict.js';
 import { runVariant, sharedMachine } from '../scenarios/campaign.js';
 import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
@@ -12,12 +15,16 @@ export interface ReproOptions {
   cpus?: number;
   json?: boolean;
   dmesg?: boolean;
+  lockdep?: boolean;
+  lockStat?: boolean;
 }
 
 export const DEFAULT_RUNS = 200;
 
 export interface ReproOutcome {
   rows: VerdictRow[];
+  /** /proc/lock_stat after the runs, with --lock-stat. */
+  lockStat?: string;
   /** 0 every verdict matches, 1 one does not, 3 a CPU crashed or a run hung. */
   code: number;
 }
@@ -36,6 +43,10 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
     }
   }
   const machine = sharedMachine();
+  machine.attach();
+  lockdep_enable(o.lockdep === true);
+  lock_stat_enable(o.lockStat === true);
+  if (o.lockStat) lockStatClear();
   const rows: VerdictRow[] = [];
   const seed = o.seed ?? 1;
   for (const e of entries) {
@@ -45,14 +56,15 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
       rows.push(toRow(r));
     }
   }
+  const lockStat = o.lockStat ? lockStatText() : undefined;
   const code = rows.some((r) => r.error) ? 3 : rows.every((r) => r.ok) ? 0 : 1;
-  return { rows, code };
+  return { rows, code, ...(lockStat ? { lockStat } : {}) };
 }
 
 export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean): void {
   if (o.json) {
     process.stdout.write(
-      `${JSON.stringify({ schema: JSON_SCHEMA_VERSION, ok: out.code === 0, rows: out.rows }, null, 2)}\n`,
+      `${JSON.stringify({ schema: JSON_SCHEMA_VERSION, ok: out.code === 0, rows: out.rows, lockStat: out.lockStat }, null, 2)}\n`,
     );
     return;
   }
@@ -72,6 +84,7 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean)
       lines.push('', `--- final check '${f.check}' failed in run ${f.run} (seed ${f.seed}): ${f.detail}`);
     }
   }
+  if (out.lockStat) lines.push('', out.lockStat);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

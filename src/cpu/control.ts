@@ -18,6 +18,7 @@ export const C = {
   BOOT_EPOCH_F64: 8, // (two words) wall-clock ms of boot, as a float64
   RUN_INDEX: 10,
   READY: 11, // CPUs attached and waiting for their first run
+  RUN_STOP: 12, // 1: the main thread asks the run's programs to finish (torture_must_stop())
   PERCPU: 64,
 } as const;
 
@@ -52,6 +53,11 @@ export function ctl(): number {
 
 export function percpu(cpu: number, field: number): number {
   return ctl() + C.PERCPU + cpu * PERCPU_WORDS + field;
+}
+
+/** The main thread asked the current run to stop: long-running programs poll this and return. */
+export function runStopRequested(): boolean {
+  return Atomics.load(mem.i32, ctl() + C.RUN_STOP) !== 0;
 }
 
 export function bootEpoch(): number {

@@ -24,6 +24,8 @@ export interface CampaignSpec {
   runTimeoutMs: number;
   /** CPUs running kernel threads: they are told to stop once every other CPU is done. */
   kthreadCpus: readonly number[];
+  /** How often (ms) the main thread calls `hooks.tick` while a run goes on (default 50). */
+  tickMs?: number;
 }
 
 export interface CpuOutcome {
@@ -48,6 +50,13 @@ export interface CampaignHooks {
   stopKthreads(run: number): void;
   /** Main thread, after each run. Return false to end the campaign early. */
   finish(outcome: RunOutcome): boolean;
+  /**
+   * Main thread, about every `spec.tickMs` while the run's CPUs work (periodic statistics, a
+   * time limit). Return true to ask every CPU to stop: the control word C.RUN_STOP is set, which
+   * long-running programs poll (runStopRequested()); the run then ends when they have returned.
+   * Not called again once a stop was asked for.
+   */
+  tick?(run: number, elapsedMs: number): boolean;
 }
 
 export interface CampaignResult {
@@ -157,6 +166,8 @@ export class Machine {
     let runs = 0;
     let timedOut: RunOutcome | undefined;
     const kset = new Set(spec.kthreadCpus);
+    const tickMs = spec.tickMs ?? 50;
+    if (!(tickMs > 0)) throw new MachineError(`tickMs must be positive, got ${spec.tickMs}`);
     for (let run = 0; run < spec.runs; run++) {
       if (Atomics.load(i32, b + C.STOP) !== 0 || crash) break;
       this.attach();
@@ -164,11 +175,15 @@ export class Machine {
       for (let cpu = 0; cpu < spec.ncpus; cpu++) Atomics.store(i32, percpu(cpu, PC.STATE), CpuState.Idle);
       Atomics.store(i32, b + C.DONE, 0);
       Atomics.store(i32, b + C.ABORT, AbortReason.None);
+      Atomics.store(i32, b + C.RUN_STOP, 0);
       Atomics.store(i32, b + C.RUN_INDEX, run);
       const r0 = performance.now();
       Atomics.add(i32, b + C.RUN_GEN, 1);
       Atomics.notify(i32, b + C.RUN_GEN);
       let kthreadsStopped = kset.size === 0;
+      const tick = hooks.tick;
+      let ticking = tick !== undefined;
+      let nextTick = r0 + tickMs;
       for (;;) {
         const done = Atomics.load(i32, b + C.DONE);
         if (done >= spec.ncpus) break;
@@ -194,7 +209,17 @@ export class Machine {
           timedOut = this.outcome(run, spec.ncpus, performance.now() - r0);
           break;
         }
-        const w = Atomics.waitAsync(i32, b + C.DONE, done, 50);
+        if (tick && ticking && performance.now() >= nextTick) {
+          nextTick = Math.max(nextTick + tickMs, performance.now() + 1);
+          this.attach();
+          if (tick.call(hooks, run, performance.now() - r0)) {
+            ticking = false;
+            Atomics.store(i32, b + C.RUN_STOP, 1);
+          }
+          continue;
+        }
+        const waitMs = ticking ? Math.max(1, Math.min(50, nextTick - performance.now())) : 50;
+        const w = Atomics.waitAsync(i32, b + C.DONE, done, waitMs);
         if (w.async) await w.value;
       }
       if (timedOut) break;

@@ -28,8 +28,8 @@ export function mm_alloc(): number {
   const i32 = mem.i32;
   Atomics.store(i32, users(mm), 1);
   Atomics.store(i32, count(mm), 1);
-  init_rwsem(mm + MM.mmap_sem);
-  spin_lock_init(mm + MM.page_table_lock);
+  init_rwsem(mm + MM.mmap_sem, '&mm->mmap_sem');
+  spin_lock_init(mm + MM.page_table_lock, '&mm->page_table_lock');
   const pgd = pgd_alloc(mm);
   if (!pgd) {
     kmem_cache_free(mm_cachep, mm, 'mm_alloc');

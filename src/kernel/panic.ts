@@ -67,7 +67,11 @@ export function callTrace(skip = 0): string[] {
     if (!m) continue;
     const [, fn, file, ln] = m as unknown as [string, string, string, string];
     const at = file.lastIndexOf('/src/');
-    if (at < 0 || !/\/src\/(kernel|mm|scenarios)\//.test(file) || file.includes('/scenarios/cpu_entry'))
+    if (
+      at < 0 ||
+      !/\/src\/(kernel|mm|scenarios|experiments)\//.test(file) ||
+      file.includes('/scenarios/cpu_entry')
+    )
       continue;
     if (HIDDEN_FRAMES.has(fn)) continue;
     out.push(` ${fn} (${file.slice(at + 5).replace(/\.js$/, '.ts')}:${ln})`);

@@ -25,8 +25,9 @@ export const TASK = defineStruct('task_struct', [
   'w_timeout',
   'w_handoff_set',
   'w_lock',
+  // lockdep's held-lock stack: MAX_LOCK_DEPTH entries of struct held_lock (kernel/locking/lockdep_held.ts)
   'lockdep_depth',
-  'held_locks[24]',
+  'held_locks[80]',
 ]);
 
 export const SIGNAL = defineStruct('signal_struct', [

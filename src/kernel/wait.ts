@@ -10,7 +10,7 @@ export const WAITQ_SLOTS = 8;
 export const WAIT_QUEUE_HEAD_WORDS = 1 + WAITQ_SLOTS;
 
 export function init_waitqueue_head(wq: number): void {
-  spin_lock_init(wq);
+  spin_lock_init(wq, '&wq_head->lock');
   mem.i32.fill(0, wq + 1, wq + 1 + WAITQ_SLOTS);
 }
 

@@ -54,7 +54,7 @@ export function oom_init(oom_reaper_th: number): void {
   Atomics.store(mem.i32, g('oom_reaper_list'), 0);
   Atomics.store(mem.i32, g('oom_victims'), 0);
   Atomics.store(mem.i32, g('oom_reaper_th'), oom_reaper_th);
-  spin_lock_init(g('oom_reaper_lock'));
+  spin_lock_init(g('oom_reaper_lock'), 'oom_reaper_lock');
   init_waitqueue_head(g('oom_reaper_wait'));
 }
 

@@ -111,7 +111,7 @@ function table_alloc(mm: number, site: string): number {
   const page = alloc_page(GFP_KERNEL | __GFP_ZERO, site);
   if (!page) return 0;
   // pgtable_page_ctor()
-  spin_lock_init(page + PAGE.ptl);
+  spin_lock_init(page + PAGE.ptl, 'ptlock_ptr(page)');
   mem.i32[page + PAGE.flags]! |= PG_table;
   mem.i32[page + PAGE.pt_mm] = mm;
   return page;

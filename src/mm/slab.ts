@@ -1,9 +1,25 @@
 // mm/slub.c, as much as KASAN needs: fixed-size caches in the arena; a freed object is poisoned
 // (POISON_FREE) and parked in a quarantine, so a use-after-free reads poison and is reported
 // with its allocation and free sites.
+//
+// SLAB_TYPESAFE_BY_RCU caches (include/linux/slab.h) delay the freeing of the slab *page* by a grace
+// period, not the freeing of objects: a freed object keeps its contents (no poison), goes to the
+// head of the free list (no quarantine) and is handed out again by the very next allocation, and
+// allocation does not zero it (slab_want_init_on_alloc() excludes these caches), so a reader that
+// raced with the free and the reuse still finds an object of the same type and must re-validate
+// it. KASAN does not report accesses to such a freed object while it is type-stable. Slab pages
+// are not modelled; instead the object stands for a slab page released at the earliest moment the
+// kernel may release it: once a full grace period has elapsed since the free, an access to the
+// still-free object is a use-after-free (no reader that was running when it was freed can still be
+// inside its read-side section by then).
+//
+// A constructor (kmem_cache_create's `ctor`) runs on every object when the cache is reset (a new
+// slab); caches with a ctor are neither zeroed on allocation nor poisoned on free, as in SLUB.
 import { cpuCtx } from '../cpu/context.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { hex8 } from '../kernel/printk.js';
+import { call_rcu, defineRcuCallback } from '../kernel/rcu/callbacks.js';
+import { get_state_synchronize_rcu, poll_state_synchronize_rcu } from '../kernel/rcu/tree.js';
 import { task_pid } from '../kernel/task_struct.js';
 import type { RegionSpec } from '../shm/arena.js';
 import { mem } from '../shm/arena.js';
@@ -23,10 +39,17 @@ const OH_FREE_PID = 5;
 const OH_FREE_CPU = 6;
 const OH_NEXT = 7;
 const OBJ_HDR = 8;
+// SLAB_TYPESAFE_BY_RCU caches only: the get_state_synchronize_rcu() cookie of the last free.
+const OH_RCU_COOKIE = 8;
+const OBJ_HDR_TYPESAFE = 12;
+/** OH_RCU_COOKIE of an object not freed since its allocation (never a gp_seq snapshot: odd). */
+const RCU_COOKIE_NONE = 3;
 
 const OBJ_FREE = 0;
 const OBJ_LIVE = 1;
 const OBJ_QUARANTINED = 2;
+/** Freed from a SLAB_TYPESAFE_BY_RCU cache: on the free list, still an object of its type. */
+const OBJ_TYPESAFE_FREE = 3;
 
 // Cache header words.
 const K_LOCK = 0;
@@ -43,24 +66,39 @@ export interface KmemCache {
   readonly objWords: number;
   readonly objects: number;
   readonly flags: number;
+  /** Header words before each object. */
+  readonly hdr: number;
   readonly stride: number;
   readonly region: RegionSpec;
+  /** Constructor run on every object of a new slab (here: at every cache reset). */
+  readonly ctor?: (obj: number) => void;
 }
 
 const caches = new Map<string, KmemCache>();
+const byRegion = new Map<string, KmemCache>();
 
 // mm/slab_common.c kmem_cache_create() (static: caches are part of the machine's layout)
-export function kmem_cache_create(name: string, objWords: number, objects: number, flags = 0): KmemCache {
-  const stride = OBJ_HDR + Math.ceil(objWords / 4) * 4;
+export function kmem_cache_create(
+  name: string,
+  objWords: number,
+  objects: number,
+  flags = 0,
+  ctor?: (obj: number) => void,
+): KmemCache {
+  const hdr = flags & SLAB_TYPESAFE_BY_RCU ? OBJ_HDR_TYPESAFE : OBJ_HDR;
+  const stride = hdr + Math.ceil(objWords / 4) * 4;
   const c: KmemCache = {
     name,
     objWords,
     objects,
     flags,
+    hdr,
     stride,
     region: { name: `slab:${name}`, words: CACHE_HDR + objects * stride },
+    ...(ctor ? { ctor } : {}),
   };
   caches.set(name, c);
+  byRegion.set(c.region.name, c);
   registerShadow(c.region.name, { check: (addr) => slabCheck(c, addr) });
   return c;
 }
@@ -81,6 +119,15 @@ function slot(c: KmemCache, i: number): number {
   return base(c) + CACHE_HDR + i * c.stride;
 }
 
+function typesafe(c: KmemCache): boolean {
+  return (c.flags & SLAB_TYPESAFE_BY_RCU) !== 0;
+}
+
+/** Allocation leaves the previous contents (SLUB's slab_want_init_on_alloc() is false). */
+function keepsContents(c: KmemCache): boolean {
+  return typesafe(c) || c.ctor !== undefined;
+}
+
 /** Empties the cache: every object free, nothing quarantined. */
 export function kmem_cache_reset(c: KmemCache): void {
   const i32 = mem.i32;
@@ -90,6 +137,12 @@ export function kmem_cache_reset(c: KmemCache): void {
     const s = slot(c, i);
     i32[s + OH_STATE] = OBJ_FREE;
     i32[s + OH_NEXT] = i + 1 < c.objects ? slot(c, i + 1) : 0;
+    if (keepsContents(c)) {
+      // A new slab: objects start zeroed and constructed, since allocation will not touch them.
+      i32.fill(0, s + OBJ_HDR, s + c.stride);
+      if (typesafe(c)) i32[s + OH_RCU_COOKIE] = RCU_COOKIE_NONE;
+      c.ctor?.(s + c.hdr);
+    }
   }
   i32[b + K_FREE] = c.objects ? slot(c, 0) : 0;
   Atomics.store(i32, b + K_LOCK, 0);
@@ -115,12 +168,13 @@ export function kmem_cache_alloc(c: KmemCache, site: string): number {
   }
   spin_unlock(b + K_LOCK);
   if (!s) return 0;
-  const obj = s + OBJ_HDR;
-  i32.fill(0, obj, obj + c.objWords);
+  const obj = s + c.hdr;
+  if (!keepsContents(c)) i32.fill(0, obj, obj + c.objWords);
   i32[s + OH_ALLOC_SITE] = intern(site);
   i32[s + OH_ALLOC_PID] = task_pid(cpuCtx.current);
   i32[s + OH_ALLOC_CPU] = cpuCtx.cpu;
   i32[s + OH_FREE_SITE] = 0;
+  if (typesafe(c)) Atomics.store(i32, s + OH_RCU_COOKIE, RCU_COOKIE_NONE);
   Atomics.store(i32, s + OH_STATE, OBJ_LIVE);
   return obj;
 }
@@ -128,17 +182,22 @@ export function kmem_cache_alloc(c: KmemCache, site: string): number {
 // mm/slub.c kmem_cache_free(): a double or invalid free is reported by KASAN and ignored.
 export function kmem_cache_free(c: KmemCache, obj: number, site: string): void {
   const i32 = mem.i32;
-  const s = obj - OBJ_HDR;
+  const s = obj - c.hdr;
   const rel = s - base(c) - CACHE_HDR;
   if (rel < 0 || rel % c.stride !== 0 || rel / c.stride >= c.objects) {
     kasan_report_invalid_free(obj, c.name, 'invalid-free');
     return;
   }
-  if (Atomics.compareExchange(i32, s + OH_STATE, OBJ_LIVE, OBJ_QUARANTINED) !== OBJ_LIVE) {
+  const freed = typesafe(c) ? OBJ_TYPESAFE_FREE : OBJ_QUARANTINED;
+  if (Atomics.compareExchange(i32, s + OH_STATE, OBJ_LIVE, freed) !== OBJ_LIVE) {
     kasan_report_invalid_free(obj, c.name, 'double-free');
     return;
   }
-  i32.fill(POISON_FREE, obj, obj + c.objWords);
+  if (freed === OBJ_TYPESAFE_FREE) {
+    freeTypesafeObject(c, s, site);
+    return;
+  }
+  if (!c.ctor) i32.fill(POISON_FREE, obj, obj + c.objWords);
   i32[s + OH_FREE_SITE] = intern(site);
   i32[s + OH_FREE_PID] = task_pid(cpuCtx.current);
   i32[s + OH_FREE_CPU] = cpuCtx.cpu;
@@ -154,12 +213,52 @@ export function kmem_cache_free(c: KmemCache, obj: number, site: string): void {
   spin_unlock(b + K_LOCK);
 }
 
+/** The rest of kmem_cache_free() for a SLAB_TYPESAFE_BY_RCU cache: no poison, no quarantine. */
+function freeTypesafeObject(c: KmemCache, s: number, site: string): void {
+  const i32 = mem.i32;
+  i32[s + OH_FREE_SITE] = intern(site);
+  i32[s + OH_FREE_PID] = task_pid(cpuCtx.current);
+  i32[s + OH_FREE_CPU] = cpuCtx.cpu;
+  // From here a grace period must pass before the object's slab may be released.
+  Atomics.store(i32, s + OH_RCU_COOKIE, get_state_synchronize_rcu());
+  const b = base(c);
+  spin_lock(b + K_LOCK);
+  i32[s + OH_NEXT] = i32[b + K_FREE]!;
+  i32[b + K_FREE] = s;
+  i32[b + K_LIVE]!--;
+  spin_unlock(b + K_LOCK);
+}
+
 export function kmem_cache_live(c: KmemCache): number {
   return Atomics.load(mem.i32, base(c) + K_LIVE);
 }
 
-export function slab_is_live(_c: KmemCache, obj: number): boolean {
-  return Atomics.load(mem.i32, obj - OBJ_HDR + OH_STATE) === OBJ_LIVE;
+export function slab_is_live(c: KmemCache, obj: number): boolean {
+  return Atomics.load(mem.i32, obj - c.hdr + OH_STATE) === OBJ_LIVE;
+}
+
+// mm/slab.h virt_to_cache(), v6.6: the cache an object belongs to, from its address alone.
+export function virt_to_cache(obj: number): KmemCache | undefined {
+  const id = mem.arena.regionOf(obj);
+  return id < 0 ? undefined : byRegion.get(mem.arena.regions[id]!.name);
+}
+
+/** The built-in RCU callback behind kfree_rcu(): frees the object into the cache it belongs to. */
+const KFREE_RCU_CB = defineRcuCallback('kfree_rcu', (obj) => {
+  const c = virt_to_cache(obj);
+  if (c) kmem_cache_free(c, obj, 'kfree_rcu');
+  else kasan_report_invalid_free(obj, '?', 'invalid-free');
+});
+
+// include/linux/rcupdate.h kfree_rcu(), v6.6 (kvfree_call_rcu() in kernel/rcu/tree.c): free `obj`
+// into `c` after a grace period. The emulator's callback record holds the pointer, so the object
+// needs no embedded rcu_head.
+export function kfree_rcu(c: KmemCache, obj: number): void {
+  if (virt_to_cache(obj) !== c) {
+    kasan_report_invalid_free(obj, c.name, 'invalid-free');
+    return;
+  }
+  call_rcu(obj, KFREE_RCU_CB);
 }
 
 function slabCheck(c: KmemCache, addr: number): BadAccess | null {
@@ -169,8 +268,17 @@ function slabCheck(c: KmemCache, addr: number): BadAccess | null {
   const inSlot = rel - idx * c.stride;
   const s = base(c) + CACHE_HDR + idx * c.stride;
   const state = rel < 0 ? -1 : Atomics.load(i32, s + OH_STATE);
-  if (state === OBJ_LIVE && inSlot >= OBJ_HDR && inSlot - OBJ_HDR < c.objWords) return null;
-  const obj = s + OBJ_HDR;
+  const inObject = inSlot >= c.hdr && inSlot - c.hdr < c.objWords;
+  if (state === OBJ_LIVE && inObject) return null;
+  let released = false;
+  if (state === OBJ_TYPESAFE_FREE && inObject) {
+    // Type-stable until a grace period has elapsed since the free (read after the state: a racing
+    // reallocation resets the cookie to RCU_COOKIE_NONE).
+    const cookie = Atomics.load(i32, s + OH_RCU_COOKIE);
+    if (cookie === RCU_COOKIE_NONE || !poll_state_synchronize_rcu(cookie)) return null;
+    released = true;
+  }
+  const obj = s + c.hdr;
   const size = c.objWords * 4;
   const off = (addr - obj) * 4;
   const freed = state !== OBJ_LIVE;
@@ -183,6 +291,12 @@ function slabCheck(c: KmemCache, addr: number): BadAccess | null {
     ` which belongs to the cache ${c.name} of size ${size}`,
     `The buggy address is located ${off} bytes inside of`,
     ` ${freed ? 'freed ' : ''}${size}-byte region [${hex8(obj)}, ${hex8(obj + c.objWords)})`,
+    ...(released
+      ? [
+          `The cache ${c.name} is SLAB_TYPESAFE_BY_RCU and a grace period has elapsed since the free:`,
+          ' the slab holding the object may have been returned to the page allocator',
+        ]
+      : []),
   ];
   if (!freed) return { kind: 'slab-out-of-bounds', details };
   return { kind: state === OBJ_QUARANTINED ? 'slab-use-after-free' : 'use-after-free', details };

@@ -3,7 +3,9 @@
 import { CONTROL_REGION } from '../cpu/control.js';
 import { LOG_REGION, logReset } from '../cpu/logring.js';
 import { forkReset } from '../kernel/fork.js';
+import { lockdepReset } from '../kernel/locking/lockdep.js';
 import { panicReset } from '../kernel/panic.js';
+import { rcuReset } from '../kernel/rcu/rcu.js';
 import { kasanReset } from '../mm/kasan.js';
 import { memoryReset } from '../mm/memory.js';
 import type { RegionSpec } from '../shm/arena.js';
@@ -40,6 +42,8 @@ export function kernelReset(): void {
   page_alloc_reset();
   for (const c of allCaches()) kmem_cache_reset(c);
   forkReset();
+  rcuReset();
+  lockdepReset();
 }
 
 export function writeGlobals(names: readonly string[], g: Record<string, number>): void {

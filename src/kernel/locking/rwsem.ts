@@ -1,6 +1,8 @@
 // kernel/locking/rwsem.c (v6.6 algorithm, BITS_PER_LONG = 32), CONFIG_RWSEM_SPIN_ON_OWNER=n.
 // Readers add their bias first and back out in the slow path; writers only CAS from 0; the wait
-// list is FIFO in shared memory and waiters sleep on their own task state word.
+// list is FIFO in shared memory and waiters sleep on their own task state word. With lockdep or
+// lock_stat on, the entry points call rwsem_acquire*() and LOCK_CONTENDED() as the kernel's do
+// (reads are non-recursive shared acquisitions); off, they pay one load of the config word.
 import { point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { defineStruct } from '../../shm/layout.js';
@@ -16,6 +18,18 @@ import {
 } from '../sched.js';
 import { TASK, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../task_struct.js';
 import { jiffies, time_after } from '../time.js';
+import {
+  LOCK_CONTENDED,
+  LOCK_CONTENDED_RETURN,
+  lock_downgrade,
+  lock_release,
+  rwsem_acquire,
+  rwsem_acquire_read,
+} from './lockdep.js';
+import { LD_WAIT_SLEEP, lockdep_init_map } from './lockdep_classes.js';
+import { currentHoldsTrackedLocks } from './lockdep_held.js';
+import { initSiteName } from './lockdep_ip.js';
+import { lockDebugFlags } from './lockdep_state.js';
 import { spin_lock, spin_lock_init, spin_unlock } from './spinlock.js';
 
 export const RWSEM = defineStruct('rw_semaphore', ['count', 'owner', 'wait_lock', 'wait_first', 'wait_last']);
@@ -50,13 +64,18 @@ export const EINTR = 4;
 const cnt = (sem: number): number => sem + RWSEM.count;
 const own = (sem: number): number => sem + RWSEM.owner;
 
-export function init_rwsem(sem: number): void {
+// include/linux/rwsem.h init_rwsem() + kernel/locking/rwsem.c __init_rwsem(), v6.6: `name` is
+// the lock class ('&mm->mmap_sem'); without it the class is keyed by the init site.
+export function init_rwsem(sem: number, name?: string): void {
   const i32 = mem.i32;
   Atomics.store(i32, cnt(sem), 0);
   Atomics.store(i32, own(sem), 0);
-  spin_lock_init(sem + RWSEM.wait_lock);
+  spin_lock_init(sem + RWSEM.wait_lock, '&sem->wait_lock');
   Atomics.store(i32, sem + RWSEM.wait_first, 0);
   Atomics.store(i32, sem + RWSEM.wait_last, 0);
+  if (lockDebugFlags() === 0) return;
+  const key = name ?? initSiteName('init_rwsem');
+  if (key) lockdep_init_map(sem, key, LD_WAIT_SLEEP);
 }
 
 // include/linux/rwsem.h rwsem_is_locked()
@@ -382,26 +401,26 @@ function __down_write_common(sem: number, state: number): number {
   return rwsem_down_write_slowpath(sem, state);
 }
 
-// kernel/locking/rwsem.c down_read(), v6.6
-export function down_read(sem: number): void {
-  might_sleep('kernel/locking/rwsem.c:down_read');
-  point('down_read');
-  check_kernel_pointer(sem, true);
+// kernel/locking/rwsem.c __down_read(), __down_read_killable(), __down_write(),
+// __down_write_killable(), v6.6: the lock functions LOCK_CONTENDED() calls.
+function __down_read(sem: number): void {
   __down_read_common(sem, TASK_UNINTERRUPTIBLE);
 }
 
-// kernel/locking/rwsem.c down_read_killable(), v6.6
-export function down_read_killable(sem: number): number {
-  might_sleep('kernel/locking/rwsem.c:down_read_killable');
-  point('down_read');
-  check_kernel_pointer(sem, true);
+function __down_read_killable(sem: number): number {
   return __down_read_common(sem, TASK_KILLABLE);
 }
 
+function __down_write(sem: number): void {
+  __down_write_common(sem, TASK_UNINTERRUPTIBLE);
+}
+
+function __down_write_killable(sem: number): number {
+  return __down_write_common(sem, TASK_KILLABLE);
+}
+
 // kernel/locking/rwsem.c __down_read_trylock(), v6.6: never leaves a stray bias.
-export function down_read_trylock(sem: number): boolean {
-  point('down_read_trylock');
-  check_kernel_pointer(sem, true);
+function __down_read_trylock(sem: number): boolean {
   const i32 = mem.i32;
   let tmp = Atomics.load(i32, cnt(sem));
   while (!(tmp & RWSEM_READ_FAILED_MASK)) {
@@ -415,11 +434,54 @@ export function down_read_trylock(sem: number): boolean {
   return false;
 }
 
+// kernel/locking/rwsem.c down_read(), v6.6
+export function down_read(sem: number): void {
+  might_sleep('kernel/locking/rwsem.c:down_read');
+  point('down_read');
+  check_kernel_pointer(sem, true);
+  if (lockDebugFlags() !== 0) {
+    rwsem_acquire_read(sem, 0, 'down_read');
+    LOCK_CONTENDED(sem, 'down_read', __down_read_trylock, __down_read);
+    return;
+  }
+  __down_read_common(sem, TASK_UNINTERRUPTIBLE);
+}
+
+// kernel/locking/rwsem.c down_read_killable(), v6.6
+export function down_read_killable(sem: number): number {
+  might_sleep('kernel/locking/rwsem.c:down_read_killable');
+  point('down_read');
+  check_kernel_pointer(sem, true);
+  if (lockDebugFlags() !== 0) {
+    rwsem_acquire_read(sem, 0, 'down_read_killable');
+    if (LOCK_CONTENDED_RETURN(sem, 'down_read_killable', __down_read_trylock, __down_read_killable)) {
+      lock_release(sem);
+      return -EINTR;
+    }
+    return 0;
+  }
+  return __down_read_common(sem, TASK_KILLABLE);
+}
+
+// kernel/locking/rwsem.c down_read_trylock(), v6.6
+export function down_read_trylock(sem: number): boolean {
+  point('down_read_trylock');
+  check_kernel_pointer(sem, true);
+  if (!__down_read_trylock(sem)) return false;
+  if (lockDebugFlags() !== 0) rwsem_acquire_read(sem, 1, 'down_read_trylock');
+  return true;
+}
+
 // kernel/locking/rwsem.c down_write(), v6.6
 export function down_write(sem: number): void {
   might_sleep('kernel/locking/rwsem.c:down_write');
   point('down_write');
   check_kernel_pointer(sem, true);
+  if (lockDebugFlags() !== 0) {
+    rwsem_acquire(sem, 0, 'down_write');
+    LOCK_CONTENDED(sem, 'down_write', rwsem_write_trylock, __down_write);
+    return;
+  }
   __down_write_common(sem, TASK_UNINTERRUPTIBLE);
 }
 
@@ -428,6 +490,14 @@ export function down_write_killable(sem: number): number {
   might_sleep('kernel/locking/rwsem.c:down_write_killable');
   point('down_write');
   check_kernel_pointer(sem, true);
+  if (lockDebugFlags() !== 0) {
+    rwsem_acquire(sem, 0, 'down_write_killable');
+    if (LOCK_CONTENDED_RETURN(sem, 'down_write_killable', rwsem_write_trylock, __down_write_killable)) {
+      lock_release(sem);
+      return -EINTR;
+    }
+    return 0;
+  }
   return __down_write_common(sem, TASK_KILLABLE);
 }
 
@@ -435,7 +505,9 @@ export function down_write_killable(sem: number): number {
 export function down_write_trylock(sem: number): boolean {
   point('down_write_trylock');
   check_kernel_pointer(sem, true);
-  return rwsem_write_trylock(sem);
+  if (!rwsem_write_trylock(sem)) return false;
+  if (lockDebugFlags() !== 0) rwsem_acquire(sem, 1, 'down_write_trylock');
+  return true;
 }
 
 // kernel/locking/rwsem.c rwsem_wake(): wake after the count is released, so the unlocker still
@@ -451,6 +523,7 @@ function rwsem_wake(sem: number): void {
 // kernel/locking/rwsem.c up_read() / __up_read(), v6.6
 export function up_read(sem: number): void {
   check_kernel_pointer(sem, true);
+  if (currentHoldsTrackedLocks()) lock_release(sem); // rwsem_release()
   const tmp = (Atomics.sub(mem.i32, cnt(sem), RWSEM_READER_BIAS) - RWSEM_READER_BIAS) | 0;
   if ((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) === RWSEM_FLAG_WAITERS) {
     clear_nonspinnable(sem);
@@ -462,6 +535,7 @@ export function up_read(sem: number): void {
 // kernel/locking/rwsem.c up_write() / __up_write(), v6.6
 export function up_write(sem: number): void {
   check_kernel_pointer(sem, true);
+  if (currentHoldsTrackedLocks()) lock_release(sem); // rwsem_release()
   rwsem_clear_owner(sem);
   const tmp = Atomics.sub(mem.i32, cnt(sem), RWSEM_WRITER_LOCKED);
   if (tmp & RWSEM_FLAG_WAITERS) rwsem_wake(sem);
@@ -471,6 +545,7 @@ export function up_write(sem: number): void {
 // kernel/locking/rwsem.c downgrade_write() / __downgrade_write(), v6.6
 export function downgrade_write(sem: number): void {
   check_kernel_pointer(sem, true);
+  if (currentHoldsTrackedLocks()) lock_downgrade(sem, 'downgrade_write');
   const tmp = Atomics.add(mem.i32, cnt(sem), -RWSEM_WRITER_LOCKED + RWSEM_READER_BIAS);
   rwsem_set_reader_owned(sem);
   if (tmp & RWSEM_FLAG_WAITERS) {

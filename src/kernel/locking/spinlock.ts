@@ -1,20 +1,31 @@
 // A ticket spinlock (x86 arch_spinlock_t before qspinlock): one word, `head` in the low half,
 // `tail` in the high half. Lock takes a ticket with one fetch-add; unlock is one final store.
+// With lockdep or lock_stat on, the lock goes through spin_acquire() and LOCK_CONTENDED() as
+// kernel/locking/spinlock.c does; off, the only extra cost is the load of the config word on the
+// lock side and a plain read of current's lockdep_depth on the unlock side.
 import { cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { check_kernel_pointer } from '../panic.js';
+import { LOCK_CONTENDED, lock_release, spin_acquire } from './lockdep.js';
+import { LD_WAIT_CONFIG, lockdep_init_map } from './lockdep_classes.js';
+import { currentHoldsTrackedLocks } from './lockdep_held.js';
+import { initSiteName } from './lockdep_ip.js';
+import { lockDebugFlags } from './lockdep_state.js';
 
 export const TICKET_SHIFT = 16;
 
-export function spin_lock_init(lock: number): void {
+// include/linux/spinlock.h spin_lock_init(), v6.6: `name` is the lock class ('ptlock',
+// '&mm->page_table_lock'); without it the class is keyed by the init site, like the kernel's
+// static lock_class_key in the macro.
+export function spin_lock_init(lock: number, name?: string): void {
   Atomics.store(mem.i32, lock, 0);
+  if (lockDebugFlags() === 0) return;
+  const key = name ?? initSiteName('spin_lock_init');
+  if (key) lockdep_init_map(lock, key, LD_WAIT_CONFIG);
 }
 
 // arch/x86/include/asm/spinlock.h arch_spin_lock(), v3.x ticket lock
-export function spin_lock(lock: number): void {
-  point('spin_lock');
-  check_kernel_pointer(lock, true);
-  cpuCtx.preemptCount++;
+function do_raw_spin_lock(lock: number): void {
   const old = Atomics.add(mem.i32, lock, 1 << TICKET_SHIFT);
   const ticket = old >>> TICKET_SHIFT;
   if ((old & 0xffff) === ticket) return;
@@ -24,20 +35,41 @@ export function spin_lock(lock: number): void {
   for (let spins = 0; Atomics.load(u16, head) !== ticket; spins++) runner.relax(spins);
 }
 
-// arch/x86/include/asm/spinlock.h arch_spin_trylock()
+// arch/x86/include/asm/spinlock.h arch_spin_trylock(), v3.x ticket lock
+function do_raw_spin_trylock(lock: number): boolean {
+  const old = Atomics.load(mem.i32, lock);
+  if ((old & 0xffff) !== old >>> TICKET_SHIFT) return false;
+  return Atomics.compareExchange(mem.i32, lock, old, (old + (1 << TICKET_SHIFT)) | 0) === old;
+}
+
+// include/linux/spinlock_api_smp.h __raw_spin_lock(), v6.6
+export function spin_lock(lock: number): void {
+  point('spin_lock');
+  check_kernel_pointer(lock, true);
+  cpuCtx.preemptCount++;
+  if (lockDebugFlags() !== 0) {
+    spin_acquire(lock, 0, 'spin_lock');
+    LOCK_CONTENDED(lock, 'spin_lock', do_raw_spin_trylock, do_raw_spin_lock);
+    return;
+  }
+  do_raw_spin_lock(lock);
+}
+
+// include/linux/spinlock_api_smp.h __raw_spin_trylock(), v6.6
 export function spin_trylock(lock: number): boolean {
   point('spin_trylock');
   check_kernel_pointer(lock, true);
-  const old = Atomics.load(mem.i32, lock);
-  if ((old & 0xffff) !== old >>> TICKET_SHIFT) return false;
-  if (Atomics.compareExchange(mem.i32, lock, old, (old + (1 << TICKET_SHIFT)) | 0) !== old) return false;
+  if (!do_raw_spin_trylock(lock)) return false;
   cpuCtx.preemptCount++;
+  if (lockDebugFlags() !== 0) spin_acquire(lock, 1, 'spin_trylock');
   return true;
 }
 
-// arch/x86/include/asm/spinlock.h arch_spin_unlock()
+// include/linux/spinlock_api_smp.h __raw_spin_unlock(), v6.6: spin_release(), then
+// arch_spin_unlock().
 export function spin_unlock(lock: number): void {
   check_kernel_pointer(lock, true);
+  if (currentHoldsTrackedLocks()) lock_release(lock);
   const head = lock * 2;
   // Only the holder writes `head`, so this store is the unlock and the lock's last access.
   Atomics.store(mem.u16, head, (Atomics.load(mem.u16, head) + 1) & 0xffff);

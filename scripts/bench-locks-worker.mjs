@@ -1,0 +1,300 @@
+// One emulated CPU for `npm run bench -- locks` (driver: scripts/bench-locks.mjs). It attaches to
+// the machine's arena like a campaign CPU does (src/cpu/cpu_loop.ts: Arena.attach, FreeRunner with
+// no jitter windows, `current` = its own task) and runs mmrace's real lock functions in tight loops.
+// Flavours: 'free' (timed), 'boot' (timed, BootRunner: its preemption points are empty, so the
+// difference is what the free runner's point() costs) and 'count' (never timed: wraps Atomics to
+// list the calls one op makes, then is thrown away).
+import { parentPort, workerData } from 'node:worker_threads';
+import { C, ctl } from '../dist/src/cpu/control.js';
+import { BootRunner, FreeRunner } from '../dist/src/cpu/free.js';
+import { NO_JITTER } from '../dist/src/cpu/jitter.js';
+import {
+  cpuCtx,
+  down_read,
+  down_write,
+  mem,
+  spin_lock,
+  spin_unlock,
+  up_read,
+  up_write,
+} from '../dist/src/index.js';
+import { Arena, useArena } from '../dist/src/shm/arena.js';
+
+const { sab, regions, cpu, task, flavour, addr, barrier } = workerData;
+
+/** The free runner, counting its futex-like sleeps and wakes (off the lock fast paths). */
+class CountingFreeRunner extends FreeRunner {
+  waits = 0;
+  wakes = 0;
+  wait(a, expected, timeoutMs) {
+    this.waits++;
+    return super.wait(a, expected, timeoutMs);
+  }
+  wake(a, count) {
+    this.wakes++;
+    super.wake(a, count);
+  }
+}
+
+useArena(Arena.attach(sab, regions));
+const runner = flavour === 'boot' ? new BootRunner() : new CountingFreeRunner(NO_JITTER, cpu);
+cpuCtx.cpu = cpu;
+cpuCtx.runner = runner;
+cpuCtx.current = task;
+cpuCtx.preemptCount = 0;
+
+// include/linux/seqlock.h read side: src/kernel/locking/seqlock.ts when it is there, else the
+// simple protocol inline (begin: load, wait while odd; retry: load !== start).
+let seqImpl = 'src/kernel/locking/seqlock.ts';
+let read_seqcount_begin;
+let read_seqcount_retry;
+try {
+  const m = await import('../dist/src/kernel/locking/seqlock.js');
+  if (typeof m.read_seqcount_begin !== 'function' || typeof m.read_seqcount_retry !== 'function')
+    throw new Error('incomplete');
+  ({ read_seqcount_begin, read_seqcount_retry } = m);
+} catch {
+  seqImpl = 'inline simple protocol (seqlock.ts absent or unfinished)';
+  read_seqcount_begin = (s) => {
+    let seq = Atomics.load(mem.i32, s);
+    while (seq & 1) seq = Atomics.load(mem.i32, s);
+    return seq;
+  };
+  read_seqcount_retry = (s, start) => Atomics.load(mem.i32, s) !== start;
+}
+
+const SEM = addr.sem;
+const LOCK = addr.lock;
+const SEQ = addr.seq;
+const D0 = addr.d0;
+const D1 = addr.d1;
+const CSEM = addr.csem;
+const COUNTER = addr.counter;
+const SCRATCH = addr.scratch;
+
+// --- the four uncontended cases: one function each, so every call site stays monomorphic ---
+
+function loopRead(n) {
+  for (let i = 0; i < n; i++) {
+    down_read(SEM);
+    up_read(SEM);
+  }
+  return 0;
+}
+
+function loopWrite(n) {
+  for (let i = 0; i < n; i++) {
+    down_write(SEM);
+    up_write(SEM);
+  }
+  return 0;
+}
+
+function loopSpin(n) {
+  for (let i = 0; i < n; i++) {
+    spin_lock(LOCK);
+    spin_unlock(LOCK);
+  }
+  return 0;
+}
+
+function loopSeq(n) {
+  const i32 = mem.i32;
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    let start;
+    let a;
+    let b;
+    do {
+      start = read_seqcount_begin(SEQ);
+      a = Atomics.load(i32, D0);
+      b = Atomics.load(i32, D1);
+    } while (read_seqcount_retry(SEQ, start));
+    acc = (acc + a + b) | 0;
+  }
+  return acc;
+}
+
+// --- single Atomics calls, for the per-call cost model ---
+
+function loopLoad(n) {
+  const i32 = mem.i32;
+  let acc = 0;
+  for (let i = 0; i < n; i++) acc = (acc + Atomics.load(i32, SCRATCH)) | 0;
+  return acc;
+}
+
+function loopStore(n) {
+  const i32 = mem.i32;
+  for (let i = 0; i < n; i++) Atomics.store(i32, SCRATCH, i);
+  return 0;
+}
+
+function loopAdd(n) {
+  const i32 = mem.i32;
+  let acc = 0;
+  for (let i = 0; i < n; i++) acc = (acc + Atomics.add(i32, SCRATCH, 1)) | 0;
+  return acc;
+}
+
+function loopCas(n) {
+  const i32 = mem.i32;
+  let acc = 0;
+  for (let i = 0; i < n; i++) acc = (acc + Atomics.compareExchange(i32, SCRATCH, 0, 0)) | 0;
+  return acc;
+}
+
+const SINGLE = {
+  rwsem_read: loopRead,
+  rwsem_write: loopWrite,
+  spin: loopSpin,
+  seq_read: loopSeq,
+  atomic_load: loopLoad,
+  atomic_store: loopStore,
+  atomic_add: loopAdd,
+  atomic_cas: loopCas,
+};
+
+let sink = 0;
+function timeIt(fn, n) {
+  const t0 = performance.now();
+  sink ^= fn(n);
+  return ((performance.now() - t0) * 1e6) / n;
+}
+
+let warmed = false;
+function single(iters, cases) {
+  if (!warmed) {
+    // Warm-up: enough calls for TurboFan to optimize every loop and the lock functions.
+    for (let k = 0; k < 3; k++) for (const c of cases) SINGLE[c](Math.max(20_000, iters / 10));
+    warmed = true;
+  }
+  const out = {};
+  for (const c of cases) {
+    SINGLE[c](Math.max(2_000, iters / 50)); // re-warm after the other cases
+    out[c] = timeIt(SINGLE[c], iters);
+  }
+  const i32 = mem.i32;
+  if (Atomics.load(i32, SEM) !== 0 || Atomics.load(i32, LOCK) >>> 16 !== (Atomics.load(i32, LOCK) & 0xffff))
+    throw new Error('a lock was left held');
+  return out;
+}
+
+// --- 2-CPU contended down_write/up_write: the real slow path, sleeping on the task state word ---
+
+function loopContended(n) {
+  const i32 = mem.i32;
+  for (let i = 0; i < n; i++) {
+    down_write(CSEM);
+    i32[COUNTER] = (i32[COUNTER] + 1) | 0; // protected by the rwsem: plain access, as in the kernel
+    up_write(CSEM);
+  }
+}
+
+const bar = new Int32Array(barrier);
+function contended(n) {
+  loopContended(Math.max(1, Math.floor(n / 10))); // warm-up (JIT of the slow path too)
+  const waits0 = runner.waits ?? 0;
+  const wakes0 = runner.wakes ?? 0;
+  const points0 = runner.points ?? 0;
+  // Sleeping barrier between the two CPUs (the first to arrive waits, so its wake-up puts it on
+  // the idle core; a spin barrier can leave both time-sliced on one core). The main thread is
+  // idle in its event loop meanwhile.
+  if (Atomics.add(bar, 0, 1) === 0) while (Atomics.load(bar, 0) < 2) Atomics.wait(bar, 0, 1, 100);
+  else Atomics.notify(bar, 0);
+  const start = performance.timeOrigin + performance.now();
+  loopContended(n);
+  const end = performance.timeOrigin + performance.now();
+  return {
+    start,
+    end,
+    waits: (runner.waits ?? 0) - waits0,
+    wakes: (runner.wakes ?? 0) - wakes0,
+    points: (runner.points ?? 0) - points0,
+  };
+}
+
+// --- counting: which Atomics calls one op makes, on which words (never in a timed worker) ---
+
+const RMW = new Set(['add', 'sub', 'and', 'or', 'xor', 'exchange']);
+const OPS = [
+  'load',
+  'store',
+  'add',
+  'sub',
+  'and',
+  'or',
+  'xor',
+  'exchange',
+  'compareExchange',
+  'wait',
+  'notify',
+];
+const LOCK_WORDS = {
+  rwsem_read: [SEM, SEM + 5],
+  rwsem_write: [SEM, SEM + 5],
+  spin: [LOCK, LOCK + 1],
+  seq_read: null, // SEQ, D0, D1
+};
+const abortWord = ctl() + C.ABORT;
+
+function label(c, ta, idx) {
+  const word = ta.BYTES_PER_ELEMENT === 2 ? idx >> 1 : ta.BYTES_PER_ELEMENT === 1 ? idx >> 2 : idx;
+  if (ta.buffer !== mem.arena.sab) return 'elsewhere';
+  const lw = LOCK_WORDS[c];
+  if (lw ? word >= lw[0] && word < lw[1] : word === SEQ) return 'lock';
+  if (!lw && (word === D0 || word === D1)) return 'data';
+  if (word === abortWord) return 'point';
+  const r = mem.arena.regionOf(word);
+  return r < 0 ? 'unknown' : mem.arena.regions[r].name.replace(/^data:/, '');
+}
+
+/** Per op of each case: the Atomics calls in order, as `op(where)`, and their cost classes. */
+function countCalls(cases) {
+  const out = {};
+  const real = Object.fromEntries(OPS.map((op) => [op, Atomics[op]]));
+  for (const c of cases) {
+    SINGLE[c](1000); // settle: one-time work (first-touch, lazy init) is not per op
+    const seq = [];
+    for (const op of OPS) {
+      Atomics[op] = (ta, idx, ...rest) => {
+        seq.push([op, label(c, ta, idx)]);
+        return real[op].call(Atomics, ta, idx, ...rest);
+      };
+    }
+    const points0 = runner.points ?? 0;
+    try {
+      SINGLE[c](10);
+    } finally {
+      for (const op of OPS) Atomics[op] = real[op];
+    }
+    const one = seq.slice(0, seq.length / 10);
+    const cls = { load: 0, store: 0, add: 0, cas: 0, other: 0 };
+    for (const [op] of one) {
+      if (op === 'load' || op === 'store') cls[op]++;
+      else if (RMW.has(op)) cls.add++;
+      else if (op === 'compareExchange') cls.cas++;
+      else cls.other++;
+    }
+    out[c] = {
+      total: one.length,
+      calls: one.map(([op, where]) => `${op}(${where})`),
+      classes: cls,
+      points: ((runner.points ?? 0) - points0) / 10,
+      exact: seq.length % 10 === 0,
+    };
+  }
+  return out;
+}
+
+parentPort.on('message', (msg) => {
+  try {
+    if (msg.cmd === 'single') parentPort.postMessage({ ok: single(msg.iters, msg.cases), seqImpl, sink });
+    else if (msg.cmd === 'contended') parentPort.postMessage({ ok: contended(msg.n) });
+    else if (msg.cmd === 'count') parentPort.postMessage({ ok: countCalls(msg.cases) });
+    else throw new Error(`unknown command ${msg.cmd}`);
+  } catch (e) {
+    parentPort.postMessage({ error: String(e?.stack ?? e) });
+  }
+});
+parentPort.postMessage({ ready: true, seqImpl });

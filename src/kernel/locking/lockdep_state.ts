@@ -1,0 +1,103 @@
+// The switches and global state of lockdep and lock_stat (kernel/locking/lockdep.c globals):
+// CONFIG_PROVE_LOCKING and CONFIG_LOCK_STAT become one shared config word so that a machine can
+// turn them on and off at run time; both are off by default, and then every lock operation pays
+// for one Atomics.load of that word.
+import { cpuCtx } from '../../cpu/context.js';
+import { mem } from '../../shm/arena.js';
+import { defineStatics } from '../../shm/statics.js';
+import { PANIC } from '../panic.js';
+import { KERN_DEBUG, printk } from '../printk.js';
+
+export const LOCKDEP_STATE = defineStatics('lockdep', ['config', 'debug_locks_off', 'lockdep_lock']);
+const CONFIG = 0; // must stay the first field: lockDebugFlags() reads base() + 0
+
+/** config bits */
+export const PROVE_LOCKING = 1 << 0;
+export const LOCK_STAT = 1 << 1;
+
+/** The one load every lock operation pays: non-zero when lockdep or lock_stat is on. */
+export function lockDebugFlags(): number {
+  return Atomics.load(mem.i32, LOCKDEP_STATE.base() + CONFIG);
+}
+
+function setFlag(bit: number, on: boolean): void {
+  const at = LOCKDEP_STATE.base() + CONFIG;
+  if (on) Atomics.or(mem.i32, at, bit);
+  else Atomics.and(mem.i32, at, ~bit);
+}
+
+// kernel/locking/lockdep.c prove_locking (module parameter), v6.6: turn lockdep's validation
+// (CONFIG_PROVE_LOCKING) on or off for the whole machine.
+export function lockdep_enable(on = true): void {
+  setFlag(PROVE_LOCKING, on);
+}
+
+// kernel/locking/lockdep.c lock_stat (sysctl kernel.lock_stat), v6.6: `echo 1 >
+// /proc/sys/kernel/lock_stat` turns lock statistics on, `echo 0` off.
+export function lock_stat_enable(on = true): void {
+  setFlag(LOCK_STAT, on);
+}
+
+export function lockdepEnabled(): boolean {
+  return (lockDebugFlags() & PROVE_LOCKING) !== 0;
+}
+
+export function lockStatEnabled(): boolean {
+  return (lockDebugFlags() & LOCK_STAT) !== 0;
+}
+
+/**
+ * lib/debug_locks.c debug_locks, v6.6: cleared by the first lockdep report, and by add_taint() (the
+ * kernel's add_taint() calls debug_locks_off(), "Disabling lock debugging due to kernel taint").
+ */
+export function debug_locks(): boolean {
+  const i32 = mem.i32;
+  if (Atomics.load(i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.debug_locks_off) !== 0) return false;
+  return Atomics.load(i32, PANIC.base() + PANIC.layout.tainted_mask) === 0;
+}
+
+// lib/debug_locks.c debug_locks_off(), v6.6: true only for the caller that turned it off.
+export function debug_locks_off(): boolean {
+  if (!debug_locks()) return false;
+  const at = LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.debug_locks_off;
+  return Atomics.compareExchange(mem.i32, at, 0, 1) === 0;
+}
+
+// kernel/locking/lockdep.c lockdep_lock(), v6.6: the graph lock, an arch_spinlock_t that lockdep
+// itself never tracks.
+export function lockdep_lock(): void {
+  const at = LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.lockdep_lock;
+  const runner = cpuCtx.runner;
+  for (let spins = 0; Atomics.compareExchange(mem.i32, at, 0, 1) !== 0; spins++) runner.relax(spins);
+}
+
+// kernel/locking/lockdep.c lockdep_unlock(), v6.6
+export function lockdep_unlock(): void {
+  Atomics.store(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.lockdep_lock, 0);
+}
+
+/** Clear debug_locks_off (a new run); the config switches survive. */
+export function lockdepStateReset(): void {
+  const b = LOCKDEP_STATE.base();
+  Atomics.store(mem.i32, b + LOCKDEP_STATE.layout.debug_locks_off, 0);
+  Atomics.store(mem.i32, b + LOCKDEP_STATE.layout.lockdep_lock, 0);
+}
+
+// kernel/locking/lockdep.c lockstat_clock(), v6.6: local_clock() in ns; here performance.now() in units
+// of 10 ns (the resolution /proc/lock_stat prints), wrapping at 2^32 (43 s), which is enough for a
+// hold or a wait. Stamps are only compared on the thread (CPU) that took them.
+export function lockstat_clock(): number {
+  return Math.floor(performance.now() * 1e5) | 0;
+}
+
+/** Elapsed 10 ns units since `stamp` (a lockstat_clock() value). */
+export function lockstatSince(stamp: number): number {
+  return (lockstat_clock() - stamp) >>> 0;
+}
+
+// kernel/locking/lockdep.c print_lockdep_off(), v6.6 (the caller has turned debug_locks off and
+// dumps the stack after its own details)
+export function print_lockdep_off(bug_msg: string): void {
+  printk(KERN_DEBUG, `${bug_msg}\nturning off the locking correctness validator.`);
+  if (lockStatEnabled()) printk(KERN_DEBUG, 'Please attach the output of /proc/lock_stat to the bug report');
+}
