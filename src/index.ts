@@ -42,6 +42,7 @@ export {
   lockStatEnabled,
 } from './kernel/locking/lockdep_state.js';
 export * from './kernel/locking/rwsem.js';
+export { rwsem_spin_on_owner_enable } from './kernel/locking/rwsem_spin.js';
 export * from './kernel/locking/seqlock.js';
 export * from './kernel/locking/spinlock.js';
 export { add_taint, die, dump_stack, WARN, WARN_ON_ONCE } from './kernel/panic.js';

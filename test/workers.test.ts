@@ -28,6 +28,21 @@ describe('rw_semaphore wait list under 4 CPUs (2 writers, 2 readers, 3000 ops ea
     expect(row).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0, runs: 4 });
   });
 
+  it('keeps exclusion with writer optimistic spinning on (CONFIG_RWSEM_SPIN_ON_OWNER=y)', () => {
+    const r = mmrace([
+      'run',
+      'test/fixtures/rwsem-stress.mjs',
+      '--variant',
+      'spinning',
+      '--runs',
+      '4',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const row = json<{ rows: Row[] }>(r).rows[0]!;
+    expect(row).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0, runs: 4 });
+  });
+
   it('catches a write path that ignores readers', () => {
     const r = mmrace([
       'run',

@@ -80,7 +80,11 @@ export function schedule_timeout(timeout: number): number {
       break;
     }
     const leftMs = expire === Infinity ? Infinity : expire - jiffies();
-    if (leftMs <= 0 || cpuCtx.runner.wait(at, s, leftMs) === 'timed-out') {
+    // Off the CPU while asleep: optimistic spinners stop spinning on an owner that sleeps.
+    Atomics.store(mem.i32, t + TASK.on_cpu, 0);
+    const r = leftMs <= 0 ? 'timed-out' : cpuCtx.runner.wait(at, s, leftMs);
+    Atomics.store(mem.i32, t + TASK.on_cpu, 1);
+    if (r === 'timed-out') {
       // process_timeout(): the timer wakes the task.
       wake_up_process(t);
       break;

@@ -11,7 +11,7 @@ export const MM = defineStruct('mm_struct', [
   'mm_users',
   'mm_count',
   'pgtables_bytes',
-  'mmap_sem[5]',
+  'mmap_sem[6]',
   'page_table_lock',
   'flags',
   'rss_stat[4]',
@@ -20,7 +20,7 @@ export const MM = defineStruct('mm_struct', [
   'owner',
   'mm_lock_seq',
 ]);
-if (RWSEM.SIZE !== 5) throw new Error('mm_struct.mmap_sem must be sized as struct rw_semaphore');
+if (RWSEM.SIZE !== 6) throw new Error('mm_struct.mmap_sem must be sized as struct rw_semaphore');
 
 export const VMA = defineStruct('vm_area_struct', [
   'vm_start',

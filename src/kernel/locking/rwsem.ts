@@ -5,7 +5,6 @@
 // (reads are non-recursive shared acquisitions); off, they pay one load of the config word.
 import { point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
-import { defineStruct } from '../../shm/layout.js';
 import { check_kernel_pointer, WARN_ON_ONCE } from '../panic.js';
 import {
   get_current,
@@ -30,28 +29,34 @@ import { LD_WAIT_SLEEP, lockdep_init_map } from './lockdep_classes.js';
 import { currentHoldsTrackedLocks } from './lockdep_held.js';
 import { initSiteName } from './lockdep_ip.js';
 import { lockDebugFlags } from './lockdep_state.js';
+import {
+  OWNER_NULL,
+  rwsem_can_spin_on_owner,
+  rwsem_optimistic_spin,
+  rwsem_set_nonspinnable,
+  rwsem_spin_on_owner,
+} from './rwsem_spin.js';
+import {
+  RWSEM,
+  RWSEM_FLAG_HANDOFF,
+  RWSEM_FLAG_WAITERS,
+  RWSEM_LOCK_MASK,
+  RWSEM_NONSPINNABLE,
+  RWSEM_OWNER_FLAGS_MASK,
+  RWSEM_READ_FAILED_MASK,
+  RWSEM_READER_BIAS,
+  RWSEM_READER_MASK,
+  RWSEM_READER_OWNED,
+  RWSEM_READER_SHIFT,
+  RWSEM_WAITING_FOR_READ,
+  RWSEM_WAITING_FOR_WRITE,
+  RWSEM_WRITER_LOCKED,
+  RWSEM_WRITER_MASK,
+} from './rwsem_types.js';
 import { spin_lock, spin_lock_init, spin_unlock } from './spinlock.js';
 
-export const RWSEM = defineStruct('rw_semaphore', ['count', 'owner', 'wait_lock', 'wait_first', 'wait_last']);
+export * from './rwsem_types.js';
 
-export const RWSEM_WRITER_LOCKED = 1 << 0;
-export const RWSEM_FLAG_WAITERS = 1 << 1;
-export const RWSEM_FLAG_HANDOFF = 1 << 2;
-export const RWSEM_FLAG_READFAIL = 1 << 31;
-export const RWSEM_READER_SHIFT = 8;
-export const RWSEM_READER_BIAS = 1 << RWSEM_READER_SHIFT;
-export const RWSEM_READER_MASK = ~(RWSEM_READER_BIAS - 1);
-export const RWSEM_WRITER_MASK = RWSEM_WRITER_LOCKED;
-export const RWSEM_LOCK_MASK = RWSEM_WRITER_MASK | RWSEM_READER_MASK;
-export const RWSEM_READ_FAILED_MASK =
-  RWSEM_WRITER_MASK | RWSEM_FLAG_WAITERS | RWSEM_FLAG_HANDOFF | RWSEM_FLAG_READFAIL;
-
-export const RWSEM_READER_OWNED = 1 << 0;
-export const RWSEM_NONSPINNABLE = 1 << 1;
-const RWSEM_OWNER_FLAGS_MASK = RWSEM_READER_OWNED | RWSEM_NONSPINNABLE;
-
-export const RWSEM_WAITING_FOR_WRITE = 0;
-export const RWSEM_WAITING_FOR_READ = 1;
 const RWSEM_WAKE_ANY = 0;
 const RWSEM_WAKE_READERS = 1;
 const RWSEM_WAKE_READ_OWNED = 2;
@@ -70,6 +75,7 @@ export function init_rwsem(sem: number, name?: string): void {
   const i32 = mem.i32;
   Atomics.store(i32, cnt(sem), 0);
   Atomics.store(i32, own(sem), 0);
+  Atomics.store(i32, sem + RWSEM.osq, 0);
   spin_lock_init(sem + RWSEM.wait_lock, '&sem->wait_lock');
   Atomics.store(i32, sem + RWSEM.wait_first, 0);
   Atomics.store(i32, sem + RWSEM.wait_last, 0);
@@ -106,17 +112,6 @@ function __rwsem_set_reader_owned(sem: number, owner: number): void {
 
 function rwsem_set_reader_owned(sem: number): void {
   __rwsem_set_reader_owned(sem, get_current());
-}
-
-function rwsem_set_nonspinnable(sem: number): void {
-  const at = own(sem);
-  let owner = Atomics.load(mem.i32, at);
-  for (;;) {
-    if (!(owner & RWSEM_READER_OWNED) || owner & RWSEM_NONSPINNABLE) return;
-    const seen = Atomics.compareExchange(mem.i32, at, owner, owner | RWSEM_NONSPINNABLE);
-    if (seen === owner) return;
-    owner = seen;
-  }
 }
 
 function clear_nonspinnable(sem: number): void {
@@ -335,6 +330,8 @@ function rwsem_down_write_slowpath(sem: number, state: number): number {
   const wake_q: number[] = [];
   const me = get_current();
   point('rwsem_down_write_slowpath');
+  // Do optimistic spinning and steal the lock if possible (CONFIG_RWSEM_SPIN_ON_OWNER).
+  if (rwsem_can_spin_on_owner(sem) && rwsem_optimistic_spin(sem)) return 0;
   initWaiter(me, RWSEM_WAITING_FOR_WRITE);
   spin_lock(sem + RWSEM.wait_lock);
   rwsem_add_waiter(sem, me);
@@ -358,8 +355,12 @@ function rwsem_down_write_slowpath(sem: number, state: number): number {
       rwsem_del_wake_waiter(sem, me, wake_q);
       return -EINTR;
     }
-    schedule();
-    set_current_state(state);
+    // After setting the handoff bit, spin on an on-CPU writer owner instead of sleeping: if it
+    // just released the lock (OWNER_NULL), retry at once.
+    if (!(mem.i32[me + TASK.w_handoff_set] && rwsem_spin_on_owner(sem) === OWNER_NULL)) {
+      schedule();
+      set_current_state(state);
+    }
     spin_lock(sem + RWSEM.wait_lock);
   }
   set_current_state(TASK_RUNNING);
