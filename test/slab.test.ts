@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuCtx } from '../src/cpu/context.js';
 import { KernelOops } from '../src/cpu/errors.js';
 import { spawnTask } from '../src/kernel/fork.js';
+import { spin_lock, spin_lock_init, spin_unlock } from '../src/kernel/locking/spinlock.js';
 import { oopsCount } from '../src/kernel/panic.js';
 import { hex8 } from '../src/kernel/printk.js';
 import { task_pid } from '../src/kernel/task_struct.js';
@@ -249,5 +250,20 @@ describe('KASAN', () => {
     expect(() => kread(obj)).not.toThrow();
     expect(oopsCount()).toBe(0);
     expect(dmesg()).toEqual([]);
+  });
+});
+
+describe('KASAN on lock words', () => {
+  it('a spinlock in a freed object is a use-after-free report; in a live object, silence', () => {
+    const { dmesg } = boot();
+    cpuCtx.current = spawnTask('locker');
+    const live = kmem_cache_alloc(vm_area_cachep, 'vm_area_alloc');
+    spin_lock_init(live + VMA.vm_lock_seq);
+    spin_lock(live + VMA.vm_lock_seq);
+    spin_unlock(live + VMA.vm_lock_seq);
+    expect(reports(dmesg())).toEqual([]);
+    kmem_cache_free(vm_area_cachep, live, 'vm_area_free');
+    spin_lock(live + VMA.vm_lock_seq); // the lifetime bug: the lock's memory is already freed
+    expect(reports(dmesg())[0]).toBe('BUG: KASAN: slab-use-after-free in spin_lock');
   });
 });

@@ -4,6 +4,7 @@ import { KernelOops } from '../cpu/errors.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { intern } from '../shm/strtab.js';
+import { instrument_atomic_read_write } from './instrumented.js';
 import { hex8, KERN_ALERT, KERN_ERR, KERN_WARNING, printk } from './printk.js';
 import { task_comm, task_pid } from './task_struct.js';
 import { utsname } from './utsname.js';
@@ -54,6 +55,8 @@ const HIDDEN_FRAMES = new Set([
   'kxchg',
   'badAccess',
   'check_kernel_pointer',
+  'instrument_atomic_read_write',
+  'kasan_check_atomic',
   'page_fault_oops',
   'printk',
 ]);
@@ -124,11 +127,12 @@ export function die(first: string, how = 'Oops: 0000'): never {
   throw new KernelOops(first);
 }
 
-/** A lock or atomic on a wild pointer: the page fault the hardware would take. */
+/** A lock or atomic word: a wild pointer takes the page fault the hardware would; freed memory is a KASAN report. */
 export function check_kernel_pointer(addr: number, write: boolean): void {
   // The arena's header words (0..255) are the NULL page: no kernel object lives there.
-  if (addr >= 256 && addr < mem.i32.length && Number.isInteger(addr)) return;
-  page_fault_oops(addr, write);
+  if (!(addr >= 256 && addr < mem.i32.length && Number.isInteger(addr))) page_fault_oops(addr, write);
+  // A live address may still be freed memory: KASAN checks lock and atomic words too.
+  instrument_atomic_read_write(addr);
 }
 
 // arch/x86/mm/fault.c page_fault_oops(): a kernel access to an unmapped address.

@@ -2,6 +2,7 @@
 // a bad access prints the KASAN report (once per run, as without kasan_multi_shot) and goes on
 // with the access, as the real KASAN does. A wild pointer oopses.
 import { cpuCtx } from '../cpu/context.js';
+import { instrumentation } from '../kernel/instrumented.js';
 import { add_taint, callTrace, cpuLine, page_fault_oops, TAINT_BAD_PAGE } from '../kernel/panic.js';
 import { hex8, KERN_ERR, printk } from '../kernel/printk.js';
 import { task_comm, task_pid } from '../kernel/task_struct.js';
@@ -126,6 +127,11 @@ export function kxchg(addr: number, v: number): number {
   checkAccess(addr, true);
   return Atomics.exchange(mem.i32, addr, v);
 }
+
+function kasan_check_atomic(addr: number, write: boolean): void {
+  checkAccess(addr, write);
+}
+instrumentation.check = kasan_check_atomic;
 
 /** Checks an access without doing it (an atomic op on a lock word, a memcpy). */
 export function kasan_check(addr: number, write: boolean): void {

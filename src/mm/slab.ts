@@ -264,6 +264,7 @@ export function kfree_rcu(c: KmemCache, obj: number): void {
 function slabCheck(c: KmemCache, addr: number): BadAccess | null {
   const i32 = mem.i32;
   const rel = addr - base(c) - CACHE_HDR;
+  if (rel < 0) return null; // the cache's own header (its lock, lists): not an object
   const idx = Math.floor(rel / c.stride);
   const inSlot = rel - idx * c.stride;
   const s = base(c) + CACHE_HDR + idx * c.stride;
