@@ -17,6 +17,7 @@ import {
   cpuCtx,
   eraByName,
   init_rwsem,
+  kasan_instrument_atomics,
   kernelReset,
   logRead,
   Machine,
@@ -232,6 +233,9 @@ export async function run() {
   machine.attach();
   kernelReset();
   applyEra(eraByName('v4.15'));
+  // The lock algorithms are measured as in a kernel built for speed: no KASAN on lock words
+  // (KASAN_INSTRUMENT=1 measures them with it, as campaigns run).
+  kasan_instrument_atomics(process.env.KASAN_INSTRUMENT === '1');
   cpuCtx.current = spawnTask('bench-boot');
   const mm = mm_alloc();
   const mm2 = mm_alloc();

@@ -67,7 +67,7 @@ export { exit_mmap, mark_oom_victim } from './mm/era_ops.js';
 export { __do_page_fault } from './mm/fault.js';
 export { __access_remote_vm, get_user_page_remote } from './mm/gup.js';
 // mm
-export { kread, kwrite, kxchg } from './mm/kasan.js';
+export { kasan_instrument_atomics, kread, kwrite, kxchg } from './mm/kasan.js';
 export {
   add_mm_counter,
   FAULT_FLAG_WRITE,

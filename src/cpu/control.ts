@@ -2,7 +2,7 @@
 import { mem } from '../shm/arena.js';
 
 export const MAX_CPUS = 16;
-const PERCPU_WORDS = 8;
+const PERCPU_WORDS = 16;
 
 export const CONTROL_REGION = { name: 'control', words: 64 + MAX_CPUS * PERCPU_WORDS };
 
@@ -19,6 +19,10 @@ export const C = {
   RUN_INDEX: 10,
   READY: 11, // CPUs attached and waiting for their first run
   RUN_STOP: 12, // 1: the main thread asks the run's programs to finish (torture_must_stop())
+  // Controlled mode (controlled.ts): the CPU allowed to run, or TOKEN_DECIDE / TOKEN_HALT.
+  TOKEN: 13,
+  VCLOCK_F64: 14, // (two words) the virtual clock, emulated ms, as a float64
+  FROM: 16, // the CPU that last handed the token back to the decider
   PERCPU: 64,
 } as const;
 
@@ -29,6 +33,13 @@ export const PC = {
   POINTS: 2, // preemption points passed in the last run
   JITTER_EVENTS: 3,
   JITTER_DIGEST: 4,
+  // Controlled mode only:
+  SCHED: 5, // SchedState
+  WAIT_ADDR: 6, // the arena word a Waiting CPU waits on
+  WAIT_EXPECTED: 7, // ... while it holds this value
+  WAIT_DEADLINE_F64: 8, // (two words) virtual ms at which the wait times out (Infinity: never)
+  WAIT_RESULT: 10, // 0: woken, 1: timed out (written by the decider)
+  WOKEN: 11, // 1: a wake() on WAIT_ADDR picked this CPU
 } as const;
 
 export enum CpuState {
@@ -40,11 +51,24 @@ export enum CpuState {
   Stopped = 5,
 }
 
+/** Controlled mode: what a CPU did when it last handed the token back. */
+export enum SchedState {
+  Runnable = 0, // at a point(): may go on
+  Spinning = 1, // in a spin loop (relax): runs only when no other CPU can
+  Waiting = 2, // in wait(): runs once its word changes, a wake() picks it or its timeout passes
+  Exited = 3, // its program returned or threw
+}
+
+export const TOKEN_DECIDE = -1;
+export const TOKEN_HALT = -2;
+
 export enum AbortReason {
   None = 0,
   Oops = 1, // a kernel Oops killed one CPU's task: the run stops, the campaign goes on
   Crash = 2, // a CPU's program threw: the campaign stops
   Timeout = 3, // the main thread gave up waiting
+  Deadlock = 4, // controlled mode: no CPU can run and no timeout is pending
+  Halted = 5, // controlled mode: the decider stopped the run (step limit, strategy error)
 }
 
 export function ctl(): number {
@@ -58,6 +82,14 @@ export function percpu(cpu: number, field: number): number {
 /** The main thread asked the current run to stop: long-running programs poll this and return. */
 export function runStopRequested(): boolean {
   return Atomics.load(mem.i32, ctl() + C.RUN_STOP) !== 0;
+}
+
+export function f64At(word: number): number {
+  return mem.arena.f64[word >> 1]!;
+}
+
+export function setF64At(word: number, v: number): void {
+  mem.arena.f64[word >> 1] = v;
 }
 
 export function bootEpoch(): number {

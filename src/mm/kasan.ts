@@ -22,7 +22,7 @@ export interface Shadow {
   check(addr: number): BadAccess | null;
 }
 
-export const KASAN = defineStatics('kasan', ['reported', 'reports']);
+export const KASAN = defineStatics('kasan', ['reported', 'reports', 'atomics_off']);
 
 const shadows = new Map<string, Shadow>();
 let byId: (Shadow | undefined)[] = [];
@@ -129,7 +129,15 @@ export function kxchg(addr: number, v: number): number {
 }
 
 function kasan_check_atomic(addr: number, write: boolean): void {
-  checkAccess(addr, write);
+  if (Atomics.load(mem.i32, KASAN.base() + KASAN.layout.atomics_off) === 0) checkAccess(addr, write);
+}
+
+/**
+ * Whether lock and atomic words are KASAN-checked (on by default; kread/kwrite are always checked).
+ * Lock-cost experiments turn it off, as a kernel built for performance has no KASAN.
+ */
+export function kasan_instrument_atomics(on: boolean): void {
+  Atomics.store(mem.i32, KASAN.base() + KASAN.layout.atomics_off, on ? 0 : 1);
 }
 instrumentation.check = kasan_check_atomic;
 

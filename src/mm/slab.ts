@@ -111,8 +111,14 @@ export function allCaches(): KmemCache[] {
   return [...caches.values()];
 }
 
+const baseCache = new WeakMap<KmemCache, { arena: unknown; base: number }>();
+
 function base(c: KmemCache): number {
-  return mem.arena.region(c.region.name).base;
+  const hit = baseCache.get(c);
+  if (hit && hit.arena === mem.arena) return hit.base;
+  const b = mem.arena.region(c.region.name).base;
+  baseCache.set(c, { arena: mem.arena, base: b });
+  return b;
 }
 
 function slot(c: KmemCache, i: number): number {
