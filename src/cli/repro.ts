@@ -75,7 +75,7 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean)
     if (r.firstHit && showDmesg) {
       lines.push(
         '',
-        `--- first hit: run ${r.firstHit.run}, seed ${r.firstHit.seed} (replay its jitter: --seed ${r.firstHit.seed} --runs 1)`,
+        `--- first hit: run ${r.firstHit.run}, jitter seed ${r.firstHit.seed} (--seed ${r.firstHit.seed} injects the same jitter again; in free mode timing still decides)`,
       );
       lines.push(...r.firstHit.dmesg);
     }
