@@ -1,5 +1,5 @@
 // The layering of ARCHITECTURE.md: each layer imports only itself and the layers before it.
-// kernel/fork.ts and kernel/exit.ts (process lifetime) share mm's layer: fork.c calls exit_mmap
+// kernel/fork.ts, exit.ts and hung_task.ts (process lifetime) share mm's layer: fork.c calls exit_mmap
 // and the OOM killer calls mmgrab/mmdrop, exactly as in Linux.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -12,7 +12,7 @@ const ORDER = ['shm', 'cpu', 'kernel', 'mm', 'eras', 'scenarios', 'experiments',
 function layerOf(file: string): string {
   const rel = relative(join(root, 'src'), file).replaceAll('\\', '/');
   if (rel === 'index.ts' || rel.startsWith('cli/')) return 'interface';
-  if (rel === 'kernel/fork.ts' || rel === 'kernel/exit.ts') return 'mm';
+  if (['kernel/fork.ts', 'kernel/exit.ts', 'kernel/hung_task.ts'].includes(rel)) return 'mm';
   return rel.split('/')[0]!;
 }
 

@@ -82,6 +82,7 @@ export function schedule_timeout(timeout: number): number {
     const leftMs = expire === Infinity ? Infinity : expire - jiffies();
     // Off the CPU while asleep: optimistic spinners stop spinning on an owner that sleeps.
     Atomics.store(mem.i32, t + TASK.on_cpu, 0);
+    Atomics.add(mem.i32, t + TASK.nvcsw, 1);
     const r = leftMs <= 0 ? 'timed-out' : cpuCtx.runner.wait(at, s, leftMs);
     Atomics.store(mem.i32, t + TASK.on_cpu, 1);
     if (r === 'timed-out') {

@@ -26,6 +26,9 @@ export const TASK = defineStruct('task_struct', [
   'w_handoff_set',
   'w_lock',
   // lockdep's held-lock stack: MAX_LOCK_DEPTH entries of struct held_lock (kernel/locking/lockdep_held.ts)
+  'nvcsw', // voluntary context switches (sleeps)
+  'last_switch_count', // khungtaskd's view
+  'last_switch_time',
   'lockdep_depth',
   'held_locks[80]',
 ]);

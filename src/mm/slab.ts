@@ -235,6 +235,16 @@ function freeTypesafeObject(c: KmemCache, s: number, site: string): void {
   spin_unlock(b + K_LOCK);
 }
 
+/** Every live object of the cache (a debugging walk, as /proc/slabinfo users or for_each_process do). */
+export function kmem_cache_live_objects(c: KmemCache): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < c.objects; i++) {
+    const s = slot(c, i);
+    if (Atomics.load(mem.i32, s + OH_STATE) === OBJ_LIVE) out.push(s + OBJ_HDR);
+  }
+  return out;
+}
+
 export function kmem_cache_live(c: KmemCache): number {
   return Atomics.load(mem.i32, base(c) + K_LIVE);
 }

@@ -1,0 +1,81 @@
+// khungtaskd's check: a D-state task that has not run for the timeout is reported with what it
+// waits on; running, killable and recently switched tasks are not. The clock is a scripted runner.
+import { afterEach, describe, expect, it } from 'vitest';
+import { cpuCtx } from '../src/cpu/context.js';
+import { BootRunner } from '../src/cpu/free.js';
+import { mm_alloc, spawnTask } from '../src/kernel/fork.js';
+import { check_hung_uninterruptible_tasks, hung_task_reset } from '../src/kernel/hung_task.js';
+import {
+  down_write,
+  init_rwsem,
+  RWSEM,
+  RWSEM_FLAG_WAITERS,
+  RWSEM_WAITING_FOR_WRITE,
+} from '../src/kernel/locking/rwsem.js';
+import { TASK, TASK_KILLABLE, TASK_UNINTERRUPTIBLE } from '../src/kernel/task_struct.js';
+import { MM } from '../src/mm/mm_types.js';
+import { mem } from '../src/shm/arena.js';
+import { boot, reports } from './helpers/boot.js';
+
+let clockMs = 0;
+afterEach(() => {
+  cpuCtx.runner = new BootRunner();
+});
+
+function setup() {
+  const { dmesg } = boot();
+  clockMs = 0;
+  cpuCtx.runner = Object.assign(new BootRunner(), { now: () => clockMs });
+  hung_task_reset();
+  const sem = mm_alloc() + MM.mmap_sem;
+  init_rwsem(sem);
+  const holder = spawnTask('holder');
+  cpuCtx.current = holder;
+  down_write(sem);
+  // A writer asleep in down_write(), queued behind the holder, as its slow path leaves it.
+  const w = spawnTask('stuck');
+  const m = mem.i32;
+  m[w + TASK.w_task] = w;
+  m[w + TASK.w_type] = RWSEM_WAITING_FOR_WRITE;
+  m[w + TASK.w_lock] = sem;
+  m[sem + RWSEM.wait_first] = w;
+  m[sem + RWSEM.wait_last] = w;
+  Atomics.or(m, sem + RWSEM.count, RWSEM_FLAG_WAITERS);
+  Atomics.store(m, w + TASK.__state, TASK_UNINTERRUPTIBLE);
+  Atomics.store(m, w + TASK.nvcsw, 1);
+  return { dmesg, w, holder };
+}
+
+describe('hung task detector', () => {
+  it('reports a D-state task blocked past the timeout, with the rwsem, its owner and the queue', () => {
+    const { dmesg, w } = setup();
+    expect(check_hung_uninterruptible_tasks(120)).toBe(0); // first look: remembers the switch count
+    clockMs = 121_000;
+    expect(check_hung_uninterruptible_tasks(120)).toBe(1);
+    const pid = Atomics.load(mem.i32, w + TASK.pid);
+    expect(reports(dmesg())).toEqual([]);
+    expect(dmesg()).toContain(`INFO: task stuck:${pid} blocked for more than 121 seconds.`);
+    expect(dmesg().some((l) => /held by: writer holder\/\d+/.test(l))).toBe(true);
+    expect(dmesg().some((l) => l.includes(`queue: stuck/${pid} (W)`))).toBe(true);
+  });
+
+  it('is silent for a task that was switched in meanwhile, and before the timeout', () => {
+    const { dmesg, w } = setup();
+    check_hung_uninterruptible_tasks(120);
+    clockMs = 60_000;
+    expect(check_hung_uninterruptible_tasks(120)).toBe(0);
+    Atomics.add(mem.i32, w + TASK.nvcsw, 1); // it ran and slept again
+    clockMs = 130_000;
+    expect(check_hung_uninterruptible_tasks(120)).toBe(0);
+    expect(dmesg().some((l) => l.startsWith('INFO: task'))).toBe(false);
+  });
+
+  it('ignores killable sleepers, as the kernel does', () => {
+    const { dmesg, w } = setup();
+    Atomics.store(mem.i32, w + TASK.__state, TASK_KILLABLE);
+    check_hung_uninterruptible_tasks(120);
+    clockMs = 500_000;
+    expect(check_hung_uninterruptible_tasks(120)).toBe(0);
+    expect(dmesg().some((l) => l.startsWith('INFO: task'))).toBe(false);
+  });
+});
