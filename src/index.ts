@@ -3,10 +3,19 @@
 
 // CPUs
 export { cpuCtx, point, smp_processor_id } from './cpu/context.js';
+export { ControlledRunner, Decider } from './cpu/controlled.js';
 export { KernelOops } from './cpu/errors.js';
 export type { JitterConfig } from './cpu/jitter.js';
 export { logRead } from './cpu/logring.js';
 export { Machine } from './cpu/machine.js';
+export { decodeSchedule, encodeSchedule, type Schedule, ScheduleError } from './cpu/schedule.js';
+export {
+  makeStrategy,
+  STRATEGY_NAMES,
+  type StrategyConfig,
+  type StrategyName,
+} from './cpu/strategies/index.js';
+export type { RunEnd, Strategy } from './cpu/strategy.js';
 export { applyEra, ERAS, type EraProfile, eraByName } from './eras/index.js';
 // Kernel core
 export * from './kernel/bitops.js';

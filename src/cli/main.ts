@@ -3,6 +3,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { MAX_CPUS } from '../cpu/control.js';
 import { MachineError } from '../cpu/machine.js';
+import { ScheduleError } from '../cpu/schedule.js';
+import { STRATEGY_NAMES } from '../cpu/strategies/index.js';
 import { shutdownMachine } from '../scenarios/campaign.js';
 import { findScenario, loadScenarioFile, ScenarioFileError } from '../scenarios/catalogue.js';
 import { intIn, parseRuns, parseSeed, UsageError } from './args.js';
@@ -24,7 +26,22 @@ function runFlags(cmd: Command): Command {
     .option('--json', 'print the verdicts as JSON')
     .addOption(new Option('--dmesg', 'print the kernel log of the first hit').default(undefined))
     .option('--lockdep', 'run with lockdep (slower: a stack capture per acquisition)')
-    .option('--lock-stat', 'collect lock_stat and print /proc/lock_stat after the runs');
+    .option('--lock-stat', 'collect lock_stat and print /proc/lock_stat after the runs')
+    .addOption(
+      new Option('--mode <mode>', 'free: all CPUs at once (default); controlled: one at a time').choices([
+        'free',
+        'controlled',
+      ]),
+    )
+    .addOption(
+      new Option(
+        '--strategy <name>',
+        'controlled mode: who runs at every point (implies --mode controlled)',
+      ).choices(STRATEGY_NAMES),
+    )
+    .option('--depth <d>', 'pct: bug depth (default 2)', intIn(1, 1000))
+    .option('--preemptions <k>', 'dfs: preemption bound (default 2)', intIn(0, 1000))
+    .option('--replay <schedule>', 'replay a schedule string (implies --mode controlled --strategy replay)');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -87,6 +104,22 @@ async function main(argv: string[]): Promise<number> {
       code = out.code;
     });
 
+  runFlags(
+    program
+      .command('replay')
+      .argument('<id>', 'scenario id (see `mmrace list`)')
+      .argument('<schedule>', 'a schedule string printed by a controlled run'),
+  )
+    .description('replay a schedule string on one scenario (a shortcut for repro <id> --replay <schedule>)')
+    .action(async (id: string, schedule: string, o: ReproOptions) => {
+      const e = findScenario(id);
+      if (!e) throw new UsageError(`unknown scenario '${id}' (see 'mmrace list')`);
+      if (o.replay !== undefined && o.replay !== schedule) throw new UsageError('give the schedule once');
+      const out = await runEntries([e], { ...o, replay: schedule });
+      printOutcome(out, { ...o, replay: schedule }, color);
+      code = out.code;
+    });
+
   tortureCommand(program, (c) => {
     code = c;
   });
@@ -99,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
         ? 0
         : 2;
     }
-    if (e instanceof UsageError || e instanceof ScenarioFileError) {
+    if (e instanceof UsageError || e instanceof ScenarioFileError || e instanceof ScheduleError) {
       process.stderr.write(`mmrace: ${e.message}\n`);
       return 2;
     }

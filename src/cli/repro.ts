@@ -1,5 +1,7 @@
 // Running scenarios from the command line: the verdict table, one scenario, a user's file.
 import { MAX_CPUS } from '../cpu/control.js';
+import { decodeSchedule } from '../cpu/schedule.js';
+import type { StrategyConfig, StrategyName } from '../cpu/strategies/index.js';
 import { lockStatClear } from '../kernel/locking/lock_stat.js';
 import { lockStatText } from '../kernel/locking/lockdep_proc.js';
 import { lock_stat_enable, lockdep_enable } from '../kernel/locking/lockdep_state.js';
@@ -17,6 +19,48 @@ export interface ReproOptions {
   dmesg?: boolean;
   lockdep?: boolean;
   lockStat?: boolean;
+  mode?: 'free' | 'controlled';
+  strategy?: StrategyName;
+  depth?: number;
+  preemptions?: number;
+  replay?: string;
+}
+
+interface ModeChoice {
+  mode: 'free' | 'controlled';
+  strategy?: StrategyConfig;
+}
+
+/** --mode, --strategy, --depth, --preemptions and --replay, checked against each other. */
+export function modeOf(o: ReproOptions): ModeChoice {
+  const controlledFlags = o.strategy !== undefined || o.replay !== undefined;
+  if (o.mode === 'free' && (controlledFlags || o.depth !== undefined || o.preemptions !== undefined)) {
+    throw new UsageError('--strategy, --replay, --depth and --preemptions need --mode controlled');
+  }
+  if (o.replay !== undefined) {
+    if (o.strategy !== undefined && o.strategy !== 'replay')
+      throw new UsageError(`--replay cannot be combined with --strategy ${o.strategy}`);
+    decodeSchedule(o.replay); // ScheduleError: one line, exit 2
+    return { mode: 'controlled', strategy: { name: 'replay', schedule: o.replay } };
+  }
+  if (o.strategy === 'replay') throw new UsageError('--strategy replay needs --replay <schedule>');
+  if (o.mode !== 'controlled' && !controlledFlags) {
+    if (o.depth !== undefined || o.preemptions !== undefined)
+      throw new UsageError('--depth and --preemptions need --mode controlled');
+    return { mode: 'free' };
+  }
+  const name = o.strategy ?? 'random';
+  if (o.depth !== undefined && name !== 'pct') throw new UsageError('--depth is for --strategy pct');
+  if (o.preemptions !== undefined && name !== 'dfs')
+    throw new UsageError('--preemptions is for --strategy dfs');
+  return {
+    mode: 'controlled',
+    strategy: {
+      name,
+      ...(o.depth !== undefined ? { depth: o.depth } : {}),
+      ...(o.preemptions !== undefined ? { preemptions: o.preemptions } : {}),
+    },
+  };
 }
 
 export const DEFAULT_RUNS = 200;
@@ -30,7 +74,14 @@ export interface ReproOutcome {
 }
 
 export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOptions): Promise<ReproOutcome> {
+  const choice = modeOf(o);
+  const replayCpus = o.replay !== undefined ? decodeSchedule(o.replay).ncpus : undefined;
   for (const e of entries) {
+    if (replayCpus !== undefined && replayCpus !== e.scenario.cpus.length) {
+      throw new UsageError(
+        `the schedule is for ${replayCpus} CPUs; scenario ${e.scenario.id} has ${e.scenario.cpus.length}`,
+      );
+    }
     const need = e.scenario.cpus.length;
     if (o.cpus !== undefined && o.cpus < need) {
       throw new UsageError(`scenario ${e.scenario.id} needs ${need} CPUs, --cpus is ${o.cpus}`);
@@ -52,7 +103,8 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   for (const e of entries) {
     for (const v of e.scenario.variants) {
       if (o.variant && v.name !== o.variant) continue;
-      const r = await runVariant(machine, e.scenario, v, { runs: o.runs ?? DEFAULT_RUNS, seed }, e.url);
+      const runs = o.runs ?? (o.replay !== undefined ? 1 : DEFAULT_RUNS);
+      const r = await runVariant(machine, e.scenario, v, { runs, seed, ...choice }, e.url);
       rows.push(toRow(r));
     }
   }
@@ -75,13 +127,25 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean)
     if (r.firstHit && showDmesg) {
       lines.push(
         '',
-        `--- first hit: run ${r.firstHit.run}, jitter seed ${r.firstHit.seed} (--seed ${r.firstHit.seed} injects the same jitter again; in free mode timing still decides)`,
+        r.mode === 'controlled'
+          ? `--- first hit: run ${r.firstHit.run} (controlled mode: its schedule, printed below, replays it exactly)`
+          : `--- first hit: run ${r.firstHit.run}, jitter seed ${r.firstHit.seed} (--seed ${r.firstHit.seed} injects the same jitter again; in free mode timing still decides)`,
       );
       lines.push(...r.firstHit.dmesg);
     }
     if (r.firstCheckFailure) {
       const f = r.firstCheckFailure;
       lines.push('', `--- final check '${f.check}' failed in run ${f.run} (seed ${f.seed}): ${f.detail}`);
+    }
+    if (r.mode === 'controlled') {
+      const what = r.strategy === 'dfs' ? 'schedules explored' : 'runs';
+      lines.push('', `${r.id} ${r.variant}: controlled mode, strategy ${r.strategy}, ${r.explored} ${what}`);
+      if (r.schedule) {
+        lines.push(
+          `--- schedule of the first failing run: ${r.schedule}`,
+          `    replay it: mmrace replay ${r.id} '${r.schedule}' --variant ${r.variant}`,
+        );
+      }
     }
   }
   if (out.lockStat) lines.push('', out.lockStat);

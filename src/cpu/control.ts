@@ -40,6 +40,7 @@ export const PC = {
   WAIT_DEADLINE_F64: 8, // (two words) virtual ms at which the wait times out (Infinity: never)
   WAIT_RESULT: 10, // 0: woken, 1: timed out (written by the decider)
   WOKEN: 11, // 1: a wake() on WAIT_ADDR picked this CPU
+  TURN: 12, // bumped by the decider when it gives this CPU the token (or halts): the CPU sleeps on it
 } as const;
 
 export enum CpuState {

@@ -3,6 +3,7 @@
 import { Arena, type RegionSpec, useArena } from '../shm/arena.js';
 import { cpuCtx } from './context.js';
 import { AbortReason, C, CpuState, ctl, PC, percpu } from './control.js';
+import { ControlledRunner } from './controlled.js';
 import { CpuStop, KernelOops } from './errors.js';
 import { FreeRunner } from './free.js';
 import type { JitterConfig } from './jitter.js';
@@ -17,6 +18,8 @@ export interface CpuTask {
   seed: number;
   jitter: JitterConfig;
   startGen: number;
+  /** free: every CPU at once, with jitter; controlled: one at a time, picked by the main thread. */
+  mode: 'free' | 'controlled';
 }
 
 export interface CpuCrash {
@@ -53,7 +56,7 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
   useArena(arena);
   const i32 = arena.i32;
   const b = ctl();
-  const runner = new FreeRunner(t.jitter, t.cpu);
+  const runner = t.mode === 'controlled' ? new ControlledRunner(t.cpu) : new FreeRunner(t.jitter, t.cpu);
   cpuCtx.cpu = t.cpu;
   cpuCtx.runner = runner;
   cpuCtx.current = 0;
@@ -81,12 +84,13 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
       Atomics.wait(i32, b + C.RUN_GEN, gen, 100);
     }
     const run = Atomics.load(i32, b + C.RUN_INDEX);
-    runner.beginRun((t.seed + run) >>> 0);
     cpuCtx.preemptCount = 0;
     Atomics.store(i32, percpu(t.cpu, PC.STATE), CpuState.Running);
     let state: CpuState = CpuState.Done;
     let crash: CpuCrash | undefined;
     try {
+      // Controlled mode: this waits for the token, and may be told the run is over (CpuStop).
+      runner.beginRun((t.seed + run) >>> 0);
       program(run);
     } catch (e) {
       if (e instanceof CpuStop) state = CpuState.Stopped;
@@ -107,6 +111,7 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
     Atomics.store(i32, percpu(t.cpu, PC.CURRENT), cpuCtx.current);
     Atomics.store(i32, percpu(t.cpu, PC.STATE), state);
     if (crash) crashCampaign(i32, t.cpu);
+    if (runner instanceof ControlledRunner) runner.exit();
     Atomics.add(i32, b + C.DONE, 1);
     Atomics.notify(i32, b + C.DONE);
     if (crash) return { cpu: t.cpu, runs, crash };

@@ -7,9 +7,11 @@ import { Arena, type RegionSpec, useArena } from '../shm/arena.js';
 import { wallNow } from './clock.js';
 import { cpuCtx } from './context.js';
 import { AbortReason, C, CpuState, ctl, MAX_CPUS, PC, percpu, setBootEpoch } from './control.js';
+import { Decider } from './controlled.js';
 import type { CpuCrash, CpuTask, CpuTaskResult } from './cpu_loop.js';
 import { BootRunner } from './free.js';
 import type { JitterConfig } from './jitter.js';
+import type { Strategy } from './strategy.js';
 
 export interface CampaignSpec {
   entry: string;
@@ -26,6 +28,16 @@ export interface CampaignSpec {
   kthreadCpus: readonly number[];
   /** How often (ms) the main thread calls `hooks.tick` while a run goes on (default 50). */
   tickMs?: number;
+  /** free (the default): every CPU at once, with jitter. controlled: one CPU at a time. */
+  mode?: 'free' | 'controlled';
+  /**
+   * Controlled mode: picks the CPU at every decision (on the main thread). The machine calls its
+   * beginRun(seed + run, ncpus) before each run; endRun is the hooks' business (they know whether
+   * the run failed). `hooks.tick` is not called in controlled mode.
+   */
+  strategy?: Strategy;
+  /** Controlled mode: a run that takes more decisions than this is stopped (default 2 000 000). */
+  maxSteps?: number;
 }
 
 export interface CpuOutcome {
@@ -41,6 +53,10 @@ export interface RunOutcome {
   abortCpu: number;
   cpus: CpuOutcome[];
   wallMs: number;
+  /** Controlled mode: the CPU picked at every decision. */
+  picks?: number[];
+  /** Controlled mode: the deadlock report, or why the decider stopped the run. */
+  report?: string[];
 }
 
 export interface CampaignHooks {
@@ -138,6 +154,7 @@ export class Machine {
         seed: spec.seed,
         jitter: spec.jitter,
         startGen,
+        mode: spec.mode ?? 'free',
       };
       tasks.push(pool.run(t));
     }
@@ -168,6 +185,9 @@ export class Machine {
     const kset = new Set(spec.kthreadCpus);
     const tickMs = spec.tickMs ?? 50;
     if (!(tickMs > 0)) throw new MachineError(`tickMs must be positive, got ${spec.tickMs}`);
+    const controlled = spec.mode === 'controlled';
+    const strategy = spec.strategy;
+    if (controlled && !strategy) throw new MachineError('controlled mode needs a strategy');
     for (let run = 0; run < spec.runs; run++) {
       if (Atomics.load(i32, b + C.STOP) !== 0 || crash) break;
       this.attach();
@@ -178,6 +198,21 @@ export class Machine {
       Atomics.store(i32, b + C.RUN_STOP, 0);
       Atomics.store(i32, b + C.RUN_INDEX, run);
       const r0 = performance.now();
+      if (controlled && strategy) {
+        const o = await this.controlledRun(spec, strategy, hooks, run, kset, r0);
+        if (Atomics.load(i32, b + C.ABORT) === AbortReason.Crash) {
+          await crashed.then((c) => noteCrash(c));
+          break;
+        }
+        if (o.abort === AbortReason.Timeout) {
+          timedOut = o;
+          break;
+        }
+        runs++;
+        this.attach();
+        if (!hooks.finish(o)) break;
+        continue;
+      }
       Atomics.add(i32, b + C.RUN_GEN, 1);
       Atomics.notify(i32, b + C.RUN_GEN);
       let kthreadsStopped = kset.size === 0;
@@ -252,6 +287,47 @@ export class Machine {
     }
     noteCrash = () => {};
     return { runs, wallMs, ...(crash ? { crash } : {}), ...(timedOut ? { timedOut } : {}) };
+  }
+
+  /** One controlled run: the main thread makes every decision, blocking while a CPU runs. */
+  private async controlledRun(
+    spec: CampaignSpec,
+    strategy: Strategy,
+    hooks: CampaignHooks,
+    run: number,
+    kset: ReadonlySet<number>,
+    r0: number,
+  ): Promise<RunOutcome> {
+    const i32 = this.arena.i32;
+    const b = ctl();
+    strategy.beginRun((spec.seed + run) >>> 0, spec.ncpus);
+    const decider = new Decider({
+      ncpus: spec.ncpus,
+      strategy,
+      maxSteps: spec.maxSteps ?? 2_000_000,
+      runTimeoutMs: spec.runTimeoutMs,
+      kthreadCpus: kset,
+      stopKthreads: () => {
+        this.attach();
+        hooks.stopKthreads(run);
+      },
+    });
+    decider.prepare();
+    Atomics.add(i32, b + C.RUN_GEN, 1);
+    Atomics.notify(i32, b + C.RUN_GEN);
+    const r = decider.decide();
+    // Every CPU now exits (or throws CpuStop at its next token wait): wait for them to report.
+    const deadline = performance.now() + 2000;
+    while (Atomics.load(i32, b + C.DONE) < spec.ncpus && performance.now() < deadline) {
+      if (Atomics.load(i32, b + C.ABORT) === AbortReason.Crash) break;
+      await Atomics.waitAsync(i32, b + C.DONE, Atomics.load(i32, b + C.DONE), 50).value;
+    }
+    const o = this.outcome(run, spec.ncpus, performance.now() - r0);
+    if (r.abort === AbortReason.Timeout || Atomics.load(i32, b + C.DONE) < spec.ncpus) {
+      Atomics.store(i32, b + C.ABORT, AbortReason.Timeout);
+      o.abort = AbortReason.Timeout;
+    }
+    return { ...o, picks: r.picks, report: r.report };
   }
 
   private outcome(run: number, ncpus: number, wallMs: number): RunOutcome {

@@ -23,6 +23,13 @@ export interface VerdictRow {
   firstHit: { run: number; seed: number; summary: string; dmesg: string[]; jitter: unknown } | null;
   firstCheckFailure: VariantResult['firstCheckFailure'];
   error: string | null;
+  mode: 'free' | 'controlled';
+  /** Controlled mode's strategy, null in free mode. */
+  strategy: string | null;
+  /** Controlled mode: the schedule string of the first failing run (replay it with --replay). */
+  schedule: string | null;
+  /** Runs done; for dfs, the schedules explored. */
+  explored: number;
 }
 
 export function toRow(r: VariantResult): VerdictRow {
@@ -53,6 +60,10 @@ export function toRow(r: VariantResult): VerdictRow {
       : null,
     firstCheckFailure: r.firstCheckFailure,
     error,
+    mode: r.mode,
+    strategy: r.strategy,
+    schedule: r.schedule,
+    explored: r.explored,
   };
 }
 

@@ -6,6 +6,9 @@ import { AbortReason, CpuState } from '../cpu/control.js';
 import type { CpuCrash } from '../cpu/cpu_loop.js';
 import { type LogRecord, logRead } from '../cpu/logring.js';
 import { Machine, type RunOutcome } from '../cpu/machine.js';
+import { encodeSchedule } from '../cpu/schedule.js';
+import { DfsStrategy } from '../cpu/strategies/dfs.js';
+import { makeStrategy, type StrategyConfig } from '../cpu/strategies/index.js';
 import { applyEra, eraByName } from '../eras/index.js';
 import { kthread_stop } from '../kernel/kthread.js';
 import { DEFAULT_PAGES, kernelReset, machineRegions, writeGlobals } from './kernel_image.js';
@@ -17,6 +20,10 @@ export interface CampaignOptions {
   /** Keep going after the first hit (default: yes, to measure the hit rate). */
   stopOnHit?: boolean;
   runTimeoutMs?: number;
+  /** free (default): real parallel runs with jitter; controlled: one CPU at a time, `strategy` picks. */
+  mode?: 'free' | 'controlled';
+  /** Controlled mode's strategy (default random). */
+  strategy?: StrategyConfig;
 }
 
 export interface RunHit {
@@ -46,6 +53,13 @@ export interface VariantResult {
   runMs: { p50: number; p95: number; max: number };
   crash?: CpuCrash;
   hang?: string;
+  mode: 'free' | 'controlled';
+  /** Controlled mode: the strategy's name; null in free mode. */
+  strategy: string | null;
+  /** Controlled mode: the schedule string of the first failing run (null: none failed). */
+  schedule: string | null;
+  /** Runs done (for dfs: the schedules explored; the campaign ends when dfs has explored them all). */
+  explored: number;
 }
 
 /** Lines that are detector reports, as a kernel developer would grep dmesg for them. */
@@ -84,6 +98,8 @@ export async function runVariant(
   const era = eraByName(variant.era);
   if (!era) throw new Error(`scenario ${s.id}: variant ${variant.name} names unknown era '${variant.era}'`);
   const kthreadCpus = s.cpus.flatMap((c, i) => (c.kthread ? [i] : []));
+  const mode = opts.mode ?? 'free';
+  const strategy = mode === 'controlled' ? makeStrategy(opts.strategy ?? { name: 'random' }) : undefined;
   let globals: Globals = {};
   const res: VariantResult = {
     id: s.id,
@@ -101,8 +117,13 @@ export async function runVariant(
     firstCheckFailure: null,
     wallMs: 0,
     runMs: { p50: 0, p95: 0, max: 0 },
+    mode,
+    strategy: strategy?.name ?? null,
+    schedule: null,
+    explored: 0,
   };
   const runTimes: number[] = [];
+  let haltReason: string | undefined;
   const hooks = {
     setup(_run: number) {
       kernelReset();
@@ -119,9 +140,14 @@ export async function runVariant(
       runTimes.push(o.wallMs);
       const { records } = logRead();
       const lines = records.map((r) => r.text);
-      const hitLine = lines.find(isDetectorLine);
+      const deadlock = o.abort === AbortReason.Deadlock ? (o.report ?? []) : [];
+      const hitLine = lines.find(isDetectorLine) ?? deadlock[0];
       const seed = (opts.seed + o.run) >>> 0;
+      let failed = false;
       if (hitLine || o.abort === AbortReason.Oops) {
+        failed = true;
+        if (res.hits === 0 && o.picks)
+          res.schedule = encodeSchedule({ ncpus: s.cpus.length, picks: o.picks });
         res.hits++;
         if (!res.firstHit) {
           res.firstHitSeed = seed;
@@ -129,7 +155,8 @@ export async function runVariant(
             run: o.run,
             seed,
             summary: hitLine ?? 'Oops',
-            log: records,
+            log:
+              deadlock.length > 0 ? [...records, ...deadlock.map((text) => deadlockRecord(text))] : records,
             jitter: o.cpus.map((c, cpu) => ({ cpu, events: c.jitterEvents, digest: c.jitterDigest })),
           };
         }
@@ -137,13 +164,21 @@ export async function runVariant(
         for (const c of s.checks) {
           const bad = c.check({ dmesg: lines, globals });
           if (bad !== null) {
+            failed = true;
+            if (res.hits === 0 && res.checkFailures === 0 && o.picks)
+              res.schedule = encodeSchedule({ ncpus: s.cpus.length, picks: o.picks });
             res.checkFailures++;
             res.firstCheckFailure ??= { run: o.run, seed, check: c.name, detail: bad };
             break;
           }
         }
       }
-      return !(opts.stopOnHit && res.hits > 0);
+      if (o.abort === AbortReason.Halted) {
+        haltReason ??= `run ${o.run}: ${(o.report ?? []).join('; ')}`;
+        return false;
+      }
+      const more = strategy ? strategy.endRun({ steps: o.picks?.length ?? 0, failed }) : true;
+      return more && !(opts.stopOnHit && res.hits > 0);
     },
   };
   const r = await machine.campaign(
@@ -157,10 +192,13 @@ export async function runVariant(
       timeScale: s.timeScale ?? 1,
       runTimeoutMs: opts.runTimeoutMs ?? 20_000,
       kthreadCpus,
+      mode,
+      ...(strategy ? { strategy } : {}),
     },
     hooks,
   );
   res.runs = r.runs;
+  res.explored = strategy instanceof DfsStrategy ? strategy.explored : r.runs;
   res.wallMs = r.wallMs;
   res.runsPerSec = r.runs > 0 ? r.runs / (r.wallMs / 1000) : 0;
   runTimes.sort((a, b) => a - b);
@@ -173,15 +211,23 @@ export async function runVariant(
   } else if (r.timedOut) {
     res.hang = describeHang(s, r.timedOut);
     res.observed = 'error';
+  } else if (haltReason) {
+    res.hang = `controlled run stopped: ${haltReason}`;
+    res.observed = 'error';
   } else {
     res.observed = res.hits > 0 || res.checkFailures > 0 ? 'reproduces' : 'clean';
   }
   return res;
 }
 
+function deadlockRecord(text: string): LogRecord {
+  return { seq: 0, cpu: 0, pid: 0, level: 3, usec: 0, text };
+}
+
 function describeHang(s: Scenario, o: RunOutcome): string {
   const stuck = o.cpus
     .map((c, i) => (c.state === CpuState.Done ? null : `CPU${i} (${s.cpus[i]?.name})`))
     .filter(Boolean);
-  return `run ${o.run} did not finish within the run timeout; still running: ${stuck.join(', ') || 'none'}`;
+  const why = o.report && o.report.length > 0 ? ` (${o.report.join('; ')})` : '';
+  return `run ${o.run} did not finish within the run timeout; still running: ${stuck.join(', ') || 'none'}${why}`;
 }
