@@ -5,7 +5,6 @@
 // element, and check when they leave that it was neither freed nor reused under them, which is
 // what a grace period that ended too early would do. Readers do not exclude writers.
 import { spin_is_locked, spin_lock, spin_lock_init, spin_unlock } from '../../kernel/locking/spinlock.js';
-import { pr_alert } from '../../kernel/printk.js';
 import { rcuReset } from '../../kernel/rcu/rcu.js';
 import { synchronize_rcu } from '../../kernel/rcu/tree.js';
 import {
@@ -15,18 +14,10 @@ import {
   rcu_read_lock,
   rcu_read_unlock,
 } from '../../kernel/rcu/update.js';
-import { jiffies } from '../../kernel/time.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
-import {
-  cxt,
-  type LockTortureOps,
-  mdelay,
-  type TortureRandomState,
-  torture_preempt_schedule,
-  torture_random,
-  udelay,
-} from './ops.js';
+import { cxt, type LockTortureOps, mdelay, type TortureRandomState, torture_random, udelay } from './ops.js';
+import { torture_spin_lock_write_delay } from './spin_lock.js';
 
 /** Elements: the published one, one retired per writer waiting for its grace period, the free. */
 const NR_ELEMS = 64;
@@ -89,18 +80,6 @@ function torture_rcu_write_lock(_tid: number): void {
   retired = old;
 }
 
-function torture_rcu_write_delay(trsp: TortureRandomState): void {
-  const shortdelay_us = 2;
-  const long_hold = cxt.long_hold;
-  if (long_hold && !(torture_random(trsp) % (cxt.nrealwriters_stress * 2000 * long_hold))) {
-    const j = jiffies();
-    mdelay(long_hold);
-    pr_alert(`torture_rcu_write_delay: delay = ${(jiffies() - j) >>> 0} jiffies.`);
-  }
-  if (!(torture_random(trsp) % (cxt.nrealwriters_stress * 200 * shortdelay_us))) udelay(shortdelay_us);
-  if (!(torture_random(trsp) % (cxt.nrealwriters_stress * 20000))) torture_preempt_schedule();
-}
-
 function torture_rcu_write_unlock(_tid: number): void {
   const i32 = mem.i32;
   spin_unlock(f('lock'));
@@ -143,7 +122,7 @@ function torture_rcu_read_check(_tid: number): boolean {
 export const rcu_ops: LockTortureOps = {
   init: torture_rcu_init,
   writelock: torture_rcu_write_lock,
-  write_delay: torture_rcu_write_delay,
+  write_delay: torture_spin_lock_write_delay, // as locktorture's rw_lock type reuses it
   writeunlock: torture_rcu_write_unlock,
   readlock: torture_rcu_read_lock,
   read_delay: torture_rcu_read_delay,

@@ -13,8 +13,6 @@ import {
   write_seqcount_end,
 } from '../../kernel/locking/seqlock.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../../kernel/locking/spinlock.js';
-import { pr_alert } from '../../kernel/printk.js';
-import { jiffies } from '../../kernel/time.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import {
@@ -26,6 +24,7 @@ import {
   torture_random,
   udelay,
 } from './ops.js';
+import { torture_spin_lock_write_delay } from './spin_lock.js';
 
 // static DEFINE_SPINLOCK(torture_seq_lock); static seqcount_spinlock_t torture_seq; and the data.
 const TORTURE_SEQ = defineStatics('torture_seqcount', ['lock[4]', 'seq', 'data[2]']);
@@ -48,18 +47,6 @@ function torture_seqcount_write_lock(_tid: number): void {
   spin_lock(b + L.lock);
   write_seqcount_begin(b + L.seq, b + L.lock);
   Atomics.store(mem.i32, b + L.data, (Atomics.load(mem.i32, b + L.data) + 1) | 0);
-}
-
-function torture_seqcount_write_delay(trsp: TortureRandomState): void {
-  const shortdelay_us = 2;
-  const long_hold = cxt.long_hold;
-  if (long_hold && !(torture_random(trsp) % (cxt.nrealwriters_stress * 2000 * long_hold))) {
-    const j = jiffies();
-    mdelay(long_hold);
-    pr_alert(`torture_seqcount_write_delay: delay = ${(jiffies() - j) >>> 0} jiffies.`);
-  }
-  if (!(torture_random(trsp) % (cxt.nrealwriters_stress * 200 * shortdelay_us))) udelay(shortdelay_us);
-  if (!(torture_random(trsp) % (cxt.nrealwriters_stress * 20000))) torture_preempt_schedule();
 }
 
 function torture_seqcount_write_unlock(_tid: number): void {
@@ -99,7 +86,7 @@ function torture_seqcount_read_check(_tid: number): boolean {
 export const seqcount_ops: LockTortureOps = {
   init: torture_seqcount_init,
   writelock: torture_seqcount_write_lock,
-  write_delay: torture_seqcount_write_delay,
+  write_delay: torture_spin_lock_write_delay, // as locktorture's rw_lock type reuses it
   writeunlock: torture_seqcount_write_unlock,
   readlock: torture_seqcount_read_lock,
   read_delay: torture_seqcount_read_delay,
