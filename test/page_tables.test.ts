@@ -2,10 +2,7 @@
 // allocator and maps a fresh page; exit (mmput + mmdrop) gives every page back. free_pgd_range's
 // floor/ceiling keep a table that a neighbouring VMA still uses.
 import { describe, expect, it } from 'vitest';
-import { cpuCtx } from '../src/cpu/context.js';
-import { mm_alloc, mm_cachep, mmdrop, mmgrab, mmput, spawnTask } from '../src/kernel/fork.js';
-import { down_write, up_write } from '../src/kernel/locking/rwsem.js';
-import { TASK } from '../src/kernel/task_struct.js';
+import { mm_cachep, mmdrop, mmgrab } from '../src/kernel/fork.js';
 import { __do_page_fault } from '../src/mm/fault.js';
 import { kread, kwrite } from '../src/mm/kasan.js';
 import {
@@ -16,8 +13,8 @@ import {
   VM_FAULT_OOM,
   VM_FAULT_SIGSEGV,
 } from '../src/mm/memory.js';
-import { MM, MM_ANONPAGES, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, VMA } from '../src/mm/mm_types.js';
-import { mmap_anon_fixed, remove_vma, vm_area_cachep } from '../src/mm/mmap.js';
+import { MM, MM_ANONPAGES, VMA } from '../src/mm/mm_types.js';
+import { remove_vma, vm_area_cachep } from '../src/mm/mmap.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from '../src/mm/mmu_gather.js';
 import {
   __free_page,
@@ -49,38 +46,11 @@ import {
 import { page_mapcount } from '../src/mm/rmap.js';
 import { kmem_cache_live, slab_is_live } from '../src/mm/slab.js';
 import { mem } from '../src/shm/arena.js';
-import { boot, reports } from './helpers/boot.js';
+import { reports } from './helpers/boot.js';
+import { exitAll, fault, mmap, newProcess, PAGE_SZ, type Proc } from './helpers/process.js';
 
-const PAGE_SZ = 4096;
-const RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE;
-
-interface Proc {
-  dmesg: () => string[];
-  mm: number;
-  task: number;
-}
-
-/** A fresh kernel and a task whose mm is empty; the task is current. */
-function setup(era = 'v4.15'): Proc {
-  const { dmesg } = boot(era);
-  const mm = mm_alloc();
-  expect(mm).not.toBe(0);
-  const task = spawnTask('pt', { mm });
-  cpuCtx.current = task;
-  return { dmesg, mm, task };
-}
-
-function mmap(mm: number, addr: number, pages: number): number {
-  down_write(mm + MM.mmap_sem);
-  const vma = mmap_anon_fixed(mm, addr, pages * PAGE_SZ, RW);
-  up_write(mm + MM.mmap_sem);
-  expect(vma).not.toBe(0);
-  return vma;
-}
-
-function fault(mm: number, addr: number): void {
-  expect(__do_page_fault(mm, addr, FAULT_FLAG_WRITE)).toBe(0);
-}
+/** A fresh kernel and a task "pt" whose mm is empty; the task is current. */
+const setup = (era = 'v4.15'): Proc => newProcess('pt', era);
 
 /** The page-table walk for `addr`: entry values and the mapped page (0 when absent). */
 function walk(mm: number, addr: number): { pgdval: number; pmdval: number; pte: number; page: number } {
@@ -94,13 +64,6 @@ function walk(mm: number, addr: number): { pgdval: number; pmdval: number; pte: 
 
 const pgtablesBytes = (mm: number): number => Atomics.load(mem.i32, mm + MM.pgtables_bytes);
 const used = (): number => nr_pages() - nr_free_pages();
-
-/** The task exits: current->mm goes, the last mm_users ref is put, then every mm_count ref. */
-function exitAll(p: Proc): void {
-  kwrite(p.task + TASK.mm, 0);
-  kwrite(p.task + TASK.active_mm, 0);
-  mmput(p.mm);
-}
 
 describe('anonymous fault', () => {
   it('allocates a PMD page, a PTE page and the data page, and maps the page once', () => {

@@ -21,7 +21,7 @@ import {
 } from '../src/kernel/refcount.js';
 import { __GFP_ZERO, alloc_page, GFP_KERNEL, page_address } from '../src/mm/page_alloc.js';
 import { mem } from '../src/shm/arena.js';
-import { boot, reports } from './helpers/boot.js';
+import { boot, reports, spinGuard } from './helpers/boot.js';
 
 const SATURATED = 'refcount_t: saturated; leaking memory.';
 const ADD_UAF = 'refcount_t: addition on 0; use-after-free.';
@@ -35,21 +35,6 @@ function setup(): { dmesg: () => string[]; base: number } {
   const page = alloc_page(GFP_KERNEL | __GFP_ZERO, 'refcount.test');
   expect(page).not.toBe(0);
   return { dmesg, base: page_address(page) };
-}
-
-/** Like `inner`, but a spin loop (refcount_dec_and_lock on a held lock) throws instead of hanging. */
-function spinGuard(inner: Runner, limit = 100_000): Runner {
-  return {
-    mode: inner.mode,
-    point: (id) => inner.point(id),
-    wait: (addr, expected, timeoutMs) => inner.wait(addr, expected, timeoutMs),
-    wake: (addr, count) => inner.wake(addr, count),
-    relax: (spins) => {
-      if (spins >= limit) throw new Error(`spun ${spins} times on one thread: nobody can end this wait`);
-      inner.relax(spins);
-    },
-    now: () => inner.now(),
-  };
 }
 
 /** `inner`, with `hook` run when the CPU reaches preemption point `id`: another CPU acting there. */

@@ -35,7 +35,7 @@ import {
 import { spin_is_locked, spin_lock, spin_lock_init, spin_unlock } from '../src/kernel/locking/spinlock.js';
 import { __GFP_ZERO, alloc_page, GFP_KERNEL, page_address } from '../src/mm/page_alloc.js';
 import { mem } from '../src/shm/arena.js';
-import { boot, reports } from './helpers/boot.js';
+import { boot, reports, spinGuard } from './helpers/boot.js';
 
 /** A fresh kernel and one zeroed page of words to put seqcounts, locks and data in. */
 function setup(): { dmesg: () => string[]; base: number } {
@@ -85,24 +85,6 @@ function withRelax<T>(onRelax: (spins: number) => void, fn: () => T): { result: 
   } finally {
     cpuCtx.runner = saved;
   }
-}
-
-/**
- * Like `inner`, but a spin loop that runs `limit` iterations throws: on one thread nobody can end
- * the wait (a lock never released, a count left odd), and the boot runner's relax() does nothing.
- */
-function spinGuard(inner: Runner, limit = 100_000): Runner {
-  return {
-    mode: inner.mode,
-    point: (id) => inner.point(id),
-    wait: (addr, expected, timeoutMs) => inner.wait(addr, expected, timeoutMs),
-    wake: (addr, count) => inner.wake(addr, count),
-    relax: (spins) => {
-      if (spins >= limit) throw new Error(`spun ${spins} times on one thread: nobody can end this wait`);
-      inner.relax(spins);
-    },
-    now: () => inner.now(),
-  };
 }
 
 afterEach(() => {

@@ -2,26 +2,13 @@
 // faulted pages; a stale PTE zapped a second time and a garbage non-present PTE are reported by
 // print_bad_pte (and the former oopses in the TLB flush's put_page).
 import { describe, expect, it } from 'vitest';
-import { cpuCtx } from '../src/cpu/context.js';
 import { KernelOops } from '../src/cpu/errors.js';
-import { mm_alloc, mmput, spawnTask } from '../src/kernel/fork.js';
-import { down_read, down_write, up_read, up_write } from '../src/kernel/locking/rwsem.js';
+import { down_read, up_read } from '../src/kernel/locking/rwsem.js';
 import { oopsCount } from '../src/kernel/panic.js';
 import { hex8 } from '../src/kernel/printk.js';
-import { TASK } from '../src/kernel/task_struct.js';
-import { __do_page_fault } from '../src/mm/fault.js';
 import { kread, kwrite } from '../src/mm/kasan.js';
-import { FAULT_FLAG_WRITE, get_mm_counter, unmap_page_range, unmap_vmas } from '../src/mm/memory.js';
-import {
-  MM,
-  MM_ANONPAGES,
-  MM_SWAPENTS,
-  VM_MAYREAD,
-  VM_MAYWRITE,
-  VM_READ,
-  VM_WRITE,
-} from '../src/mm/mm_types.js';
-import { mmap_anon_fixed } from '../src/mm/mmap.js';
+import { get_mm_counter, unmap_page_range, unmap_vmas } from '../src/mm/memory.js';
+import { MM, MM_ANONPAGES, MM_SWAPENTS } from '../src/mm/mm_types.js';
 import { TLB_BATCH, tlb_finish_mmu, tlb_gather_mmu } from '../src/mm/mmu_gather.js';
 import {
   nr_free_pages,
@@ -44,34 +31,19 @@ import {
 } from '../src/mm/pgtable.js';
 import { page_mapcount } from '../src/mm/rmap.js';
 import { mem } from '../src/shm/arena.js';
-import { boot, reports } from './helpers/boot.js';
+import { reports } from './helpers/boot.js';
+import { exitAll, fault, mmap, newProcess, PAGE_SZ, type Proc } from './helpers/process.js';
 
-const PAGE_SZ = 4096;
-const RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE;
 const BASE = 0x10000000;
 
-interface Proc {
-  dmesg: () => string[];
-  mm: number;
-  task: number;
+interface ZapProc extends Proc {
   vma: number;
 }
 
 /** A fresh kernel, a task "zapper" as current, and one anonymous VMA of `pages` pages at BASE. */
-function setup(pages: number): Proc {
-  const { dmesg } = boot();
-  const mm = mm_alloc();
-  const task = spawnTask('zapper', { mm });
-  cpuCtx.current = task;
-  down_write(mm + MM.mmap_sem);
-  const vma = mmap_anon_fixed(mm, BASE, pages * PAGE_SZ, RW);
-  up_write(mm + MM.mmap_sem);
-  expect(vma).not.toBe(0);
-  return { dmesg, mm, task, vma };
-}
-
-function fault(mm: number, addr: number): void {
-  expect(__do_page_fault(mm, addr, FAULT_FLAG_WRITE)).toBe(0);
+function setup(pages: number): ZapProc {
+  const p = newProcess('zapper');
+  return { ...p, vma: mmap(p.mm, BASE, pages) };
 }
 
 /** pgd_offset -> pmd_offset -> pte_offset_map: the PTE's address and the PMD entry above it. */
@@ -88,18 +60,12 @@ function pageAt(mm: number, addr: number): number {
 }
 
 /** zap_page_range() of [start, end) under mmap_sem held for reading. */
-function zap(p: Proc, start: number, end: number): void {
+function zap(p: ZapProc, start: number, end: number): void {
   down_read(p.mm + MM.mmap_sem);
   const tlb = tlb_gather_mmu(p.mm, start, end);
   unmap_vmas(tlb, p.vma, start, end);
   tlb_finish_mmu(tlb, start, end);
   up_read(p.mm + MM.mmap_sem);
-}
-
-function exitAll(p: Proc): void {
-  kwrite(p.task + TASK.mm, 0);
-  kwrite(p.task + TASK.active_mm, 0);
-  mmput(p.mm);
 }
 
 describe('zap', () => {
