@@ -3,7 +3,8 @@
 // measured on a 2-core host, PCT (d=2) hits the 2017 v4.14 race in 3 of the first 20 runs with
 // --seed 1 (first at run 0) and in 25 of 200 runs (12.5%) for seeds 1..5; the failing schedule
 // replays 10 times out of 10; bounded DFS with 1 preemption explores the whole v4.15 space
-// (1905 schedules, ~15-25 s) and finds nothing.
+// (1905 schedules, ~2 s with run-ahead, 15-25 s without) and finds nothing. Bound 2 (190 267
+// schedules, ~2.5 min) is measured from the CLI, not here.
 import { describe, expect, it } from 'vitest';
 import { json, mmrace } from './helpers/cli.js';
 

@@ -26,7 +26,8 @@ function allSchedules(n: number, m: number): { picks: number[]; preemptions: num
   return out;
 }
 
-function explore(n: number, m: number, k: number): { seen: string[]; explored: number } {
+/** As the decider drives it; with `runAhead`, granted decisions skip pick() (as a CPU at a point does). */
+function explore(n: number, m: number, k: number, runAhead = false): { seen: string[]; explored: number } {
   const s = new DfsStrategy(k);
   const seen: string[] = [];
   for (let guard = 0; guard < 100_000; guard++) {
@@ -34,11 +35,20 @@ function explore(n: number, m: number, k: number): { seen: string[]; explored: n
     const done = new Array<number>(n).fill(0);
     const picks: number[] = [];
     let current = -1;
-    for (let step = 0; picks.length < n * m; step++) {
+    while (picks.length < n * m) {
       const runnable = done.flatMap((d, c) => (d < m ? [c] : []));
-      current = s.pick(runnable, current, step);
+      current = s.pick(runnable, current, picks.length);
       done[current]!++;
       picks.push(current);
+      if (!runAhead) continue;
+      const grant = s.runAhead(current, picks.length - 1);
+      let used = 0;
+      while (used < grant && done[current]! < m) {
+        done[current]!++;
+        used++;
+      }
+      if (used > 0) s.ranAhead(current, picks.length, used);
+      for (let i = 0; i < used; i++) picks.push(current);
     }
     seen.push(picks.join(''));
     if (!s.endRun({ steps: picks.length, failed: false })) break;
@@ -62,6 +72,17 @@ describe('bounded DFS', () => {
     expect(new Set(seen).size).toBe(seen.length);
     expect([...seen].sort()).toEqual(want);
     expect(explored).toBe(want.length);
+  });
+
+  it.each([
+    [2, 4, 1],
+    [3, 2, 2],
+    [2, 5, 2],
+  ])('%i CPUs x %i steps, bound %i: run-ahead visits the same schedules', (n, m, k) => {
+    const plain = explore(n, m, k);
+    const ahead = explore(n, m, k, true);
+    expect([...ahead.seen].sort()).toEqual([...plain.seen].sort());
+    expect(ahead.explored).toBe(plain.explored);
   });
 
   it('refuses a negative bound', () => {

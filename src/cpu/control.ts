@@ -23,6 +23,8 @@ export const C = {
   TOKEN: 13,
   VCLOCK_F64: 14, // (two words) the virtual clock, emulated ms, as a float64
   FROM: 16, // the CPU that last handed the token back to the decider
+  AHEAD: 17, // points the token holder may pass without handing the token back (run-ahead)
+  AHEAD_USED: 18, // how many of them it passed, written when it hands the token back
   PERCPU: 64,
 } as const;
 

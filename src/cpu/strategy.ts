@@ -17,6 +17,15 @@ export interface Strategy {
    * the point (-1 at the start of a run); `step` counts decisions so far in this run.
    */
   pick(runnable: readonly number[], current: number, step: number): number;
+  /**
+   * Optional run-ahead: called right after pick() returned `cpu` at decision `step`. Returns how
+   * many of the following decisions the strategy commits to "`cpu` goes on" whenever `cpu` is at a
+   * point, whoever else is runnable. The CPU then passes that many points without a round trip to
+   * the main thread; any other event (a wait, a spin, the end of its program) still comes back.
+   */
+  runAhead?(cpu: number, step: number): number;
+  /** Decisions from `step` to `step + n - 1` were `cpu` going on at a point, under runAhead(). */
+  ranAhead?(cpu: number, step: number, n: number): void;
   /** After each run. Returns false when the strategy has nothing left to explore. */
   endRun(end: RunEnd): boolean;
 }

@@ -45,6 +45,33 @@ export class DfsStrategy implements Strategy {
     return options[0]!;
   }
 
+  /** Preemptions spent before the decision after `step`. */
+  private spentAfter(step: number): number {
+    const d = this.stack[step]!;
+    return d.spent + (d.canContinue && d.chosen > 0 ? 1 : 0);
+  }
+
+  // Run-ahead: inside the replayed prefix, as far as the previous run went on with this CPU; past
+  // it, for good once the bound is spent (no alternative can be tried any more).
+  runAhead(cpu: number, step: number): number {
+    if (step < this.replayUpTo) {
+      let n = 0;
+      for (let i = step + 1; i < this.replayUpTo; i++, n++) {
+        const d = this.stack[i]!;
+        if (!d.canContinue || d.chosen !== 0 || d.options[0] !== cpu) break;
+      }
+      return n;
+    }
+    return this.spentAfter(step) >= this.preemptions ? Number.MAX_SAFE_INTEGER : 0;
+  }
+
+  ranAhead(cpu: number, step: number, n: number): void {
+    if (step <= this.replayUpTo) return; // the prefix's decisions are on the stack already
+    const spent = this.spentAfter(step - 1);
+    for (let i = 0; i < n; i++)
+      this.stack[step + i] = { options: [cpu], chosen: 0, spent, canContinue: true };
+  }
+
   endRun(end: RunEnd): boolean {
     this.explored++;
     this.stack.length = end.steps;

@@ -36,6 +36,14 @@ export class ReplayStrategy implements Strategy {
     return runnable[Math.floor(this.next() * runnable.length)]!;
   }
 
+  /** The schedule's run of `cpu` after `step`: those decisions need no round trip. */
+  runAhead(cpu: number, step: number): number {
+    const picks = this.schedule.picks;
+    let n = 0;
+    while (picks[step + 1 + n] === cpu) n++;
+    return n;
+  }
+
   endRun(_end: RunEnd): boolean {
     return true;
   }
