@@ -55,7 +55,7 @@ describe('hung task detector', () => {
     const pid = Atomics.load(mem.i32, w + TASK.pid);
     expect(reports(dmesg())).toEqual([]);
     expect(dmesg()).toContain(`INFO: task stuck:${pid} blocked for more than 121 seconds.`);
-    expect(dmesg().some((l) => /held by: writer holder\/\d+/.test(l))).toBe(true);
+    expect(dmesg().some((l) => /held by: holder\/\d+ \(W\)/.test(l))).toBe(true);
     expect(dmesg().some((l) => l.includes(`queue: stuck/${pid} (W)`))).toBe(true);
   });
 

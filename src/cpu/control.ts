@@ -72,6 +72,7 @@ export enum AbortReason {
   Timeout = 3, // the main thread gave up waiting
   Deadlock = 4, // controlled mode: no CPU can run and no timeout is pending
   Halted = 5, // controlled mode: the decider stopped the run (step limit, strategy error)
+  Hung = 6, // free mode: the hung-task watchdog reported a blocked task; the CPUs are stopped
 }
 
 export function ctl(): number {

@@ -93,7 +93,6 @@ export class ControlledRunner implements Runner {
     Atomics.store(i32, percpu(this.cpu, PC.WAIT_ADDR), addr);
     Atomics.store(i32, percpu(this.cpu, PC.WAIT_EXPECTED), expected);
     Atomics.store(i32, percpu(this.cpu, PC.WOKEN), 0);
-    Atomics.store(i32, percpu(this.cpu, PC.CURRENT), cpuCtx.current);
     setF64At(
       percpu(this.cpu, PC.WAIT_DEADLINE_F64),
       Number.isFinite(timeoutMs) ? this.now() + timeoutMs : Infinity,
@@ -131,6 +130,7 @@ export class ControlledRunner implements Runner {
 
   private yieldToken(state: SchedState): void {
     const i32 = mem.i32;
+    Atomics.store(i32, percpu(this.cpu, PC.CURRENT), cpuCtx.current);
     Atomics.store(i32, percpu(this.cpu, PC.SCHED), state);
     Atomics.store(i32, ctl() + C.FROM, this.cpu);
     Atomics.store(i32, ctl() + C.AHEAD_USED, this.aheadUsed);
@@ -157,6 +157,16 @@ export class ControlledRunner implements Runner {
   }
 }
 
+/** A CPU as the decider sees it when nothing can run. */
+export interface StalledCpu {
+  cpu: number;
+  /** `current` when it last handed the token back. */
+  task: number;
+  state: 'waiting' | 'spinning' | 'exited' | 'runnable';
+  /** The word a waiting CPU sleeps on. */
+  word: number;
+}
+
 export interface ControlledRunResult {
   /** The CPU picked at every decision. */
   picks: number[];
@@ -175,6 +185,8 @@ export interface DeciderOptions {
   /** Called once, with the token held by the decider, when only kthread CPUs are left running. */
   kthreadCpus: ReadonlySet<number>;
   stopKthreads(): void;
+  /** The deadlock report, from the layers that know what the waited-on words are (kernel locks). */
+  describeDeadlock?(cpus: StalledCpu[]): string[];
   /** Ignore the strategy's run-ahead (a round trip at every point: for measuring its gain). */
   noRunAhead?: boolean;
 }
@@ -336,16 +348,22 @@ export class Decider {
 
   private deadlockReport(): string[] {
     const i32 = this.i32;
-    const lines = ['INFO: deadlock: no CPU can run and no timer is pending'];
+    const names = ['runnable', 'spinning', 'waiting', 'exited'] as const;
+    const cpus: StalledCpu[] = [];
     for (let c = 0; c < this.o.ncpus; c++) {
-      if (this.sched(c) !== SchedState.Waiting) continue;
-      const addr = Atomics.load(i32, percpu(c, PC.WAIT_ADDR));
-      const exp = Atomics.load(i32, percpu(c, PC.WAIT_EXPECTED));
-      const task = Atomics.load(i32, percpu(c, PC.CURRENT));
-      lines.push(
-        `  CPU${c} (task 0x${task.toString(16)}) waits on word 0x${addr.toString(16)} while it holds ${exp}`,
-      );
+      cpus.push({
+        cpu: c,
+        task: Atomics.load(i32, percpu(c, PC.CURRENT)),
+        state: names[this.sched(c)],
+        word: Atomics.load(i32, percpu(c, PC.WAIT_ADDR)),
+      });
     }
-    return lines;
+    if (this.o.describeDeadlock) return this.o.describeDeadlock(cpus);
+    return [
+      'INFO: deadlock: no CPU can run and no timer is pending',
+      ...cpus.map(
+        (c) => `  CPU${c.cpu} (task 0x${c.task.toString(16)}) ${c.state} on word 0x${c.word.toString(16)}`,
+      ),
+    ];
   }
 }

@@ -7,7 +7,7 @@ import { Arena, type RegionSpec, useArena } from '../shm/arena.js';
 import { wallNow } from './clock.js';
 import { cpuCtx } from './context.js';
 import { AbortReason, C, CpuState, ctl, MAX_CPUS, PC, percpu, setBootEpoch } from './control.js';
-import { Decider } from './controlled.js';
+import { Decider, type StalledCpu } from './controlled.js';
 import type { CpuCrash, CpuTask, CpuTaskResult } from './cpu_loop.js';
 import { BootRunner } from './free.js';
 import type { JitterConfig } from './jitter.js';
@@ -38,6 +38,8 @@ export interface CampaignSpec {
   strategy?: Strategy;
   /** Controlled mode: a run that takes more decisions than this is stopped (default 2 000 000). */
   maxSteps?: number;
+  /** Controlled mode: the deadlock report (default: the waited-on words only). */
+  describeDeadlock?(cpus: StalledCpu[]): string[];
 }
 
 export interface CpuOutcome {
@@ -307,6 +309,7 @@ export class Machine {
       maxSteps: spec.maxSteps ?? 2_000_000,
       runTimeoutMs: spec.runTimeoutMs,
       kthreadCpus: kset,
+      ...(spec.describeDeadlock ? { describeDeadlock: spec.describeDeadlock } : {}),
       stopKthreads: () => {
         this.attach();
         hooks.stopKthreads(run);

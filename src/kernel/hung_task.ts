@@ -5,16 +5,11 @@
 import { kmem_cache_live_objects } from '../mm/slab.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
+import { lockLabel, rwsemHolders } from './deadlock_report.js';
 import { task_struct_cachep } from './fork.js';
 import { lockdep_print_held_locks } from './locking/lockdep_report.js';
 import { lockdepEnabled } from './locking/lockdep_state.js';
-import {
-  RWSEM,
-  RWSEM_READER_OWNED,
-  RWSEM_READER_SHIFT,
-  rwsem_owner,
-  rwsem_waiters,
-} from './locking/rwsem.js';
+import { RWSEM, rwsem_waiters } from './locking/rwsem.js';
 import { print_tainted } from './panic.js';
 import { hex8, KERN_ERR, printk } from './printk.js';
 import {
@@ -36,29 +31,22 @@ export function hung_task_reset(warnings = 10): void {
 }
 
 /** What a blocked task waits on, from its rwsem_waiter record (the emulator's sched_show_task). */
-function blocked_on(t: number): string[] {
+function blocked_on(t: number, tasks: readonly number[]): string[] {
   const sem = Atomics.load(mem.i32, t + TASK.w_lock);
   if (!sem) return [];
   const count = Atomics.load(mem.i32, sem + RWSEM.count);
-  const owner = rwsem_owner(sem);
-  const readerOwned = (Atomics.load(mem.i32, sem + RWSEM.owner) & RWSEM_READER_OWNED) !== 0;
-  const holders = readerOwned
-    ? `${count >> RWSEM_READER_SHIFT} reader(s), last ${task_comm(owner)}/${task_pid(owner)}`
-    : owner
-      ? `writer ${task_comm(owner)}/${task_pid(owner)}`
-      : 'no owner';
   const queue = rwsem_waiters(sem).map(
     (w) => `${task_comm(w.task)}/${task_pid(w.task)}${w.write ? ' (W)' : ' (R)'}`,
   );
   return [
-    `task:${task_comm(t)} state:D pid:${task_pid(t)} blocked on rw_semaphore ${hex8(sem)} count:${hex8(count)}`,
-    `  held by: ${holders}`,
+    `task:${task_comm(t)} state:D pid:${task_pid(t)} blocked on ${lockLabel(sem, 'rw_semaphore')} count:${hex8(count)}`,
+    `  held by: ${rwsemHolders(sem, tasks)}`,
     `  queue: ${queue.join(', ')}`,
   ];
 }
 
 // kernel/hung_task.c check_hung_task(), v6.6
-function check_hung_task(t: number, timeout: number): boolean {
+function check_hung_task(t: number, timeout: number, tasks: readonly number[]): boolean {
   const i32 = mem.i32;
   const switch_count = Atomics.load(i32, t + TASK.nvcsw);
   if (!switch_count) return false; // never switched out: not checked
@@ -78,7 +66,7 @@ function check_hung_task(t: number, timeout: number): boolean {
       `INFO: task ${task_comm(t)}:${task_pid(t)} blocked for more than ${Math.floor(since / HZ)} seconds.`,
       `      ${print_tainted()} ${utsname.release} #1`,
       '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
-      ...blocked_on(t),
+      ...blocked_on(t, tasks),
     ].join('\n'),
   );
   return true;
@@ -105,7 +93,7 @@ export function check_hung_uninterruptible_tasks(timeout: number): number {
     const state = Atomics.load(mem.i32, t + TASK.__state);
     // Killable and TASK_IDLE (uninterruptible + noload) sleepers are not hung.
     const d = (state & TASK_UNINTERRUPTIBLE) !== 0 && !(state & (TASK_WAKEKILL | TASK_NOLOAD));
-    if (d && check_hung_task(t, timeout)) hung++;
+    if (d && check_hung_task(t, timeout, tasks)) hung++;
   }
   if (hung) debug_show_all_locks(tasks);
   return hung;

@@ -173,6 +173,13 @@ export function lockClassOf(lock: number, wait_type: number): number {
   return r;
 }
 
+/** The name lockdep knows `lock` by, or null (lockdep and lock_stat off, or never initialised). */
+export function lockNameOf(lock: number): string | null {
+  const s = instanceSlot(lock);
+  const idx = s ? Atomics.load(mem.i32, s + I_CLASS) : 0;
+  return idx ? className(idx) : null;
+}
+
 export function lockdepClassesReset(): void {
   const b = CLASSES.base();
   mem.i32.fill(0, b, b + CLASSES.layout.SIZE);
