@@ -29,7 +29,7 @@ export function rcu_gp_kthread(): void {
       point('rcu_gp_kthread');
       const oldest = rcuOldestCookie();
       if (oldest === null) {
-        if (kthread_should_stop()) return;
+        if (kthread_should_stop() && rcuOldestCookie() === null) return; // re-read: `oldest` may be stale
         // swait_event_idle_exclusive(): state first, then the condition, so call_rcu()'s wake-up is
         // never lost.
         set_current_state(TASK_INTERRUPTIBLE);
