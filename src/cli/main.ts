@@ -41,7 +41,12 @@ function runFlags(cmd: Command): Command {
     )
     .option('--depth <d>', 'pct: bug depth (default 2)', intIn(1, 1000))
     .option('--preemptions <k>', 'dfs: preemption bound (default 2)', intIn(0, 1000))
-    .option('--replay <schedule>', 'replay a schedule string (implies --mode controlled --strategy replay)');
+    .option('--replay <schedule>', 'replay a schedule string (implies --mode controlled --strategy replay)')
+    .option(
+      '--trace <file>',
+      'write a Chrome trace (Perfetto) of the first failing run, else the last run; with several ' +
+        'variants, one file each: the variant name goes before the extension (out.v4.14.json)',
+    );
 }
 
 async function main(argv: string[]): Promise<number> {

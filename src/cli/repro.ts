@@ -9,6 +9,7 @@ import { JSON_SCHEMA_VERSION, renderTable, toRow, type VerdictRow } from '../rep
 import { runVariant, sharedMachine } from '../scenarios/campaign.js';
 import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
 import { UsageError } from './args.js';
+import { checkTracePath, type TraceWritten, tracePathFor, writeVariantTrace } from './trace_file.js';
 
 export interface ReproOptions {
   variant?: string;
@@ -24,6 +25,8 @@ export interface ReproOptions {
   depth?: number;
   preemptions?: number;
   replay?: string;
+  /** Write a Chrome trace of the first failing run (else the last run) of each variant. */
+  trace?: string;
 }
 
 interface ModeChoice {
@@ -69,6 +72,8 @@ export interface ReproOutcome {
   rows: VerdictRow[];
   /** /proc/lock_stat after the runs, with --lock-stat. */
   lockStat?: string;
+  /** --trace: the files written. */
+  traces?: TraceWritten[];
   /** 0 every verdict matches, 1 one does not, 3 a CPU crashed or a run hung. */
   code: number;
 }
@@ -93,6 +98,12 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
       throw new UsageError(`scenario ${e.scenario.id} has no variant '${o.variant}' (variants: ${names})`);
     }
   }
+  if (o.trace !== undefined) checkTracePath(o.trace);
+  const traced = entries.flatMap((e) =>
+    e.scenario.variants.filter((v) => !o.variant || v.name === o.variant),
+  );
+  const several = { scenarios: entries.length > 1, variants: traced.length > 1 };
+  const traces: TraceWritten[] = [];
   const machine = sharedMachine();
   machine.attach();
   lockdep_enable(o.lockdep === true);
@@ -104,19 +115,24 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
     for (const v of e.scenario.variants) {
       if (o.variant && v.name !== o.variant) continue;
       const runs = o.runs ?? (o.replay !== undefined ? 1 : DEFAULT_RUNS);
-      const r = await runVariant(machine, e.scenario, v, { runs, seed, ...choice }, e.url);
+      const trace = o.trace !== undefined;
+      const r = await runVariant(machine, e.scenario, v, { runs, seed, ...choice, trace }, e.url);
       rows.push(toRow(r));
+      if (o.trace !== undefined) {
+        const w = writeVariantTrace(tracePathFor(o.trace, e.scenario.id, v.name, several), e.scenario, r);
+        if (w) traces.push(w);
+      }
     }
   }
   const lockStat = o.lockStat ? lockStatText() : undefined;
   const code = rows.some((r) => r.error) ? 3 : rows.every((r) => r.ok) ? 0 : 1;
-  return { rows, code, ...(lockStat ? { lockStat } : {}) };
+  return { rows, code, ...(lockStat ? { lockStat } : {}), ...(o.trace !== undefined ? { traces } : {}) };
 }
 
 export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean): void {
   if (o.json) {
     process.stdout.write(
-      `${JSON.stringify({ schema: JSON_SCHEMA_VERSION, ok: out.code === 0, rows: out.rows, lockStat: out.lockStat }, null, 2)}\n`,
+      `${JSON.stringify({ schema: JSON_SCHEMA_VERSION, ok: out.code === 0, rows: out.rows, lockStat: out.lockStat, traces: out.traces }, null, 2)}\n`,
     );
     return;
   }
@@ -149,6 +165,15 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean)
     }
   }
   if (out.lockStat) lines.push('', out.lockStat);
+  for (const t of out.traces ?? []) {
+    const what = t.failed
+      ? `failing run ${t.run}: ${t.summary}`
+      : `run ${t.run} (no run failed: the last one)`;
+    lines.push(
+      '',
+      `--- trace of ${t.id} ${t.variant}, ${what}: ${t.file} (${t.events} events; open in ui.perfetto.dev)`,
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

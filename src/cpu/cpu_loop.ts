@@ -7,6 +7,8 @@ import { ControlledRunner } from './controlled.js';
 import { CpuStop, KernelOops } from './errors.js';
 import { FreeRunner } from './free.js';
 import type { JitterConfig } from './jitter.js';
+import { traceCpuBegin, traceCpuEnd } from './trace_buffer.js';
+import { TracingRunner } from './tracing_runner.js';
 
 export interface CpuTask {
   sab: SharedArrayBuffer;
@@ -61,6 +63,8 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
   cpuCtx.runner = runner;
   cpuCtx.current = 0;
   cpuCtx.preemptCount = 0;
+  // --trace: the kernel's waits and wakes go through this wrapper in the runs being recorded.
+  const tracer = new TracingRunner(runner, t.cpu);
   let runs = 0;
   let program: CpuProgram;
   try {
@@ -89,6 +93,7 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
     let state: CpuState = CpuState.Done;
     let crash: CpuCrash | undefined;
     try {
+      cpuCtx.runner = traceCpuBegin(t.cpu, t.mode) ? tracer : runner;
       // Controlled mode: this waits for the token, and may be told the run is over (CpuStop).
       runner.beginRun((t.seed + run) >>> 0);
       program(run);
@@ -104,6 +109,8 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
         crash = describe(t.cpu, e);
       }
     }
+    traceCpuEnd(state);
+    cpuCtx.runner = runner;
     runs++;
     Atomics.store(i32, percpu(t.cpu, PC.POINTS), runner.points);
     Atomics.store(i32, percpu(t.cpu, PC.JITTER_EVENTS), runner.jitterEvents);

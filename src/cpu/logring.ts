@@ -36,19 +36,21 @@ export function logReset(): void {
   Atomics.store(mem.i32, b + L_DROPPED, 0);
 }
 
-export function logWrite(level: number, cpu: number, pid: number, usec: number, text: string): void {
+/** Appends one record; returns its sequence number, or -1 when the ring was full (dropped). */
+export function logWrite(level: number, cpu: number, pid: number, usec: number, text: string): number {
   const b = base();
   const cap = mem.arena.region(LOG_REGION.name).words - L_DATA;
   const words = R_HDR + ((text.length + 1) >> 1);
   const off = Atomics.add(mem.i32, b + L_CURSOR, words);
   if (off + words > cap) {
     Atomics.add(mem.i32, b + L_DROPPED, 1);
-    return;
+    return -1;
   }
   const r = b + L_DATA + off;
   const i32 = mem.i32;
   Atomics.store(i32, r + R_LEN, -1);
-  i32[r + R_SEQ] = Atomics.add(i32, b + L_SEQ, 1);
+  const seq = Atomics.add(i32, b + L_SEQ, 1);
+  i32[r + R_SEQ] = seq;
   i32[r + R_CPU] = cpu;
   i32[r + R_PID] = pid;
   i32[r + R_LEVEL] = level;
@@ -57,6 +59,7 @@ export function logWrite(level: number, cpu: number, pid: number, usec: number, 
   const cb = (r + R_HDR) * 2;
   for (let i = 0; i < text.length; i++) u16[cb + i] = text.charCodeAt(i);
   Atomics.store(i32, r + R_LEN, text.length);
+  return seq;
 }
 
 /** Every published record, in reservation order. */

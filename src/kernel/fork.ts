@@ -1,6 +1,7 @@
 // kernel/fork.c (v4.14/v4.15): mm_struct lifetime (mm_users, mm_count, __mmput, __mmdrop,
 // check_mm) and task/signal lifetime. Sits above mm/, as fork.c calls exit_mmap.
 import { cpuCtx } from '../cpu/context.js';
+import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { exit_mmap } from '../mm/era_ops.js';
 import { kread } from '../mm/kasan.js';
 import { MM, NR_MM_COUNTERS, resident_page_types } from '../mm/mm_types.js';
@@ -20,6 +21,13 @@ export const signal_cachep = kmem_cache_create('signal_cache', SIGNAL.SIZE, 512)
 
 const users = (mm: number): number => mm + MM.mm_users;
 const count = (mm: number): number => mm + MM.mm_count;
+
+// --trace: function slices (cpu/trace_buffer.ts)
+const T = {
+  __mmdrop: traceFn('__mmdrop'),
+  __mmput: traceFn('__mmput'),
+  mmput: traceFn('mmput'),
+};
 
 // kernel/fork.c mm_alloc() + mm_init()
 export function mm_alloc(): number {
@@ -74,11 +82,16 @@ export function check_mm(mm: number): void {
 
 // kernel/fork.c __mmdrop()
 export function __mmdrop(mm: number): void {
-  const cur = cpuCtx.current;
-  WARN_ON_ONCE(cur !== 0 && mm === kread(cur + TASK.mm), 'kernel/fork.c:__mmdrop');
-  pgd_free(kread(mm + MM.pgd));
-  check_mm(mm);
-  kmem_cache_free(mm_cachep, mm, '__mmdrop');
+  traceBegin(T.__mmdrop);
+  try {
+    const cur = cpuCtx.current;
+    WARN_ON_ONCE(cur !== 0 && mm === kread(cur + TASK.mm), 'kernel/fork.c:__mmdrop');
+    pgd_free(kread(mm + MM.pgd));
+    check_mm(mm);
+    kmem_cache_free(mm_cachep, mm, '__mmdrop');
+  } finally {
+    traceEnd(T.__mmdrop);
+  }
 }
 
 // include/linux/sched/mm.h mmdrop()
@@ -88,14 +101,24 @@ export function mmdrop(mm: number): void {
 
 // kernel/fork.c __mmput(), v4.14 (aio, ksm, khugepaged, uprobes are not modelled)
 function __mmput(mm: number): void {
-  exit_mmap(mm);
-  mmdrop(mm);
+  traceBegin(T.__mmput);
+  try {
+    exit_mmap(mm);
+    mmdrop(mm);
+  } finally {
+    traceEnd(T.__mmput);
+  }
 }
 
 // kernel/fork.c mmput()
 export function mmput(mm: number): void {
-  might_sleep('kernel/fork.c:mmput');
-  if (Atomics.sub(mem.i32, users(mm), 1) === 1) __mmput(mm);
+  traceBegin(T.mmput);
+  try {
+    might_sleep('kernel/fork.c:mmput');
+    if (Atomics.sub(mem.i32, users(mm), 1) === 1) __mmput(mm);
+  } finally {
+    traceEnd(T.mmput);
+  }
 }
 
 // kernel/fork.c free_signal_struct(): the OOM victim's mm_count pin goes with the signal struct.

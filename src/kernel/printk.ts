@@ -1,6 +1,7 @@
 // kernel/printk/printk.c: printk into the log ring, with the caller's CPU and PID.
 import { cpuCtx } from '../cpu/context.js';
 import { logWrite } from '../cpu/logring.js';
+import { traceMark } from '../cpu/trace_buffer.js';
 import { task_pid } from './task_struct.js';
 
 export const KERN_EMERG = 0;
@@ -16,7 +17,10 @@ export const KERN_DEBUG = 7;
 export function printk(level: number, text: string): void {
   const usec = Math.max(0, Math.floor(cpuCtx.runner.now() * 1000)) | 0;
   const pid = task_pid(cpuCtx.current);
-  for (const line of text.split('\n')) logWrite(level, cpuCtx.cpu, pid, usec, line);
+  for (const line of text.split('\n')) {
+    const seq = logWrite(level, cpuCtx.cpu, pid, usec, line);
+    traceMark(seq, line); // --trace: an instant marker for BUG/WARNING/Oops lines
+  }
 }
 
 export const pr_emerg = (s: string): void => printk(KERN_EMERG, s);

@@ -1,6 +1,7 @@
 // mm/gup.c and mm/memory.c __access_remote_vm() (v4.14): how /proc/<pid>/cmdline, ptrace and
 // process_vm_readv read another process's memory, under its mmap_sem for reading.
 import { point } from '../cpu/context.js';
+import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { down_read, up_read } from '../kernel/locking/rwsem.js';
 import { kread } from './kasan.js';
 import { handle_mm_fault, vm_normal_page, vma_start } from './memory.js';
@@ -16,6 +17,11 @@ import {
   pte_present,
   pte_unmap_unlock,
 } from './pgtable.js';
+
+// --trace: function slices (cpu/trace_buffer.ts)
+const T = {
+  __access_remote_vm: traceFn('__access_remote_vm'),
+};
 
 // mm/gup.c follow_page_pte() via follow_page_mask(), v4.14
 function follow_page(vma: number, address: number): number {
@@ -50,16 +56,21 @@ export function get_user_page_remote(mm: number, address: number): number {
 
 // mm/memory.c __access_remote_vm(), v4.14. Returns the bytes "read" (user data is not modelled).
 export function __access_remote_vm(mm: number, addr: number, len: number): number {
-  let done = 0;
-  down_read(mm + MM.mmap_sem);
-  while (done < len) {
-    const page = get_user_page_remote(mm, (addr + done) >>> 0);
-    if (!page) break;
-    point('access_remote_vm:copy');
-    const bytes = Math.min(len - done, 4096 - ((addr + done) & 4095));
-    put_page(page, '__access_remote_vm');
-    done += bytes;
+  traceBegin(T.__access_remote_vm);
+  try {
+    let done = 0;
+    down_read(mm + MM.mmap_sem);
+    while (done < len) {
+      const page = get_user_page_remote(mm, (addr + done) >>> 0);
+      if (!page) break;
+      point('access_remote_vm:copy');
+      const bytes = Math.min(len - done, 4096 - ((addr + done) & 4095));
+      put_page(page, '__access_remote_vm');
+      done += bytes;
+    }
+    up_read(mm + MM.mmap_sem);
+    return done;
+  } finally {
+    traceEnd(T.__access_remote_vm);
   }
-  up_read(mm + MM.mmap_sem);
-  return done;
 }

@@ -1,6 +1,7 @@
 // mm/memory.c, v4.14: anonymous faults, the zap walk (unmap_vmas / unmap_page_range /
 // zap_pte_range), free_pgtables and print_bad_pte. Addresses are unsigned 32-bit numbers.
 import { point } from '../cpu/context.js';
+import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { add_taint, dump_stack, TAINT_BAD_PAGE } from '../kernel/panic.js';
 import { hex8, KERN_ALERT, KERN_ERR, printk } from '../kernel/printk.js';
 import { get_current } from '../kernel/sched.js';
@@ -69,6 +70,16 @@ const _KERNPG_TABLE = 0x063;
 const PMD_MASK = ~(PMD_SIZE - 1) >>> 0;
 const PGDIR_MASK = ~(PGDIR_SIZE - 1) >>> 0;
 const u32 = (x: number): number => x >>> 0;
+
+// --trace: function slices (cpu/trace_buffer.ts)
+const T = {
+  zap_pte_range: traceFn('zap_pte_range'),
+  unmap_page_range: traceFn('unmap_page_range'),
+  unmap_vmas: traceFn('unmap_vmas'),
+  free_pgtables: traceFn('free_pgtables'),
+  do_anonymous_page: traceFn('do_anonymous_page'),
+  handle_mm_fault: traceFn('handle_mm_fault'),
+};
 
 export const MEMORY = defineStatics('memory', ['bad_pte_shown', 'bad_pte_unshown']);
 
@@ -173,45 +184,50 @@ function pmd_none_or_clear_bad(pmdp: number): boolean {
 
 // mm/memory.c zap_pte_range(), v4.14 (anonymous pages; swap entries are not modelled)
 function zap_pte_range(tlb: MmuGather, vma: number, pmdp: number, addr: number, end: number): number {
-  const mm = tlb.mm;
-  const out = { ptl: 0 };
-  for (;;) {
-    let force_flush = false;
-    const rss = new Int32Array(NR_MM_COUNTERS);
-    // Between reading the PMD and taking the PTL the table can go away under a buggy caller.
-    const pmdval = kread(pmdp);
-    point('zap_pte_range:pmd');
-    let pte = pte_offset_map_lock(pmdval, addr, out);
-    const ptl = out.ptl;
-    do {
-      point('zap_pte');
-      const ptent = kread(pte);
-      if (pte_none(ptent)) continue;
-      if (pte_present(ptent)) {
-        const page = vm_normal_page(vma, addr, ptent);
-        kxchg(pte, 0); // ptep_get_and_clear_full()
-        if (!page) continue;
-        rss[MM_ANONPAGES]!--;
-        page_remove_rmap(page);
-        if (page_mapcount(page) < 0) print_bad_pte(vma, addr, ptent, page);
-        if (__tlb_remove_page(tlb, page)) {
-          force_flush = true;
-          addr = u32(addr + 4096);
-          break;
+  traceBegin(T.zap_pte_range);
+  try {
+    const mm = tlb.mm;
+    const out = { ptl: 0 };
+    for (;;) {
+      let force_flush = false;
+      const rss = new Int32Array(NR_MM_COUNTERS);
+      // Between reading the PMD and taking the PTL the table can go away under a buggy caller.
+      const pmdval = kread(pmdp);
+      point('zap_pte_range:pmd');
+      let pte = pte_offset_map_lock(pmdval, addr, out);
+      const ptl = out.ptl;
+      do {
+        point('zap_pte');
+        const ptent = kread(pte);
+        if (pte_none(ptent)) continue;
+        if (pte_present(ptent)) {
+          const page = vm_normal_page(vma, addr, ptent);
+          kxchg(pte, 0); // ptep_get_and_clear_full()
+          if (!page) continue;
+          rss[MM_ANONPAGES]!--;
+          page_remove_rmap(page);
+          if (page_mapcount(page) < 0) print_bad_pte(vma, addr, ptent, page);
+          if (__tlb_remove_page(tlb, page)) {
+            force_flush = true;
+            addr = u32(addr + 4096);
+            break;
+          }
+          continue;
         }
-        continue;
-      }
-      // Not present: a swap entry. No swap device is ever set up here, so any such entry is bad.
-      if (!non_swap_entry(ptent)) rss[MM_SWAPENTS]!--;
-      if (!free_swap_and_cache(ptent)) print_bad_pte(vma, addr, ptent, 0);
-      kwrite(pte, 0); // pte_clear_not_present_full()
-    } while ((pte++, (addr = u32(addr + 4096))) !== end);
-    for (let i = 0; i < NR_MM_COUNTERS; i++) if (rss[i]) add_mm_counter(mm, i, rss[i]!);
-    if (force_flush) tlb_flush_mmu_tlbonly(tlb);
-    pte_unmap_unlock(ptl);
-    if (!force_flush) return addr;
-    tlb_flush_mmu_free(tlb);
-    if (addr === end) return addr;
+        // Not present: a swap entry. No swap device is ever set up here, so any such entry is bad.
+        if (!non_swap_entry(ptent)) rss[MM_SWAPENTS]!--;
+        if (!free_swap_and_cache(ptent)) print_bad_pte(vma, addr, ptent, 0);
+        kwrite(pte, 0); // pte_clear_not_present_full()
+      } while ((pte++, (addr = u32(addr + 4096))) !== end);
+      for (let i = 0; i < NR_MM_COUNTERS; i++) if (rss[i]) add_mm_counter(mm, i, rss[i]!);
+      if (force_flush) tlb_flush_mmu_tlbonly(tlb);
+      pte_unmap_unlock(ptl);
+      if (!force_flush) return addr;
+      tlb_flush_mmu_free(tlb);
+      if (addr === end) return addr;
+    }
+  } finally {
+    traceEnd(T.zap_pte_range);
   }
 }
 
@@ -229,12 +245,17 @@ function zap_pmd_range(tlb: MmuGather, vma: number, pgdval: number, addr: number
 
 // mm/memory.c unmap_page_range(), v4.14
 export function unmap_page_range(tlb: MmuGather, vma: number, addr: number, end: number): void {
-  let pgdp = pgd_offset(kread(vma + VMA.vm_mm), addr);
-  let next: number;
-  do {
-    next = pgd_addr_end(addr, end);
-    if (!pgd_none_or_clear_bad(pgdp)) next = zap_pmd_range(tlb, vma, kread(pgdp), addr, next);
-  } while ((pgdp++, (addr = next)) !== end);
+  traceBegin(T.unmap_page_range);
+  try {
+    let pgdp = pgd_offset(kread(vma + VMA.vm_mm), addr);
+    let next: number;
+    do {
+      next = pgd_addr_end(addr, end);
+      if (!pgd_none_or_clear_bad(pgdp)) next = zap_pmd_range(tlb, vma, kread(pgdp), addr, next);
+    } while ((pgdp++, (addr = next)) !== end);
+  } finally {
+    traceEnd(T.unmap_page_range);
+  }
 }
 
 // mm/memory.c unmap_single_vma(), v4.14
@@ -248,9 +269,14 @@ function unmap_single_vma(tlb: MmuGather, vma: number, start_addr: number, end_a
 
 // mm/memory.c unmap_vmas(), v4.14 (no mmu notifiers registered)
 export function unmap_vmas(tlb: MmuGather, vma: number, start_addr: number, end_addr: number): void {
-  for (; vma && vma_start(vma) < u32(end_addr); vma = vma_next(vma)) {
-    unmap_single_vma(tlb, vma, start_addr, u32(end_addr));
-    point('unmap_vmas:vma');
+  traceBegin(T.unmap_vmas);
+  try {
+    for (; vma && vma_start(vma) < u32(end_addr); vma = vma_next(vma)) {
+      unmap_single_vma(tlb, vma, start_addr, u32(end_addr));
+      point('unmap_vmas:vma');
+    }
+  } finally {
+    traceEnd(T.unmap_vmas);
   }
 }
 
@@ -321,17 +347,22 @@ export function free_pgd_range(
 
 // mm/memory.c free_pgtables(), v4.14 (anon_vma and file rmap unlinking are not modelled)
 export function free_pgtables(tlb: MmuGather, vma: number, floor: number, ceiling: number): void {
-  while (vma) {
-    let next = vma_next(vma);
-    const addr = vma_start(vma);
-    // Gather nearby VMAs into one call down.
-    while (next && vma_start(next) <= u32(vma_end(vma) + PMD_SIZE)) {
+  traceBegin(T.free_pgtables);
+  try {
+    while (vma) {
+      let next = vma_next(vma);
+      const addr = vma_start(vma);
+      // Gather nearby VMAs into one call down.
+      while (next && vma_start(next) <= u32(vma_end(vma) + PMD_SIZE)) {
+        vma = next;
+        next = vma_next(vma);
+      }
+      free_pgd_range(tlb, addr, vma_end(vma), floor, next ? vma_start(next) : ceiling);
       vma = next;
-      next = vma_next(vma);
+      point('free_pgtables:vma');
     }
-    free_pgd_range(tlb, addr, vma_end(vma), floor, next ? vma_start(next) : ceiling);
-    vma = next;
-    point('free_pgtables:vma');
+  } finally {
+    traceEnd(T.free_pgtables);
   }
 }
 
@@ -342,40 +373,50 @@ function check_stable_address_space(mm: number): number {
 
 // mm/memory.c do_anonymous_page(), v4.14 (write faults: the zero page is not modelled)
 function do_anonymous_page(vma: number, pmdp: number, address: number): number {
-  const mm = kread(vma + VMA.vm_mm);
-  const flags = kread(vma + VMA.vm_flags);
-  if (flags & VM_SHARED) return VM_FAULT_SIGBUS;
-  if (pmd_none(kread(pmdp)) && __pte_alloc(mm, pmdp)) return VM_FAULT_OOM;
-  const page = alloc_page(GFP_KERNEL | __GFP_ZERO, 'do_anonymous_page');
-  if (!page) return VM_FAULT_OOM;
-  let entry = mk_pte(page, _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED);
-  if (flags & VM_WRITE) entry |= _PAGE_RW | _PAGE_DIRTY;
-  const out = { ptl: 0 };
-  point('do_anonymous_page:lock');
-  const pte = pte_offset_map_lock(kread(pmdp), address, out);
-  let ret = 0;
-  if (!pte_none(kread(pte)) || (ret = check_stable_address_space(mm))) {
+  traceBegin(T.do_anonymous_page);
+  try {
+    const mm = kread(vma + VMA.vm_mm);
+    const flags = kread(vma + VMA.vm_flags);
+    if (flags & VM_SHARED) return VM_FAULT_SIGBUS;
+    if (pmd_none(kread(pmdp)) && __pte_alloc(mm, pmdp)) return VM_FAULT_OOM;
+    const page = alloc_page(GFP_KERNEL | __GFP_ZERO, 'do_anonymous_page');
+    if (!page) return VM_FAULT_OOM;
+    let entry = mk_pte(page, _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED);
+    if (flags & VM_WRITE) entry |= _PAGE_RW | _PAGE_DIRTY;
+    const out = { ptl: 0 };
+    point('do_anonymous_page:lock');
+    const pte = pte_offset_map_lock(kread(pmdp), address, out);
+    let ret = 0;
+    if (!pte_none(kread(pte)) || (ret = check_stable_address_space(mm))) {
+      pte_unmap_unlock(out.ptl);
+      __free_page(page, 'do_anonymous_page');
+      return ret;
+    }
+    add_mm_counter(mm, MM_ANONPAGES, 1);
+    page_add_new_anon_rmap(page, vma, address);
+    kwrite(pte, entry); // set_pte_at()
     pte_unmap_unlock(out.ptl);
-    __free_page(page, 'do_anonymous_page');
-    return ret;
+    return 0;
+  } finally {
+    traceEnd(T.do_anonymous_page);
   }
-  add_mm_counter(mm, MM_ANONPAGES, 1);
-  page_add_new_anon_rmap(page, vma, address);
-  kwrite(pte, entry); // set_pte_at()
-  pte_unmap_unlock(out.ptl);
-  return 0;
 }
 
 // mm/memory.c __handle_mm_fault() + handle_pte_fault(), v4.14
 export function handle_mm_fault(vma: number, address: number, _flags: number): number {
-  const mm = kread(vma + VMA.vm_mm);
-  const pgdp = pgd_offset(mm, address);
-  if (!pgd_present(kread(pgdp)) && __pmd_alloc(mm, pgdp)) return VM_FAULT_OOM;
-  const pmdp = pmd_offset(kread(pgdp), address);
-  point('handle_mm_fault');
-  const pmdval = kread(pmdp);
-  if (!pmd_none(pmdval) && !pte_none(kread(pte_offset_map(pmdval, address)))) {
-    return 0; // already mapped: only the young/dirty bits would change
+  traceBegin(T.handle_mm_fault);
+  try {
+    const mm = kread(vma + VMA.vm_mm);
+    const pgdp = pgd_offset(mm, address);
+    if (!pgd_present(kread(pgdp)) && __pmd_alloc(mm, pgdp)) return VM_FAULT_OOM;
+    const pmdp = pmd_offset(kread(pgdp), address);
+    point('handle_mm_fault');
+    const pmdval = kread(pmdp);
+    if (!pmd_none(pmdval) && !pte_none(kread(pte_offset_map(pmdval, address)))) {
+      return 0; // already mapped: only the young/dirty bits would change
+    }
+    return do_anonymous_page(vma, pmdp, address);
+  } finally {
+    traceEnd(T.handle_mm_fault);
   }
-  return do_anonymous_page(vma, pmdp, address);
 }

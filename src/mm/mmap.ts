@@ -1,5 +1,6 @@
 // mm/mmap.c (v4.14 / v4.15): the vm_next VMA list, anonymous mmap, remove_vma and exit_mmap.
 import { point } from '../cpu/context.js';
+import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { set_bit } from '../kernel/bitops.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { get_current, might_sleep } from '../kernel/sched.js';
@@ -12,6 +13,11 @@ import { mm_is_oom_victim_v4_15, tsk_is_oom_victim } from './oom_kill.js';
 import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from './slab.js';
 
 export const vm_area_cachep = kmem_cache_create('vm_area_struct', VMA.SIZE, 128);
+
+// --trace: function slices (cpu/trace_buffer.ts)
+const T = {
+  remove_vma: traceFn('remove_vma'),
+};
 
 // mm/mmap.c find_vma(), v4.14 (a list walk instead of the rb-tree + vmacache)
 export function find_vma(mm: number, addr: number): number {
@@ -54,10 +60,15 @@ export function mmap_anon_fixed(mm: number, addr: number, len: number, vm_flags:
 
 // mm/mmap.c remove_vma(), v4.14: close, fput, free the VMA; returns the next one.
 export function remove_vma(vma: number): number {
-  const next = vma_next(vma);
-  might_sleep('mm/mmap.c:remove_vma');
-  kmem_cache_free(vm_area_cachep, vma, 'remove_vma');
-  return next;
+  traceBegin(T.remove_vma);
+  try {
+    const next = vma_next(vma);
+    might_sleep('mm/mmap.c:remove_vma');
+    kmem_cache_free(vm_area_cachep, vma, 'remove_vma');
+    return next;
+  } finally {
+    traceEnd(T.remove_vma);
+  }
 }
 
 /** The remove_vma() loop that ends exit_mmap(): free every VMA without holding any mm lock. */

@@ -1,11 +1,17 @@
 // mm/memory.c (v4.14) struct mmu_gather: pages and page tables unmapped by a zap are freed only
 // after the TLB flush. The gather lives on the zapping task's stack, so it is a local object.
 import { point } from '../cpu/context.js';
+import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { put_page } from './page_alloc.js';
 import { pgtable_free } from './pgtable.js';
 
 /** Pages batched before a forced flush; small, so zaps exercise the force_flush path. */
 export const TLB_BATCH = 64;
+
+// --trace: function slices (cpu/trace_buffer.ts)
+const T = {
+  tlb_finish_mmu: traceFn('tlb_finish_mmu'),
+};
 
 export interface MmuGather {
   mm: number;
@@ -50,7 +56,12 @@ export function tlb_flush_mmu(tlb: MmuGather): void {
 
 // mm/memory.c tlb_finish_mmu(), v4.14
 export function tlb_finish_mmu(tlb: MmuGather, _start: number, _end: number): void {
-  tlb_flush_mmu(tlb);
-  for (const page of tlb.tables) pgtable_free(page, 'tlb_finish_mmu');
-  tlb.tables.length = 0;
+  traceBegin(T.tlb_finish_mmu);
+  try {
+    tlb_flush_mmu(tlb);
+    for (const page of tlb.tables) pgtable_free(page, 'tlb_finish_mmu');
+    tlb.tables.length = 0;
+  } finally {
+    traceEnd(T.tlb_finish_mmu);
+  }
 }

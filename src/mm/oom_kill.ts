@@ -1,5 +1,6 @@
 // mm/oom_kill.c (v4.14 and v4.15): killing a victim and the oom_reaper kthread.
 import { point } from '../cpu/context.js';
+import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { set_bit, test_bit } from '../kernel/bitops.js';
 import { mmdrop, mmgrab } from '../kernel/fork.js';
 import { kthread_should_stop } from '../kernel/kthread.js';
@@ -48,6 +49,14 @@ export const OOM = defineStatics('oom_kill', [
 ]);
 
 const g = (f: keyof typeof OOM.layout): number => OOM.base() + (OOM.layout[f] as number);
+
+// --trace: function slices (cpu/trace_buffer.ts)
+const T = {
+  __oom_reap_task_mm: traceFn('__oom_reap_task_mm'),
+  oom_reap_task: traceFn('oom_reap_task'),
+  oom_reaper: traceFn('oom_reaper'),
+  wake_oom_reaper: traceFn('wake_oom_reaper'),
+};
 
 /** oom_init(): the reaper thread exists; its list is empty. */
 export function oom_init(oom_reaper_th: number): void {
@@ -98,73 +107,93 @@ const K = (pages: number): number => pages * 4;
 
 // mm/oom_kill.c __oom_reap_task_mm(), v4.14 (oom_lock and mmu notifiers are not modelled)
 export function __oom_reap_task_mm(tsk: number, mm: number): boolean {
-  point('__oom_reap_task_mm');
-  if (!down_read_trylock(mm + MM.mmap_sem)) return false;
-  // MMF_OOM_SKIP is checked under mmap_sem for reading: it serializes against exit_mmap's
-  // down_write(); up_write() cycle.
-  if (test_bit(MMF_OOM_SKIP, mm + MM.flags)) {
+  traceBegin(T.__oom_reap_task_mm);
+  try {
+    point('__oom_reap_task_mm');
+    if (!down_read_trylock(mm + MM.mmap_sem)) return false;
+    // MMF_OOM_SKIP is checked under mmap_sem for reading: it serializes against exit_mmap's
+    // down_write(); up_write() cycle.
+    if (test_bit(MMF_OOM_SKIP, mm + MM.flags)) {
+      up_read(mm + MM.mmap_sem);
+      return true;
+    }
+    set_bit(MMF_UNSTABLE, mm + MM.flags);
+    const tlb = tlb_gather_mmu(mm, 0, -1);
+    for (let vma = kread(mm + MM.mmap); vma; vma = vma_next(vma)) {
+      point('oom_reap:vma');
+      if (!can_madv_dontneed_vma(vma)) continue;
+      if (!kread(vma + VMA.vm_file) || !(kread(vma + VMA.vm_flags) & VM_SHARED)) {
+        unmap_page_range(tlb, vma, vma_start(vma), vma_end(vma));
+      }
+    }
+    tlb_finish_mmu(tlb, 0, -1);
+    printk(
+      KERN_INFO,
+      `oom_reaper: reaped process ${task_pid(tsk)} (${task_comm(tsk)}), now anon-rss:${K(get_mm_counter(mm, MM_ANONPAGES))}kB, file-rss:${K(get_mm_counter(mm, MM_FILEPAGES))}kB, shmem-rss:${K(get_mm_counter(mm, MM_SHMEMPAGES))}kB`,
+    );
     up_read(mm + MM.mmap_sem);
     return true;
+  } finally {
+    traceEnd(T.__oom_reap_task_mm);
   }
-  set_bit(MMF_UNSTABLE, mm + MM.flags);
-  const tlb = tlb_gather_mmu(mm, 0, -1);
-  for (let vma = kread(mm + MM.mmap); vma; vma = vma_next(vma)) {
-    point('oom_reap:vma');
-    if (!can_madv_dontneed_vma(vma)) continue;
-    if (!kread(vma + VMA.vm_file) || !(kread(vma + VMA.vm_flags) & VM_SHARED)) {
-      unmap_page_range(tlb, vma, vma_start(vma), vma_end(vma));
-    }
-  }
-  tlb_finish_mmu(tlb, 0, -1);
-  printk(
-    KERN_INFO,
-    `oom_reaper: reaped process ${task_pid(tsk)} (${task_comm(tsk)}), now anon-rss:${K(get_mm_counter(mm, MM_ANONPAGES))}kB, file-rss:${K(get_mm_counter(mm, MM_FILEPAGES))}kB, shmem-rss:${K(get_mm_counter(mm, MM_SHMEMPAGES))}kB`,
-  );
-  up_read(mm + MM.mmap_sem);
-  return true;
 }
 
 // mm/oom_kill.c oom_reap_task(), v4.14
 export function oom_reap_task(tsk: number): void {
-  const mm = kread(kread(tsk + TASK.signal) + SIGNAL.oom_mm);
-  let attempts = 0;
-  while (attempts++ < MAX_OOM_REAP_RETRIES && !__oom_reap_task_mm(tsk, mm)) schedule_timeout_idle(HZ / 10);
-  if (attempts > MAX_OOM_REAP_RETRIES && !test_bit(MMF_OOM_SKIP, mm + MM.flags)) {
-    printk(KERN_INFO, `oom_reaper: unable to reap pid:${task_pid(tsk)} (${task_comm(tsk)})`);
+  traceBegin(T.oom_reap_task);
+  try {
+    const mm = kread(kread(tsk + TASK.signal) + SIGNAL.oom_mm);
+    let attempts = 0;
+    while (attempts++ < MAX_OOM_REAP_RETRIES && !__oom_reap_task_mm(tsk, mm)) schedule_timeout_idle(HZ / 10);
+    if (attempts > MAX_OOM_REAP_RETRIES && !test_bit(MMF_OOM_SKIP, mm + MM.flags)) {
+      printk(KERN_INFO, `oom_reaper: unable to reap pid:${task_pid(tsk)} (${task_comm(tsk)})`);
+    }
+    kwrite(tsk + TASK.oom_reaper_list, 0);
+    // Hide this mm from the OOM killer: it has been reaped, or somebody cannot up_write(mmap_sem).
+    set_bit(MMF_OOM_SKIP, mm + MM.flags);
+    put_task_struct(tsk); // the reference wake_oom_reaper() took
+  } finally {
+    traceEnd(T.oom_reap_task);
   }
-  kwrite(tsk + TASK.oom_reaper_list, 0);
-  // Hide this mm from the OOM killer: it has been reaped, or somebody cannot up_write(mmap_sem).
-  set_bit(MMF_OOM_SKIP, mm + MM.flags);
-  put_task_struct(tsk); // the reference wake_oom_reaper() took
 }
 
 // mm/oom_kill.c oom_reaper(), v4.14. The emulator's kthreads also stop when asked, once idle.
 export function oom_reaper(): void {
-  for (;;) {
-    wait_event_interruptible(
-      g('oom_reaper_wait'),
-      () => Atomics.load(mem.i32, g('oom_reaper_list')) !== 0 || kthread_should_stop(),
-    );
-    let tsk = 0;
-    spin_lock(g('oom_reaper_lock'));
-    tsk = Atomics.load(mem.i32, g('oom_reaper_list'));
-    if (tsk) Atomics.store(mem.i32, g('oom_reaper_list'), kread(tsk + TASK.oom_reaper_list));
-    spin_unlock(g('oom_reaper_lock'));
-    if (tsk) oom_reap_task(tsk);
-    else if (kthread_should_stop()) return;
+  traceBegin(T.oom_reaper);
+  try {
+    for (;;) {
+      wait_event_interruptible(
+        g('oom_reaper_wait'),
+        () => Atomics.load(mem.i32, g('oom_reaper_list')) !== 0 || kthread_should_stop(),
+      );
+      let tsk = 0;
+      spin_lock(g('oom_reaper_lock'));
+      tsk = Atomics.load(mem.i32, g('oom_reaper_list'));
+      if (tsk) Atomics.store(mem.i32, g('oom_reaper_list'), kread(tsk + TASK.oom_reaper_list));
+      spin_unlock(g('oom_reaper_lock'));
+      if (tsk) oom_reap_task(tsk);
+      else if (kthread_should_stop()) return;
+    }
+  } finally {
+    traceEnd(T.oom_reaper);
   }
 }
 
 // mm/oom_kill.c wake_oom_reaper(), v4.14
 export function wake_oom_reaper(tsk: number): void {
-  if (!Atomics.load(mem.i32, g('oom_reaper_th'))) return;
-  if (tsk === Atomics.load(mem.i32, g('oom_reaper_list')) || kread(tsk + TASK.oom_reaper_list)) return;
-  get_task_struct(tsk);
-  spin_lock(g('oom_reaper_lock'));
-  kwrite(tsk + TASK.oom_reaper_list, Atomics.load(mem.i32, g('oom_reaper_list')));
-  Atomics.store(mem.i32, g('oom_reaper_list'), tsk);
-  spin_unlock(g('oom_reaper_lock'));
-  wake_up(g('oom_reaper_wait'));
+  traceBegin(T.wake_oom_reaper);
+  try {
+    if (!Atomics.load(mem.i32, g('oom_reaper_th'))) return;
+    if (tsk === Atomics.load(mem.i32, g('oom_reaper_list')) || kread(tsk + TASK.oom_reaper_list)) return;
+    get_task_struct(tsk);
+    spin_lock(g('oom_reaper_lock'));
+    kwrite(tsk + TASK.oom_reaper_list, Atomics.load(mem.i32, g('oom_reaper_list')));
+    Atomics.store(mem.i32, g('oom_reaper_list'), tsk);
+    spin_unlock(g('oom_reaper_lock'));
+    wake_up(g('oom_reaper_wait'));
+  } finally {
+    traceEnd(T.wake_oom_reaper);
+  }
 }
 
 // mm/oom_kill.c __oom_kill_process(), v4.14, for a victim that shares its mm with nobody.

@@ -9,6 +9,7 @@ import { Machine, type RunOutcome } from '../cpu/machine.js';
 import { encodeSchedule } from '../cpu/schedule.js';
 import { DfsStrategy } from '../cpu/strategies/dfs.js';
 import { makeStrategy, type StrategyConfig } from '../cpu/strategies/index.js';
+import { type TraceSnapshot, traceArm, traceSnapshot } from '../cpu/trace_buffer.js';
 import { applyEra, eraByName } from '../eras/index.js';
 import { kthread_stop } from '../kernel/kthread.js';
 import { DEFAULT_PAGES, kernelReset, machineRegions, writeGlobals } from './kernel_image.js';
@@ -24,6 +25,8 @@ export interface CampaignOptions {
   mode?: 'free' | 'controlled';
   /** Controlled mode's strategy (default random). */
   strategy?: StrategyConfig;
+  /** Record per-CPU traces (cpu/trace_buffer.ts); keep the first failing run's, else the last run's. */
+  trace?: boolean;
 }
 
 export interface RunHit {
@@ -60,6 +63,20 @@ export interface VariantResult {
   schedule: string | null;
   /** Runs done (for dfs: the schedules explored; the campaign ends when dfs has explored them all). */
   explored: number;
+  /** With `trace`: the first failing run's recording, else the last run's. */
+  trace?: TracedRun;
+}
+
+/** One traced run (--trace): report/trace.ts turns it into a Chrome trace. */
+export interface TracedRun {
+  run: number;
+  seed: number;
+  failed: boolean;
+  /** The first detector line, 'Oops', or the final check that failed; null for a clean run. */
+  summary: string | null;
+  /** The deadlock report, when the run stopped on one (it is not printk output). */
+  notes: string[];
+  snapshot: TraceSnapshot;
 }
 
 /** Lines that are detector reports, as a kernel developer would grep dmesg for them. */
@@ -124,6 +141,7 @@ export async function runVariant(
   };
   const runTimes: number[] = [];
   let haltReason: string | undefined;
+  let traceKept = false; // --trace: a failing run's recording is kept, later runs are not recorded
   const hooks = {
     setup(_run: number) {
       kernelReset();
@@ -132,6 +150,7 @@ export async function runVariant(
       s.setup(globals, variant);
       cpuCtx.current = 0;
       writeGlobals(s.globals, globals);
+      traceArm(opts.trace === true && !traceKept, mode);
     },
     stopKthreads(_run: number) {
       for (const i of kthreadCpus) kthread_stop(globals[s.cpus[i]!.task]!);
@@ -173,6 +192,19 @@ export async function runVariant(
           }
         }
       }
+      if (opts.trace && !traceKept) {
+        const check =
+          res.firstCheckFailure?.run === o.run ? `final check '${res.firstCheckFailure.check}'` : null;
+        res.trace = {
+          run: o.run,
+          seed,
+          failed,
+          summary: hitLine ?? (o.abort === AbortReason.Oops ? 'Oops' : check),
+          notes: deadlock,
+          snapshot: traceSnapshot(s.cpus.length),
+        };
+        traceKept = failed;
+      }
       if (o.abort === AbortReason.Halted) {
         haltReason ??= `run ${o.run}: ${(o.report ?? []).join('; ')}`;
         return false;
@@ -197,6 +229,10 @@ export async function runVariant(
     },
     hooks,
   );
+  if (opts.trace) {
+    machine.attach();
+    traceArm(false, mode);
+  }
   res.runs = r.runs;
   res.explored = strategy instanceof DfsStrategy ? strategy.explored : r.runs;
   res.wallMs = r.wallMs;

@@ -2,6 +2,7 @@
 // Importing this module loads every kernel and mm file that owns static data or a slab cache.
 import { CONTROL_REGION } from '../cpu/control.js';
 import { LOG_REGION, logReset } from '../cpu/logring.js';
+import { TRACE_REGION } from '../cpu/trace_buffer.js';
 import { forkReset } from '../kernel/fork.js';
 import { lockdepReset } from '../kernel/locking/lockdep.js';
 import { panicReset } from '../kernel/panic.js';
@@ -30,6 +31,8 @@ export function machineRegions(nrPages = DEFAULT_PAGES): RegionSpec[] {
     ...staticsRegions(),
     ...slabRegions(),
     ...pageAllocRegions(nrPages),
+    // Last, so that adding it moved no kernel address: --trace's per-CPU buffers (cpu/trace_buffer.ts).
+    TRACE_REGION,
   ];
 }
 

@@ -4,6 +4,14 @@
 // lock_stat on, the entry points call rwsem_acquire*() and LOCK_CONTENDED() as the kernel's do
 // (reads are non-recursive shared acquisitions); off, they pay one load of the config word.
 import { point } from '../../cpu/context.js';
+import {
+  LockKind,
+  traceBegin,
+  traceEnd,
+  traceFn,
+  traceLockAcquired,
+  traceLockReleased,
+} from '../../cpu/trace_buffer.js';
 import { mem } from '../../shm/arena.js';
 import { check_kernel_pointer, WARN_ON_ONCE } from '../panic.js';
 import {
@@ -65,6 +73,15 @@ const RWSEM_WAKE_READ_OWNED = 2;
 export const RWSEM_WAIT_TIMEOUT = 4;
 export const MAX_READERS_WAKEUP = 0x100;
 export const EINTR = 4;
+
+// --trace: the sleeping lock functions are function slices; a hold is a lock slice from the
+// acquisition to the release (cpu/trace_buffer.ts).
+const T = {
+  down_read: traceFn('down_read'),
+  down_read_killable: traceFn('down_read_killable'),
+  down_write: traceFn('down_write'),
+  down_write_killable: traceFn('down_write_killable'),
+};
 
 const cnt = (sem: number): number => sem + RWSEM.count;
 const own = (sem: number): number => sem + RWSEM.owner;
@@ -437,31 +454,45 @@ function __down_read_trylock(sem: number): boolean {
 
 // kernel/locking/rwsem.c down_read(), v6.6
 export function down_read(sem: number): void {
-  might_sleep('kernel/locking/rwsem.c:down_read');
-  point('down_read');
-  check_kernel_pointer(sem, true);
-  if (lockDebugFlags() !== 0) {
-    rwsem_acquire_read(sem, 0, 'down_read');
-    LOCK_CONTENDED(sem, 'down_read', __down_read_trylock, __down_read);
-    return;
+  traceBegin(T.down_read);
+  try {
+    might_sleep('kernel/locking/rwsem.c:down_read');
+    point('down_read');
+    check_kernel_pointer(sem, true);
+    if (lockDebugFlags() !== 0) {
+      rwsem_acquire_read(sem, 0, 'down_read');
+      LOCK_CONTENDED(sem, 'down_read', __down_read_trylock, __down_read);
+    } else {
+      __down_read_common(sem, TASK_UNINTERRUPTIBLE);
+    }
+  } finally {
+    traceEnd(T.down_read);
   }
-  __down_read_common(sem, TASK_UNINTERRUPTIBLE);
+  traceLockAcquired(sem, LockKind.Read);
 }
 
 // kernel/locking/rwsem.c down_read_killable(), v6.6
 export function down_read_killable(sem: number): number {
-  might_sleep('kernel/locking/rwsem.c:down_read_killable');
-  point('down_read');
-  check_kernel_pointer(sem, true);
-  if (lockDebugFlags() !== 0) {
-    rwsem_acquire_read(sem, 0, 'down_read_killable');
-    if (LOCK_CONTENDED_RETURN(sem, 'down_read_killable', __down_read_trylock, __down_read_killable)) {
-      lock_release(sem);
-      return -EINTR;
+  traceBegin(T.down_read_killable);
+  let ret: number;
+  try {
+    might_sleep('kernel/locking/rwsem.c:down_read_killable');
+    point('down_read');
+    check_kernel_pointer(sem, true);
+    if (lockDebugFlags() !== 0) {
+      rwsem_acquire_read(sem, 0, 'down_read_killable');
+      ret = LOCK_CONTENDED_RETURN(sem, 'down_read_killable', __down_read_trylock, __down_read_killable)
+        ? -EINTR
+        : 0;
+      if (ret) lock_release(sem);
+    } else {
+      ret = __down_read_common(sem, TASK_KILLABLE);
     }
-    return 0;
+  } finally {
+    traceEnd(T.down_read_killable);
   }
-  return __down_read_common(sem, TASK_KILLABLE);
+  if (ret === 0) traceLockAcquired(sem, LockKind.Read);
+  return ret;
 }
 
 // kernel/locking/rwsem.c down_read_trylock(), v6.6
@@ -470,36 +501,51 @@ export function down_read_trylock(sem: number): boolean {
   check_kernel_pointer(sem, true);
   if (!__down_read_trylock(sem)) return false;
   if (lockDebugFlags() !== 0) rwsem_acquire_read(sem, 1, 'down_read_trylock');
+  traceLockAcquired(sem, LockKind.Read);
   return true;
 }
 
 // kernel/locking/rwsem.c down_write(), v6.6
 export function down_write(sem: number): void {
-  might_sleep('kernel/locking/rwsem.c:down_write');
-  point('down_write');
-  check_kernel_pointer(sem, true);
-  if (lockDebugFlags() !== 0) {
-    rwsem_acquire(sem, 0, 'down_write');
-    LOCK_CONTENDED(sem, 'down_write', rwsem_write_trylock, __down_write);
-    return;
+  traceBegin(T.down_write);
+  try {
+    might_sleep('kernel/locking/rwsem.c:down_write');
+    point('down_write');
+    check_kernel_pointer(sem, true);
+    if (lockDebugFlags() !== 0) {
+      rwsem_acquire(sem, 0, 'down_write');
+      LOCK_CONTENDED(sem, 'down_write', rwsem_write_trylock, __down_write);
+    } else {
+      __down_write_common(sem, TASK_UNINTERRUPTIBLE);
+    }
+  } finally {
+    traceEnd(T.down_write);
   }
-  __down_write_common(sem, TASK_UNINTERRUPTIBLE);
+  traceLockAcquired(sem, LockKind.Write);
 }
 
 // kernel/locking/rwsem.c down_write_killable(), v6.6
 export function down_write_killable(sem: number): number {
-  might_sleep('kernel/locking/rwsem.c:down_write_killable');
-  point('down_write');
-  check_kernel_pointer(sem, true);
-  if (lockDebugFlags() !== 0) {
-    rwsem_acquire(sem, 0, 'down_write_killable');
-    if (LOCK_CONTENDED_RETURN(sem, 'down_write_killable', rwsem_write_trylock, __down_write_killable)) {
-      lock_release(sem);
-      return -EINTR;
+  traceBegin(T.down_write_killable);
+  let ret: number;
+  try {
+    might_sleep('kernel/locking/rwsem.c:down_write_killable');
+    point('down_write');
+    check_kernel_pointer(sem, true);
+    if (lockDebugFlags() !== 0) {
+      rwsem_acquire(sem, 0, 'down_write_killable');
+      ret = LOCK_CONTENDED_RETURN(sem, 'down_write_killable', rwsem_write_trylock, __down_write_killable)
+        ? -EINTR
+        : 0;
+      if (ret) lock_release(sem);
+    } else {
+      ret = __down_write_common(sem, TASK_KILLABLE);
     }
-    return 0;
+  } finally {
+    traceEnd(T.down_write_killable);
   }
-  return __down_write_common(sem, TASK_KILLABLE);
+  if (ret === 0) traceLockAcquired(sem, LockKind.Write);
+  return ret;
 }
 
 // kernel/locking/rwsem.c down_write_trylock(), v6.6
@@ -508,6 +554,7 @@ export function down_write_trylock(sem: number): boolean {
   check_kernel_pointer(sem, true);
   if (!rwsem_write_trylock(sem)) return false;
   if (lockDebugFlags() !== 0) rwsem_acquire(sem, 1, 'down_write_trylock');
+  traceLockAcquired(sem, LockKind.Write);
   return true;
 }
 
@@ -524,6 +571,7 @@ function rwsem_wake(sem: number): void {
 // kernel/locking/rwsem.c up_read() / __up_read(), v6.6
 export function up_read(sem: number): void {
   check_kernel_pointer(sem, true);
+  traceLockReleased(sem, LockKind.Read);
   if (currentHoldsTrackedLocks()) lock_release(sem); // rwsem_release()
   const tmp = (Atomics.sub(mem.i32, cnt(sem), RWSEM_READER_BIAS) - RWSEM_READER_BIAS) | 0;
   if ((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) === RWSEM_FLAG_WAITERS) {
@@ -536,6 +584,7 @@ export function up_read(sem: number): void {
 // kernel/locking/rwsem.c up_write() / __up_write(), v6.6
 export function up_write(sem: number): void {
   check_kernel_pointer(sem, true);
+  traceLockReleased(sem, LockKind.Write);
   if (currentHoldsTrackedLocks()) lock_release(sem); // rwsem_release()
   rwsem_clear_owner(sem);
   const tmp = Atomics.sub(mem.i32, cnt(sem), RWSEM_WRITER_LOCKED);
@@ -546,6 +595,8 @@ export function up_write(sem: number): void {
 // kernel/locking/rwsem.c downgrade_write() / __downgrade_write(), v6.6
 export function downgrade_write(sem: number): void {
   check_kernel_pointer(sem, true);
+  traceLockReleased(sem, LockKind.Write);
+  traceLockAcquired(sem, LockKind.Read);
   if (currentHoldsTrackedLocks()) lock_downgrade(sem, 'downgrade_write');
   const tmp = Atomics.add(mem.i32, cnt(sem), -RWSEM_WRITER_LOCKED + RWSEM_READER_BIAS);
   rwsem_set_reader_owned(sem);

@@ -4,6 +4,7 @@
 // kernel/locking/spinlock.c does; off, the only extra cost is the load of the config word on the
 // lock side and a plain read of current's lockdep_depth on the unlock side.
 import { cpuCtx, point } from '../../cpu/context.js';
+import { LockKind, traceLockAcquired, traceLockReleased } from '../../cpu/trace_buffer.js';
 import { mem } from '../../shm/arena.js';
 import { check_kernel_pointer } from '../panic.js';
 import { LOCK_CONTENDED, lock_release, spin_acquire } from './lockdep.js';
@@ -50,9 +51,10 @@ export function spin_lock(lock: number): void {
   if (lockDebugFlags() !== 0) {
     spin_acquire(lock, 0, 'spin_lock');
     LOCK_CONTENDED(lock, 'spin_lock', do_raw_spin_trylock, do_raw_spin_lock);
-    return;
+  } else {
+    do_raw_spin_lock(lock);
   }
-  do_raw_spin_lock(lock);
+  traceLockAcquired(lock, LockKind.Spin); // --trace: a lock slice until spin_unlock
 }
 
 // include/linux/spinlock_api_smp.h __raw_spin_trylock(), v6.6
@@ -62,6 +64,7 @@ export function spin_trylock(lock: number): boolean {
   if (!do_raw_spin_trylock(lock)) return false;
   cpuCtx.preemptCount++;
   if (lockDebugFlags() !== 0) spin_acquire(lock, 1, 'spin_trylock');
+  traceLockAcquired(lock, LockKind.Spin);
   return true;
 }
 
@@ -69,6 +72,7 @@ export function spin_trylock(lock: number): boolean {
 // arch_spin_unlock().
 export function spin_unlock(lock: number): void {
   check_kernel_pointer(lock, true);
+  traceLockReleased(lock, LockKind.Spin);
   if (currentHoldsTrackedLocks()) lock_release(lock);
   const head = lock * 2;
   // Only the holder writes `head`, so this store is the unlock and the lock's last access.
