@@ -27,6 +27,11 @@ function runFlags(cmd: Command): Command {
     .addOption(new Option('--dmesg', 'print the kernel log of the first hit').default(undefined))
     .option('--lockdep', 'run with lockdep (slower: a stack capture per acquisition)')
     .option('--lock-stat', 'collect lock_stat and print /proc/lock_stat after the runs')
+    .option(
+      '--record',
+      "free mode: record the order of the CPUs' points and replay failing runs in controlled mode",
+    )
+    .option('--record-max <n>', '--record: failing runs to replay (default 20)', intIn(1, 100_000))
     .addOption(
       new Option('--mode <mode>', 'free: all CPUs at once (default); controlled: one at a time').choices([
         'free',

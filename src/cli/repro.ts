@@ -8,10 +8,12 @@ import { lock_stat_enable, lockdep_enable } from '../kernel/locking/lockdep_stat
 import { JSON_SCHEMA_VERSION, renderTable, toRow, type VerdictRow } from '../report/verdict.js';
 import { runVariant, sharedMachine } from '../scenarios/campaign.js';
 import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
+import { replayRecordings } from '../scenarios/record_replay.js';
 import { UsageError } from './args.js';
+import { type RecordFlags, recordCapOf, recordLines } from './record.js';
 import { checkTracePath, type TraceWritten, tracePathFor, writeVariantTrace } from './trace_file.js';
 
-export interface ReproOptions {
+export interface ReproOptions extends RecordFlags {
   variant?: string;
   runs?: number;
   seed?: number;
@@ -79,7 +81,9 @@ export interface ReproOutcome {
 }
 
 export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOptions): Promise<ReproOutcome> {
-  const choice = modeOf(o);
+  const mode = modeOf(o);
+  const recordCap = recordCapOf(o, mode.mode);
+  const choice = recordCap > 0 ? { ...mode, record: recordCap } : mode;
   const replayCpus = o.replay !== undefined ? decodeSchedule(o.replay).ncpus : undefined;
   for (const e of entries) {
     if (replayCpus !== undefined && replayCpus !== e.scenario.cpus.length) {
@@ -118,6 +122,8 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
       const trace = o.trace !== undefined;
       const r = await runVariant(machine, e.scenario, v, { runs, seed, ...choice, trace }, e.url);
       rows.push(toRow(r));
+      if (recordCap > 0)
+        rows.at(-1)!.record = await replayRecordings(machine, e.scenario, v, r, e.url, recordCap);
       if (o.trace !== undefined) {
         const w = writeVariantTrace(tracePathFor(o.trace, e.scenario.id, v.name, several), e.scenario, r);
         if (w) traces.push(w);
@@ -164,6 +170,7 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean)
       }
     }
   }
+  for (const r of out.rows) lines.push(...recordLines(r));
   if (out.lockStat) lines.push('', out.lockStat);
   for (const t of out.traces ?? []) {
     const what = t.failed

@@ -112,6 +112,7 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
     traceCpuEnd(state);
     cpuCtx.runner = runner;
     runs++;
+    if (runner instanceof FreeRunner) runner.endRun();
     Atomics.store(i32, percpu(t.cpu, PC.POINTS), runner.points);
     Atomics.store(i32, percpu(t.cpu, PC.JITTER_EVENTS), runner.jitterEvents);
     Atomics.store(i32, percpu(t.cpu, PC.JITTER_DIGEST), runner.jitterDigest | 0);

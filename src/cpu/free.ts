@@ -4,6 +4,7 @@ import { emulatedNow, timeScale } from './clock.js';
 import { C, ctl } from './control.js';
 import { CpuStop } from './errors.js';
 import { digestStep, type JitterConfig, jitterDecision, type WindowInfo, windowTable } from './jitter.js';
+import { EventKind, RecordWriter, recordBase } from './record.js';
 import type { Runner, WaitResult } from './runner.js';
 
 /** Longest single host wait, so an aborted run is noticed promptly. */
@@ -21,6 +22,9 @@ export class FreeRunner implements Runner {
   private readonly occurrences = new Map<number, number>();
   private readonly windows: Map<string, WindowInfo>;
   private readonly abortAt: number;
+  /** --record: stamps the global order of this CPU's points (record.ts); null without the region. */
+  private readonly rec: RecordWriter | null;
+  private recording = false;
 
   constructor(
     private readonly cfg: JitterConfig,
@@ -28,6 +32,8 @@ export class FreeRunner implements Runner {
   ) {
     this.windows = windowTable(cfg);
     this.abortAt = ctl() + C.ABORT;
+    const rb = recordBase(mem.arena);
+    this.rec = rb >= 0 ? new RecordWriter(rb, cpu) : null;
   }
 
   /** A run's jitter depends only on its own seed (campaign seed + run index). */
@@ -37,11 +43,24 @@ export class FreeRunner implements Runner {
     this.jitterEvents = 0;
     this.jitterDigest = 0;
     this.occurrences.clear();
+    if (this.rec) {
+      this.rec.begin();
+      this.recording = this.rec.on;
+    }
+  }
+
+  /** After the run's program: publish the recording's length. */
+  endRun(): void {
+    if (this.recording) this.rec!.end();
   }
 
   point(id: string): void {
     if (Atomics.load(mem.i32, this.abortAt) !== 0) throw new CpuStop();
     this.points++;
+    // Stamped as the CPU arrives, before any jitter: a replay orders each CPU's stretch of code by
+    // the stamp of the point that ends it (strategies/follow.ts), and a delay injected here belongs
+    // to the stretch that starts here.
+    if (this.recording) this.rec!.stamp(EventKind.Point);
     const w = this.windows.get(id);
     if (w !== undefined) this.inject(w);
   }
@@ -65,6 +84,9 @@ export class FreeRunner implements Runner {
   wait(addr: number, expected: number, timeoutMs: number): WaitResult {
     const i32 = mem.i32;
     const deadline = Number.isFinite(timeoutMs) ? performance.now() + timeoutMs / timeScale() : Infinity;
+    // Recorded where controlled mode hands the token back: a wait that will sleep.
+    if (this.recording && timeoutMs > 0 && Atomics.load(i32, addr) === expected)
+      this.rec!.stamp(EventKind.Wait);
     for (;;) {
       if (Atomics.load(i32, this.abortAt) !== 0) throw new CpuStop();
       const left = deadline - performance.now();
@@ -79,6 +101,8 @@ export class FreeRunner implements Runner {
   }
 
   relax(spins: number): void {
+    // The start of a spin loop, marked (the replay ignores it by default: see follow.ts).
+    if (spins === 0 && this.recording) this.rec!.stamp(EventKind.Spin);
     if (spins < SPIN_BEFORE_WAIT) return;
     if (Atomics.load(mem.i32, this.abortAt) !== 0) throw new CpuStop();
     // Past a short spin, give the host core away: more CPUs than cores must not livelock.

@@ -1,6 +1,7 @@
 // The verdict table and its JSON form.
 import pc from 'picocolors';
 import type { VariantResult } from '../scenarios/campaign.js';
+import type { RecordSummary } from '../scenarios/record_replay.js';
 import { renderDmesg } from './dmesg.js';
 
 export const JSON_SCHEMA_VERSION = 1;
@@ -30,6 +31,8 @@ export interface VerdictRow {
   schedule: string | null;
   /** Runs done; for dfs, the schedules explored. */
   explored: number;
+  /** --record: the controlled replays of the recorded failing free runs. */
+  record?: RecordSummary;
 }
 
 export function toRow(r: VariantResult): VerdictRow {

@@ -6,6 +6,7 @@ import { AbortReason, CpuState } from '../cpu/control.js';
 import type { CpuCrash } from '../cpu/cpu_loop.js';
 import { type LogRecord, logRead } from '../cpu/logring.js';
 import { Machine, type RunOutcome } from '../cpu/machine.js';
+import { type Recording, recordCollect, recordEnable, recordReset } from '../cpu/record.js';
 import { encodeSchedule } from '../cpu/schedule.js';
 import { DfsStrategy } from '../cpu/strategies/dfs.js';
 import { makeStrategy, type StrategyConfig } from '../cpu/strategies/index.js';
@@ -27,6 +28,22 @@ export interface CampaignOptions {
   strategy?: StrategyConfig;
   /** Record per-CPU traces (cpu/trace_buffer.ts); keep the first failing run's, else the last run's. */
   trace?: boolean;
+  /**
+   * Free mode: record the global order of every run's points (cpu/record.ts) and keep the
+   * recordings of the first `record` failing runs in `VariantResult.recordings`.
+   */
+  record?: number;
+}
+
+/** A failing free run and its recording (--record). */
+export interface FailedRecording {
+  run: number;
+  seed: number;
+  /** The first detector line (or deadlock line, or 'Oops'); for a failed final check, null. */
+  hit: string | null;
+  /** The final check that failed (when no detector fired). */
+  check: { name: string; detail: string } | null;
+  recording: Recording;
 }
 
 export interface RunHit {
@@ -65,6 +82,8 @@ export interface VariantResult {
   explored: number;
   /** With `trace`: the first failing run's recording, else the last run's. */
   trace?: TracedRun;
+  /** --record: the recordings of the first failing runs (at most CampaignOptions.record). */
+  recordings?: FailedRecording[];
 }
 
 /** One traced run (--trace): report/trace.ts turns it into a Chrome trace. */
@@ -116,6 +135,9 @@ export async function runVariant(
   if (!era) throw new Error(`scenario ${s.id}: variant ${variant.name} names unknown era '${variant.era}'`);
   const kthreadCpus = s.cpus.flatMap((c, i) => (c.kthread ? [i] : []));
   const mode = opts.mode ?? 'free';
+  const recordCap = opts.record ?? 0;
+  if (recordCap > 0 && mode !== 'free') throw new Error('recording (--record) is for free mode only');
+  const recordings: FailedRecording[] = [];
   const strategy = mode === 'controlled' ? makeStrategy(opts.strategy ?? { name: 'random' }) : undefined;
   let globals: Globals = {};
   const res: VariantResult = {
@@ -151,6 +173,7 @@ export async function runVariant(
       cpuCtx.current = 0;
       writeGlobals(s.globals, globals);
       traceArm(opts.trace === true && !traceKept, mode);
+      if (recordCap > 0) recordReset(s.cpus.length);
     },
     stopKthreads(_run: number) {
       for (const i of kthreadCpus) kthread_stop(globals[s.cpus[i]!.task]!);
@@ -163,6 +186,7 @@ export async function runVariant(
       const hitLine = lines.find(isDetectorLine) ?? deadlock[0];
       const seed = (opts.seed + o.run) >>> 0;
       let failed = false;
+      let failedCheck: { name: string; detail: string } | null = null;
       if (hitLine || o.abort === AbortReason.Oops) {
         failed = true;
         if (res.hits === 0 && o.picks)
@@ -184,6 +208,7 @@ export async function runVariant(
           const bad = c.check({ dmesg: lines, globals });
           if (bad !== null) {
             failed = true;
+            failedCheck = { name: c.name, detail: bad };
             if (res.hits === 0 && res.checkFailures === 0 && o.picks)
               res.schedule = encodeSchedule({ ncpus: s.cpus.length, picks: o.picks });
             res.checkFailures++;
@@ -205,6 +230,15 @@ export async function runVariant(
         };
         traceKept = failed;
       }
+      if (failed && recordings.length < recordCap) {
+        recordings.push({
+          run: o.run,
+          seed,
+          hit: failedCheck ? null : (hitLine ?? 'Oops'),
+          check: failedCheck,
+          recording: recordCollect(s.cpus.length),
+        });
+      }
       if (o.abort === AbortReason.Halted) {
         haltReason ??= `run ${o.run}: ${(o.report ?? []).join('; ')}`;
         return false;
@@ -213,6 +247,8 @@ export async function runVariant(
       return more && !(opts.stopOnHit && res.hits > 0);
     },
   };
+  machine.attach();
+  recordEnable(recordCap > 0);
   const r = await machine.campaign(
     {
       entry: new URL('./cpu_entry.js', import.meta.url).href,
@@ -229,12 +265,17 @@ export async function runVariant(
     },
     hooks,
   );
+  if (recordCap > 0) {
+    machine.attach();
+    recordEnable(false);
+  }
   if (opts.trace) {
     machine.attach();
     traceArm(false, mode);
   }
   res.runs = r.runs;
   res.explored = strategy instanceof DfsStrategy ? strategy.explored : r.runs;
+  if (recordCap > 0) res.recordings = recordings;
   res.wallMs = r.wallMs;
   res.runsPerSec = r.runs > 0 ? r.runs / (r.wallMs / 1000) : 0;
   runTimes.sort((a, b) => a - b);

@@ -2,6 +2,7 @@
 // Importing this module loads every kernel and mm file that owns static data or a slab cache.
 import { CONTROL_REGION } from '../cpu/control.js';
 import { LOG_REGION, logReset } from '../cpu/logring.js';
+import { RECORD_REGION } from '../cpu/record.js';
 import { TRACE_REGION } from '../cpu/trace_buffer.js';
 import { forkReset } from '../kernel/fork.js';
 import { lockdepReset } from '../kernel/locking/lockdep.js';
@@ -31,7 +32,9 @@ export function machineRegions(nrPages = DEFAULT_PAGES): RegionSpec[] {
     ...staticsRegions(),
     ...slabRegions(),
     ...pageAllocRegions(nrPages),
-    // Last, so that adding it moved no kernel address: --trace's per-CPU buffers (cpu/trace_buffer.ts).
+    // Last, so that adding it moved no kernel address: free-mode --record's buffers (cpu/record.ts).
+    RECORD_REGION,
+    // --trace's per-CPU buffers (cpu/trace_buffer.ts), also after every kernel address.
     TRACE_REGION,
   ];
 }

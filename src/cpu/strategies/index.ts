@@ -1,7 +1,10 @@
 // Building a strategy from its command-line configuration.
+
+import type { RecordedEvent } from '../record.js';
 import { decodeSchedule } from '../schedule.js';
 import type { Strategy } from '../strategy.js';
 import { DfsStrategy } from './dfs.js';
+import { controlBlockProbe, type FollowOptions, FollowStrategy } from './follow.js';
 import { PctStrategy } from './pct.js';
 import { RandomStrategy } from './random.js';
 import { ReplayStrategy } from './replay.js';
@@ -11,13 +14,18 @@ export const STRATEGY_NAMES = ['random', 'pct', 'dfs', 'replay', 'roundrobin'] a
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 export interface StrategyConfig {
-  name: StrategyName;
+  /** 'follow' is internal (--record's replay of a free run), not a --strategy choice. */
+  name: StrategyName | 'follow';
   /** pct: the bug depth d (default 2). */
   depth?: number;
   /** dfs: the preemption bound k (default 2). */
   preemptions?: number;
   /** replay: the schedule string (throws ScheduleError when malformed). */
   schedule?: string;
+  /** follow: the free run's recorded events, in stamp order. */
+  recorded?: readonly RecordedEvent[];
+  /** follow: hand-back options (default: probe the control block). */
+  follow?: FollowOptions;
 }
 
 export function makeStrategy(cfg: StrategyConfig): Strategy {
@@ -33,5 +41,9 @@ export function makeStrategy(cfg: StrategyConfig): Strategy {
     case 'replay':
       if (cfg.schedule === undefined) throw new RangeError('replay: a schedule string is needed');
       return new ReplayStrategy(decodeSchedule(cfg.schedule));
+    case 'follow': {
+      if (cfg.recorded === undefined) throw new RangeError('follow: a recording is needed');
+      return new FollowStrategy(cfg.recorded, { probe: controlBlockProbe, ...cfg.follow });
+    }
   }
 }
