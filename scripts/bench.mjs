@@ -1,4 +1,4 @@
-// npm run bench -- [scenario]
+// npm run bench -- [scenario|locks|sched]
 // Every benchmark prints its figures beside a baseline measured in the same process.
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +54,11 @@ async function benchScenario() {
 }
 
 const which = process.argv[2] ?? 'scenario';
-const benches = { scenario: benchScenario, locks: async () => (await import('./bench-locks.mjs')).run() };
+const benches = {
+  scenario: benchScenario,
+  locks: async () => (await import('./bench-locks.mjs')).run(),
+  sched: async () => (await import('./bench-sched.mjs')).run(),
+};
 if (!benches[which]) {
   console.error(`bench: unknown benchmark '${which}' (have: ${Object.keys(benches).join(', ')})`);
   process.exit(2);

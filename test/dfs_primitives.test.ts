@@ -8,8 +8,9 @@
 //   dfs-rwsem readers 2386 (1.5-2.2 s), writers 2628 (1.6-1.9 s), dfs-rwsem-downgrade 865 (0.9 s),
 //   dfs-rwsem-trylock 1442 (1.2-1.7 s), dfs-seqcount 1032 (0.7-1.3 s), dfs-spinlock 1386 (1.0-1.3 s),
 //   dfs-rcu 3555 (1.9-2.7 s); a broken variant with its 10-run replay takes 1-3 s; the file ~30 s.
-// All fixtures have 3 CPUs. The spinlock one gives each pair of CPUs its own lock: two CPUs
-// spinning on one ticket lock make dfs livelock (see dfs-spinlock.mjs).
+// All fixtures have 3 CPUs. dfs-spinlock 'shared' puts all three on one ticket lock, twice each
+// (1128 schedules, ~1 s): a waiter queues behind a waiter, which made dfs livelock until the
+// controlled runner took the choice among spinners away from the strategy.
 import { describe, expect, it } from 'vitest';
 import { json, mmrace } from './helpers/cli.js';
 
@@ -63,6 +64,7 @@ const CLEAN: [string, string, string, number][] = [
   ['dfs-rwsem-trylock', 'correct', 'rwsem trylocks mixed with blocking down_read/down_write', 700],
   ['dfs-seqcount', 'correct', 'seqcount reader vs 2 spinlock-serialized writers', 500],
   ['dfs-spinlock', 'correct', 'ticket spinlock, 3 CPUs, one lock per CPU pair', 700],
+  ['dfs-spinlock', 'shared', 'ticket spinlock, 3 CPUs on one lock, twice each', 560],
   ['dfs-rcu', 'correct', 'RCU reader vs synchronize_rcu + kfree_rcu (GP kthread on CPU2)', 1700],
 ];
 

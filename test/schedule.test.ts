@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../src/cpu/prng.js';
 import { decodeSchedule, encodeSchedule, ScheduleError, switches } from '../src/cpu/schedule.js';
+import { ReplayStrategy } from '../src/cpu/strategies/replay.js';
 
 function randomPicks(n: number, ncpus: number, seed: number, stickiness: number): number[] {
   const r = rng(seed);
@@ -49,5 +50,35 @@ describe('schedule strings', () => {
   ])('%j is refused', (text, why) => {
     expect(() => decodeSchedule(text)).toThrow(ScheduleError);
     expect(() => decodeSchedule(text)).toThrow(why);
+  });
+});
+
+describe('replay strategy', () => {
+  const sched = { ncpus: 3, picks: [0, 0, 1, 2, 2, 2] };
+
+  it('strict: a pick that is not runnable is a divergence, and so is running past the end', () => {
+    const s = new ReplayStrategy(sched);
+    s.beginRun(1, 3);
+    expect(s.pick([0, 1, 2], -1, 0)).toBe(0);
+    expect(() => s.pick([1, 2], 0, 1)).toThrow(/decision 1: the schedule picks CPU0/);
+    expect(() => s.pick([0], 0, 6)).toThrow(/past the schedule's 6 decisions/);
+  });
+
+  it("'continue': goes on with the running CPU, else the lowest runnable, and says where it left", () => {
+    const s = new ReplayStrategy(sched, 'continue');
+    s.beginRun(1, 3);
+    expect(s.pick([1, 2], 1, 3)).toBe(2); // on the schedule
+    expect(s.pick([0, 1], 1, 3)).toBe(1); // CPU2 not runnable: CPU1 goes on
+    expect(s.diverged).toMatch(/decision 3/);
+    expect(s.pick([0, 2], 1, 4)).toBe(2); // back on the schedule
+    expect(s.pick([0, 1], 2, 9)).toBe(0); // past the end, CPU2 cannot go on: the lowest runnable
+  });
+
+  it('run-ahead covers a run of one CPU, and everything past the end only when continuing', () => {
+    expect(new ReplayStrategy(sched).runAhead(2, 3)).toBe(2);
+    expect(new ReplayStrategy(sched).runAhead(0, 0)).toBe(1);
+    expect(new ReplayStrategy(sched).runAhead(1, 2)).toBe(0);
+    expect(new ReplayStrategy(sched, 'continue').runAhead(2, 3)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(new ReplayStrategy(sched, 'continue').runAhead(0, 0)).toBe(1);
   });
 });

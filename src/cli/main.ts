@@ -48,6 +48,10 @@ function runFlags(cmd: Command): Command {
     .option('--preemptions <k>', 'dfs: preemption bound (default 2)', intIn(0, 1000))
     .option('--replay <schedule>', 'replay a schedule string (implies --mode controlled --strategy replay)')
     .option(
+      '--shrink',
+      'controlled mode: shrink the first failing schedule (fewer switches, then fewer decisions)',
+    )
+    .option(
       '--trace <file>',
       'write a Chrome trace (Perfetto) of the first failing run, else the last run; with several ' +
         'variants, one file each: the variant name goes before the extension (out.v4.14.json)',

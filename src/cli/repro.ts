@@ -11,6 +11,7 @@ import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
 import { replayRecordings } from '../scenarios/record_replay.js';
 import { UsageError } from './args.js';
 import { type RecordFlags, recordCapOf, recordLines } from './record.js';
+import { checkShrinkFlags, shrinkLines, shrinkRow } from './shrink.js';
 import { checkTracePath, type TraceWritten, tracePathFor, writeVariantTrace } from './trace_file.js';
 
 export interface ReproOptions extends RecordFlags {
@@ -27,6 +28,8 @@ export interface ReproOptions extends RecordFlags {
   depth?: number;
   preemptions?: number;
   replay?: string;
+  /** Controlled mode: shrink the first failing schedule. */
+  shrink?: boolean;
   /** Write a Chrome trace of the first failing run (else the last run) of each variant. */
   trace?: string;
 }
@@ -82,6 +85,7 @@ export interface ReproOutcome {
 
 export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOptions): Promise<ReproOutcome> {
   const mode = modeOf(o);
+  checkShrinkFlags(o.shrink, mode.mode);
   const recordCap = recordCapOf(o, mode.mode);
   const choice = recordCap > 0 ? { ...mode, record: recordCap } : mode;
   const replayCpus = o.replay !== undefined ? decodeSchedule(o.replay).ncpus : undefined;
@@ -122,6 +126,7 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
       const trace = o.trace !== undefined;
       const r = await runVariant(machine, e.scenario, v, { runs, seed, ...choice, trace }, e.url);
       rows.push(toRow(r));
+      if (o.shrink) await shrinkRow(rows.at(-1)!, machine, e.scenario, v, r, e.url);
       if (recordCap > 0)
         rows.at(-1)!.record = await replayRecordings(machine, e.scenario, v, r, e.url, recordCap);
       if (o.trace !== undefined) {
@@ -166,6 +171,7 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean)
         lines.push(
           `--- schedule of the first failing run: ${r.schedule}`,
           `    replay it: mmrace replay ${r.id} '${r.schedule}' --variant ${r.variant}`,
+          ...shrinkLines(r),
         );
       }
     }

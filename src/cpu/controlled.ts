@@ -14,7 +14,10 @@
 //
 // Runnable CPUs at a decision: those at a point; those waiting whose word no longer holds the
 // expected value, or that a wake() picked, or whose virtual deadline has passed; spinners only
-// when no one else can run (a spinner yields to the CPU it waits for). When no CPU can run, the
+// when no one else can run (a spinner yields to the CPU it waits for), and then the decider, not
+// the strategy, picks the next spinner round-robin: which spinner re-checks first is no real
+// choice, and leaving it to a strategy lets DFS branch (or PCT spin one CPU) forever. A spinner
+// pick is still a step of the schedule, so replay sees it. When no CPU can run, the
 // virtual clock jumps to the earliest deadline; with none pending, the run is a deadlock.
 // Every decision advances the virtual clock by VCLOCK_STEP_MS, so spinning and time-based loops
 // (rwsem handoff, spin thresholds) make progress deterministically. now() is the virtual clock.
@@ -45,6 +48,11 @@ import type { Strategy } from './strategy.js';
 
 /** Virtual time that one scheduling decision takes (1 µs). */
 export const VCLOCK_STEP_MS = 0.001;
+/**
+ * Decisions in a row with only spinning CPUs before the run is called a spin deadlock: every
+ * spinner has had thousands of turns (time-based spin loops see the virtual clock move meanwhile).
+ */
+const SPIN_DEADLOCK_DECISIONS = 100_000;
 /** Longest host wait slice while waiting for the token, so a lost notify cannot hang a CPU. */
 const TOKEN_WAIT_SLICE_MS = 100;
 
@@ -76,7 +84,8 @@ export class ControlledRunner implements Runner {
     if (this.ahead > 0) {
       this.ahead--;
       this.aheadUsed++;
-      setF64At(this.vclock, f64At(this.vclock) + VCLOCK_STEP_MS);
+      const f64 = mem.arena.f64;
+      f64[this.vclock >> 1] = f64[this.vclock >> 1]! + VCLOCK_STEP_MS;
       return;
     }
     this.yieldToken(SchedState.Runnable);
@@ -199,6 +208,8 @@ export interface DeciderOptions {
 export class Decider {
   private readonly i32 = mem.i32;
   private readonly b = ctl();
+  /** The last runnable() found only spinning CPUs. */
+  private spinOnly = false;
 
   constructor(private readonly o: DeciderOptions) {}
 
@@ -226,6 +237,7 @@ export class Decider {
     const t0 = performance.now();
     let kthreadsStopped = o.kthreadCpus.size === 0;
     let first = true;
+    let spinStreak = 0;
     const halt = (why: AbortReason): ControlledRunResult => {
       Atomics.compareExchange(i32, b + C.ABORT, AbortReason.None, why);
       this.handTo(TOKEN_HALT);
@@ -257,7 +269,7 @@ export class Decider {
           o.stopKthreads();
         }
       }
-      const runnable = this.runnable();
+      const runnable = this.runnable(from);
       if (runnable === null) {
         // Every CPU exited.
         this.handTo(TOKEN_HALT);
@@ -272,11 +284,24 @@ export class Decider {
         return halt(AbortReason.Halted);
       }
       let pick: number;
-      try {
-        pick = o.strategy.pick(runnable, from, picks.length);
-      } catch (e) {
-        report.push((e as Error)?.message ?? String(e));
-        return halt(AbortReason.Halted);
+      if (this.spinOnly) {
+        // Only spinners can run: not the strategy's choice. The next spinner after the one that
+        // just yielded re-checks its condition; within one round the one that can go on does.
+        if (++spinStreak > SPIN_DEADLOCK_DECISIONS) {
+          report.push(...this.deadlockReport());
+          report.push(`  (${spinStreak - 1} decisions in a row found only spinning CPUs: a spin deadlock)`);
+          return halt(AbortReason.Deadlock);
+        }
+        pick = runnable.find((c) => c > from) ?? runnable[0]!;
+        o.strategy.ranAhead?.(pick, picks.length, 1);
+      } else {
+        spinStreak = 0;
+        try {
+          pick = o.strategy.pick(runnable, from, picks.length);
+        } catch (e) {
+          report.push((e as Error)?.message ?? String(e));
+          return halt(AbortReason.Halted);
+        }
       }
       if (!runnable.includes(pick)) {
         report.push(`strategy ${o.strategy.name} picked CPU${pick}, which is not runnable`);
@@ -285,7 +310,7 @@ export class Decider {
       picks.push(pick);
       setF64At(b + C.VCLOCK_F64, f64At(b + C.VCLOCK_F64) + VCLOCK_STEP_MS);
       Atomics.store(i32, percpu(pick, PC.SCHED), SchedState.Runnable);
-      const ahead = o.noRunAhead ? 0 : (o.strategy.runAhead?.(pick, picks.length - 1) ?? 0);
+      const ahead = o.noRunAhead || this.spinOnly ? 0 : (o.strategy.runAhead?.(pick, picks.length - 1) ?? 0);
       Atomics.store(i32, b + C.AHEAD, Math.max(0, Math.min(ahead, o.maxSteps - picks.length)));
       this.handTo(pick);
     }
@@ -306,8 +331,12 @@ export class Decider {
     return Atomics.load(this.i32, percpu(c, PC.SCHED));
   }
 
-  /** The runnable CPUs, ascending; null when every CPU has exited; [] on a deadlock. */
-  private runnable(): number[] | null {
+  /**
+   * The runnable CPUs, ascending; null when every CPU has exited; [] on a deadlock. Spinners only
+   * when no other CPU can run, and then `spinOnly` is set.
+   */
+  private runnable(from: number): number[] | null {
+    this.spinOnly = false;
     const i32 = this.i32;
     const b = this.b;
     const o = this.o;
@@ -339,11 +368,14 @@ export class Decider {
     }
     if (live === 0) return null;
     if (ready.length > 0) return ready;
-    if (spinners.length > 0) return spinners;
+    if (spinners.length > 0) {
+      this.spinOnly = true;
+      return spinners;
+    }
     if (earliest === Infinity) return [];
     // Nothing can run before a timer fires: jump the virtual clock to the earliest one.
     setF64At(b + C.VCLOCK_F64, earliest);
-    return this.runnable();
+    return this.runnable(from);
   }
 
   private deadlockReport(): string[] {

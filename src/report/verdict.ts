@@ -2,6 +2,7 @@
 import pc from 'picocolors';
 import type { VariantResult } from '../scenarios/campaign.js';
 import type { RecordSummary } from '../scenarios/record_replay.js';
+import type { ShrinkResult } from '../scenarios/shrink.js';
 import { renderDmesg } from './dmesg.js';
 
 export const JSON_SCHEMA_VERSION = 1;
@@ -31,6 +32,13 @@ export interface VerdictRow {
   schedule: string | null;
   /** Runs done; for dfs, the schedules explored. */
   explored: number;
+  /** --shrink: the shrunk schedule of the first failing run (null: not asked for, or none failed). */
+  shrunkSchedule: string | null;
+  /** --shrink: sizes before and after, candidate runs tried, and the strict replay's verdict. */
+  shrink?: Omit<ShrinkResult, 'shrunk' | 'original'> & {
+    original: { steps: number; switches: number };
+    shrunk: { steps: number; switches: number };
+  };
   /** --record: the controlled replays of the recorded failing free runs. */
   record?: RecordSummary;
 }
@@ -67,6 +75,7 @@ export function toRow(r: VariantResult): VerdictRow {
     strategy: r.strategy,
     schedule: r.schedule,
     explored: r.explored,
+    shrunkSchedule: null,
   };
 }
 

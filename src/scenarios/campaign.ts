@@ -12,7 +12,10 @@ import { DfsStrategy } from '../cpu/strategies/dfs.js';
 import { makeStrategy, type StrategyConfig } from '../cpu/strategies/index.js';
 import { type TraceSnapshot, traceArm, traceSnapshot } from '../cpu/trace_buffer.js';
 import { applyEra, eraByName } from '../eras/index.js';
+import { deadlock_report } from '../kernel/deadlock_report.js';
 import { kthread_stop } from '../kernel/kthread.js';
+import { lockdep_enable, lockdepEnabled } from '../kernel/locking/lockdep_state.js';
+import { HungTaskWatchdog, hungTaskTimeoutSecs } from './hung_watchdog.js';
 import { DEFAULT_PAGES, kernelReset, machineRegions, writeGlobals } from './kernel_image.js';
 import type { Globals, Scenario, Variant, Verdict } from './scenario.js';
 
@@ -26,6 +29,10 @@ export interface CampaignOptions {
   mode?: 'free' | 'controlled';
   /** Controlled mode's strategy (default random). */
   strategy?: StrategyConfig;
+  /** Controlled mode: replay a lockdep-less deadlock with lockdep on for the full report (default yes). */
+  deadlockReportWithLockdep?: boolean;
+  /** Free mode: khungtaskd's timeout in emulated seconds (default 120, shortened to fit the run timeout). */
+  hungTaskTimeoutSecs?: number;
   /** Record per-CPU traces (cpu/trace_buffer.ts); keep the first failing run's, else the last run's. */
   trace?: boolean;
   /**
@@ -163,6 +170,11 @@ export async function runVariant(
   };
   const runTimes: number[] = [];
   let haltReason: string | undefined;
+  const runTimeoutMs = opts.runTimeoutMs ?? 20_000;
+  const watchdog =
+    mode === 'free'
+      ? new HungTaskWatchdog(hungTaskTimeoutSecs(runTimeoutMs, s.timeScale ?? 1, opts.hungTaskTimeoutSecs))
+      : null;
   let traceKept = false; // --trace: a failing run's recording is kept, later runs are not recorded
   const hooks = {
     setup(_run: number) {
@@ -172,8 +184,13 @@ export async function runVariant(
       s.setup(globals, variant);
       cpuCtx.current = 0;
       writeGlobals(s.globals, globals);
+      watchdog?.reset();
       traceArm(opts.trace === true && !traceKept, mode);
       if (recordCap > 0) recordReset(s.cpus.length);
+    },
+    tick(_run: number, _elapsedMs: number): boolean {
+      watchdog?.tick();
+      return false;
     },
     stopKthreads(_run: number) {
       for (const i of kthreadCpus) kthread_stop(globals[s.cpus[i]!.task]!);
@@ -199,7 +216,9 @@ export async function runVariant(
             seed,
             summary: hitLine ?? 'Oops',
             log:
-              deadlock.length > 0 ? [...records, ...deadlock.map((text) => deadlockRecord(text))] : records,
+              deadlock.length > 0
+                ? [...records, ...deadlock.map((text) => deadlockRecord(text, records.at(-1)?.usec ?? 0))]
+                : records,
             jitter: o.cpus.map((c, cpu) => ({ cpu, events: c.jitterEvents, digest: c.jitterDigest })),
           };
         }
@@ -217,6 +236,15 @@ export async function runVariant(
           }
         }
       }
+      if (failed && recordings.length < recordCap) {
+        recordings.push({
+          run: o.run,
+          seed,
+          hit: failedCheck ? null : (hitLine ?? 'Oops'),
+          check: failedCheck,
+          recording: recordCollect(s.cpus.length),
+        });
+      }
       if (opts.trace && !traceKept) {
         const check =
           res.firstCheckFailure?.run === o.run ? `final check '${res.firstCheckFailure.check}'` : null;
@@ -229,15 +257,6 @@ export async function runVariant(
           snapshot: traceSnapshot(s.cpus.length),
         };
         traceKept = failed;
-      }
-      if (failed && recordings.length < recordCap) {
-        recordings.push({
-          run: o.run,
-          seed,
-          hit: failedCheck ? null : (hitLine ?? 'Oops'),
-          check: failedCheck,
-          recording: recordCollect(s.cpus.length),
-        });
       }
       if (o.abort === AbortReason.Halted) {
         haltReason ??= `run ${o.run}: ${(o.report ?? []).join('; ')}`;
@@ -258,10 +277,16 @@ export async function runVariant(
       seed: opts.seed,
       jitter: s.jitter,
       timeScale: s.timeScale ?? 1,
-      runTimeoutMs: opts.runTimeoutMs ?? 20_000,
+      runTimeoutMs,
       kthreadCpus,
       mode,
       ...(strategy ? { strategy } : {}),
+      describeDeadlock: (cpus) => {
+        machine.attach();
+        return deadlock_report(cpus).map((l) =>
+          l.replace(/^CPU(\d+):/, (_, c) => `CPU${c} (${s.cpus[+c]?.name}):`),
+        );
+      },
     },
     hooks,
   );
@@ -294,11 +319,53 @@ export async function runVariant(
   } else {
     res.observed = res.hits > 0 || res.checkFailures > 0 ? 'reproduces' : 'clean';
   }
+  const fullReport = opts.deadlockReportWithLockdep ?? true;
+  if (
+    fullReport &&
+    mode === 'controlled' &&
+    res.schedule &&
+    res.firstHit?.summary.startsWith('INFO: deadlock')
+  ) {
+    await deadlockWithLockdep(machine, s, variant, res.firstHit, res.schedule, moduleUrl);
+  }
   return res;
 }
 
-function deadlockRecord(text: string): LogRecord {
-  return { seq: 0, cpu: 0, pid: 0, level: 3, usec: 0, text };
+/**
+ * A deadlock found with lockdep off names only the last reader of an rwsem: replay its schedule
+ * once with lockdep on (lockdep adds no scheduling decisions, so the replay is exact) and take that
+ * report, which names every holder and every held lock.
+ */
+async function deadlockWithLockdep(
+  machine: Machine,
+  s: Scenario,
+  variant: Variant,
+  hit: RunHit,
+  schedule: string,
+  moduleUrl: string,
+): Promise<void> {
+  machine.attach();
+  if (lockdepEnabled()) return;
+  lockdep_enable(true);
+  try {
+    const again = await runVariant(
+      machine,
+      s,
+      variant,
+      { runs: 1, seed: hit.seed, mode: 'controlled', strategy: { name: 'replay', schedule } },
+      moduleUrl,
+    );
+    // With lockdep on, an AB-BA also gets lockdep's circular-dependency splat first: keep it.
+    const log = again.firstHit?.log;
+    if (log?.some((r) => r.text === hit.summary)) hit.log = log;
+  } finally {
+    machine.attach();
+    lockdep_enable(false);
+  }
+}
+
+function deadlockRecord(text: string, usec: number): LogRecord {
+  return { seq: 0, cpu: 0, pid: 0, level: 3, usec, text };
 }
 
 function describeHang(s: Scenario, o: RunOutcome): string {

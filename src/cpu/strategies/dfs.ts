@@ -67,9 +67,10 @@ export class DfsStrategy implements Strategy {
 
   ranAhead(cpu: number, step: number, n: number): void {
     if (step <= this.replayUpTo) return; // the prefix's decisions are on the stack already
-    const spent = this.spentAfter(step - 1);
-    for (let i = 0; i < n; i++)
-      this.stack[step + i] = { options: [cpu], chosen: 0, spent, canContinue: true };
+    // One shared record: a decision without alternatives is never changed by endRun().
+    const d: Decision = { options: [cpu], chosen: 0, spent: this.spentAfter(step - 1), canContinue: true };
+    this.stack.length = step + n;
+    this.stack.fill(d, step, step + n);
   }
 
   endRun(end: RunEnd): boolean {

@@ -7,7 +7,7 @@ import { DfsStrategy } from './dfs.js';
 import { controlBlockProbe, type FollowOptions, FollowStrategy } from './follow.js';
 import { PctStrategy } from './pct.js';
 import { RandomStrategy } from './random.js';
-import { ReplayStrategy } from './replay.js';
+import { type OnDivergence, ReplayStrategy } from './replay.js';
 import { RoundRobinStrategy } from './roundrobin.js';
 
 export const STRATEGY_NAMES = ['random', 'pct', 'dfs', 'replay', 'roundrobin'] as const;
@@ -22,6 +22,8 @@ export interface StrategyConfig {
   preemptions?: number;
   /** replay: the schedule string (throws ScheduleError when malformed). */
   schedule?: string;
+  /** replay: what to do when the run leaves the schedule (default: stop and report it). */
+  onDivergence?: OnDivergence;
   /** follow: the free run's recorded events, in stamp order. */
   recorded?: readonly RecordedEvent[];
   /** follow: hand-back options (default: probe the control block). */
@@ -40,7 +42,7 @@ export function makeStrategy(cfg: StrategyConfig): Strategy {
       return new DfsStrategy(cfg.preemptions ?? 2);
     case 'replay':
       if (cfg.schedule === undefined) throw new RangeError('replay: a schedule string is needed');
-      return new ReplayStrategy(decodeSchedule(cfg.schedule));
+      return new ReplayStrategy(decodeSchedule(cfg.schedule), cfg.onDivergence);
     case 'follow': {
       if (cfg.recorded === undefined) throw new RangeError('follow: a recording is needed');
       return new FollowStrategy(cfg.recorded, { probe: controlBlockProbe, ...cfg.follow });

@@ -1,10 +1,14 @@
 // replay: follow a recorded schedule. Strict by default: a pick that is not runnable, or a run
-// that outlives the schedule, is a divergence; `continueRandomly` goes on with random picks.
+// that outlives the schedule, is a divergence. 'random' goes on with seeded random picks;
+// 'continue' goes on without preempting (the running CPU while it can, else the lowest runnable
+// one): the shrinker's way of asking "what if the schedule stopped switching here?".
 import { rng } from '../prng.js';
 import type { Schedule } from '../schedule.js';
 import type { RunEnd, Strategy } from '../strategy.js';
 
 export class ScheduleDivergence extends Error {}
+
+export type OnDivergence = 'stop' | 'random' | 'continue';
 
 export class ReplayStrategy implements Strategy {
   readonly name = 'replay';
@@ -13,7 +17,7 @@ export class ReplayStrategy implements Strategy {
 
   constructor(
     private readonly schedule: Schedule,
-    private readonly continueRandomly = false,
+    private readonly onDivergence: OnDivergence = 'stop',
   ) {}
 
   beginRun(runSeed: number, ncpus: number): void {
@@ -24,23 +28,25 @@ export class ReplayStrategy implements Strategy {
     this.diverged = null;
   }
 
-  pick(runnable: readonly number[], _current: number, step: number): number {
+  pick(runnable: readonly number[], current: number, step: number): number {
     const want = this.schedule.picks[step];
     if (want !== undefined && runnable.includes(want)) return want;
     const why =
       want === undefined
         ? `the run went on past the schedule's ${this.schedule.picks.length} decisions`
         : `decision ${step}: the schedule picks CPU${want}, runnable are ${runnable.map((c) => `CPU${c}`).join(', ')}`;
-    if (!this.continueRandomly) throw new ScheduleDivergence(`schedule diverged: ${why}`);
+    if (this.onDivergence === 'stop') throw new ScheduleDivergence(`schedule diverged: ${why}`);
     this.diverged ??= why;
+    if (this.onDivergence === 'continue') return runnable.includes(current) ? current : runnable[0]!;
     return runnable[Math.floor(this.next() * runnable.length)]!;
   }
 
-  /** The schedule's run of `cpu` after `step`: those decisions need no round trip. */
+  /** The schedule's run of `cpu` after `step` (and, continuing past its end, for good). */
   runAhead(cpu: number, step: number): number {
     const picks = this.schedule.picks;
     let n = 0;
     while (picks[step + 1 + n] === cpu) n++;
+    if (step + 1 + n >= picks.length && this.onDivergence === 'continue') return Number.MAX_SAFE_INTEGER;
     return n;
   }
 

@@ -1,0 +1,109 @@
+// npm run bench -- sched: the controlled runner's costs beside the raw primitives it is built on,
+// measured in the same process. (1) points/s when no switch happens (the strategy lets the running
+// CPU go on: dfs with bound 0, so every point is a run-ahead point); (2) context switches/s with 2
+// and 4 CPUs (roundrobin: every point switches; one switch = CPU -> decider -> CPU, two futex
+// handoffs); (3) raw round trips between two threads: Atomics.wait/notify, and spinning on a word.
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { runVariant, sharedMachine, shutdownMachine } from '../dist/src/index.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fixture = (cpus, points) =>
+  new URL(`./bench-sched-scenario.mjs?cpus=${cpus}&points=${points}`, import.meta.url);
+
+async function controlled(cpus, points, strategy, mode = 'controlled') {
+  const url = fixture(cpus, points);
+  const e = { scenario: (await import(url.href)).scenario };
+  const opts = { runs: 1, seed: 1, mode, ...(mode === 'controlled' ? { strategy } : {}) };
+  const machine = sharedMachine();
+  await runVariant(machine, e.scenario, e.scenario.variants[0], opts, url.href); // warm-up
+  const ms = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const res = await runVariant(machine, e.scenario, e.scenario.variants[0], opts, url.href);
+    ms.push(res.runMs.p50);
+  }
+  return median(ms);
+}
+
+/** Round trips between two threads over one SAB word: 'wait' parks with Atomics.wait, 'spin' spins. */
+function rawRoundTrip(kind, trips) {
+  const sab = new SharedArrayBuffer(8);
+  const src = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const w = new Int32Array(workerData.sab);
+    const spin = workerData.kind === 'spin';
+    for (let i = 0; i < workerData.trips; i++) {
+      if (spin) { while (Atomics.load(w, 0) !== 1) {} }
+      else { while (Atomics.load(w, 0) !== 1) Atomics.wait(w, 0, 0); }
+      Atomics.store(w, 0, 0);
+      if (!spin) Atomics.notify(w, 0);
+    }
+    parentPort.postMessage('done');`;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(src, { eval: true, workerData: { sab, kind, trips } });
+    worker.once('error', reject);
+    worker.once('online', () => {
+      const w = new Int32Array(sab);
+      const t0 = performance.now();
+      for (let i = 0; i < trips; i++) {
+        Atomics.store(w, 0, 1);
+        if (kind === 'spin') {
+          while (Atomics.load(w, 0) !== 0) {}
+        } else {
+          Atomics.notify(w, 0);
+          while (Atomics.load(w, 0) !== 0) Atomics.wait(w, 0, 1);
+        }
+      }
+      const us = ((performance.now() - t0) * 1000) / trips;
+      worker.once('message', () => worker.terminate().then(() => resolve(us)));
+    });
+  });
+}
+
+export async function run() {
+  const NO_SWITCH = Number(process.env.POINTS ?? 2_000_000);
+  const SWITCH = Number(process.env.SWITCH_POINTS ?? 20_000);
+  const cores = os.cpus().length;
+  console.log(`controlled-mode scheduling costs, median of ${ROUNDS} runs (setup included, ~1 ms)`);
+  console.log(`machine: ${os.cpus()[0]?.model} x${cores}, node ${process.version}`);
+  const waitUs = median([await rawRoundTrip('wait', 20_000), await rawRoundTrip('wait', 20_000)]);
+  const spinUs = median([await rawRoundTrip('spin', 200_000), await rawRoundTrip('spin', 200_000)]);
+  console.log(
+    `raw round trip, Atomics.wait/notify: ${waitUs.toFixed(2)} µs   spin on a word: ${(spinUs * 1000).toFixed(0)} ns`,
+  );
+
+  const freeMs = await controlled(1, NO_SWITCH, null, 'free');
+  const noSwitchMs = await controlled(1, NO_SWITCH, { name: 'dfs', preemptions: 0 });
+  const freeRate = NO_SWITCH / (freeMs / 1000);
+  const ctlRate = NO_SWITCH / (noSwitchMs / 1000);
+  console.log('');
+  console.log('case                                   rate            per event   vs baseline');
+  const line = (name, rate, unit, per, ratio) =>
+    console.log(
+      `${name.padEnd(38)} ${(rate / 1e6).toFixed(2).padStart(6)} M${unit.padEnd(8)} ${per.padStart(9)}   ${ratio}`,
+    );
+  line('points, free runner (baseline)', freeRate, 'pts/s', `${(1e9 / freeRate) | 0} ns`, '1.00x');
+  line(
+    'points, controlled, no switch',
+    ctlRate,
+    'pts/s',
+    `${(1e9 / ctlRate) | 0} ns`,
+    `${(ctlRate / freeRate).toFixed(2)}x free  (target >= 5 M/s: ${ctlRate >= 5e6 ? 'met' : 'MISSED'})`,
+  );
+  for (const n of [2, 4]) {
+    const ms = await controlled(n, SWITCH, { name: 'roundrobin' });
+    const switches = n * SWITCH;
+    const us = (ms * 1000) / switches;
+    const target =
+      n <= cores ? `target <= 2 µs: ${us <= 2 ? 'met' : 'MISSED'}` : `${n} CPUs > ${cores} cores: no target`;
+    line(
+      `context switches, ${n} CPUs (roundrobin)`,
+      switches / (ms / 1000),
+      'sw/s',
+      `${us.toFixed(2)} µs`,
+      `${(us / waitUs).toFixed(2)}x wait/notify round trip; ${target}`,
+    );
+  }
+  await shutdownMachine();
+}
