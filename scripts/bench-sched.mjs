@@ -21,6 +21,8 @@ async function controlled(cpus, points, strategy, mode = 'controlled') {
   const ms = [];
   for (let r = 0; r < ROUNDS; r++) {
     const res = await runVariant(machine, e.scenario, e.scenario.variants[0], opts, url.href);
+    if (res.observed !== 'clean')
+      throw new Error(`bench run failed: ${res.hang ?? res.crash?.message ?? res.observed}`);
     ms.push(res.runMs.p50);
   }
   return median(ms);
@@ -62,7 +64,7 @@ function rawRoundTrip(kind, trips) {
 }
 
 export async function run() {
-  const NO_SWITCH = Number(process.env.POINTS ?? 2_000_000);
+  const NO_SWITCH = Number(process.env.POINTS ?? 1_000_000);
   const SWITCH = Number(process.env.SWITCH_POINTS ?? 20_000);
   const cores = os.cpus().length;
   console.log(`controlled-mode scheduling costs, median of ${ROUNDS} runs (setup included, ~1 ms)`);
