@@ -138,3 +138,30 @@ describe('controlled-mode flags', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('replay divergence', () => {
+  // A prefix of a failing v4.14 schedule: the run goes on past its 35 decisions.
+  const prefix = 'S1:3:b5a28c2';
+
+  it('strict (the default): the divergence is reported as the row error, exit 3', () => {
+    const r = mmrace(['replay', ID, prefix, '--variant', 'v4.14', '--json']);
+    expect(r.code).toBe(3);
+    const x = json<{ rows: Row[] }>(r).rows[0]!;
+    expect(x.error).toBe(
+      "controlled run stopped: run 0: schedule diverged: the run went on past the schedule's 35 decisions",
+    );
+  });
+
+  it('--on-divergence continue goes on without preempting and prints the whole schedule it ran', () => {
+    const r = row(['replay', ID, prefix, '--variant', 'v4.14', '--on-divergence', 'continue', '--json']);
+    expect(r).toMatchObject({ observed: 'reproduces', hits: 1, error: null });
+    expect(r.schedule!.startsWith(prefix)).toBe(true);
+    expect(r.schedule!.length).toBeGreaterThan(prefix.length);
+  });
+
+  it('--on-divergence without --replay: one line, exit 2', () => {
+    const r = mmrace(['repro', ID, '--on-divergence', 'random']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('mmrace: --on-divergence is for --replay\n');
+  });
+});

@@ -47,6 +47,13 @@ function runFlags(cmd: Command): Command {
     .option('--depth <d>', 'pct: bug depth (default 2)', intIn(1, 1000))
     .option('--preemptions <k>', 'dfs: preemption bound (default 2)', intIn(0, 1000))
     .option('--replay <schedule>', 'replay a schedule string (implies --mode controlled --strategy replay)')
+    .addOption(
+      new Option(
+        '--on-divergence <what>',
+        'replay: when the run leaves the schedule, stop and report it (default), go on with seeded ' +
+          'random picks, or go on without preempting',
+      ).choices(['stop', 'random', 'continue']),
+    )
     .option(
       '--shrink',
       'controlled mode: shrink the first failing schedule (fewer switches, then fewer decisions)',

@@ -2,6 +2,7 @@
 import { MAX_CPUS } from '../cpu/control.js';
 import { decodeSchedule } from '../cpu/schedule.js';
 import type { StrategyConfig, StrategyName } from '../cpu/strategies/index.js';
+import type { OnDivergence } from '../cpu/strategies/replay.js';
 import { lockStatClear } from '../kernel/locking/lock_stat.js';
 import { lockStatText } from '../kernel/locking/lockdep_proc.js';
 import { lock_stat_enable, lockdep_enable } from '../kernel/locking/lockdep_state.js';
@@ -28,6 +29,8 @@ export interface ReproOptions extends RecordFlags {
   depth?: number;
   preemptions?: number;
   replay?: string;
+  /** --replay: what to do when the run leaves the schedule. */
+  onDivergence?: OnDivergence;
   /** Controlled mode: shrink the first failing schedule. */
   shrink?: boolean;
   /** Write a Chrome trace of the first failing run (else the last run) of each variant. */
@@ -49,8 +52,10 @@ export function modeOf(o: ReproOptions): ModeChoice {
     if (o.strategy !== undefined && o.strategy !== 'replay')
       throw new UsageError(`--replay cannot be combined with --strategy ${o.strategy}`);
     decodeSchedule(o.replay); // ScheduleError: one line, exit 2
-    return { mode: 'controlled', strategy: { name: 'replay', schedule: o.replay } };
+    const onDivergence = o.onDivergence ?? 'stop';
+    return { mode: 'controlled', strategy: { name: 'replay', schedule: o.replay, onDivergence } };
   }
+  if (o.onDivergence !== undefined) throw new UsageError('--on-divergence is for --replay');
   if (o.strategy === 'replay') throw new UsageError('--strategy replay needs --replay <schedule>');
   if (o.mode !== 'controlled' && !controlledFlags) {
     if (o.depth !== undefined || o.preemptions !== undefined)

@@ -44,7 +44,11 @@ export interface VerdictRow {
 }
 
 export function toRow(r: VariantResult): VerdictRow {
-  const error = r.crash ? `CPU${r.crash.cpu} crashed: ${r.crash.stack}` : r.hang ? `hang: ${r.hang}` : null;
+  const error = r.crash
+    ? `CPU${r.crash.cpu} crashed: ${r.crash.stack}`
+    : r.hang
+      ? `hang: ${r.hang}`
+      : (r.stopped ?? null);
   return {
     id: r.id,
     variant: r.variant,

@@ -80,6 +80,8 @@ export interface VariantResult {
   runMs: { p50: number; p95: number; max: number };
   crash?: CpuCrash;
   hang?: string;
+  /** Controlled mode: why the decider stopped a run (a schedule divergence, the step limit). */
+  stopped?: string;
   mode: 'free' | 'controlled';
   /** Controlled mode: the strategy's name; null in free mode. */
   strategy: string | null;
@@ -314,7 +316,7 @@ export async function runVariant(
     res.hang = describeHang(s, r.timedOut);
     res.observed = 'error';
   } else if (haltReason) {
-    res.hang = `controlled run stopped: ${haltReason}`;
+    res.stopped = `controlled run stopped: ${haltReason}`;
     res.observed = 'error';
   } else {
     res.observed = res.hits > 0 || res.checkFailures > 0 ? 'reproduces' : 'clean';
