@@ -5,17 +5,12 @@ import { cpuCtx } from '../src/cpu/context.js';
 import { deadlock_report } from '../src/kernel/deadlock_report.js';
 import { mm_alloc, spawnTask } from '../src/kernel/fork.js';
 import { lockdep_enable } from '../src/kernel/locking/lockdep_state.js';
-import {
-  down_read,
-  init_rwsem,
-  RWSEM,
-  RWSEM_FLAG_WAITERS,
-  RWSEM_WAITING_FOR_WRITE,
-} from '../src/kernel/locking/rwsem.js';
+import { down_read, init_rwsem } from '../src/kernel/locking/rwsem.js';
 import { TASK } from '../src/kernel/task_struct.js';
 import { MM } from '../src/mm/mm_types.js';
 import { mem } from '../src/shm/arena.js';
 import { boot } from './helpers/boot.js';
+import { queueWaiter } from './helpers/rwsem_waiter.js';
 
 afterEach(() => lockdep_enable(false));
 
@@ -32,15 +27,9 @@ function readersAndWriter(lockdep: boolean) {
     down_read(sem);
   }
   const w = spawnTask('writer');
-  const m = mem.i32;
-  m[w + TASK.w_task] = w;
-  m[w + TASK.w_type] = RWSEM_WAITING_FOR_WRITE;
-  m[w + TASK.w_lock] = sem;
-  m[sem + RWSEM.wait_first] = w;
-  m[sem + RWSEM.wait_last] = w;
-  Atomics.or(m, sem + RWSEM.count, RWSEM_FLAG_WAITERS);
+  queueWaiter(sem, w, true);
   cpuCtx.current = 0;
-  const pid = (t: number) => Atomics.load(m, t + TASK.pid);
+  const pid = (t: number) => Atomics.load(mem.i32, t + TASK.pid);
   return { sem, r1, r2, w, pid };
 }
 

@@ -5,17 +5,12 @@ import { cpuCtx } from '../src/cpu/context.js';
 import { BootRunner } from '../src/cpu/free.js';
 import { mm_alloc, spawnTask } from '../src/kernel/fork.js';
 import { check_hung_uninterruptible_tasks, hung_task_reset } from '../src/kernel/hung_task.js';
-import {
-  down_write,
-  init_rwsem,
-  RWSEM,
-  RWSEM_FLAG_WAITERS,
-  RWSEM_WAITING_FOR_WRITE,
-} from '../src/kernel/locking/rwsem.js';
+import { down_write, init_rwsem } from '../src/kernel/locking/rwsem.js';
 import { TASK, TASK_KILLABLE, TASK_UNINTERRUPTIBLE } from '../src/kernel/task_struct.js';
 import { MM } from '../src/mm/mm_types.js';
 import { mem } from '../src/shm/arena.js';
 import { boot, reports } from './helpers/boot.js';
+import { queueWaiter } from './helpers/rwsem_waiter.js';
 
 let clockMs = 0;
 afterEach(() => {
@@ -34,15 +29,9 @@ function setup() {
   down_write(sem);
   // A writer asleep in down_write(), queued behind the holder, as its slow path leaves it.
   const w = spawnTask('stuck');
-  const m = mem.i32;
-  m[w + TASK.w_task] = w;
-  m[w + TASK.w_type] = RWSEM_WAITING_FOR_WRITE;
-  m[w + TASK.w_lock] = sem;
-  m[sem + RWSEM.wait_first] = w;
-  m[sem + RWSEM.wait_last] = w;
-  Atomics.or(m, sem + RWSEM.count, RWSEM_FLAG_WAITERS);
-  Atomics.store(m, w + TASK.__state, TASK_UNINTERRUPTIBLE);
-  Atomics.store(m, w + TASK.nvcsw, 1);
+  queueWaiter(sem, w, true);
+  Atomics.store(mem.i32, w + TASK.__state, TASK_UNINTERRUPTIBLE);
+  Atomics.store(mem.i32, w + TASK.nvcsw, 1);
   return { dmesg, w, holder };
 }
 

@@ -22,7 +22,7 @@ import {
 } from '../src/cpu/record.js';
 import { FollowStrategy, type Handback } from '../src/cpu/strategies/follow.js';
 import { machineRegions } from '../src/scenarios/kernel_image.js';
-import { normalizeReport, reportKind } from '../src/scenarios/record_replay.js';
+import { normalizeReport, type RecordSummary, reportKind } from '../src/scenarios/record_replay.js';
 import { json, mmrace } from './helpers/cli.js';
 
 const P = EventKind.Point;
@@ -197,19 +197,7 @@ type RecordRow = {
   hits: number;
   runs: number;
   error: string | null;
-  record: {
-    run: number | null;
-    events: number;
-    replayed: boolean;
-    reproduced: boolean;
-    sameReport: boolean;
-    schedule: string | null;
-    failures: number;
-    replays: number;
-    reproducedRuns: number;
-    sameReportRuns: number;
-    runs: { run: number; replayed: boolean; replayFailure: string | null; divergences: number }[];
-  };
+  record: RecordSummary;
 };
 
 describe('mmrace --record (CLI)', () => {

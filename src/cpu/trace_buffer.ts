@@ -137,23 +137,22 @@ function rec(kind: number, a: number, aux: number): void {
   i32[cpuBase + P_COUNT] = count; // published to the main thread by the CPU's DONE increment
 }
 
-/** Entering kernel function `fn`: pair with traceEnd(fn) on every way out (try/finally). */
-export function traceBegin(fn: TraceFn): void {
-  if (!on) return;
+/** `fn`'s id in the current arena's name table, interned on its first use there. */
+function fnId(fn: TraceFn): number {
   if (fn.arena !== mem.arena) {
     fn.id = intern(fn.name);
     fn.arena = mem.arena;
   }
-  rec(TraceKind.FnBegin, fn.id, 0);
+  return fn.id;
+}
+
+/** Entering kernel function `fn`: pair with traceEnd(fn) on every way out (try/finally). */
+export function traceBegin(fn: TraceFn): void {
+  if (on) rec(TraceKind.FnBegin, fnId(fn), 0);
 }
 
 export function traceEnd(fn: TraceFn): void {
-  if (!on) return;
-  if (fn.arena !== mem.arena) {
-    fn.id = intern(fn.name);
-    fn.arena = mem.arena;
-  }
-  rec(TraceKind.FnEnd, fn.id, 0);
+  if (on) rec(TraceKind.FnEnd, fnId(fn), 0);
 }
 
 /** This CPU now holds `lock` (a rwsem for read or write, or a spinlock). */

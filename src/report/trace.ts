@@ -70,16 +70,14 @@ export interface TraceStats {
 
 export const TRACE_PID = 1;
 const TIEBREAK_NS = 10;
-const LOCK_SUFFIX: Record<number, string> = {
-  [LockKind.Spin]: '',
-  [LockKind.Read]: ' (read)',
-  [LockKind.Write]: ' (write)',
-};
 const LOCK_KIND: Record<number, string> = {
   [LockKind.Spin]: 'spin',
   [LockKind.Read]: 'read',
   [LockKind.Write]: 'write',
 };
+/** A held rwsem's slice is named with its mode, ' (read)' or ' (write)'; a spinlock's is not. */
+const lockSuffix = (kind: number): string =>
+  kind === LockKind.Read || kind === LockKind.Write ? ` (${LOCK_KIND[kind]})` : '';
 const WAIT_RESULT: Record<number, string> = {
   [WaitCode.Ok]: 'woken',
   [WaitCode.NotEqual]: 'not-equal',
@@ -209,7 +207,7 @@ function convertCpu(
   const isEnd = (k: TraceKind) => k === TraceKind.FnEnd || k === TraceKind.WaitEnd || k === TraceKind.WakeEnd;
   const holdOf = (addr: number, kind: number): Hold => {
     const l = lockName(addr);
-    return { name: `${l.name}${LOCK_SUFFIX[kind] ?? ''}`, id: `${hex(addr)}@cpu${cpu}`, key: `${addr}` };
+    return { name: `${l.name}${lockSuffix(kind)}`, id: `${hex(addr)}@cpu${cpu}`, key: `${addr}` };
   };
 
   // Timestamps: integer nanoseconds, strictly increasing on this thread.

@@ -21,13 +21,7 @@
 import type { Machine } from '../cpu/machine.js';
 import { encodeSchedule } from '../cpu/schedule.js';
 import type { FollowOptions, FollowStats, FollowStrategy } from '../cpu/strategies/follow.js';
-import {
-  type CampaignOptions,
-  type FailedRecording,
-  runVariant,
-  scenarioUrl,
-  type VariantResult,
-} from './campaign.js';
+import { type FailedRecording, runVariant, scenarioUrl, type VariantResult } from './campaign.js';
 import type { Scenario, Variant } from './scenario.js';
 
 /** Failing runs replayed by default (--record). */
@@ -229,20 +223,4 @@ export async function replayRecordings(
     sameReportRuns: runs.filter((x) => x.sameReport).length,
     runs,
   };
-}
-
-/** A free campaign with recording, then a controlled replay of each of its first `cap` failing runs. */
-export async function runVariantRecorded(
-  machine: Machine,
-  s: Scenario,
-  variant: Variant,
-  opts: CampaignOptions,
-  moduleUrl = scenarioUrl(s),
-  cap = DEFAULT_RECORD_CAP,
-  follow: FollowOptions = {},
-): Promise<{ result: VariantResult; record: RecordSummary }> {
-  if ((opts.mode ?? 'free') !== 'free') throw new Error('--record records free-mode runs');
-  const result = await runVariant(machine, s, variant, { ...opts, record: cap }, moduleUrl);
-  const record = await replayRecordings(machine, s, variant, result, moduleUrl, cap, follow);
-  return { result, record };
 }
