@@ -70,3 +70,35 @@ describe('deadlock and hang reports', () => {
     }
   });
 });
+
+describe('a deadlock with readers in it (test/fixtures/readers-deadlock.mjs)', () => {
+  const READERS = 'test/fixtures/readers-deadlock.mjs';
+  const lines = (args: string[]) => {
+    const r = mmrace(['run', READERS, ...args, '--json'], 60_000);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    return json<{ rows: Row[] }>(r).rows[0]!.firstHit.dmesg.map((l) => l.replace(/^\[[ \d.]+\] /, ''));
+  };
+  const bothReaders = /^ {2}held by: reader0\/\d+ \(R\), reader1\/\d+ \(R\)$/;
+
+  it('controlled: the writer waits on lock_A, held by both readers, each named', () => {
+    const d = lines(['--strategy', 'random', '--runs', '3']);
+    const at = d.findIndex((l) =>
+      /^CPU2 \(writer\): task writer:\d+ blocked in down_write\(\) on rw_semaphore lock_A/.test(l),
+    );
+    expect(at).toBeGreaterThan(0);
+    expect(d[at + 1]).toMatch(bothReaders);
+    expect(
+      d.some((l) =>
+        /^CPU0 \(reader 0\): task reader0:\d+ blocked in down_read\(\) on rw_semaphore lock_B/.test(l),
+      ),
+    ).toBe(true);
+  });
+
+  it('free with --lockdep: the hung-task report names both readers too', () => {
+    const d = lines(['--runs', '1', '--lockdep']);
+    const at = d.findIndex((l) => /^INFO: task writer:\d+ blocked for more than \d+ seconds\.$/.test(l));
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(d.slice(at).some((l) => bothReaders.test(l))).toBe(true);
+  });
+});
