@@ -34,7 +34,7 @@ describe('synchronize_rcu on 4 CPUs (pre-existing reader, writer, two late reade
   });
 
   it('catches a synchronize_rcu that returns without waiting for readers', () => {
-    const row = run('rcu-gp.mjs', 'busted', 4);
+    const row = run('rcu-gp.mjs', 'busted', 24); // bound: see the fixture
     expect(row.observed).toBe('reproduces');
     expect(row.firstHit?.summary).toBe('BUG: synchronize_rcu returned during a pre-existing reader');
   });
@@ -53,7 +53,7 @@ describe('RCU callbacks on 4 CPUs (2 readers, an updater, rcu_gp_kthread)', () =
   });
 
   it('catches freeing without a grace period (KASAN or the reader identity check)', () => {
-    const row = run('rcu-callbacks.mjs', 'immediate-free', 5);
+    const row = run('rcu-callbacks.mjs', 'immediate-free', 30); // bound: see the fixture
     expect(row.observed).toBe('reproduces');
     expect(row.firstHit?.summary).toMatch(
       /^BUG: (KASAN: slab-use-after-free|RCU reader saw its object freed or reused)/,
