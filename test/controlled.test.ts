@@ -6,7 +6,7 @@
 // (1905 schedules, ~2 s with run-ahead, 15-25 s without) and finds nothing. Bound 2 (190 267
 // schedules, ~2.5 min) is measured from the CLI, not here.
 import { describe, expect, it } from 'vitest';
-import { json, mmrace } from './helpers/cli.js';
+import { expectUsageError, json, mmrace } from './helpers/cli.js';
 
 const ID = 'oom-reaper-vs-exit-mmap-2017';
 
@@ -125,10 +125,7 @@ describe('controlled-mode flags', () => {
   ];
   for (const [what, flags] of bad) {
     it(`${what}: one line on stderr, exit 2`, () => {
-      const r = mmrace(['repro', ID, '--variant', 'v4.14', ...flags]);
-      expect(r.code).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expectUsageError(['repro', ID, '--variant', 'v4.14', ...flags]);
     });
   }
 

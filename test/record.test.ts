@@ -23,7 +23,7 @@ import {
 import { FollowStrategy, type Handback } from '../src/cpu/strategies/follow.js';
 import { machineRegions } from '../src/scenarios/kernel_image.js';
 import { normalizeReport, type RecordSummary, reportKind } from '../src/scenarios/record_replay.js';
-import { json, mmrace } from './helpers/cli.js';
+import { expectUsageError, json, mmrace } from './helpers/cli.js';
 
 const P = EventKind.Point;
 const W = EventKind.Wait;
@@ -246,10 +246,7 @@ describe('mmrace --record (CLI)', () => {
   ];
   for (const [what, flags] of bad) {
     it(`${what}: one line on stderr, exit 2`, () => {
-      const r = mmrace(['repro', ID, '--variant', 'v4.14', ...flags]);
-      expect(r.code).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expectUsageError(['repro', ID, '--variant', 'v4.14', ...flags]);
     });
   }
 
