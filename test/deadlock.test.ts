@@ -102,3 +102,59 @@ describe('a deadlock with readers in it (test/fixtures/readers-deadlock.mjs)', (
     expect(d.slice(at).some((l) => bothReaders.test(l))).toBe(true);
   });
 });
+
+describe('spin deadlocks (controlled mode)', () => {
+  it('an AB-BA on two spinlocks is reported as a spin deadlock naming both spinning CPUs', () => {
+    const r = mmrace(
+      [
+        'run',
+        'test/fixtures/spin-abba.mjs',
+        '--variant',
+        'abba',
+        '--strategy',
+        'random',
+        '--runs',
+        '1',
+        '--json',
+      ],
+      60_000,
+    );
+    expect(r.code).toBe(0);
+    const row = json<{ rows: Row[] }>(r).rows[0]!;
+    const d = row.firstHit.dmesg.map((l) => l.replace(/^\[[ \d.]+\] /, ''));
+    const at = d.indexOf('INFO: deadlock: only spinning CPUs could run, 10000 decisions in a row');
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(d[at + 1]).toMatch(/^CPU0 \(A then B\): task spin0:\d+ spins \(cpu_relax\)/);
+    expect(d[at + 2]).toMatch(/^CPU1 \(B then A\): task spin1:\d+ spins \(cpu_relax\)/);
+  });
+
+  it('silent: the same locks in one order, over the whole dfs space', () => {
+    const r = mmrace([
+      'run',
+      'test/fixtures/spin-abba.mjs',
+      '--variant',
+      'ordered',
+      '--strategy',
+      'dfs',
+      '--runs',
+      '100000',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    expect(json<{ rows: Row[] }>(r).rows[0]).toMatchObject({ observed: 'clean', hits: 0 });
+  });
+
+  it('silent: a spinner waiting for a CPU asleep on a 50 ms timer (the clock jumps to the timer)', () => {
+    const r = mmrace([
+      'run',
+      'test/fixtures/spin-timer.mjs',
+      '--strategy',
+      'random',
+      '--runs',
+      '3',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    expect(json<{ rows: Row[] }>(r).rows[0]).toMatchObject({ observed: 'clean', hits: 0, runs: 3 });
+  });
+});

@@ -9,8 +9,8 @@
 // Where the decision is made: on the MAIN thread (the Decider below). The strategy object keeps
 // state across runs (DFS's stack, PCT's step bound), so it lives in one place, and the decision
 // sequence depends only on the strategy's seed and on the runnable sets, which depend only on the
-// previous decisions: a run is a pure function of (setup, seed, strategy). The main thread blocks
-// in Atomics.wait while a CPU runs, so a decision costs two futex round trips.
+// previous decisions: a run is a pure function of (setup, seed, strategy). The main thread spins
+// briefly, then sleeps in Atomics.wait while a CPU runs, so a decision costs two handoffs.
 //
 // Runnable CPUs at a decision: those at a point; those waiting whose word no longer holds the
 // expected value, or that a wake() picked, or whose virtual deadline has passed; spinners only
@@ -50,13 +50,16 @@ import type { Strategy } from './strategy.js';
 export const VCLOCK_STEP_MS = 0.001;
 /**
  * Decisions in a row with only spinning CPUs before the run is called a spin deadlock: every
- * spinner has had thousands of turns (time-based spin loops see the virtual clock move meanwhile).
+ * spinner has had thousands of turns, and time-based spin loops have seen 10 virtual ms go by.
  */
-const SPIN_DEADLOCK_DECISIONS = 100_000;
+const SPIN_DEADLOCK_DECISIONS = 10_000;
+export const DEADLOCK_BLOCKED = 'INFO: deadlock: no CPU can run and no timer is pending';
+export const DEADLOCK_SPINNING = `INFO: deadlock: only spinning CPUs could run, ${SPIN_DEADLOCK_DECISIONS} decisions in a row`;
 /**
  * Loads of the handoff word before sleeping on it. A handoff between threads that are on cores
- * costs ~100 ns spinning against ~2.5 µs for a futex wake; with more threads than cores the spin
- * is wasted, so it is kept short (MMRACE_HANDOFF_SPINS overrides it, for measuring).
+ * costs ~170 ns spinning against 2.5-35 µs for a futex wake (35 on an idle 2-vCPU guest, whose
+ * vCPUs halt); with more threads than cores a long spin starves the thread that has the token, so
+ * it is kept short (MMRACE_HANDOFF_SPINS overrides it, for measuring).
  */
 const HANDOFF_SPINS = Number(process.env.MMRACE_HANDOFF_SPINS ?? 2000);
 
@@ -210,7 +213,7 @@ export interface DeciderOptions {
   kthreadCpus: ReadonlySet<number>;
   stopKthreads(): void;
   /** The deadlock report, from the layers that know what the waited-on words are (kernel locks). */
-  describeDeadlock?(cpus: StalledCpu[]): string[];
+  describeDeadlock?(cpus: StalledCpu[], headline: string): string[];
   /** Ignore the strategy's run-ahead (a round trip at every point: for measuring its gain). */
   noRunAhead?: boolean;
 }
@@ -225,6 +228,8 @@ export class Decider {
   private readonly b = ctl();
   /** The last runnable() found only spinning CPUs. */
   private spinOnly = false;
+  /** Decisions in a row that found only spinning CPUs. */
+  private spinStreak = 0;
 
   constructor(private readonly o: DeciderOptions) {}
 
@@ -252,7 +257,7 @@ export class Decider {
     const t0 = performance.now();
     let kthreadsStopped = o.kthreadCpus.size === 0;
     let first = true;
-    let spinStreak = 0;
+    this.spinStreak = 0;
     const halt = (why: AbortReason): ControlledRunResult => {
       Atomics.compareExchange(i32, b + C.ABORT, AbortReason.None, why);
       this.handTo(TOKEN_HALT);
@@ -291,7 +296,7 @@ export class Decider {
         return { picks, abort: Atomics.load(i32, b + C.ABORT), report };
       }
       if (runnable.length === 0) {
-        report.push(...this.deadlockReport());
+        report.push(...this.deadlockReport(DEADLOCK_BLOCKED));
         return halt(AbortReason.Deadlock);
       }
       if (picks.length >= o.maxSteps) {
@@ -302,15 +307,14 @@ export class Decider {
       if (this.spinOnly) {
         // Only spinners can run: not the strategy's choice. The next spinner after the one that
         // just yielded re-checks its condition; within one round the one that can go on does.
-        if (++spinStreak > SPIN_DEADLOCK_DECISIONS) {
-          report.push(...this.deadlockReport());
-          report.push(`  (${spinStreak - 1} decisions in a row found only spinning CPUs: a spin deadlock)`);
+        if (++this.spinStreak > SPIN_DEADLOCK_DECISIONS) {
+          report.push(...this.deadlockReport(DEADLOCK_SPINNING));
           return halt(AbortReason.Deadlock);
         }
         pick = runnable.find((c) => c > from) ?? runnable[0]!;
         o.strategy.ranAhead?.(pick, picks.length, 1);
       } else {
-        spinStreak = 0;
+        this.spinStreak = 0;
         try {
           pick = o.strategy.pick(runnable, from, picks.length);
         } catch (e) {
@@ -384,6 +388,13 @@ export class Decider {
     if (live === 0) return null;
     if (ready.length > 0) return ready;
     if (spinners.length > 0) {
+      // The others sleep on timers: once every spinner has spun again, the time they would spin
+      // until the earliest timer fires is idle time, so the clock jumps there.
+      if (earliest !== Infinity && this.spinStreak >= spinners.length) {
+        this.spinStreak = 0;
+        setF64At(b + C.VCLOCK_F64, earliest);
+        return this.runnable(from);
+      }
       this.spinOnly = true;
       return spinners;
     }
@@ -393,7 +404,7 @@ export class Decider {
     return this.runnable(from);
   }
 
-  private deadlockReport(): string[] {
+  private deadlockReport(headline: string): string[] {
     const i32 = this.i32;
     const names = ['runnable', 'spinning', 'waiting', 'exited'] as const;
     const cpus: StalledCpu[] = [];
@@ -405,9 +416,9 @@ export class Decider {
         word: Atomics.load(i32, percpu(c, PC.WAIT_ADDR)),
       });
     }
-    if (this.o.describeDeadlock) return this.o.describeDeadlock(cpus);
+    if (this.o.describeDeadlock) return this.o.describeDeadlock(cpus, headline);
     return [
-      'INFO: deadlock: no CPU can run and no timer is pending',
+      headline,
       ...cpus.map(
         (c) => `  CPU${c.cpu} (task 0x${c.task.toString(16)}) ${c.state} on word 0x${c.word.toString(16)}`,
       ),

@@ -39,7 +39,7 @@ export interface CampaignSpec {
   /** Controlled mode: a run that takes more decisions than this is stopped (default 2 000 000). */
   maxSteps?: number;
   /** Controlled mode: the deadlock report (default: the waited-on words only). */
-  describeDeadlock?(cpus: StalledCpu[]): string[];
+  describeDeadlock?(cpus: StalledCpu[], headline: string): string[];
 }
 
 export interface CpuOutcome {

@@ -89,9 +89,12 @@ function describeCpu(c: StalledCpu, tasks: readonly number[]): string[] {
 }
 
 /** The report, one line per element; the caller prints or returns it. */
-export function deadlock_report(cpus: readonly StalledCpu[]): string[] {
+export function deadlock_report(
+  cpus: readonly StalledCpu[],
+  headline = 'INFO: deadlock: no CPU can run and no timer is pending',
+): string[] {
   const tasks = kmem_cache_live_objects(task_struct_cachep);
-  const lines = ['INFO: deadlock: no CPU can run and no timer is pending'];
+  const lines = [headline];
   for (const c of cpus) lines.push(...describeCpu(c, tasks));
   lines.push('', 'Showing all locks held in the system:');
   if (!lockdepEnabled()) lines.push('INFO: lockdep is turned off.');

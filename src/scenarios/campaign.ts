@@ -283,9 +283,9 @@ export async function runVariant(
       kthreadCpus,
       mode,
       ...(strategy ? { strategy } : {}),
-      describeDeadlock: (cpus) => {
+      describeDeadlock: (cpus, headline) => {
         machine.attach();
-        return deadlock_report(cpus).map((l) =>
+        return deadlock_report(cpus, headline).map((l) =>
           l.replace(/^CPU(\d+):/, (_, c) => `CPU${c} (${s.cpus[+c]?.name}):`),
         );
       },
