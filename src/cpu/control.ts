@@ -43,6 +43,9 @@ export const PC = {
   WAIT_RESULT: 10, // 0: woken, 1: timed out (written by the decider)
   WOKEN: 11, // 1: a wake() on WAIT_ADDR picked this CPU
   TURN: 12, // bumped by the decider when it gives this CPU the token (or halts): the CPU sleeps on it
+  // Free mode only: wall ms since boot (+1) when the CPU's current spin loop began, 0 when it is
+  // not spinning; the soft-lockup watchdog reads it (with PC.CURRENT, written at the same time).
+  SPIN_SINCE: 13,
 } as const;
 
 export enum CpuState {

@@ -59,6 +59,7 @@ export async function runCpu(t: CpuTask): Promise<CpuTaskResult> {
   const i32 = arena.i32;
   const b = ctl();
   const runner = t.mode === 'controlled' ? new ControlledRunner(t.cpu) : new FreeRunner(t.jitter, t.cpu);
+  if (runner instanceof FreeRunner) runner.currentTask = () => cpuCtx.current;
   cpuCtx.cpu = t.cpu;
   cpuCtx.runner = runner;
   cpuCtx.current = 0;

@@ -1,7 +1,7 @@
 // The free runner: every CPU runs flat out on its own worker; named race windows get seeded jitter.
 import { mem } from '../shm/arena.js';
-import { emulatedNow, timeScale } from './clock.js';
-import { C, ctl } from './control.js';
+import { emulatedNow, timeScale, wallNow } from './clock.js';
+import { bootEpoch, C, ctl, PC, percpu } from './control.js';
 import { CpuStop } from './errors.js';
 import { digestStep, type JitterConfig, jitterDecision, type WindowInfo, windowTable } from './jitter.js';
 import { EventKind, RecordWriter, recordBase } from './record.js';
@@ -25,6 +25,11 @@ export class FreeRunner implements Runner {
   /** --record: stamps the global order of this CPU's points (record.ts); null without the region. */
   private readonly rec: RecordWriter | null;
   private recording = false;
+  /** In a spin loop since PC.SPIN_SINCE was stamped (the soft-lockup watchdog reads it). */
+  private spinning = false;
+  private readonly spinSinceAt: number;
+  /** `current` on this CPU (cpu_loop wires it to cpuCtx; context.ts imports this file). */
+  currentTask: () => number = () => 0;
 
   constructor(
     private readonly cfg: JitterConfig,
@@ -32,6 +37,7 @@ export class FreeRunner implements Runner {
   ) {
     this.windows = windowTable(cfg);
     this.abortAt = ctl() + C.ABORT;
+    this.spinSinceAt = percpu(cpu, PC.SPIN_SINCE);
     const rb = recordBase(mem.arena);
     this.rec = rb >= 0 ? new RecordWriter(rb, cpu) : null;
   }
@@ -39,6 +45,7 @@ export class FreeRunner implements Runner {
   /** A run's jitter depends only on its own seed (campaign seed + run index). */
   beginRun(runSeed: number): void {
     this.runSeed = runSeed;
+    this.spinDone();
     this.points = 0;
     this.jitterEvents = 0;
     this.jitterDigest = 0;
@@ -57,6 +64,7 @@ export class FreeRunner implements Runner {
   point(id: string): void {
     if (Atomics.load(mem.i32, this.abortAt) !== 0) throw new CpuStop();
     this.points++;
+    if (this.spinning) this.spinDone();
     // Stamped as the CPU arrives, before any jitter: a replay orders each CPU's stretch of code by
     // the stamp of the point that ends it (strategies/follow.ts), and a delay injected here belongs
     // to the stretch that starts here.
@@ -83,6 +91,7 @@ export class FreeRunner implements Runner {
 
   wait(addr: number, expected: number, timeoutMs: number): WaitResult {
     const i32 = mem.i32;
+    if (this.spinning) this.spinDone();
     const deadline = Number.isFinite(timeoutMs) ? performance.now() + timeoutMs / timeScale() : Infinity;
     // Recorded where controlled mode hands the token back: a wait that will sleep.
     if (this.recording && timeoutMs > 0 && Atomics.load(i32, addr) === expected)
@@ -100,9 +109,22 @@ export class FreeRunner implements Runner {
     Atomics.notify(mem.i32, addr, count);
   }
 
+  /** The spin loop is over: the CPU reached a point, a wait, or a new run. */
+  private spinDone(): void {
+    this.spinning = false;
+    Atomics.store(mem.i32, this.spinSinceAt, 0);
+  }
+
   relax(spins: number): void {
-    // The start of a spin loop, marked (the replay ignores it by default: see follow.ts).
-    if (spins === 0 && this.recording) this.rec!.stamp(EventKind.Spin);
+    if (spins === 0) {
+      // The start of a spin loop, marked (the replay ignores it by default: see follow.ts).
+      if (this.recording) this.rec!.stamp(EventKind.Spin);
+      if (!this.spinning) {
+        this.spinning = true;
+        Atomics.store(mem.i32, percpu(this.cpu, PC.CURRENT), this.currentTask());
+        Atomics.store(mem.i32, this.spinSinceAt, ((wallNow() - bootEpoch()) | 0) + 1);
+      }
+    }
     if (spins < SPIN_BEFORE_WAIT) return;
     if (Atomics.load(mem.i32, this.abortAt) !== 0) throw new CpuStop();
     // Past a short spin, give the host core away: more CPUs than cores must not livelock.

@@ -15,9 +15,9 @@ import { applyEra, eraByName } from '../eras/index.js';
 import { deadlock_report } from '../kernel/deadlock_report.js';
 import { kthread_stop } from '../kernel/kthread.js';
 import { lockdep_enable, lockdepEnabled } from '../kernel/locking/lockdep_state.js';
-import { HungTaskWatchdog, hungTaskTimeoutSecs } from './hung_watchdog.js';
 import { DEFAULT_PAGES, kernelReset, machineRegions, writeGlobals } from './kernel_image.js';
 import type { Globals, Scenario, Variant, Verdict } from './scenario.js';
+import { Watchdogs } from './watchdogs.js';
 
 export interface CampaignOptions {
   runs: number;
@@ -175,7 +175,7 @@ export async function runVariant(
   const runTimeoutMs = opts.runTimeoutMs ?? 20_000;
   const watchdog =
     mode === 'free'
-      ? new HungTaskWatchdog(hungTaskTimeoutSecs(runTimeoutMs, s.timeScale ?? 1, opts.hungTaskTimeoutSecs))
+      ? new Watchdogs(runTimeoutMs, s.timeScale ?? 1, s.cpus.length, opts.hungTaskTimeoutSecs)
       : null;
   let traceKept = false; // --trace: a failing run's recording is kept, later runs are not recorded
   const hooks = {

@@ -1,0 +1,74 @@
+// The kernel's lockup watchdogs for free-mode campaigns, run by the main thread while a run goes
+// on: khungtaskd (a task in D state longer than hung_task_timeout_secs: the kernel's report with
+// what it waits on and every held lock) and the soft-lockup detector (a CPU stuck in one spin loop
+// for 2 * watchdog_thresh). Either stops the run, so a deadlocked scenario ends instead of hanging.
+import { wallNow } from '../cpu/clock.js';
+import { AbortReason, bootEpoch, C, ctl, PC, percpu } from '../cpu/control.js';
+import { check_hung_uninterruptible_tasks, hung_task_reset } from '../kernel/hung_task.js';
+import { softlockup_report, WATCHDOG_THRESH } from '../kernel/watchdog.js';
+import { mem } from '../shm/arena.js';
+
+/** sysctl_hung_task_timeout_secs: the kernel's default. */
+export const HUNG_TASK_TIMEOUT_SECS = 120;
+/**
+ * A watchdog never fires before this much wall time: a host that deschedules a lock holder for a
+ * moment (a loaded CI machine) must not look like a lockup at a high time scale.
+ */
+const MIN_WALL_SECS = 1;
+
+/**
+ * A watchdog timeout in emulated seconds: the kernel's, raised to MIN_WALL_SECS of wall time at
+ * the scenario's time scale, and shortened to fire within half the run timeout (wall ms).
+ */
+export function watchdogSecs(kernelSecs: number, runTimeoutMs: number, timeScale: number): number {
+  const fitting = Math.floor((runTimeoutMs / 2 / 1000) * timeScale);
+  return Math.max(1, Math.min(Math.max(kernelSecs, MIN_WALL_SECS * timeScale), fitting));
+}
+
+function stopRun(): void {
+  Atomics.compareExchange(mem.i32, ctl() + C.ABORT, AbortReason.None, AbortReason.Hung);
+}
+
+export class Watchdogs {
+  /** Runs in which a watchdog fired. */
+  fired = 0;
+  readonly hungTaskSecs: number;
+  readonly softLockupSecs: number;
+
+  constructor(
+    runTimeoutMs: number,
+    private readonly timeScale: number,
+    private readonly ncpus: number,
+    hungTaskSecs = HUNG_TASK_TIMEOUT_SECS,
+  ) {
+    this.hungTaskSecs = watchdogSecs(hungTaskSecs, runTimeoutMs, timeScale);
+    this.softLockupSecs = watchdogSecs(2 * WATCHDOG_THRESH, runTimeoutMs, timeScale);
+  }
+
+  /** Before each run: the kernel's warning budget back to 10. */
+  reset(): void {
+    hung_task_reset();
+  }
+
+  /** One pass of both watchdogs; stops the run when either reported. */
+  tick(): void {
+    if (this.softLockups() + check_hung_uninterruptible_tasks(this.hungTaskSecs) === 0) return;
+    this.fired++;
+    stopRun();
+  }
+
+  private softLockups(): number {
+    const i32 = mem.i32;
+    const nowMs = wallNow() - bootEpoch();
+    let stuck = 0;
+    for (let cpu = 0; cpu < this.ncpus; cpu++) {
+      const since = Atomics.load(i32, percpu(cpu, PC.SPIN_SINCE));
+      if (since === 0) continue;
+      const secs = ((nowMs - (since - 1)) * this.timeScale) / 1000;
+      if (secs < this.softLockupSecs) continue;
+      softlockup_report(cpu, Atomics.load(i32, percpu(cpu, PC.CURRENT)), secs);
+      stuck++;
+    }
+    return stuck;
+  }
+}
