@@ -74,3 +74,38 @@ describe('PCT', () => {
     expect(switchesCount).toBe(1);
   });
 });
+
+describe('pct change points on steps it does not see', () => {
+  // The controlled runner takes spinner-only steps itself: a change point there must still apply,
+  // at the next step PCT sees. Two always-runnable CPUs: the pick switches exactly at the change.
+  it('applies a skipped change point at the next decision', () => {
+    let checked = 0;
+    let evenChanges = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const full = new PctStrategy(2, 10);
+      full.beginRun(seed, 2);
+      let cur = -1;
+      let change = -1;
+      for (let step = 0; step < 10; step++) {
+        const p = full.pick([0, 1], cur, step);
+        if (cur >= 0 && p !== cur && change < 0) change = step;
+        cur = p;
+      }
+      if (change < 0) continue; // the change point fell on step 0, where no CPU runs yet
+      checked++;
+      if (change % 2 === 0) evenChanges++;
+      const sparse = new PctStrategy(2, 10);
+      sparse.beginRun(seed, 2);
+      cur = -1;
+      let seen = -1;
+      for (const step of [0, 1, 3, 5, 7, 9]) {
+        const p = sparse.pick([0, 1], cur, step);
+        if (cur >= 0 && p !== cur && seen < 0) seen = step;
+        cur = p;
+      }
+      expect(seen).toBe(change % 2 === 1 ? change : change + 1);
+    }
+    expect(checked).toBeGreaterThan(20);
+    expect(evenChanges).toBeGreaterThan(5); // skipped change points were exercised
+  });
+});

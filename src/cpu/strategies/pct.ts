@@ -9,7 +9,9 @@ import type { RunEnd, Strategy } from '../strategy.js';
 export class PctStrategy implements Strategy {
   readonly name = 'pct';
   private prio: number[] = [];
-  private changeAt = new Map<number, number>();
+  /** The change points, by step: [step, the priority the running CPU drops to]. */
+  private changes: [number, number][] = [];
+  private nextChange = 0;
   private k: number;
 
   constructor(
@@ -36,13 +38,19 @@ export class PctStrategy implements Strategy {
     order.forEach((cpu, rank) => {
       this.prio[cpu] = d + rank;
     });
-    this.changeAt = new Map();
-    for (let i = 1; i < d; i++) this.changeAt.set(Math.floor(next() * this.k), d - i);
+    this.changes = [];
+    for (let i = 1; i < d; i++) this.changes.push([Math.floor(next() * this.k), d - i]);
+    this.changes.sort((a, b) => a[0] - b[0]);
+    this.nextChange = 0;
   }
 
   pick(runnable: readonly number[], current: number, step: number): number {
-    const drop = this.changeAt.get(step);
-    if (drop !== undefined && current >= 0) this.prio[current] = drop;
+    // A change point on a step the strategy did not see (a spinner-only step the runner took)
+    // applies at the next one it does see.
+    while (this.nextChange < this.changes.length && this.changes[this.nextChange]![0] <= step) {
+      if (current >= 0) this.prio[current] = this.changes[this.nextChange]![1];
+      this.nextChange++;
+    }
     let best = runnable[0]!;
     for (const c of runnable) if (this.prio[c]! > this.prio[best]!) best = c;
     return best;
