@@ -82,3 +82,18 @@ describe('replay strategy', () => {
     expect(new ReplayStrategy(sched, 'continue').runAhead(0, 0)).toBe(1);
   });
 });
+
+describe('replay strategy, steps the runner takes itself', () => {
+  it('a spinner-only step must match the schedule when strict; lenient replay notes it', () => {
+    const sched = { ncpus: 2, picks: [0, 1, 1] };
+    const strict = new ReplayStrategy(sched);
+    strict.beginRun(1, 2);
+    expect(() => strict.ranAhead(1, 1, 2)).not.toThrow();
+    expect(() => strict.ranAhead(0, 1, 1)).toThrow(/decision 1: the schedule picks CPU1, only spinning CPU0/);
+    expect(() => strict.ranAhead(1, 3, 1)).toThrow(/past the schedule's 3 decisions/);
+    const lenient = new ReplayStrategy(sched, 'continue');
+    lenient.beginRun(1, 2);
+    lenient.ranAhead(0, 2, 1);
+    expect(lenient.diverged).toMatch(/decision 2/);
+  });
+});

@@ -312,7 +312,12 @@ export class Decider {
           return halt(AbortReason.Deadlock);
         }
         pick = runnable.find((c) => c > from) ?? runnable[0]!;
-        o.strategy.ranAhead?.(pick, picks.length, 1);
+        try {
+          o.strategy.ranAhead?.(pick, picks.length, 1);
+        } catch (e) {
+          report.push((e as Error)?.message ?? String(e)); // a replay whose schedule says otherwise
+          return halt(AbortReason.Halted);
+        }
       } else {
         this.spinStreak = 0;
         try {

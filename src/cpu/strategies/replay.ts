@@ -50,6 +50,20 @@ export class ReplayStrategy implements Strategy {
     return n;
   }
 
+  /** A step the runner took itself (only spinners could run): the schedule must say the same. */
+  ranAhead(cpu: number, step: number, n: number): void {
+    for (let i = step; i < step + n; i++) {
+      const want = this.schedule.picks[i];
+      if (want === cpu) continue;
+      const why =
+        want === undefined
+          ? `the run went on past the schedule's ${this.schedule.picks.length} decisions`
+          : `decision ${i}: the schedule picks CPU${want}, only spinning CPU${cpu} may run there`;
+      if (this.onDivergence === 'stop') throw new ScheduleDivergence(`schedule diverged: ${why}`);
+      this.diverged ??= why;
+    }
+  }
+
   endRun(_end: RunEnd): boolean {
     return true;
   }
