@@ -2,6 +2,7 @@
 // holds that lock (every reader, with lockdep), and every task's held locks.
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpuCtx } from '../src/cpu/context.js';
+import { DEADLOCK_BLOCKED } from '../src/cpu/controlled.js';
 import { deadlock_report } from '../src/kernel/deadlock_report.js';
 import { mm_alloc, spawnTask } from '../src/kernel/fork.js';
 import { lockdep_enable } from '../src/kernel/locking/lockdep_state.js';
@@ -36,10 +37,13 @@ function readersAndWriter(lockdep: boolean) {
 describe('deadlock report', () => {
   it('with lockdep: the waiter, its mode, every reader holding the lock, all held locks', () => {
     const { r1, r2, w, pid } = readersAndWriter(true);
-    const lines = deadlock_report([
-      { cpu: 0, task: w, state: 'waiting', word: 0 },
-      { cpu: 1, task: r1, state: 'exited', word: 0 },
-    ]);
+    const lines = deadlock_report(
+      [
+        { cpu: 0, task: w, state: 'waiting', word: 0 },
+        { cpu: 1, task: r1, state: 'exited', word: 0 },
+      ],
+      DEADLOCK_BLOCKED,
+    );
     expect(lines[0]).toBe('INFO: deadlock: no CPU can run and no timer is pending');
     expect(lines[1]).toMatch(
       new RegExp(`^CPU0: task writer:${pid(w)} blocked in down_write\\(\\) on rw_semaphore test_sem `),
@@ -53,7 +57,7 @@ describe('deadlock report', () => {
 
   it('without lockdep: the reader count and the last reader, and says lockdep is off', () => {
     const { r2, w } = readersAndWriter(false);
-    const lines = deadlock_report([{ cpu: 0, task: w, state: 'waiting', word: 0 }]);
+    const lines = deadlock_report([{ cpu: 0, task: w, state: 'waiting', word: 0 }], DEADLOCK_BLOCKED);
     expect(lines[2]).toMatch(/held by: 2 reader\(s\), the last reader2\/\d+/);
     expect(lines).toContain('INFO: lockdep is turned off.');
     expect(r2).toBeGreaterThan(0);

@@ -214,8 +214,6 @@ export interface DeciderOptions {
   stopKthreads(): void;
   /** The deadlock report, from the layers that know what the waited-on words are (kernel locks). */
   describeDeadlock?(cpus: StalledCpu[], headline: string): string[];
-  /** Ignore the strategy's run-ahead (a round trip at every point: for measuring its gain). */
-  noRunAhead?: boolean;
 }
 
 /**
@@ -334,7 +332,7 @@ export class Decider {
       picks.push(pick);
       setF64At(b + C.VCLOCK_F64, f64At(b + C.VCLOCK_F64) + VCLOCK_STEP_MS);
       Atomics.store(i32, percpu(pick, PC.SCHED), SchedState.Runnable);
-      const ahead = o.noRunAhead || this.spinOnly ? 0 : (o.strategy.runAhead?.(pick, picks.length - 1) ?? 0);
+      const ahead = this.spinOnly ? 0 : (o.strategy.runAhead?.(pick, picks.length - 1) ?? 0);
       Atomics.store(i32, b + C.AHEAD, Math.max(0, Math.min(ahead, o.maxSteps - picks.length)));
       this.handTo(pick);
     }

@@ -2,6 +2,7 @@
 // its task, what it waits on (the lock and the mode) and who holds that lock, every reader of an
 // rwsem included, then every task's held locks. The kernel has no such single report; this is what
 // sysrq-t (show_state) plus sysrq-d (debug_show_all_locks) would print on a machine that froze.
+import type { StalledCpu } from '../cpu/controlled.js';
 import { kmem_cache_live_objects } from '../mm/slab.js';
 import { mem } from '../shm/arena.js';
 import { task_struct_cachep } from './fork.js';
@@ -18,15 +19,6 @@ import {
 } from './locking/rwsem.js';
 import { hex8 } from './printk.js';
 import { TASK, task_comm, task_pid } from './task_struct.js';
-
-export interface StalledCpu {
-  cpu: number;
-  /** `current` on that CPU (0: none). */
-  task: number;
-  state: 'waiting' | 'spinning' | 'exited' | 'runnable';
-  /** The arena word a waiting CPU sleeps on. */
-  word: number;
-}
 
 const who = (t: number) => (t ? `${task_comm(t)}/${task_pid(t)}` : 'none');
 
@@ -70,6 +62,13 @@ export function rwsemHolders(sem: number, tasks: readonly number[]): string {
   return owner ? `${who(owner)} (W)` : 'no owner';
 }
 
+/** The tasks asleep on `sem`, in queue order, each with the mode it waits for. */
+export function rwsemQueue(sem: number): string {
+  return rwsem_waiters(sem)
+    .map((w) => `${who(w.task)} (${w.write ? 'W' : 'R'})`)
+    .join(', ');
+}
+
 function describeCpu(c: StalledCpu, tasks: readonly number[]): string[] {
   const head = `CPU${c.cpu}: ${c.task ? `task ${task_comm(c.task)}:${task_pid(c.task)}` : 'no task'}`;
   if (c.state === 'exited') return [`${head} has finished`];
@@ -82,17 +81,12 @@ function describeCpu(c: StalledCpu, tasks: readonly number[]): string[] {
   return [
     `${head} blocked in down_${mode}() on ${lockLabel(sem, 'rw_semaphore')} count:${hex8(Atomics.load(mem.i32, sem + RWSEM.count))}`,
     `  held by: ${rwsemHolders(sem, tasks)}`,
-    `  queue: ${rwsem_waiters(sem)
-      .map((w) => `${who(w.task)} (${w.write ? 'W' : 'R'})`)
-      .join(', ')}`,
+    `  queue: ${rwsemQueue(sem)}`,
   ];
 }
 
 /** The report, one line per element; the caller prints or returns it. */
-export function deadlock_report(
-  cpus: readonly StalledCpu[],
-  headline = 'INFO: deadlock: no CPU can run and no timer is pending',
-): string[] {
+export function deadlock_report(cpus: readonly StalledCpu[], headline: string): string[] {
   const tasks = kmem_cache_live_objects(task_struct_cachep);
   const lines = [headline];
   for (const c of cpus) lines.push(...describeCpu(c, tasks));

@@ -5,11 +5,11 @@
 import { kmem_cache_live_objects } from '../mm/slab.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
-import { lockLabel, rwsemHolders } from './deadlock_report.js';
+import { lockLabel, rwsemHolders, rwsemQueue } from './deadlock_report.js';
 import { task_struct_cachep } from './fork.js';
 import { lockdep_print_held_locks } from './locking/lockdep_report.js';
 import { lockdepEnabled } from './locking/lockdep_state.js';
-import { RWSEM, rwsem_waiters } from './locking/rwsem.js';
+import { RWSEM } from './locking/rwsem.js';
 import { print_tainted } from './panic.js';
 import { hex8, KERN_ERR, printk } from './printk.js';
 import {
@@ -35,13 +35,10 @@ function blocked_on(t: number, tasks: readonly number[]): string[] {
   const sem = Atomics.load(mem.i32, t + TASK.w_lock);
   if (!sem) return [];
   const count = Atomics.load(mem.i32, sem + RWSEM.count);
-  const queue = rwsem_waiters(sem).map(
-    (w) => `${task_comm(w.task)}/${task_pid(w.task)}${w.write ? ' (W)' : ' (R)'}`,
-  );
   return [
     `task:${task_comm(t)} state:D pid:${task_pid(t)} blocked on ${lockLabel(sem, 'rw_semaphore')} count:${hex8(count)}`,
     `  held by: ${rwsemHolders(sem, tasks)}`,
-    `  queue: ${queue.join(', ')}`,
+    `  queue: ${rwsemQueue(sem)}`,
   ];
 }
 

@@ -30,8 +30,6 @@ function stopRun(): void {
 }
 
 export class Watchdogs {
-  /** Runs in which a watchdog fired. */
-  fired = 0;
   readonly hungTaskSecs: number;
   readonly softLockupSecs: number;
 
@@ -52,9 +50,7 @@ export class Watchdogs {
 
   /** One pass of both watchdogs; stops the run when either reported. */
   tick(): void {
-    if (this.softLockups() + check_hung_uninterruptible_tasks(this.hungTaskSecs) === 0) return;
-    this.fired++;
-    stopRun();
+    if (this.softLockups() + check_hung_uninterruptible_tasks(this.hungTaskSecs) > 0) stopRun();
   }
 
   private softLockups(): number {
