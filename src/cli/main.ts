@@ -7,11 +7,24 @@ import { ScheduleError } from '../cpu/schedule.js';
 import { STRATEGY_NAMES } from '../cpu/strategies/index.js';
 import { shutdownMachine } from '../scenarios/campaign.js';
 import { findScenario, loadScenarioFile, ScenarioFileError } from '../scenarios/catalogue.js';
-import { intIn, parseRuns, parseSeed, UsageError } from './args.js';
+import { ScenarioCodeError } from '../scenarios/user_code.js';
+import { intIn, parseRuns, parseSeed, suggestSimilar, UsageError } from './args.js';
+import { guardStdout } from './output.js';
 import { builtinEntries, printOutcome, type ReproOptions, runEntries } from './repro.js';
 import { tortureCommand } from './torture.js';
 
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+// Errors in a user's TypeScript scenario (run through esbuild with an inline map) name its lines.
+process.setSourceMapsEnabled(true);
+
+/** Commander's messages as mmrace's: one line, the `mmrace:` prefix, its "Did you mean" hint kept. */
+function oneLine(text: string): string {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return `${lines.join(' ').replace(/^error: /, 'mmrace: ')}\n`;
+}
 
 function runFlags(cmd: Command): Command {
   return cmd
@@ -75,9 +88,12 @@ async function main(argv: string[]): Promise<number> {
     .showSuggestionAfterError(true)
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(`${s.split('\n')[0]!.trim()}\n`) });
+    .allowExcessArguments(true)
+    .helpCommand('help [command]', 'show the help of mmrace or of one command')
+    .configureOutput({ outputError: (s, write) => write(oneLine(s)) });
 
   runFlags(program).action(async (o: ReproOptions) => {
+    if (program.args.length > 0) throw unknownCommand(program, program.args[0]!);
     const out = await runEntries(builtinEntries(), o);
     printOutcome(out, o, color);
     code = out.code;
@@ -121,23 +137,25 @@ async function main(argv: string[]): Promise<number> {
     .action(async (file: string, o: ReproOptions) => {
       const e = await loadScenarioFile(file);
       const out = await runEntries([e], o);
-      printOutcome(out, o, color);
+      printOutcome(out, o, color, `mmrace run ${shellQuote(file)}`);
       code = out.code;
     });
 
   runFlags(
     program
       .command('replay')
-      .argument('<id>', 'scenario id (see `mmrace list`)')
+      .argument('<id>', 'scenario id (see `mmrace list`) or a scenario file')
       .argument('<schedule>', 'a schedule string printed by a controlled run'),
   )
     .description('replay a schedule string on one scenario (a shortcut for repro <id> --replay <schedule>)')
     .action(async (id: string, schedule: string, o: ReproOptions) => {
-      const e = findScenario(id);
+      // A scenario file's schedule replays the same way: `mmrace replay ./my-race.mjs '<schedule>'`.
+      const file = /\.[cm]?[jt]s$/.test(id);
+      const e = file ? await loadScenarioFile(id) : findScenario(id);
       if (!e) throw new UsageError(`unknown scenario '${id}' (see 'mmrace list')`);
       if (o.replay !== undefined && o.replay !== schedule) throw new UsageError('give the schedule once');
       const out = await runEntries([e], { ...o, replay: schedule });
-      printOutcome(out, { ...o, replay: schedule }, color);
+      printOutcome(out, { ...o, replay: schedule }, color, file ? `mmrace run ${shellQuote(id)}` : undefined);
       code = out.code;
     });
 
@@ -146,6 +164,8 @@ async function main(argv: string[]): Promise<number> {
   });
 
   try {
+    if (argv[0] === 'help' && argv[1] !== undefined && !program.commands.some((c) => c.name() === argv[1]))
+      throw unknownCommand(program, argv[1]);
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -153,22 +173,53 @@ async function main(argv: string[]): Promise<number> {
         ? 0
         : 2;
     }
-    if (e instanceof UsageError || e instanceof ScenarioFileError || e instanceof ScheduleError) {
-      process.stderr.write(`mmrace: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof MachineError) {
-      process.stderr.write(`mmrace: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    const bad = badInput(e);
+    if (bad === null) throw e;
+    process.stderr.write(`mmrace: ${bad}\n`);
+    return 2;
   }
   return code;
 }
 
+/** The one line for an error that is the user's input (exit 2), or null for mmrace's own bugs. */
+function badInput(e: unknown): string | null {
+  if (
+    e instanceof UsageError ||
+    e instanceof ScenarioFileError ||
+    e instanceof ScheduleError ||
+    e instanceof MachineError
+  )
+    return e.message.split('\n')[0]!;
+  // The scenario's own setup threw before any run: the scenario is broken, not mmrace.
+  if (e instanceof ScenarioCodeError) return `scenario: ${e.message}`;
+  return null;
+}
+
+function unknownCommand(program: Command, word: string): UsageError {
+  const names = program.commands.map((c) => c.name());
+  const hint = suggestSimilar(word, names);
+  return new UsageError(
+    `unknown command '${word}'${hint ? ` (Did you mean ${hint}?)` : ''}; commands: ${names.join(', ')}`,
+  );
+}
+
+function shellQuote(s: string): string {
+  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+guardStdout();
+// The event loop must never empty before the command has said why it ends (a worker gone without
+// a word once left nothing but an unsettled await: exit 13, no output).
+const keepAlive = setInterval(() => {}, 1 << 30);
+process.on('exit', (c) => {
+  if (!finished) process.stderr.write(`mmrace: internal error: the command ended unfinished (exit ${c})\n`);
+});
+let finished = false;
 const code = await main(process.argv.slice(2)).catch((e: unknown) => {
   process.stderr.write(`mmrace: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
   return 3;
 });
 await shutdownMachine();
+finished = true;
+clearInterval(keepAlive);
 process.exitCode = code;

@@ -1,7 +1,9 @@
 // --record on the command line: which free runs are recorded and replayed, and the text report.
+
 import type { VerdictRow } from '../report/verdict.js';
 import { DEFAULT_RECORD_CAP, type RecordSummary } from '../scenarios/record_replay.js';
 import { UsageError } from './args.js';
+import { replayCommand } from './replay_command.js';
 
 export interface RecordFlags {
   record?: boolean;
@@ -24,7 +26,7 @@ export function recordCapOf(o: RecordFlags, mode: 'free' | 'controlled'): number
 }
 
 /** The text report of one row's --record replays. */
-export function recordLines(r: VerdictRow & { record?: RecordSummary }): string[] {
+export function recordLines(r: VerdictRow & { record?: RecordSummary }, command?: string): string[] {
   const rec = r.record;
   if (!rec) return [];
   const out = [''];
@@ -50,7 +52,7 @@ export function recordLines(r: VerdictRow & { record?: RecordSummary }): string[
       );
     }
     // The schedule string, inside the command that replays it exactly.
-    if (x.schedule) out.push(`    replay it: mmrace replay ${r.id} '${x.schedule}' --variant ${r.variant}`);
+    if (x.schedule) out.push(`    replay it: ${replayCommand(r, x.schedule, command)}`);
   }
   const beyond =
     rec.failures > rec.replays ? ` (the first ${rec.replays} of ${rec.failures} failing runs)` : '';

@@ -10,8 +10,11 @@ import { JSON_SCHEMA_VERSION, renderTable, toRow, type VerdictRow } from '../rep
 import { runVariant, sharedMachine } from '../scenarios/campaign.js';
 import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
 import { replayRecordings } from '../scenarios/record_replay.js';
+import type { Variant } from '../scenarios/scenario.js';
 import { UsageError } from './args.js';
+import { setCodeIfStdoutCloses } from './output.js';
 import { type RecordFlags, recordCapOf, recordLines } from './record.js';
+import { replayCommand } from './replay_command.js';
 import { checkShrinkFlags, shrinkLines, shrinkRow } from './shrink.js';
 import { checkTracePath, type TraceWritten, tracePathFor, writeVariantTrace } from './trace_file.js';
 
@@ -106,16 +109,19 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
     }
     if (need > MAX_CPUS)
       throw new UsageError(`scenario ${e.scenario.id} needs ${need} CPUs; at most ${MAX_CPUS}`);
-    if (o.variant && !e.scenario.variants.some((v) => v.name === o.variant)) {
+    if (o.variant === '') throw new UsageError(`--variant needs a name (see 'mmrace list')`);
+    if (o.variant !== undefined && !e.scenario.variants.some((v) => v.name === o.variant)) {
       const names = e.scenario.variants.map((v) => v.name).join(', ');
       throw new UsageError(`scenario ${e.scenario.id} has no variant '${o.variant}' (variants: ${names})`);
     }
   }
-  if (o.trace !== undefined) checkTracePath(o.trace);
-  const traced = entries.flatMap((e) =>
-    e.scenario.variants.filter((v) => !o.variant || v.name === o.variant),
-  );
-  const several = { scenarios: entries.length > 1, variants: traced.length > 1 };
+  const selected = (e: CatalogueEntry) =>
+    e.scenario.variants.filter((v) => o.variant === undefined || v.name === o.variant);
+  const several = { scenarios: entries.length > 1, variants: entries.flatMap(selected).length > 1 };
+  const traceFile = (e: CatalogueEntry, v: Variant) => tracePathFor(o.trace!, e.scenario.id, v.name, several);
+  // Every trace file is tried before any run, so a bad path does not cost the campaign.
+  if (o.trace !== undefined)
+    for (const e of entries) for (const v of selected(e)) checkTracePath(traceFile(e, v));
   const traces: TraceWritten[] = [];
   const machine = sharedMachine();
   machine.attach();
@@ -125,8 +131,7 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   const rows: VerdictRow[] = [];
   const seed = o.seed ?? 1;
   for (const e of entries) {
-    for (const v of e.scenario.variants) {
-      if (o.variant && v.name !== o.variant) continue;
+    for (const v of selected(e)) {
       const runs = o.runs ?? (o.replay !== undefined ? 1 : DEFAULT_RUNS);
       const trace = o.trace !== undefined;
       const r = await runVariant(machine, e.scenario, v, { runs, seed, ...choice, trace }, e.url);
@@ -135,7 +140,7 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
       if (recordCap > 0)
         rows.at(-1)!.record = await replayRecordings(machine, e.scenario, v, r, e.url, recordCap);
       if (o.trace !== undefined) {
-        const w = writeVariantTrace(tracePathFor(o.trace, e.scenario.id, v.name, several), e.scenario, r);
+        const w = writeVariantTrace(traceFile(e, v), e.scenario, r);
         if (w) traces.push(w);
       }
     }
@@ -145,7 +150,17 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   return { rows, code, ...(lockStat ? { lockStat } : {}), ...(o.trace !== undefined ? { traces } : {}) };
 }
 
-export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean): void {
+/**
+ * The report on stdout; every row that ended in an error (a crash, a hang, a stopped or diverged
+ * replay, the scenario's own error) also gets one line on stderr, so no exit 3 is silent there.
+ * `command`: how to run the scenario again (`mmrace run ./my-race.mjs` for a file).
+ */
+export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean, command?: string): void {
+  setCodeIfStdoutCloses(out.code);
+  for (const r of out.rows) {
+    if (r.error) process.stderr.write(`mmrace: ${r.id} ${r.variant}: ${r.error.split('\n')[0]}\n`);
+    else if (r.divergence) process.stderr.write(`mmrace: ${r.id} ${r.variant}: ${r.divergence}\n`);
+  }
   if (o.json) {
     process.stdout.write(
       `${JSON.stringify({ schema: JSON_SCHEMA_VERSION, ok: out.code === 0, rows: out.rows, lockStat: out.lockStat, traces: out.traces }, null, 2)}\n`,
@@ -175,13 +190,13 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean)
       if (r.schedule) {
         lines.push(
           `--- schedule of the first failing run: ${r.schedule}`,
-          `    replay it: mmrace replay ${r.id} '${r.schedule}' --variant ${r.variant}`,
-          ...shrinkLines(r),
+          `    replay it: ${replayCommand(r, r.schedule, command)}`,
+          ...shrinkLines(r, command),
         );
       }
     }
   }
-  for (const r of out.rows) lines.push(...recordLines(r));
+  for (const r of out.rows) lines.push(...recordLines(r, command));
   if (out.lockStat) lines.push('', out.lockStat);
   for (const t of out.traces ?? []) {
     const what = t.failed

@@ -1,10 +1,12 @@
 // --shrink: shrink the first failing schedule of each controlled-mode variant, and say so.
+
 import type { Machine } from '../cpu/machine.js';
 import type { VerdictRow } from '../report/verdict.js';
 import type { VariantResult } from '../scenarios/campaign.js';
 import type { Scenario, Variant } from '../scenarios/scenario.js';
 import { shrinkSchedule } from '../scenarios/shrink.js';
 import { UsageError } from './args.js';
+import { replayCommand } from './replay_command.js';
 
 export function checkShrinkFlags(shrink: boolean | undefined, mode: 'free' | 'controlled'): void {
   if (shrink && mode !== 'controlled')
@@ -31,13 +33,13 @@ export async function shrinkRow(
   };
 }
 
-export function shrinkLines(row: VerdictRow): string[] {
+export function shrinkLines(row: VerdictRow, command?: string): string[] {
   const k = row.shrink;
   if (!k || !row.shrunkSchedule) return [];
   return [
     `--- shrunk schedule (${k.shrunk.switches} context switches, ${k.shrunk.steps} decisions; the original had ` +
       `${k.original.switches} and ${k.original.steps}; ${k.tries} candidate runs; a strict replay ` +
       `${k.verified ? 'fails the same way' : 'did NOT fail the same way'}): ${row.shrunkSchedule}`,
-    `    replay it: mmrace replay ${row.id} '${row.shrunkSchedule}' --variant ${row.variant}`,
+    `    replay it: ${replayCommand(row, row.shrunkSchedule, command)}`,
   ];
 }

@@ -44,11 +44,6 @@ export async function runTorture(o: TortureOptions): Promise<number> {
     if (e instanceof LockTortureInitError) throw new UsageError(e.message);
     throw e;
   }
-  // `mmrace torture | head`: a closed pipe ends the command, as SIGPIPE would.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
   const emit = o.json ? undefined : (line: string) => process.stdout.write(`${line}\n`);
   const r = await lock_torture_run(sharedMachine(), config, emit);
   if (o.json) {

@@ -1,5 +1,5 @@
 // --trace <file>: where the Chrome trace of each variant goes, and writing it.
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { toChromeTrace } from '../report/trace.js';
 import { checkChromeTrace } from '../report/trace_check.js';
@@ -9,19 +9,21 @@ import type { Scenario } from '../scenarios/scenario.js';
 import { mem } from '../shm/arena.js';
 import { UsageError } from './args.js';
 
-/** Fails (exit 2) before any run when `file` cannot be written. */
+/** Fails (exit 2) before any run when `file` cannot be written: tried for real, as root passes access(). */
 export function checkTracePath(file: string): void {
   if (file === '') throw new UsageError('--trace needs a file name');
   const p = resolve(file);
   const dir = dirname(p);
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new UsageError(`--trace ${file}: directory ${dir} does not exist`);
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch {
-    throw new UsageError(`--trace ${file}: directory ${dir} is not writable`);
-  }
   if (existsSync(p) && statSync(p).isDirectory()) throw new UsageError(`--trace ${file} is a directory`);
+  const existed = existsSync(p);
+  try {
+    closeSync(openSync(p, existed ? 'r+' : 'wx'));
+    if (!existed) unlinkSync(p);
+  } catch (e) {
+    throw new UsageError(`--trace ${file}: cannot be written (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
 }
 
 /**

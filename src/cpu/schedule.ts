@@ -7,6 +7,13 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 export const SCHEDULE_VERSION = 'S1';
 const MAX_SCHEDULE_CPUS = 16;
 const COMPRESS_OVER = 2048;
+/**
+ * The longest controlled run (decisions) the machine lets go on before stopping it: a schedule
+ * longer than this cannot be a run's, so it is refused before it is expanded.
+ */
+export const MAX_SCHEDULE_DECISIONS = 2_000_000;
+/** A deflated body bigger than this after inflating is refused (a run-length body is far smaller). */
+const MAX_BODY_CHARS = 16 * MAX_SCHEDULE_DECISIONS;
 
 export class ScheduleError extends Error {}
 
@@ -36,9 +43,9 @@ export function encodeSchedule(s: Schedule): string {
   return `${SCHEDULE_VERSION}:${s.ncpus}:${body}`;
 }
 
-export function decodeSchedule(text: string): Schedule {
+export function decodeSchedule(text: string, maxDecisions = MAX_SCHEDULE_DECISIONS): Schedule {
   const m = /^(S\d+)(Z?):(\d+):([A-Za-z0-9_-]*)$/.exec(text.trim());
-  if (!m) throw new ScheduleError("malformed schedule string (expected 'S1:<ncpus>:<picks>')");
+  if (!m) throw new ScheduleError(malformed(text));
   const [, version, z, n, payload] = m as unknown as [string, string, string, string, string];
   if (version !== SCHEDULE_VERSION) {
     throw new ScheduleError(
@@ -47,31 +54,51 @@ export function decodeSchedule(text: string): Schedule {
   }
   const ncpus = Number(n);
   if (ncpus < 1 || ncpus > MAX_SCHEDULE_CPUS) throw new ScheduleError(`schedule: ncpus ${n} is out of range`);
-  let body = payload;
-  if (z) {
-    try {
-      body = inflateRawSync(Buffer.from(payload, 'base64url')).toString('latin1');
-    } catch {
-      throw new ScheduleError('schedule: the compressed body is corrupt');
-    }
-  }
+  const body = z ? inflateBody(payload) : payload;
+  const runs = tokenize(body, ncpus, maxDecisions);
   const picks: number[] = [];
+  for (const [cpu, count] of runs) for (let i = 0; i < count; i++) picks.push(cpu);
+  return { ncpus, picks };
+}
+
+function malformed(text: string): string {
+  const shown = text.length > 40 ? `${text.slice(0, 40)}...` : text;
+  return `malformed schedule string '${shown}' (expected 'S1:<ncpus>:<picks>', as a controlled run prints it)`;
+}
+
+function inflateBody(payload: string): string {
+  try {
+    return inflateRawSync(Buffer.from(payload, 'base64url'), { maxOutputLength: MAX_BODY_CHARS }).toString(
+      'latin1',
+    );
+  } catch {
+    throw new ScheduleError('schedule: the compressed body is corrupt or too long');
+  }
+}
+
+/** The body's (cpu, count) runs, checked against the run limit before anything is expanded. */
+function tokenize(body: string, ncpus: number, maxDecisions: number): [number, number][] {
+  const runs: [number, number][] = [];
   const tok = /([a-p])(\d*)/y;
-  let at = 0;
-  while (at < body.length) {
+  let total = 0;
+  for (let at = 0; at < body.length; at = tok.lastIndex) {
     tok.lastIndex = at;
     const t = tok.exec(body);
     if (!t) throw new ScheduleError(`schedule: unexpected '${body[at]}' at offset ${at}`);
     const cpu = t[1]!.charCodeAt(0) - 97;
     if (cpu >= ncpus) throw new ScheduleError(`schedule: CPU${cpu} in a ${ncpus}-CPU schedule`);
     const count = t[2] ? Number(t[2]) : 1;
-    if (!Number.isSafeInteger(count) || count < 1 || picks.length + count > 50_000_000) {
+    if (!Number.isSafeInteger(count) || count < 1)
       throw new ScheduleError(`schedule: bad run length at offset ${at}`);
+    total += count;
+    if (total > maxDecisions) {
+      throw new ScheduleError(
+        `schedule: longer than the run limit of ${maxDecisions} decisions (at offset ${at})`,
+      );
     }
-    for (let i = 0; i < count; i++) picks.push(cpu);
-    at = tok.lastIndex;
+    runs.push([cpu, count]);
   }
-  return { ncpus, picks };
+  return runs;
 }
 
 /** Number of preemptions: decisions that switch away from a CPU that could have gone on. */

@@ -25,6 +25,8 @@ export interface VerdictRow {
   firstHit: { run: number; seed: number; summary: string; dmesg: string[]; jitter: unknown } | null;
   firstCheckFailure: VariantResult['firstCheckFailure'];
   error: string | null;
+  /** A lenient replay (--on-divergence random|continue) left its schedule: where and why. */
+  divergence?: string;
   mode: 'free' | 'controlled';
   /** Controlled mode's strategy, null in free mode. */
   strategy: string | null;
@@ -48,7 +50,7 @@ export function toRow(r: VariantResult): VerdictRow {
     ? `CPU${r.crash.cpu} crashed: ${r.crash.stack}`
     : r.hang
       ? `hang: ${r.hang}`
-      : (r.stopped ?? null);
+      : (r.stopped ?? r.userError ?? null);
   return {
     id: r.id,
     variant: r.variant,
@@ -75,6 +77,7 @@ export function toRow(r: VariantResult): VerdictRow {
       : null,
     firstCheckFailure: r.firstCheckFailure,
     error,
+    ...(r.divergence ? { divergence: r.divergence } : {}),
     mode: r.mode,
     strategy: r.strategy,
     schedule: r.schedule,
