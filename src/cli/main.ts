@@ -9,7 +9,7 @@ import { shutdownMachine } from '../scenarios/campaign.js';
 import { findScenario, loadScenarioFile, ScenarioFileError } from '../scenarios/catalogue.js';
 import { ScenarioCodeError } from '../scenarios/user_code.js';
 import { intIn, parseRuns, parseSeed, suggestSimilar, UsageError } from './args.js';
-import { guardStdout } from './output.js';
+import { exitingOnPurpose, guardStdout } from './output.js';
 import { builtinEntries, printOutcome, type ReproOptions, runEntries } from './repro.js';
 import { tortureCommand } from './torture.js';
 
@@ -191,7 +191,7 @@ function badInput(e: unknown): string | null {
   )
     return e.message.split('\n')[0]!;
   // The scenario's own setup threw before any run: the scenario is broken, not mmrace.
-  if (e instanceof ScenarioCodeError) return `scenario: ${e.message}`;
+  if (e instanceof ScenarioCodeError) return e.message;
   return null;
 }
 
@@ -212,7 +212,7 @@ guardStdout();
 // a word once left nothing but an unsettled await: exit 13, no output).
 const keepAlive = setInterval(() => {}, 1 << 30);
 process.on('exit', (c) => {
-  if (!finished) process.stderr.write(`mmrace: internal error: the command ended unfinished (exit ${c})\n`);
+  if (!finished && !exitingOnPurpose()) process.stderr.write(`mmrace: internal error: the command ended unfinished (exit ${c})\n`);
 });
 let finished = false;
 const code = await main(process.argv.slice(2)).catch((e: unknown) => {

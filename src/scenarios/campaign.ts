@@ -79,7 +79,7 @@ function setupRun(s: Scenario, variant: Variant, era: EraProfile): Globals {
   kernelReset();
   applyEra(era);
   const globals: Globals = {};
-  callScenarioCode('setup', () => s.setup(globals, variant));
+  callScenarioCode(`scenario ${s.id} (variant ${variant.name}): setup`, () => s.setup(globals, variant));
   cpuCtx.current = 0;
   writeGlobals(s.globals, globals);
   return globals;

@@ -1,5 +1,5 @@
 // Runs the built mmrace command in a child process (the real worker path, as users run it).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
@@ -34,4 +34,66 @@ export function expectUsageError(args: string[]): CliResult {
   expect(r.stdout).toBe('');
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
   return r;
+}
+
+export interface AloneResult extends CliResult {
+  /** The command was killed by the helper's time limit (it hung). */
+  timedOut: boolean;
+  /** A process of the command's process group was still alive after it exited. */
+  leftover: boolean;
+}
+
+/**
+ * Runs a command line in its own process group (`mmrace ...` args, or a shell pipeline with
+ * `{ shell }` where `MMRACE` stands for the built command), waits for it, then checks that no
+ * process of that group is left running.
+ */
+export async function mmraceAlone(
+  args: string[],
+  opts: { shell?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<AloneResult> {
+  const t0 = performance.now();
+  const cmd = `${process.execPath} dist/src/cli/main.js`;
+  const child = opts.shell
+    ? spawn('bash', ['-c', opts.shell.replaceAll('MMRACE', cmd)], { cwd: root, detached: true })
+    : spawn(process.execPath, ['dist/src/cli/main.js', ...args], { cwd: root, detached: true });
+  child.stdin?.end();
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    process.kill(-child.pid!, 'SIGKILL');
+  }, opts.timeoutMs ?? 60_000);
+  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+  clearTimeout(timer);
+  let leftover = groupAlive(child.pid!);
+  for (let i = 0; i < 20 && leftover; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    leftover = groupAlive(child.pid!);
+  }
+  if (leftover) process.kill(-child.pid!, 'SIGKILL');
+  return { code, stdout, stderr, ms: performance.now() - t0, timedOut, leftover };
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Bad input as the front door promises it: exit 2, one `mmrace:` line, no stack, nothing left. */
+export function expectOneLine(r: AloneResult, code: number, message: RegExp): void {
+  expect(r.timedOut).toBe(false);
+  expect(r.leftover).toBe(false);
+  expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code, stderr: expect.stringMatching(message) });
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^mmrace: /);
+  expect(r.stderr).not.toMatch(/\n\s+at |internal error/);
 }

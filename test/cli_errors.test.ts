@@ -1,0 +1,136 @@
+// The front door: every bad command line, and a scenario's own broken code, is one `mmrace:` line
+// on stderr with the documented exit code, no stack trace, and no process left in the command's
+// process group. Each case runs the built command as a user would (test/helpers/cli.ts).
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { expectOneLine, mmraceAlone } from './helpers/cli.js';
+
+const ID = 'oom-reaper-vs-exit-mmap-2017';
+const dir = mkdtempSync(join(tmpdir(), 'mmrace-cli-'));
+mkdirSync(join(dir, 'out.v4.14.json')); // a per-variant trace name that is a directory
+
+describe('bad command lines: one line, exit 2, nothing left running', () => {
+  it.each([
+    [['frobnicate'], /^mmrace: unknown command 'frobnicate'; commands: list, repro/],
+    [['lst'], /unknown command 'lst' \(Did you mean list\?\)/],
+    [['help', 'nosuch'], /unknown command 'nosuch'/],
+    [['repro', ID, '--rnus', '3'], /^mmrace: unknown option '--rnus' \(Did you mean --runs\?\)$/m],
+    [['repro'], /^mmrace: missing required argument 'id'/],
+    [['repro', ID, '--variant', ''], /--variant needs a name/],
+    [
+      ['repro', ID, '--variant', 'v4.15', '--trace', '/sys/t.json'],
+      /--trace \/sys\/t\.json: cannot be written/,
+    ],
+    [['repro', ID, '--trace', join(dir, 'out.json')], /out\.v4\.14\.json is a directory/],
+    // 14 characters that once expanded to 50 M picks (8 s, 2.6 GB) before any bound was checked.
+    [['replay', ID, 'S1:3:a49999999'], /longer than the run limit of 2000000 decisions/],
+    [['replay', ID, 'S1:3:a2x'], /schedule: unexpected 'x' at offset 2/],
+    [
+      ['run', 'test/fixtures/user/setup-throws.mjs'],
+      /setup threw RangeError: the world is too small at buildWorld \(test\/fixtures\/user\/setup-throws\.mjs:6\)/,
+    ],
+    [
+      ['run', 'test/fixtures/user/wrong-arity.mjs'],
+      /setup threw TypeError: .* at setup \(test\/fixtures\/user\/wrong-arity\.mjs:14\)/,
+    ],
+  ])('%j', async (args, message) => {
+    const r = await mmraceAlone(args);
+    expectOneLine(r, 2, message);
+    expect(r.stdout).toBe(''); // refused before any run
+  });
+
+  it('help and help <command> print usage on stdout and exit 0', async () => {
+    const r = await mmraceAlone(['help', 'repro']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: mmrace repro \[options\] <id>/);
+    expect(r.stdout).toMatch(/--variant/);
+    expect((await mmraceAlone(['help'])).stdout).toMatch(/Commands:[\s\S]*torture/);
+  });
+});
+
+describe('runs that end in an error say so on stderr (exit 3)', () => {
+  it('a truncated schedule: the divergence is a stderr line, not only a table cell', async () => {
+    const r = await mmraceAlone(['replay', ID, 'S1:3:a2', '--variant', 'v4.15']);
+    expectOneLine(
+      r,
+      3,
+      /v4\.15: controlled run stopped: run 0: schedule diverged: the run went on past the schedule's 2 decisions/,
+    );
+  });
+
+  it('a lenient replay that leaves its schedule notes where, on stderr', async () => {
+    const r = await mmraceAlone([
+      'replay',
+      ID,
+      'S1:3:a2',
+      '--variant',
+      'v4.15',
+      '--on-divergence',
+      'continue',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /^mmrace: .* v4\.15: run 0 left the schedule: the run went on past the schedule's 2 decisions\n$/,
+    );
+  });
+
+  it("a final check that throws is the scenario's error, with its frame", async () => {
+    const r = await mmraceAlone(['run', 'test/fixtures/user/check-throws.mjs', '--runs', '3']);
+    expectOneLine(
+      r,
+      3,
+      /final check 'counts' threw TypeError: .* at countsCheck \(test\/fixtures\/user\/check-throws\.mjs:19\)/,
+    );
+  });
+});
+
+describe('standard output as a pipeline stage', () => {
+  const repro = `MMRACE repro ${ID} --variant v4.15 --runs 5`;
+  it.each([
+    [`${repro} --json | head -c 10`, '{\n  "schem'],
+    [`${repro} | true`, ''],
+  ])('%s ends quietly with the verdict code', async (shell, out) => {
+    const r = await mmraceAlone([], { shell: `${shell}; echo "rc=\${PIPESTATUS[0]}" >&2` });
+    expect(r.leftover).toBe(false);
+    expect(r.stdout).toBe(out);
+    expect(r.stderr).toBe('rc=0\n'); // no Node stack, the verdict's code
+  });
+
+  it('> /dev/full: one line and exit 2', async () => {
+    const r = await mmraceAlone([], { shell: `${repro} > /dev/full` });
+    expectOneLine(r, 2, /^mmrace: cannot write to standard output: ENOSPC$/m);
+  });
+});
+
+describe("a scenario file's replay command", () => {
+  it('is `mmrace run <file> --replay`, and it replays', async () => {
+    const args = ['run', 'test/fixtures/abba.mjs', '--variant', 'rendezvous', '--strategy', 'random'];
+    const r = await mmraceAlone([...args, '--runs', '2', '--seed', '3']);
+    expect(r.code).toBe(0);
+    const m =
+      /replay it: mmrace run test\/fixtures\/abba\.mjs --replay '(S1:2:[a-z0-9]+)' --variant rendezvous/.exec(
+        r.stdout,
+      );
+    expect(m).not.toBeNull();
+    const again = await mmraceAlone([
+      'run',
+      'test/fixtures/abba.mjs',
+      '--replay',
+      m![1]!,
+      '--variant',
+      'rendezvous',
+    ]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/rendezvous +reproduces +reproduces +1\/1/);
+    const viaReplay = await mmraceAlone([
+      'replay',
+      'test/fixtures/abba.mjs',
+      m![1]!,
+      '--variant',
+      'rendezvous',
+    ]);
+    expect(viaReplay.code).toBe(0);
+  });
+});
