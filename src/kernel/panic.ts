@@ -6,6 +6,7 @@ import { defineStatics } from '../shm/statics.js';
 import { intern } from '../shm/strtab.js';
 import { instrument_atomic_read_write } from './instrumented.js';
 import { hex8, KERN_ALERT, KERN_ERR, KERN_WARNING, printk } from './printk.js';
+import { stackFrames } from './stack_frames.js';
 import { task_comm, task_pid } from './task_struct.js';
 import { utsname } from './utsname.js';
 
@@ -61,25 +62,22 @@ const HIDDEN_FRAMES = new Set([
   'printk',
 ]);
 
-/** The kernel frames of the JS stack: mirrored functions keep kernel names, so this is the call trace. */
-export function callTrace(skip = 0): string[] {
+/** Frames a call trace captures: deep enough for any kernel path and the scenario code under it. */
+const TRACE_DEPTH = 64;
+
+/**
+ * The call trace of the JS stack: mirrored functions keep kernel names, so the kernel frames read
+ * as the kernel's; the frames of the user's own scenario code follow with their file and line.
+ */
+export function callTrace(skip = 0, depth = TRACE_DEPTH): string[] {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = depth;
   const stack = new Error().stack ?? '';
-  const out: string[] = [];
-  for (const line of stack.split('\n').slice(1)) {
-    const m = /^\s*at (?:[\w$.]+\.)?([\w$<>]+) \((.*?):(\d+):\d+\)$/.exec(line);
-    if (!m) continue;
-    const [, fn, file, ln] = m as unknown as [string, string, string, string];
-    const at = file.lastIndexOf('/src/');
-    if (
-      at < 0 ||
-      !/\/src\/(kernel|mm|scenarios|experiments)\//.test(file) ||
-      file.includes('/scenarios/cpu_entry')
-    )
-      continue;
-    if (HIDDEN_FRAMES.has(fn)) continue;
-    out.push(` ${fn} (${file.slice(at + 5).replace(/\.js$/, '.ts')}:${ln})`);
-  }
-  return out.slice(skip);
+  Error.stackTraceLimit = limit;
+  return stackFrames(stack)
+    .filter((f) => f.kind === 'user' || !HIDDEN_FRAMES.has(f.fn))
+    .map((f) => ` ${f.text}`)
+    .slice(skip);
 }
 
 export function cpuLine(): string {

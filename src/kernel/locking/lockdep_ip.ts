@@ -3,47 +3,31 @@
 // same site has the same id on every CPU.
 import { intern, strAt } from '../../shm/strtab.js';
 import { callTrace } from '../panic.js';
-
-const FRAME = /^\s*at (?:[\w$.]+\.)?([\w$<>]+) \((.*?):(\d+):\d+\)$|^\s*at (.*?):(\d+):\d+$/;
-
-function shortPath(file: string): string {
-  for (const dir of ['/src/', '/test/', '/workers/']) {
-    const at = file.lastIndexOf(dir);
-    if (at >= 0) {
-      const p = file.slice(at + 1).replace(/\.js$/, '.ts');
-      return dir === '/src/' ? p.slice(4) : p;
-    }
-  }
-  return file.slice(file.lastIndexOf('/') + 1);
-}
-
-/** One call-site string, "function (file:line)" as the call traces print it. */
-function site(line: string): { fn: string; at: string } | undefined {
-  const m = FRAME.exec(line);
-  if (!m) return undefined;
-  if (m[1] !== undefined) return { fn: m[1], at: `${m[1]} (${shortPath(m[2]!)}:${m[3]})` };
-  return { fn: '', at: `${shortPath(m[4]!)}:${m[5]}` };
-}
+import { stackFrames } from '../stack_frames.js';
 
 /** Static inline wrappers (include/linux/mmap_lock.h): their caller is the _RET_IP_. */
-const INLINE_FILE = /\/mm\/mmap_lock\.[jt]s:/;
+const INLINE_FILE = /[/\\]mm[/\\]mmap_lock\.[jt]s$/;
+
+/** Frames captured per call: the API function is a few frames below callerIp, its caller next. */
+const IP_STACK_DEPTH = 24;
 
 /**
- * _RET_IP_ of the lock API function `api` that is on the stack: the interned site of its caller
- * (0 when it cannot be found).
+ * _RET_IP_ of the lock API function `api` that is on the stack: the interned site of its caller,
+ * a kernel or user frame, "fn (file:line)" as call traces print it, or "file:line" for an
+ * unnamed function; 0 when there is none.
  */
 export function callerIp(api: string): number {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 16;
+  Error.stackTraceLimit = IP_STACK_DEPTH;
   const stack = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
-  const lines = stack.split('\n');
-  let i = 1;
-  while (i < lines.length && site(lines[i]!)?.fn !== api) i++;
-  for (i++; i < lines.length; i++) {
-    if (INLINE_FILE.test(lines[i]!)) continue;
-    const s = site(lines[i]!);
-    if (s) return intern(s.at);
+  const frames = stackFrames(stack);
+  let i = frames.findIndex((f) => f.kind === 'kernel' && f.fn === api);
+  if (i < 0) return 0;
+  for (i++; i < frames.length; i++) {
+    const f = frames[i]!;
+    if (f.kind === 'kernel' && INLINE_FILE.test(f.file)) continue;
+    return intern(f.fn === '<anonymous>' ? f.at : f.text);
   }
   return 0;
 }
@@ -65,10 +49,7 @@ export const MAX_TRACE = 8;
 
 // kernel/locking/lockdep.c save_trace(), v6.6: the stack from lock_acquire() down, as interned frames.
 export function save_trace(): number[] {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 40;
-  const frames = callTrace();
-  Error.stackTraceLimit = limit;
+  const frames = callTrace(0, 40);
   const from = frames.findIndex((f) => f.startsWith(' lock_acquire '));
   return frames.slice(Math.max(0, from), Math.max(0, from) + MAX_TRACE).map((f) => intern(f));
 }

@@ -1,0 +1,102 @@
+// Reading a JS stack as the kernel's: each V8 frame is a kernel frame (mmrace's own kernel code,
+// printed relative to src/ as call traces always have), a user frame (a scenario file of the
+// user's, printed relative to the working directory, or by its basename outside it), or neither
+// (mmrace's CPU machinery, node internals, node_modules), which traces leave out. The frames that
+// call into scenario code (a CPU's program, setup, final checks) end the trace: all that is
+// outward of them is the harness.
+import { basename, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface StackFrame {
+  /** The function's own name ('Object.run' -> 'run'), or '<anonymous>'. */
+  fn: string;
+  /** Absolute path of the file (source-mapped frames name the original .ts). */
+  file: string;
+  line: number;
+  kind: 'kernel' | 'user';
+  /** "file:line", the file relative to src/ (kernel) or as userPath() prints it (user). */
+  at: string;
+  /** "fn (file:line)", as call traces print the frame. */
+  text: string;
+}
+
+// mmrace's package directory: this file is <root>/src/kernel/ (vitest) or <root>/dist/src/kernel/.
+const ROOT = ((): string => {
+  const up = fileURLToPath(new URL('../../', import.meta.url));
+  return up.endsWith(`${sep}dist${sep}`) ? up.slice(0, -5) : up;
+})();
+
+/** Kernel code: the directories whose frames call traces show, relative to src/. */
+const KERNEL_DIR = /^(?:dist\/)?src\/((?:kernel|mm|scenarios|experiments)\/.*)$/;
+/** The harness files that call scenario code (src/scenarios holds both). */
+const ENTRY = /^scenarios\/(?:cpu_entry|campaign|grading|user_code)\.[jt]s$/;
+
+// "at [async ][new ]name [as alias] (location:line:col)" or, for an unnamed function,
+// "at [async ]location:line:col".
+const NAMED = /^\s*at (?:async )?(?:new )?(.*?)(?: \[as [^\]]*\])? \((.*):(\d+):\d+\)$/;
+const UNNAMED = /^\s*at (?:async )?(.*):(\d+):\d+$/;
+
+function pathOf(location: string): string | undefined {
+  if (location.startsWith('file://')) {
+    try {
+      return fileURLToPath(location);
+    } catch {
+      return undefined;
+    }
+  }
+  // Source-mapped frames carry a plain absolute path; node:internal, eval, data: and the like are
+  // not files.
+  return location.startsWith('/') || /^[A-Za-z]:[\\/]/.test(location) ? location : undefined;
+}
+
+function userPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  if (rel === '' || rel.startsWith('..') || rel.startsWith(sep) || /^[A-Za-z]:/.test(rel))
+    return basename(file);
+  return rel.split(sep).join('/');
+}
+
+/** One line of an Error's stack: a kernel or user frame, 'entry' (see ENTRY), or undefined. */
+function parseFrame(stackLine: string): StackFrame | 'entry' | undefined {
+  const named = NAMED.exec(stackLine);
+  const m = named ?? UNNAMED.exec(stackLine);
+  if (!m) return undefined;
+  const rawFn = named ? named[1]! : '';
+  const file = pathOf(named ? named[2]! : m[1]!);
+  if (file === undefined) return undefined;
+  const line = Number(named ? named[3] : m[2]);
+  // 'Object.run', 'Foo.bar', 'Object.<anonymous>': the function's own name is the last part.
+  const fn = rawFn.slice(rawFn.lastIndexOf('.') + 1) || '<anonymous>';
+  const inRoot = file.startsWith(ROOT) ? file.slice(ROOT.length).split(sep).join('/') : undefined;
+  if (inRoot !== undefined && /^(?:dist|src|workers|node_modules)\//.test(inRoot)) {
+    const k = KERNEL_DIR.exec(inRoot);
+    if (!k) return undefined;
+    if (ENTRY.test(k[1]!)) return 'entry';
+    const at = `${k[1]!.replace(/\.js$/, '.ts')}:${line}`;
+    return { fn, file, line, kind: 'kernel', at, text: `${fn} (${at})` };
+  }
+  if (file.includes(`${sep}node_modules${sep}`)) return undefined;
+  const at = `${userPath(file)}:${line}`;
+  return { fn, file, line, kind: 'user', at, text: `${fn} (${at})` };
+}
+
+/** The kernel and user frames of a stack, innermost first, up to the harness's call into scenario code. */
+export function stackFrames(stack: string): StackFrame[] {
+  const out: StackFrame[] = [];
+  for (const l of stack.split('\n')) {
+    const f = parseFrame(l);
+    if (f === 'entry') break;
+    if (f) out.push(f);
+  }
+  return out;
+}
+
+/**
+ * The user's own frames of an Error's stack, "fn (file:line)", innermost first: for reporting an
+ * error thrown by a scenario's setup or final checks without mmrace's or node's frames.
+ */
+export function userFrames(stack: string): string[] {
+  return stackFrames(stack)
+    .filter((f) => f.kind === 'user')
+    .map((f) => f.text);
+}
