@@ -16,6 +16,8 @@ import { tortureCommand } from './torture.js';
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 // Errors in a user's TypeScript scenario (run through esbuild with an inline map) name its lines.
 process.setSourceMapsEnabled(true);
+// The user's outer frames (setup, final checks) must survive to be reported.
+Error.stackTraceLimit = 64;
 
 /** Commander's messages as mmrace's: one line, the `mmrace:` prefix, its "Did you mean" hint kept. */
 function oneLine(text: string): string {
