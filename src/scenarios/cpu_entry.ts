@@ -7,18 +7,43 @@ import { TASK } from '../kernel/task_struct.js';
 import { mem } from '../shm/arena.js';
 import { readGlobals } from './kernel_image.js';
 import type { Scenario } from './scenario.js';
+import { validateScenario } from './scenario_schema.js';
 
 export interface ScenarioEntryArgs {
   scenarioUrl: string;
   era: string;
 }
 
+/** A module that exports no scenario; the message says what it does export. */
+export class NoScenarioExportError extends Error {
+  constructor(exportNames: readonly string[]) {
+    super(
+      "does not export a scenario (expected 'export const scenario = defineScenario({...})'; " +
+        `${exportNames.length > 0 ? `it exports ${exportNames.map((n) => `'${n}'`).join(', ')}` : 'it exports nothing'})`,
+    );
+    this.name = 'NoScenarioExportError';
+  }
+}
+
+/**
+ * The scenario a module exports, checked and with its defaults filled in. Both the main thread
+ * and every CPU worker load it this way, so they see the same scenario.
+ */
 export async function loadScenario(url: string): Promise<Scenario> {
-  const mod = (await import(url)) as { scenario?: Scenario; default?: Scenario };
-  const s = mod.scenario ?? mod.default;
-  if (!s || typeof s !== 'object' || !Array.isArray(s.cpus))
-    throw new Error(`${url} does not export a scenario`);
-  return s;
+  return validateScenario(scenarioExport((await import(url)) as Record<string, unknown>));
+}
+
+// `export const scenario`, `export default`, or a CommonJS `module.exports = ...` /
+// `exports.scenario = ...` (import() shows module.exports as the default export).
+function scenarioExport(mod: Record<string, unknown>): unknown {
+  if (mod.scenario !== undefined) return mod.scenario;
+  const d = mod.default as Record<string, unknown> | undefined;
+  if (d !== null && typeof d === 'object') {
+    if (d.scenario !== undefined) return d.scenario;
+    // A default export that looks like a scenario is held to the schema; anything else is not one.
+    if ('id' in d || 'cpus' in d) return d;
+  }
+  throw new NoScenarioExportError(Object.keys(mod).filter((k) => k !== 'module.exports'));
 }
 
 export async function prepareCpu(args: unknown, cpu: number): Promise<CpuProgram> {

@@ -1,6 +1,9 @@
 // What a scenario is: a real bug report turned into CPUs' programs, a setup, variants with
 // expected verdicts and final checks. Built-in scenarios and users' scenario files share this shape.
 import type { JitterConfig } from '../cpu/jitter.js';
+import { type ScenarioInput, validateScenario } from './scenario_schema.js';
+
+export { ScenarioError, type ScenarioInput } from './scenario_schema.js';
 
 export type Verdict = 'reproduces' | 'clean';
 
@@ -55,14 +58,11 @@ export interface Scenario {
   readonly timeScale?: number;
 }
 
-export function defineScenario(s: Scenario): Scenario {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(s.id))
-    throw new Error(`scenario id '${s.id}' must be lower-case words joined by '-'`);
-  if (s.cpus.length === 0) throw new Error(`scenario ${s.id} has no CPUs`);
-  for (const c of s.cpus) {
-    if (!s.globals.includes(c.task))
-      throw new Error(`scenario ${s.id}: CPU '${c.name}' runs unknown task '${c.task}'`);
-  }
-  if (s.variants.length === 0) throw new Error(`scenario ${s.id} has no variants`);
-  return s;
+/**
+ * What scenario files call: checks the scenario field by field (a ScenarioError names the first
+ * field that is wrong, on one line) and returns it with its defaults filled in (no checks, no
+ * jitter). The loader checks again, so a plain object exported as `scenario` is held to the same.
+ */
+export function defineScenario(s: ScenarioInput): Scenario {
+  return validateScenario(s);
 }
