@@ -23,6 +23,7 @@ import { get_state_synchronize_rcu, poll_state_synchronize_rcu } from '../kernel
 import { task_pid } from '../kernel/task_struct.js';
 import type { RegionSpec } from '../shm/arena.js';
 import { mem } from '../shm/arena.js';
+import { assertLayoutOpen } from '../shm/layout_seal.js';
 import { intern } from '../shm/strtab.js';
 import { type BadAccess, kasan_report_invalid_free, registerShadow, track } from './kasan.js';
 
@@ -85,6 +86,7 @@ export function kmem_cache_create(
   flags = 0,
   ctor?: (obj: number) => void,
 ): KmemCache {
+  assertLayoutOpen(`kmem_cache_create('${name}')`);
   const hdr = flags & SLAB_TYPESAFE_BY_RCU ? OBJ_HDR_TYPESAFE : OBJ_HDR;
   const stride = hdr + Math.ceil(objWords / 4) * 4;
   const c: KmemCache = {

@@ -11,6 +11,7 @@ import { rcuReset } from '../kernel/rcu/rcu.js';
 import { kasanReset } from '../mm/kasan.js';
 import { memoryReset } from '../mm/memory.js';
 import type { RegionSpec } from '../shm/arena.js';
+import { sealLayout } from '../shm/layout_seal.js';
 import { defineStatics, staticsRegions } from '../shm/statics.js';
 import { STRTAB_REGION } from '../shm/strtab.js';
 import '../mm/mmap.js';
@@ -25,6 +26,8 @@ export const SCENARIO_GLOBALS = defineStatics('scenario_globals', [`g[${MAX_GLOB
 export const DEFAULT_PAGES = 1024;
 
 export function machineRegions(nrPages = DEFAULT_PAGES): RegionSpec[] {
+  // From here on a new statics region or slab cache would be missing from the arena.
+  sealLayout();
   return [
     CONTROL_REGION,
     LOG_REGION,

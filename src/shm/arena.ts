@@ -1,6 +1,22 @@
 // The arena: one SharedArrayBuffer, seen as Int32 words. A pointer is a word index; 0 is NULL
 // (word 0 belongs to the arena header and is never handed out).
 
+/**
+ * The machine's layout cannot hold what was asked of it: too many or too large regions, or a
+ * region defined after the layout was fixed. Bad input (a scenario's statics), not a crash.
+ */
+export class ArenaLayoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArenaLayoutError';
+  }
+}
+
+/** One region per defineStatics and kmem_cache_create; the chunk table has one byte per chunk. */
+export const MAX_REGIONS = 250;
+/** Pointers are word indices in an Int32; 2^30 words (4 GiB) is also more than a host can spare. */
+export const MAX_ARENA_WORDS = 0x3fffffff;
+
 export interface RegionSpec {
   readonly name: string;
   readonly words: number;
@@ -55,26 +71,40 @@ export class Arena {
   }
 
   static layout(specs: readonly RegionSpec[]): { words: number; regions: Region[] } {
-    if (specs.length > 250) throw new RangeError('too many arena regions');
+    if (specs.length > MAX_REGIONS)
+      throw new ArenaLayoutError(
+        `the arena needs ${specs.length} regions; at most ${MAX_REGIONS} (each defineStatics and kmem_cache_create is one)`,
+      );
     let at = HEADER_WORDS;
     const regions: Region[] = [];
     const seen = new Set<string>();
     specs.forEach((s, id) => {
       if (seen.has(s.name)) throw new Error(`duplicate arena region '${s.name}'`);
-      if (!Number.isInteger(s.words) || s.words <= 0) throw new RangeError(`bad size for region '${s.name}'`);
+      if (!Number.isInteger(s.words) || s.words <= 0)
+        throw new ArenaLayoutError(`region '${s.name}' has a bad size: ${s.words} words`);
       seen.add(s.name);
       const words = Math.ceil(s.words / CHUNK_WORDS) * CHUNK_WORDS;
       regions.push({ id, name: s.name, base: at, words });
       at += words;
     });
-    if (at > 0x3fffffff)
-      throw new RangeError(`arena of ${at} words exceeds the 32-bit emulated address space`);
+    if (at > MAX_ARENA_WORDS) {
+      const big = regions.reduce((a, b) => (b.words > a.words ? b : a));
+      throw new ArenaLayoutError(
+        `the arena needs ${at} words; at most ${MAX_ARENA_WORDS} (the largest region is '${big.name}', ${big.words} words)`,
+      );
+    }
     return { words: at, regions };
   }
 
   static create(specs: readonly RegionSpec[]): Arena {
     const { words } = Arena.layout(specs);
-    const a = new Arena(new SharedArrayBuffer(words * 4), specs);
+    let sab: SharedArrayBuffer;
+    try {
+      sab = new SharedArrayBuffer(words * 4);
+    } catch (e) {
+      throw new ArenaLayoutError(`cannot allocate the arena (${words} words): ${(e as Error).message}`);
+    }
+    const a = new Arena(sab, specs);
     a.i32[H_MAGIC] = ARENA_MAGIC;
     a.i32[H_WORDS] = words;
     return a;
@@ -90,7 +120,7 @@ export class Arena {
 
   region(name: string): Region {
     const r = this.byName.get(name);
-    if (!r) throw new Error(`no arena region '${name}'`);
+    if (!r) throw new ArenaLayoutError(missingRegion(name));
     return r;
   }
 
@@ -100,6 +130,17 @@ export class Arena {
     const id = this.chunkRegion[addr >> CHUNK_SHIFT]!;
     return id === 0xff ? -1 : id;
   }
+}
+
+/** Why a region is missing: a statics or slab cache defined after the machine was laid out. */
+function missingRegion(name: string): string {
+  const m = /^(data|slab):(.*)$/.exec(name);
+  if (!m) return `no arena region '${name}'`;
+  const call = `${m[1] === 'data' ? 'defineStatics' : 'kmem_cache_create'}('${m[2]}')`;
+  return (
+    `no arena region '${name}': ${call} ran after the machine was laid out (inside setup or a CPU ` +
+    'program?): statics and slab caches must be defined at module top level'
+  );
 }
 
 /** The arena this thread is attached to. Kernel code reads `mem.i32` directly. */

@@ -3,6 +3,7 @@
 import type { RegionSpec } from './arena.js';
 import { mem } from './arena.js';
 import { defineStruct, type Layout } from './layout.js';
+import { assertLayoutOpen } from './layout_seal.js';
 
 export interface Statics<F extends readonly string[]> {
   readonly layout: Layout<F>;
@@ -14,6 +15,7 @@ export interface Statics<F extends readonly string[]> {
 const registry = new Map<string, RegionSpec>();
 
 export function defineStatics<const F extends readonly string[]>(name: string, fields: F): Statics<F> {
+  assertLayoutOpen(`defineStatics('${name}')`);
   const layout = defineStruct(name, fields);
   const region: RegionSpec = { name: `data:${name}`, words: Math.max(1, layout.SIZE) };
   registry.set(region.name, region);
