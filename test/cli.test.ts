@@ -16,7 +16,7 @@ describe('mmrace command line', () => {
     [['repro', ID, '--cpus', '2'], /needs 3 CPUs/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
     [['run', 'test/fixtures/does-not-exist.mjs'], /no such scenario file/],
-    [['run', 'test/cli.test.ts'], /must be JavaScript modules/],
+    [['run', 'README.md'], /must be JavaScript modules/],
     [['run', 'package.json'], /must be JavaScript modules/],
   ])('%j is one line on stderr and exit 2', (args, message) => {
     const r = mmrace(args);

@@ -1,11 +1,15 @@
 // The built-in scenarios, and loading a user's scenario file the same way.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Arena, ArenaLayoutError } from '../shm/arena.js';
 import { scenarioUrl } from './campaign.js';
-import { loadScenario } from './cpu_entry.js';
+import { loadScenario, NoScenarioExportError } from './cpu_entry.js';
+import { machineRegions } from './kernel_image.js';
+import { describeLoadError, mmraceNotFound } from './load_error.js';
+import { compileTs, TsBuildError } from './load_ts.js';
 import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
-import type { Scenario } from './scenario.js';
+import { type Scenario, ScenarioError } from './scenario.js';
 
 export interface CatalogueEntry {
   readonly scenario: Scenario;
@@ -22,20 +26,64 @@ export function findScenario(id: string): CatalogueEntry | undefined {
   return BUILTIN.find((e) => e.scenario.id === id);
 }
 
-export class ScenarioFileError extends Error {}
-
-/** A user's scenario module (compiled JavaScript that exports `scenario`). */
-export async function loadScenarioFile(path: string): Promise<CatalogueEntry> {
-  const abs = resolve(path);
-  if (!existsSync(abs)) throw new ScenarioFileError(`no such scenario file: ${path}`);
-  if (!/\.(m?js)$/.test(abs))
-    throw new ScenarioFileError(
-      `${path}: scenario files must be JavaScript modules (.js/.mjs); compile TypeScript first`,
-    );
-  const url = pathToFileURL(abs).href;
-  try {
-    return { scenario: await loadScenario(url), url };
-  } catch (e) {
-    throw new ScenarioFileError(`${path}: ${(e as Error).message.split('\n')[0]}`);
+/** Anything wrong with a user's scenario file: one line, starting with the path as typed. */
+export class ScenarioFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScenarioFileError';
   }
+}
+
+const JS = ['.js', '.mjs', '.cjs'];
+const TS = ['.ts', '.mts', '.cts'];
+
+/**
+ * A user's scenario module: JavaScript, or TypeScript that esbuild bundles first (load_ts.ts).
+ * The scenario is checked against the schema, and the statics and slab caches its module defined
+ * must fit the machine's arena.
+ */
+export async function loadScenarioFile(path: string): Promise<CatalogueEntry> {
+  // A problem located in the file itself already reads "file:line:col: ...".
+  const fail = (why: string): never => {
+    throw new ScenarioFileError(why.startsWith(`${path}:`) ? why : `${path}: ${why}`);
+  };
+  const abs = resolve(path);
+  const st = statSync(abs, { throwIfNoEntry: false });
+  if (!st) return fail('no such scenario file');
+  if (st.isDirectory()) return fail('is a directory, not a scenario file');
+  const ext = extname(abs);
+  if (!JS.includes(ext) && !TS.includes(ext))
+    return fail(
+      `unsupported extension '${ext}': scenario files must be JavaScript modules (${JS.join(', ')}) ` +
+        `or TypeScript (${TS.join(', ')})`,
+    );
+  let url = pathToFileURL(abs).href;
+  if (TS.includes(ext)) {
+    try {
+      url = await compileTs(abs);
+    } catch (e) {
+      if (!(e instanceof TsBuildError)) throw e;
+      return fail(e.missingPackage === 'mmrace' ? mmraceNotFound(dirname(abs)) : e.message);
+    }
+  }
+  let scenario: Scenario;
+  try {
+    scenario = await loadScenario(url);
+  } catch (e) {
+    if (e instanceof ScenarioError || e instanceof NoScenarioExportError || isNamed(e, 'ScenarioError'))
+      return fail((e as Error).message);
+    return fail(describeLoadError(e, abs, url));
+  }
+  try {
+    Arena.layout(machineRegions());
+  } catch (e) {
+    if (e instanceof ArenaLayoutError) return fail(e.message);
+    throw e;
+  }
+  return { scenario, url };
+}
+
+// A scenario built with another copy of mmrace (its own node_modules) throws that copy's class.
+function isNamed(e: unknown, name: string): boolean {
+  return e instanceof Error && e.name === name;
 }
