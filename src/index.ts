@@ -120,9 +120,11 @@ export {
   type Globals,
   type Scenario,
   type ScenarioCpu,
+  ScenarioError,
+  type ScenarioInput,
   type Variant,
   type Verdict,
 } from './scenarios/scenario.js';
-export { mem } from './shm/arena.js';
+export { ArenaLayoutError, mem } from './shm/arena.js';
 export { defineStruct } from './shm/layout.js';
 export { defineStatics } from './shm/statics.js';

@@ -8,6 +8,7 @@ import { STRATEGY_NAMES } from '../cpu/strategies/index.js';
 import { shutdownMachine } from '../scenarios/campaign.js';
 import { findScenario, loadScenarioFile, ScenarioFileError } from '../scenarios/catalogue.js';
 import { ScenarioCodeError } from '../scenarios/user_code.js';
+import { ArenaLayoutError } from '../shm/arena.js';
 import { intIn, parseRuns, parseSeed, suggestSimilar, UsageError } from './args.js';
 import { exitingOnPurpose, guardStdout } from './output.js';
 import { builtinEntries, printOutcome, type ReproOptions, runEntries } from './repro.js';
@@ -134,7 +135,11 @@ async function main(argv: string[]): Promise<number> {
       code = out.code;
     });
 
-  runFlags(program.command('run').argument('<file>', 'a scenario module (.js/.mjs) exporting `scenario`'))
+  runFlags(
+    program
+      .command('run')
+      .argument('<file>', 'a scenario file (.js/.mjs/.cjs/.ts/.mts/.cts) exporting `scenario`'),
+  )
     .description('run a scenario file of your own, the same way as the built-in ones')
     .action(async (file: string, o: ReproOptions) => {
       const e = await loadScenarioFile(file);
@@ -189,7 +194,8 @@ function badInput(e: unknown): string | null {
     e instanceof UsageError ||
     e instanceof ScenarioFileError ||
     e instanceof ScheduleError ||
-    e instanceof MachineError
+    e instanceof MachineError ||
+    e instanceof ArenaLayoutError
   )
     return e.message.split('\n')[0]!;
   // The scenario's own setup threw before any run: the scenario is broken, not mmrace.
@@ -214,7 +220,8 @@ guardStdout();
 // a word once left nothing but an unsettled await: exit 13, no output).
 const keepAlive = setInterval(() => {}, 1 << 30);
 process.on('exit', (c) => {
-  if (!finished && !exitingOnPurpose()) process.stderr.write(`mmrace: internal error: the command ended unfinished (exit ${c})\n`);
+  if (!finished && !exitingOnPurpose())
+    process.stderr.write(`mmrace: internal error: the command ended unfinished (exit ${c})\n`);
 });
 let finished = false;
 const code = await main(process.argv.slice(2)).catch((e: unknown) => {
