@@ -1,11 +1,13 @@
 // The shape of a scenario, checked field by field: a user's scenario file is the program's input,
 // so a mistake in it is reported as one line naming the field, never found later as a crash.
+
 import { z } from 'zod';
 import { MAX_CPUS } from '../cpu/control.js';
 import { type JitterConfig, NO_JITTER } from '../cpu/jitter.js';
 import { ERAS, eraByName } from '../eras/index.js';
 import { MAX_GLOBALS } from './kernel_image.js';
 import type { Scenario } from './scenario.js';
+import { suggestSimilar } from './suggest.js';
 
 /** A scenario that does not have the shape of one: the message is one line naming the field. */
 export class ScenarioError extends Error {
@@ -181,19 +183,8 @@ const TOP_KEYS = [
 ];
 
 function suggestion(key: string): string {
-  const near = TOP_KEYS.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+  const near = suggestSimilar(key, TOP_KEYS);
   return near ? ` (did you mean '${near}'?)` : ` (known: ${TOP_KEYS.join(', ')})`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++)
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 /** variants[1].era */
