@@ -4,7 +4,14 @@ import { mem } from '../shm/arena.js';
 export const MAX_CPUS = 16;
 const PERCPU_WORDS = 16;
 
-export const CONTROL_REGION = { name: 'control', words: 64 + MAX_CPUS * PERCPU_WORDS };
+/**
+ * A crashed CPU's report as JSON (crash.ts), for the crashes that no message carries: the worker
+ * thread ends in process.exit() before it can answer, or it hangs after reporting (16 KiB).
+ */
+export const CRASH_TEXT_WORDS = 4096;
+const CRASH_TEXT = 64 + MAX_CPUS * PERCPU_WORDS;
+
+export const CONTROL_REGION = { name: 'control', words: CRASH_TEXT + CRASH_TEXT_WORDS };
 
 /** Word offsets inside the control region. */
 export const C = {
@@ -25,7 +32,10 @@ export const C = {
   FROM: 16, // the CPU that last handed the token back to the decider
   AHEAD: 17, // points the token holder may pass without handing the token back (run-ahead)
   AHEAD_USED: 18, // how many of them it passed, written when it hands the token back
+  CRASH_CLAIM: 19, // 1 once a CPU claimed CRASH_TEXT for its crash report (the first crash wins)
+  CRASH_LEN: 20, // bytes of that report, stored after the text (0: still being written)
   PERCPU: 64,
+  CRASH_TEXT,
 } as const;
 
 /** Per-CPU words (offset from C.PERCPU + cpu * PERCPU_WORDS). */
@@ -46,6 +56,9 @@ export const PC = {
   // Free mode only: wall ms since boot (+1) when the CPU's current spin loop began, 0 when it is
   // not spinning; the soft-lockup watchdog reads it (with PC.CURRENT, written at the same time).
   SPIN_SINCE: 13,
+  // The worker thread (worker_threads.threadId) running this CPU in the current campaign: the main
+  // thread maps a dead worker to its CPU by it.
+  THREAD_ID: 14,
 } as const;
 
 export enum CpuState {

@@ -10,7 +10,8 @@
 // state across runs (DFS's stack, PCT's step bound), so it lives in one place, and the decision
 // sequence depends only on the strategy's seed and on the runnable sets, which depend only on the
 // previous decisions: a run is a pure function of (setup, seed, strategy). The main thread spins
-// briefly, then sleeps in Atomics.wait while a CPU runs, so a decision costs two handoffs.
+// briefly, then sleeps in Atomics.wait while a CPU runs, so a decision costs two handoffs (after a
+// 50 ms slice it waits with Atomics.waitAsync, so that a worker's death reaches it: see decide()).
 //
 // Runnable CPUs at a decision: those at a point; those waiting whose word no longer holds the
 // expected value, or that a wake() picked, or whose virtual deadline has passed; spinners only
@@ -68,6 +69,12 @@ function spinUntilChanged(i32: Int32Array, at: number, v: number, spins: number)
   for (let i = 0; i < spins; i++) if (Atomics.load(i32, at) !== v) return true;
   return false;
 }
+
+/**
+ * The decider's wait slice for a handback (ms): the first one blocks the main thread (a handback is
+ * usually µs away), the later ones let its event loop run (where a dead worker is reported).
+ */
+const DECIDER_SLICE_MS = 50;
 
 /** Longest host wait slice while waiting for the token, so a lost notify cannot hang a CPU. */
 const TOKEN_WAIT_SLICE_MS = 100;
@@ -246,7 +253,12 @@ export class Decider {
     Atomics.store(i32, b + C.TOKEN, TOKEN_DECIDE);
   }
 
-  decide(): ControlledRunResult {
+  /**
+   * Async only on its slow path: while the token holder runs for longer than a wait slice, the
+   * decider waits without blocking the main thread's event loop, because a worker that dies (out of
+   * memory) is only reported there; the machine then sets ABORT=Crash, which ends the run.
+   */
+  async decide(): Promise<ControlledRunResult> {
     const i32 = this.i32;
     const b = this.b;
     const o = this.o;
@@ -262,12 +274,17 @@ export class Decider {
       return { picks, abort: Atomics.load(i32, b + C.ABORT), report };
     };
     for (;;) {
+      let slices = 0;
       for (let t = Atomics.load(i32, b + C.TOKEN); t !== TOKEN_DECIDE; t = Atomics.load(i32, b + C.TOKEN)) {
+        // A CPU crashed (its program called process.exit(), its worker died): it will never hand back.
+        if (Atomics.load(i32, b + C.ABORT) === AbortReason.Crash) return halt(AbortReason.Crash);
         if (performance.now() - t0 > o.runTimeoutMs) {
           report.push(`CPU${t} held the token for too long without reaching a point`);
           return halt(AbortReason.Timeout);
         }
-        if (!spinUntilChanged(i32, b + C.TOKEN, t, HANDOFF_SPINS)) Atomics.wait(i32, b + C.TOKEN, t, 50);
+        if (spinUntilChanged(i32, b + C.TOKEN, t, HANDOFF_SPINS)) continue;
+        if (slices++ === 0) Atomics.wait(i32, b + C.TOKEN, t, DECIDER_SLICE_MS);
+        else await Atomics.waitAsync(i32, b + C.TOKEN, t, DECIDER_SLICE_MS).value;
       }
       const from = first ? -1 : Atomics.load(i32, b + C.FROM);
       first = false;

@@ -8,7 +8,9 @@ import { wallNow } from './clock.js';
 import { cpuCtx } from './context.js';
 import { AbortReason, C, CpuState, ctl, MAX_CPUS, PC, percpu, setBootEpoch } from './control.js';
 import { Decider, type StalledCpu } from './controlled.js';
-import type { CpuCrash, CpuTask, CpuTaskResult } from './cpu_loop.js';
+import type { CpuTask, CpuTaskResult } from './cpu_loop.js';
+import { type CpuCrash, clearPublishedCrash } from './crash.js';
+import { CrashWatch } from './crash_watch.js';
 import { BootRunner } from './free.js';
 import type { JitterConfig } from './jitter.js';
 import type { Strategy } from './strategy.js';
@@ -40,6 +42,8 @@ export interface CampaignSpec {
   maxSteps?: number;
   /** Controlled mode: the deadlock report (default: the waited-on words only). */
   describeDeadlock?(cpus: StalledCpu[], headline: string): string[];
+  /** The scenario's name of each CPU, for crash reports (`CPU1 (thrower) crashed: ...`). */
+  cpuNames?: readonly string[];
 }
 
 export interface CpuOutcome {
@@ -86,6 +90,24 @@ export interface CampaignResult {
 
 export class MachineError extends Error {}
 
+/** How long the main thread waits for a crashed CPU's report to arrive before it takes the
+ * published copy (ms). */
+const CRASH_REPORT_WAIT_MS = 1000;
+
+/**
+ * The CPU workers' V8 heap limit (MB): a program that allocates without bound is reported as out of
+ * memory on its CPU instead of taking the process down. MMRACE_CPU_HEAP_MB overrides it.
+ */
+function cpuHeapMb(): number {
+  const env = process.env.MMRACE_CPU_HEAP_MB;
+  if (env === undefined || env === '') return 2048;
+  const mb = Number(env);
+  if (!Number.isInteger(mb) || mb < 16) {
+    throw new MachineError(`MMRACE_CPU_HEAP_MB must be a whole number of MB, at least 16; got '${env}'`);
+  }
+  return mb;
+}
+
 function workerFile(): string {
   // From dist/ the worker sits beside us; from the TypeScript sources (tests) use the built copy.
   const here = fileURLToPath(import.meta.url);
@@ -100,6 +122,11 @@ export class Machine {
   readonly arena: Arena;
   private pool: Tinypool | null = null;
   private poolThreads = 0;
+  private heapMb = 2048;
+  /** Every thread the pool started has ended. */
+  private poolExited: Promise<void> = Promise.resolve();
+  /** The running campaign's crash watch: the pool's worker events go to it. */
+  private watch: CrashWatch | null = null;
 
   constructor(readonly regions: readonly RegionSpec[]) {
     this.arena = Arena.create(regions);
@@ -120,22 +147,89 @@ export class Machine {
   private ensurePool(n: number): Tinypool {
     if (this.pool && this.poolThreads >= n) return this.pool;
     if (this.pool) void this.pool.destroy();
-    this.pool = new Tinypool({
+    this.heapMb = cpuHeapMb();
+    const pool = new Tinypool({
       filename: workerFile(),
       minThreads: n,
       maxThreads: n,
       isolateWorkers: false,
       idleTimeout: 0,
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
     });
+    this.watchWorkers(pool);
+    this.pool = pool;
     this.poolThreads = n;
-    return this.pool;
+    return pool;
+  }
+
+  /**
+   * Tinypool settles a task when its worker emits 'error' (out of memory), but not when the
+   * thread just ends (process.exit()): that task would never settle. Every thread's end goes to
+   * the running campaign's watch; a pool error outside a task would otherwise be thrown.
+   */
+  private watchWorkers(pool: Tinypool): void {
+    // A pool being replaced or torn down is no campaign's business. Between campaigns, a worker
+    // that died only means the pool must not be reused.
+    const current = () => this.pool === pool;
+    const drop = () => {
+      if (current() && !this.watch) void this.destroy();
+    };
+    pool.on('error', (e: unknown) => {
+      if (current()) this.watch?.poolError(e);
+      drop();
+    });
+    const exits: Promise<void>[] = [];
+    for (const w of pool.threads) {
+      let error: unknown;
+      w.on('error', (e: unknown) => {
+        error = e;
+      });
+      exits.push(
+        new Promise((r) => {
+          w.on('exit', (code: number) => {
+            if (current()) this.watch?.workerExit(w.threadId, code, error);
+            drop();
+            r();
+          });
+        }),
+      );
+    }
+    this.poolExited = Promise.all(exits).then(() => {});
   }
 
   async campaign(spec: CampaignSpec, hooks: CampaignHooks): Promise<CampaignResult> {
     if (!Number.isInteger(spec.ncpus) || spec.ncpus < 1 || spec.ncpus > MAX_CPUS) {
       throw new MachineError(`ncpus must be 1..${MAX_CPUS}, got ${spec.ncpus}`);
     }
+    const tickMs = spec.tickMs ?? 50;
+    if (!(tickMs > 0)) throw new MachineError(`tickMs must be positive, got ${spec.tickMs}`);
+    if (spec.mode === 'controlled' && !spec.strategy)
+      throw new MachineError('controlled mode needs a strategy');
     this.attach();
+    this.resetControl(spec);
+    const pool = this.ensurePool(spec.ncpus);
+    const watch = new CrashWatch(() => this.attach(), this.arena.i32, spec.ncpus, this.heapMb, spec.cpuNames);
+    this.watch = watch;
+    // While the CPUs run, the main thread awaits only Atomics.waitAsync and worker events, and
+    // neither keeps Node's event loop alive: were every worker gone (process.exit(), out of
+    // memory), Node would end the process silently with "unsettled top-level await" (exit 13).
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      const tasks = this.startCpus(pool, spec).map((p, cpu) => watch.task(cpu, p));
+      await this.waitReady(spec.ncpus, watch);
+      const t0 = performance.now();
+      const { runs, timedOut } = await this.runAll(spec, hooks, watch, tickMs);
+      const wallMs = performance.now() - t0;
+      await this.endCampaign(tasks, watch, timedOut !== undefined);
+      const crash = watch.crash;
+      return { runs, wallMs, ...(crash ? { crash } : {}), ...(timedOut && !crash ? { timedOut } : {}) };
+    } finally {
+      clearInterval(keepAlive);
+      this.watch = null;
+    }
+  }
+
+  private resetControl(spec: CampaignSpec): void {
     const i32 = this.arena.i32;
     const b = ctl();
     Atomics.store(i32, b + C.STOP, 0);
@@ -143,8 +237,12 @@ export class Machine {
     Atomics.store(i32, b + C.NCPUS, spec.ncpus);
     Atomics.store(i32, b + C.TIME_SCALE_X1000, Math.round(spec.timeScale * 1000));
     Atomics.store(i32, b + C.READY, 0);
-    const pool = this.ensurePool(spec.ncpus);
-    const startGen = Atomics.load(i32, b + C.RUN_GEN);
+    for (let cpu = 0; cpu < MAX_CPUS; cpu++) Atomics.store(i32, percpu(cpu, PC.THREAD_ID), 0);
+    clearPublishedCrash();
+  }
+
+  private startCpus(pool: Tinypool, spec: CampaignSpec): Promise<CpuTaskResult>[] {
+    const startGen = Atomics.load(this.arena.i32, ctl() + C.RUN_GEN);
     const tasks: Promise<CpuTaskResult>[] = [];
     for (let cpu = 0; cpu < spec.ncpus; cpu++) {
       const t: CpuTask = {
@@ -160,38 +258,32 @@ export class Machine {
       };
       tasks.push(pool.run(t));
     }
-    let crash: CpuCrash | undefined;
-    const crashed = Promise.all(tasks).then(
-      (rs) => rs.find((r) => r.crash)?.crash,
-      (e: unknown) => ({
-        cpu: -1,
-        name: 'Error',
-        message: String(e),
-        stack: String((e as Error)?.stack ?? e),
-      }),
-    );
-    let noteCrash = (c: CpuCrash | undefined) => {
-      crash ??= c;
-    };
-    void crashed.then((c) => noteCrash(c));
+    return tasks;
+  }
 
-    // Worker start-up (a V8 isolate each, once per pool) is not part of any run.
+  /** Worker start-up (a V8 isolate each, once per pool) is not part of any run. */
+  private async waitReady(ncpus: number, watch: CrashWatch): Promise<void> {
+    const i32 = this.arena.i32;
+    const b = ctl();
     const readyBy = performance.now() + 60_000;
-    for (let ready = 0; (ready = Atomics.load(i32, b + C.READY)) < spec.ncpus && !crash; ) {
+    for (let ready = 0; (ready = Atomics.load(i32, b + C.READY)) < ncpus && !watch.crashed; ) {
       if (Atomics.load(i32, b + C.STOP) !== 0 || performance.now() > readyBy) break;
       await Atomics.waitAsync(i32, b + C.READY, ready, 50).value;
     }
-    const t0 = performance.now();
-    let runs = 0;
-    let timedOut: RunOutcome | undefined;
+  }
+
+  private async runAll(
+    spec: CampaignSpec,
+    hooks: CampaignHooks,
+    watch: CrashWatch,
+    tickMs: number,
+  ): Promise<{ runs: number; timedOut?: RunOutcome }> {
+    const i32 = this.arena.i32;
+    const b = ctl();
     const kset = new Set(spec.kthreadCpus);
-    const tickMs = spec.tickMs ?? 50;
-    if (!(tickMs > 0)) throw new MachineError(`tickMs must be positive, got ${spec.tickMs}`);
-    const controlled = spec.mode === 'controlled';
-    const strategy = spec.strategy;
-    if (controlled && !strategy) throw new MachineError('controlled mode needs a strategy');
+    let runs = 0;
     for (let run = 0; run < spec.runs; run++) {
-      if (Atomics.load(i32, b + C.STOP) !== 0 || crash) break;
+      if (Atomics.load(i32, b + C.STOP) !== 0 || watch.crashed) break;
       this.attach();
       hooks.setup(run);
       for (let cpu = 0; cpu < spec.ncpus; cpu++) Atomics.store(i32, percpu(cpu, PC.STATE), CpuState.Idle);
@@ -200,95 +292,117 @@ export class Machine {
       Atomics.store(i32, b + C.RUN_STOP, 0);
       Atomics.store(i32, b + C.RUN_INDEX, run);
       const r0 = performance.now();
-      if (controlled && strategy) {
-        const o = await this.controlledRun(spec, strategy, hooks, run, kset, r0);
-        if (Atomics.load(i32, b + C.ABORT) === AbortReason.Crash) {
-          await crashed.then((c) => noteCrash(c));
-          break;
-        }
-        if (o.abort === AbortReason.Timeout) {
-          timedOut = o;
-          break;
-        }
-        runs++;
-        this.attach();
-        if (!hooks.finish(o)) break;
-        continue;
-      }
-      Atomics.add(i32, b + C.RUN_GEN, 1);
-      Atomics.notify(i32, b + C.RUN_GEN);
-      let kthreadsStopped = kset.size === 0;
-      const tick = hooks.tick;
-      let ticking = tick !== undefined;
-      let nextTick = r0 + tickMs;
-      for (;;) {
-        const done = Atomics.load(i32, b + C.DONE);
-        if (done >= spec.ncpus) break;
-        if (Atomics.load(i32, b + C.ABORT) === AbortReason.Crash) break;
-        if (!kthreadsStopped) {
-          let userDone = true;
-          for (let cpu = 0; cpu < spec.ncpus && userDone; cpu++) {
-            if (!kset.has(cpu) && Atomics.load(i32, percpu(cpu, PC.STATE)) <= CpuState.Running)
-              userDone = false;
-          }
-          if (userDone) {
-            kthreadsStopped = true;
-            hooks.stopKthreads(run);
-            continue;
-          }
-        }
-        if (performance.now() - r0 > spec.runTimeoutMs) {
-          Atomics.store(i32, b + C.ABORT, AbortReason.Timeout);
-          const deadline = performance.now() + 2000;
-          while (Atomics.load(i32, b + C.DONE) < spec.ncpus && performance.now() < deadline) {
-            await Atomics.waitAsync(i32, b + C.DONE, Atomics.load(i32, b + C.DONE), 50).value;
-          }
-          timedOut = this.outcome(run, spec.ncpus, performance.now() - r0);
-          break;
-        }
-        if (tick && ticking && performance.now() >= nextTick) {
-          nextTick = Math.max(nextTick + tickMs, performance.now() + 1);
-          this.attach();
-          if (tick.call(hooks, run, performance.now() - r0)) {
-            ticking = false;
-            Atomics.store(i32, b + C.RUN_STOP, 1);
-          }
-          continue;
-        }
-        const waitMs = ticking ? Math.max(1, Math.min(50, nextTick - performance.now())) : 50;
-        const w = Atomics.waitAsync(i32, b + C.DONE, done, waitMs);
-        if (w.async) await w.value;
-      }
-      if (timedOut) break;
-      await Promise.resolve();
-      if (Atomics.load(i32, b + C.ABORT) === AbortReason.Crash) {
-        await crashed.then((c) => noteCrash(c));
+      const o =
+        spec.mode === 'controlled'
+          ? await this.controlledRun(spec, spec.strategy!, hooks, run, kset, r0)
+          : await this.freeRun(spec, hooks, run, kset, r0, tickMs, watch);
+      if (watch.crashed) {
+        await watch.settle(CRASH_REPORT_WAIT_MS);
         break;
       }
+      if (o.abort === AbortReason.Timeout) return { runs, timedOut: o };
       runs++;
       this.attach();
-      if (!hooks.finish(this.outcome(run, spec.ncpus, performance.now() - r0))) break;
+      if (!hooks.finish(o)) break;
     }
-    const wallMs = performance.now() - t0;
+    return { runs };
+  }
+
+  /**
+   * STOP the CPUs and wait for their tasks. After a crash or a hang the threads are dropped: a dead
+   * worker must not be reused, a crashed program may have left work behind (the rest of an async
+   * program), and a stuck CPU cannot be stopped from outside.
+   */
+  private async endCampaign(
+    tasks: Promise<CpuTaskResult>[],
+    watch: CrashWatch,
+    hung: boolean,
+  ): Promise<void> {
+    const i32 = this.arena.i32;
+    const b = ctl();
     Atomics.store(i32, b + C.STOP, 1);
     Atomics.notify(i32, b + C.RUN_GEN);
-    if (timedOut) {
-      // A CPU stuck without reaching a point cannot be stopped from outside: drop the threads
-      // (their tasks then reject: that is the hang being cleaned up, not a crash).
-      noteCrash = () => {};
-      await this.destroy();
-    } else {
+    if (!hung && !watch.crashed) {
       let timer: NodeJS.Timeout | undefined;
       const slow = new Promise((r) => {
         timer = setTimeout(r, 5000, 'slow');
       });
-      const settled = await Promise.race([crashed, slow]);
+      const settled = await Promise.race([Promise.all(tasks), slow]);
       clearTimeout(timer);
-      if (settled === 'slow') await this.destroy();
-      else noteCrash(settled as CpuCrash | undefined);
+      // A CPU that did not stop within 5 s is stuck: drop the threads rather than hang here.
+      if (settled === 'slow') hung = true;
     }
-    noteCrash = () => {};
-    return { runs, wallMs, ...(crash ? { crash } : {}), ...(timedOut ? { timedOut } : {}) };
+    if (watch.crashed && !watch.crash) await watch.settle(CRASH_REPORT_WAIT_MS);
+    watch.disarm(); // tearing the threads down rejects their tasks: that is no crash
+    if (hung || watch.crash) await this.destroy();
+  }
+
+  /** One free run: every CPU at once; the main thread watches the clock, the ticks and crashes. */
+  private async freeRun(
+    spec: CampaignSpec,
+    hooks: CampaignHooks,
+    run: number,
+    kset: ReadonlySet<number>,
+    r0: number,
+    tickMs: number,
+    watch: CrashWatch,
+  ): Promise<RunOutcome> {
+    const i32 = this.arena.i32;
+    const b = ctl();
+    Atomics.add(i32, b + C.RUN_GEN, 1);
+    Atomics.notify(i32, b + C.RUN_GEN);
+    let kthreadsStopped = kset.size === 0;
+    const tick = hooks.tick;
+    let ticking = tick !== undefined;
+    let nextTick = r0 + tickMs;
+    for (;;) {
+      const done = Atomics.load(i32, b + C.DONE);
+      if (done >= spec.ncpus) break;
+      // A worker that died (process.exit(), out of memory) never counts in DONE nor sets ABORT.
+      if (watch.crashed) break;
+      if (!kthreadsStopped && this.usersDone(spec.ncpus, kset)) {
+        kthreadsStopped = true;
+        hooks.stopKthreads(run);
+        continue;
+      }
+      if (performance.now() - r0 > spec.runTimeoutMs) return this.abortHung(spec.ncpus, run, r0);
+      if (tick && ticking && performance.now() >= nextTick) {
+        nextTick = Math.max(nextTick + tickMs, performance.now() + 1);
+        this.attach();
+        if (tick.call(hooks, run, performance.now() - r0)) {
+          ticking = false;
+          Atomics.store(i32, b + C.RUN_STOP, 1);
+        }
+        continue;
+      }
+      const waitMs = ticking ? Math.max(1, Math.min(50, nextTick - performance.now())) : 50;
+      const w = Atomics.waitAsync(i32, b + C.DONE, done, waitMs);
+      if (w.async) await w.value;
+    }
+    await Promise.resolve();
+    return this.outcome(run, spec.ncpus, performance.now() - r0);
+  }
+
+  private usersDone(ncpus: number, kset: ReadonlySet<number>): boolean {
+    const i32 = this.arena.i32;
+    for (let cpu = 0; cpu < ncpus; cpu++) {
+      if (!kset.has(cpu) && Atomics.load(i32, percpu(cpu, PC.STATE)) <= CpuState.Running) return false;
+    }
+    return true;
+  }
+
+  /** The run timeout passed: ask the CPUs to abort, give them 2 s, and report what they were doing. */
+  private async abortHung(ncpus: number, run: number, r0: number): Promise<RunOutcome> {
+    const i32 = this.arena.i32;
+    const b = ctl();
+    Atomics.store(i32, b + C.ABORT, AbortReason.Timeout);
+    const deadline = performance.now() + 2000;
+    while (Atomics.load(i32, b + C.DONE) < ncpus && performance.now() < deadline) {
+      await Atomics.waitAsync(i32, b + C.DONE, Atomics.load(i32, b + C.DONE), 50).value;
+    }
+    const o = this.outcome(run, ncpus, performance.now() - r0);
+    o.abort = AbortReason.Timeout;
+    return o;
   }
 
   /** One controlled run: the main thread makes every decision, blocking while a CPU runs. */
@@ -318,7 +432,7 @@ export class Machine {
     decider.prepare();
     Atomics.add(i32, b + C.RUN_GEN, 1);
     Atomics.notify(i32, b + C.RUN_GEN);
-    const r = decider.decide();
+    const r = await decider.decide();
     // Every CPU now exits (or throws CpuStop at its next token wait): wait for them to report.
     const deadline = performance.now() + 2000;
     while (Atomics.load(i32, b + C.DONE) < spec.ncpus && performance.now() < deadline) {
@@ -326,6 +440,8 @@ export class Machine {
       await Atomics.waitAsync(i32, b + C.DONE, Atomics.load(i32, b + C.DONE), 50).value;
     }
     const o = this.outcome(run, spec.ncpus, performance.now() - r0);
+    // A crashed CPU never counts in DONE (its thread may be gone): that is a crash, not a hang.
+    if (o.abort === AbortReason.Crash) return { ...o, picks: r.picks, report: r.report };
     if (r.abort === AbortReason.Timeout || Atomics.load(i32, b + C.DONE) < spec.ncpus) {
       Atomics.store(i32, b + C.ABORT, AbortReason.Timeout);
       o.abort = AbortReason.Timeout;
@@ -356,10 +472,13 @@ export class Machine {
 
   /** Stop every worker thread. Safe to call twice. */
   async destroy(): Promise<void> {
+    this.watch?.disarm();
     const p = this.pool;
     this.pool = null;
     this.poolThreads = 0;
-    if (p) await p.destroy();
+    // Tinypool's destroy() waits for an 'exit' event from every worker, which one that already
+    // ended (process.exit(), out of memory) never sends again: wait for the threads instead.
+    if (p) await Promise.race([p.destroy(), this.poolExited]);
   }
 
   get threads(): number {

@@ -1,5 +1,6 @@
 // The verdict table and its JSON form.
 import pc from 'picocolors';
+import { crashLine } from '../cpu/crash.js';
 import type { VariantResult } from '../scenarios/campaign.js';
 import type { RecordSummary } from '../scenarios/record_replay.js';
 import type { ShrinkResult } from '../scenarios/shrink.js';
@@ -47,7 +48,7 @@ export interface VerdictRow {
 
 export function toRow(r: VariantResult): VerdictRow {
   const error = r.crash
-    ? `CPU${r.crash.cpu} crashed: ${r.crash.stack}`
+    ? crashLine(r.crash)
     : r.hang
       ? `hang: ${r.hang}`
       : (r.stopped ?? r.userError ?? null);
