@@ -5,7 +5,6 @@
 // points. `r.ms < 10_000` bounds a hang (the run timeout is 20 s; a crash that is only noticed at
 // the timeout would be reported as a hang after it): it is not a speed test. spawnSync returning a
 // status (not killed by its own timeout, no signal) shows the process ended, worker threads with it.
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { C, CONTROL_REGION, ctl } from '../src/cpu/control.js';
 import { crashLine } from '../src/cpu/crash.js';
@@ -70,17 +69,13 @@ describe('a CPU program that misbehaves, through the command', () => {
     expectCrash(r, new RegExp(`crashed: its program threw ${value}, which is not an Error`));
   });
 
-  // The scenario layer (src/scenarios/cpu_entry.ts) must hand the scenario program's return value
-  // to the CPU loop for a Promise to be seen; until it does, the machine-level tests below cover it.
-  const entryForwardsResult = /return me\.run\(/.test(readFileSync('src/scenarios/cpu_entry.ts', 'utf8'));
-
-  it.skipIf(!entryForwardsResult)('an async program that throws after an await', () => {
+  it('an async program that throws after an await', () => {
     const r = crashRun('async-throw');
     expectCrash(r, /crashed: its program returned a Promise; CPU programs must be synchronous/);
     expect(r.stdout).toMatch(/the Promise rejected: Error: thrown after an await/);
   });
 
-  it.skipIf(!entryForwardsResult)('an async program whose Promise resolves is still a crash', () => {
+  it('an async program whose Promise resolves is still a crash', () => {
     const r = crashRun('async-ok-but-promise');
     expectCrash(r, /crashed: its program returned a Promise; CPU programs must be synchronous/);
   });

@@ -64,7 +64,7 @@ describe('a CPU whose program throws', () => {
   it('is reported with its CPU id and stack, stops the other CPUs, and the command exits non-zero', () => {
     const r = mmrace(['run', 'test/fixtures/throws.mjs'], 30_000);
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/CPU1 crashed: TypeError: Cannot read properties of null/);
+    expect(r.stdout).toMatch(/CPU1 \(thrower\) crashed: TypeError: Cannot read properties of null/);
     expect(r.stdout).toMatch(/at .*test\/fixtures\/throws\.mjs:\d+/);
     // CPU0 and CPU2 spin forever unless stopped; the process exiting proves every worker is gone.
     expect(r.ms).toBeLessThan(25_000);

@@ -10,9 +10,11 @@
 //
 // Not modelled: nested_locks, rt_boost, CPU hotplug (onoff_*), shuffling and stutter (each thread
 // owns its CPU), acq_writer_lim, shutdown_secs. The parameter line prints the values in effect.
+
 import { cpuCtx, point } from '../cpu/context.js';
 import { AbortReason, MAX_CPUS } from '../cpu/control.js';
 import type { CpuProgram } from '../cpu/cpu_loop.js';
+import { crashLine } from '../cpu/crash.js';
 import { NO_JITTER } from '../cpu/jitter.js';
 import { logRead } from '../cpu/logring.js';
 import type { CampaignHooks, Machine } from '../cpu/machine.js';
@@ -543,7 +545,7 @@ export async function lock_torture_run(
   );
   machine.attach();
   let error: string | undefined;
-  if (r.crash) error = `CPU${r.crash.cpu} crashed: ${r.crash.name}: ${r.crash.message}\n${r.crash.stack}`;
+  if (r.crash) error = crashLine(r.crash);
   else if (r.timedOut) {
     runMs = r.timedOut.wallMs;
     error = `the threads did not stop within ${Math.round(r.timedOut.wallMs / 1000)} s of a ${c.duration} s test`;

@@ -198,6 +198,7 @@ function campaignSpec(
     entry: new URL('./cpu_entry.js', import.meta.url).href,
     entryArgs: { scenarioUrl: moduleUrl, era: variant.era },
     ncpus: s.cpus.length,
+    cpuNames: s.cpus.map((c) => c.name),
     runs: opts.runs,
     seed: opts.seed,
     jitter: s.jitter,

@@ -61,7 +61,8 @@ export async function prepareCpu(args: unknown, cpu: number): Promise<CpuProgram
     Atomics.store(mem.i32, task + TASK.cpu, cpu);
     Atomics.store(mem.i32, task + TASK.on_cpu, 1);
     try {
-      me.run(g);
+      // Returned, so the CPU loop sees a Promise (an async program) and reports it as a crash.
+      return me.run(g);
     } finally {
       if (cpuCtx.current) Atomics.store(mem.i32, cpuCtx.current + TASK.on_cpu, 0);
     }

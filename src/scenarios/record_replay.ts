@@ -18,6 +18,7 @@
 //   blocked for good (controlled mode stops as soon as no CPU can run, before khungtaskd looks).
 // A replay that fails differently is neither; its failure is reported as `replayFailure`.
 
+import { crashLine } from '../cpu/crash.js';
 import type { Machine } from '../cpu/machine.js';
 import { encodeSchedule } from '../cpu/schedule.js';
 import type { FollowOptions, FollowStats, FollowStrategy } from '../cpu/strategies/follow.js';
@@ -157,7 +158,7 @@ export async function replayRecorded(
     moduleUrl,
   );
   const f = followed as FollowStrategy | null;
-  const error = r.crash ? `CPU${r.crash.cpu} crashed: ${r.crash.message}` : (r.hang ?? null);
+  const error = r.crash ? crashLine(r.crash).split('\n')[0]! : (r.hang ?? null);
   const replay = replayFailureOf(r);
   const failed = replay !== null;
   const recorded: Failure = { hit: rec.hit, check: rec.check };
