@@ -134,3 +134,12 @@ describe("a scenario file's replay command", () => {
     expect(viaReplay.code).toBe(0);
   });
 });
+
+describe('the leftover-process check itself', () => {
+  it('sees a process the command left running in its group, and not a finished one', async () => {
+    const left = await mmraceAlone([], { shell: 'sleep 30 >/dev/null 2>&1 & echo started' });
+    expect(left.leftover).toBe(true); // mmraceAlone killed it after seeing it
+    const clean = await mmraceAlone([], { shell: 'sleep 0.1; echo done' });
+    expect(clean.leftover).toBe(false);
+  });
+});

@@ -10,52 +10,51 @@ import { C, CONTROL_REGION, ctl } from '../src/cpu/control.js';
 import { crashLine } from '../src/cpu/crash.js';
 import { Machine } from '../src/cpu/machine.js';
 import { RandomStrategy } from '../src/cpu/strategies/random.js';
-import { type CliResult, mmrace } from './helpers/cli.js';
+import { type AloneResult, mmraceAlone } from './helpers/cli.js';
 
 const CLI_TIMEOUT_MS = 40_000;
 
-function crashRun(fixture: string, extra: string[] = [], env: Record<string, string> = {}): CliResult {
-  const saved = Object.keys(env).map((k) => [k, process.env[k]] as const);
-  Object.assign(process.env, env); // spawnSync copies process.env: set only for this child
-  try {
-    return mmrace(['run', `test/fixtures/crash/${fixture}.mjs`, ...extra], CLI_TIMEOUT_MS);
-  } finally {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+function crashRun(fixture: string, extra: string[] = [], env: Record<string, string> = {}) {
+  return mmraceAlone(['run', `test/fixtures/crash/${fixture}.mjs`, ...extra], {
+    env,
+    timeoutMs: CLI_TIMEOUT_MS,
+  });
 }
 
-/** Exit 3, CPU1 named with `what`, and a process that ended on its own well before the run timeout. */
-function expectCrash(r: CliResult, what: RegExp): void {
+/**
+ * Exit 3, CPU1 named with `what`, one `mmrace:` line on stderr, and a process that ended on its
+ * own well before the run timeout with nothing of its process group left running.
+ */
+function expectCrash(r: AloneResult, what: RegExp): void {
   expect(r.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(3);
   expect(r.ms).toBeLessThan(10_000);
-  // The scenario's CPU name is shown once the campaign passes the machine its CPUs' names.
-  const cpu = /CPU1(?: \(culprit\))?/.source;
-  expect(`${r.stdout}\n${r.stderr}`).toMatch(new RegExp(`${cpu} ${what.source}`));
+  expect(r.leftover).toBe(false);
+  expect(r.stderr).toMatch(new RegExp(`^mmrace: [\\w-]+ any: CPU1 \\(culprit\\) ${what.source}`));
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/internal error/);
+  expect(r.stdout).toMatch(new RegExp(`CPU1 \\(culprit\\) ${what.source}`));
 }
 
 describe('a CPU program that misbehaves, through the command', () => {
-  it('process.exit(): its stack, exit 3, promptly', () => {
-    const r = crashRun('process-exit');
+  it('process.exit(): its stack, exit 3, promptly', async () => {
+    const r = await crashRun('process-exit');
     expectCrash(r, /crashed: its program called process\.exit\(7\)/);
     expect(r.stdout).toMatch(/at .*test\/fixtures\/crash\/process-exit\.mjs:\d+/);
   });
 
-  it('process.exit() in controlled mode: the decider is not left waiting for the token', () => {
-    const r = crashRun('process-exit', ['--mode', 'controlled']);
+  it('process.exit() in controlled mode: the decider is not left waiting for the token', async () => {
+    const r = await crashRun('process-exit', ['--mode', 'controlled']);
     expectCrash(r, /crashed: its program called process\.exit\(7\)/);
     expect(r.stdout).toMatch(/at .*test\/fixtures\/crash\/process-exit\.mjs:\d+/);
   });
 
-  it('out of memory: reported on its CPU with the heap limit, not after the run timeout', () => {
-    const r = crashRun('oom', [], { MMRACE_CPU_HEAP_MB: '32' });
+  it('out of memory: reported on its CPU with the heap limit, not after the run timeout', async () => {
+    const r = await crashRun('oom', [], { MMRACE_CPU_HEAP_MB: '32' });
     expectCrash(r, /ran out of memory \(heap limit 32 MB\)/);
   });
 
-  it('out of memory in controlled mode (the worker dies holding the token)', () => {
-    const r = crashRun('oom', ['--mode', 'controlled'], { MMRACE_CPU_HEAP_MB: '32' });
+  it('out of memory in controlled mode (the worker dies holding the token)', async () => {
+    const r = await crashRun('oom', ['--mode', 'controlled'], { MMRACE_CPU_HEAP_MB: '32' });
     expectCrash(r, /ran out of memory \(heap limit 32 MB\)/);
   });
 
@@ -64,19 +63,19 @@ describe('a CPU program that misbehaves, through the command', () => {
     ['throw-null', 'null'],
     ['throw-undefined', 'undefined'],
     ['throw-object', "\\{ code: 'EWHATEVER', detail: 'a plain object' \\}"],
-  ])('%s: the thrown value is shown', (fixture, value) => {
-    const r = crashRun(fixture);
+  ])('%s: the thrown value is shown', async (fixture, value) => {
+    const r = await crashRun(fixture);
     expectCrash(r, new RegExp(`crashed: its program threw ${value}, which is not an Error`));
   });
 
-  it('an async program that throws after an await', () => {
-    const r = crashRun('async-throw');
+  it('an async program that throws after an await', async () => {
+    const r = await crashRun('async-throw');
     expectCrash(r, /crashed: its program returned a Promise; CPU programs must be synchronous/);
     expect(r.stdout).toMatch(/the Promise rejected: Error: thrown after an await/);
   });
 
-  it('an async program whose Promise resolves is still a crash', () => {
-    const r = crashRun('async-ok-but-promise');
+  it('an async program whose Promise resolves is still a crash', async () => {
+    const r = await crashRun('async-ok-but-promise');
     expectCrash(r, /crashed: its program returned a Promise; CPU programs must be synchronous/);
   });
 });

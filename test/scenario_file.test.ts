@@ -7,18 +7,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Arena, ArenaLayoutError } from '../src/shm/arena.js';
-import { json, mmrace } from './helpers/cli.js';
+import { expectOneLine, json, mmrace, mmraceAlone } from './helpers/cli.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const bad = (f: string) => `test/fixtures/bad/${f}`;
 
-function expectBadInput(args: string[], ...parts: (string | RegExp)[]): string {
-  const r = mmrace(args);
-  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-  expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  expect(r.code).toBe(2);
+/** One `mmrace:` line, exit 2, no stack, nothing on stdout, no process left in the command's group. */
+async function expectBadInput(args: string[], ...parts: (string | RegExp)[]): Promise<string> {
+  const r = await mmraceAlone(args);
+  expectOneLine(r, 2, /^mmrace: /);
   expect(r.stdout).toBe('');
-  expect(r.stderr).toMatch(/^mmrace: /);
   for (const p of parts) expect(r.stderr).toMatch(p);
   return r.stderr;
 }
@@ -40,29 +38,29 @@ describe('a bad scenario file is one line and exit 2', () => {
       'too-large-cache.mjs',
       /the arena needs \d+ words; at most 1073741823 \(the largest region is 'slab:huge_cache'/,
     ],
-  ])('%s', (file, problem) => {
-    const msg = expectBadInput(['run', bad(file), '--runs', '2'], problem);
+  ])('%s', async (file, problem) => {
+    const msg = await expectBadInput(['run', bad(file), '--runs', '2'], problem);
     expect(msg.startsWith(`mmrace: ${bad(file)}: `)).toBe(true);
   });
 
-  it('a module that exports no scenario says what it exports', () => {
-    expectBadInput(['run', bad('no-export.mjs')], "it exports 'VERSION', 'helper')");
+  it('a module that exports no scenario says what it exports', async () => {
+    await expectBadInput(['run', bad('no-export.mjs')], "it exports 'VERSION', 'helper')");
   });
 
-  it('a throw at top level names the line that threw', () => {
-    expectBadInput(['run', bad('throws-at-top-level.mjs')], `(at ${bad('throws-at-top-level.mjs')}:5)`);
+  it('a throw at top level names the line that threw', async () => {
+    await expectBadInput(['run', bad('throws-at-top-level.mjs')], `(at ${bad('throws-at-top-level.mjs')}:5)`);
   });
 
-  it('a syntax error names file:line:column (JavaScript and TypeScript)', () => {
-    expectBadInput(
+  it('a syntax error names file:line:column (JavaScript and TypeScript)', async () => {
+    await expectBadInput(
       ['run', bad('syntax-error.mjs')],
       `${bad('syntax-error.mjs')}:2:12: SyntaxError: Unexpected token`,
     );
-    expectBadInput(['run', bad('syntax-error.ts')], `${bad('syntax-error.ts')}:2:20: Unexpected ";"`);
+    await expectBadInput(['run', bad('syntax-error.ts')], `${bad('syntax-error.ts')}:2:20: Unexpected ";"`);
   });
 
-  it('statics defined in setup are refused', () => {
-    expectBadInput(
+  it('statics defined in setup are refused', async () => {
+    await expectBadInput(
       ['run', bad('statics-in-setup.mjs'), '--runs', '2'],
       "defineStatics('late_counter') inside setup or a CPU program: statics and slab caches must be defined at module top level",
       bad('statics-in-setup.mjs'),
@@ -73,8 +71,8 @@ describe('a bad scenario file is one line and exit 2', () => {
     ['test/fixtures', 'is a directory'],
     ['test/fixtures/nope.ts', 'no such scenario file'],
     ['README.md', "unsupported extension '.md': scenario files must be JavaScript modules (.js, .mjs, .cjs)"],
-  ])('%s', (file, problem) => {
-    expectBadInput(['run', file], `${file}: ${problem}`);
+  ])('%s', async (file, problem) => {
+    await expectBadInput(['run', file], `${file}: ${problem}`);
   });
 });
 
@@ -83,9 +81,9 @@ describe("'mmrace' not installed where the scenario is", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const body = "import { defineScenario } from 'mmrace';\nexport const scenario = defineScenario({});\n";
 
-  it.each(['a.mjs', 'b.ts'])('%s: says how to make it importable', (name) => {
+  it.each(['a.mjs', 'b.ts'])('%s: says how to make it importable', async (name) => {
     writeFileSync(join(dir, name), body);
-    expectBadInput(
+    await expectBadInput(
       ['run', join(dir, name)],
       `${join(dir, name)}: cannot find package 'mmrace' from ${dir}: run 'npm link mmrace' there`,
     );

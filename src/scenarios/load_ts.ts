@@ -13,7 +13,7 @@ import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type BuildFailure, build, type Message, type Plugin } from 'esbuild';
+import { type BuildFailure, build, type Message, type Plugin, stop } from 'esbuild';
 
 /** The file could not be turned into JavaScript; the message is one line, with file:line:col. */
 export class TsBuildError extends Error {
@@ -56,6 +56,10 @@ export async function compileTs(abs: string): Promise<string> {
     const first = (e as BuildFailure).errors?.[0];
     if (!first) throw e;
     throw buildError(first);
+  } finally {
+    // esbuild's service is a child process: ended now, it cannot outlive mmrace (it lingered a
+    // second as a defunct process after an exit).
+    await stop();
   }
   // Stack traces (a throw at top level, a CPU's crash) then name the .ts lines; the CPU workers
   // turn source maps on themselves (workers/cpu.ts).

@@ -1,5 +1,6 @@
 // Runs the built mmrace command in a child process (the real worker path, as users run it).
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
@@ -54,9 +55,10 @@ export async function mmraceAlone(
 ): Promise<AloneResult> {
   const t0 = performance.now();
   const cmd = `${process.execPath} dist/src/cli/main.js`;
+  const how = { cwd: root, detached: true, env: { ...process.env, NO_COLOR: '1', ...opts.env } };
   const child = opts.shell
-    ? spawn('bash', ['-c', opts.shell.replaceAll('MMRACE', cmd)], { cwd: root, detached: true })
-    : spawn(process.execPath, ['dist/src/cli/main.js', ...args], { cwd: root, detached: true });
+    ? spawn('bash', ['-c', opts.shell.replaceAll('MMRACE', cmd)], how)
+    : spawn(process.execPath, ['dist/src/cli/main.js', ...args], how);
   child.stdin?.end();
   let stdout = '';
   let stderr = '';
@@ -67,8 +69,11 @@ export async function mmraceAlone(
     timedOut = true;
     process.kill(-child.pid!, 'SIGKILL');
   }, opts.timeoutMs ?? 60_000);
-  const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+  // Its output is all read once the pipes close; a process left holding them keeps them open.
+  const closed = new Promise((res) => child.on('close', res));
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
   clearTimeout(timer);
+  await Promise.race([closed, new Promise((res) => setTimeout(res, 2000))]);
   let leftover = groupAlive(child.pid!);
   for (let i = 0; i < 20 && leftover; i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -78,13 +83,25 @@ export async function mmraceAlone(
   return { code, stdout, stderr, ms: performance.now() - t0, timedOut, leftover };
 }
 
+/**
+ * Whether a process of group `pgid` still runs. A zombie is not running: it has exited and only
+ * waits to be reaped (esbuild's killed service, once mmrace exited before reaping it, waits for
+ * init, which here can take a second).
+ */
 function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after it.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z') return true;
   }
+  return false;
 }
 
 /** Bad input as the front door promises it: exit 2, one `mmrace:` line, no stack, nothing left. */
