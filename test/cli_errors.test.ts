@@ -76,6 +76,16 @@ describe('runs that end in an error say so on stderr (exit 3)', () => {
     );
   });
 
+  it('a setup that throws in a later run: exit 3, the run named, the machine stopped', async () => {
+    const r = await mmraceAlone(['run', 'test/fixtures/user/setup-throws-later.mjs', '--runs', '5']);
+    expectOneLine(
+      r,
+      3,
+      /setup of run 2 threw Error: out of fresh worlds at setup \(test\/fixtures\/user\/setup-throws-later\.mjs:18\)/,
+    );
+    expect(r.stdout).toMatch(/setup-throws-later +any +clean +error +0\/2 /);
+  });
+
   it("a final check that throws is the scenario's error, with its frame", async () => {
     const r = await mmraceAlone(['run', 'test/fixtures/user/check-throws.mjs', '--runs', '3']);
     expectOneLine(

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { C, CONTROL_REGION, ctl } from '../src/cpu/control.js';
 import { crashLine } from '../src/cpu/crash.js';
-import { Machine } from '../src/cpu/machine.js';
+import { type CampaignHooks, Machine } from '../src/cpu/machine.js';
 import { RandomStrategy } from '../src/cpu/strategies/random.js';
 import { type AloneResult, mmraceAlone } from './helpers/cli.js';
 
@@ -85,7 +85,7 @@ describe('a CPU program that misbehaves, on the machine (entry module without th
   afterAll(() => machine.destroy());
   const jitter = { windows: [], probability: 0, maxSpin: 0, yieldShare: 0, maxYieldUs: 0 };
 
-  async function campaign(culprit: string, mode: 'free' | 'controlled') {
+  async function campaign(culprit: string, mode: 'free' | 'controlled', hooks?: CampaignHooks) {
     const t0 = performance.now();
     const r = await machine.campaign(
       {
@@ -102,7 +102,7 @@ describe('a CPU program that misbehaves, on the machine (entry module without th
         ...(mode === 'controlled' ? { strategy: new RandomStrategy() } : {}),
         cpuNames: ['spinner 0', 'culprit', 'spinner 2'],
       },
-      { setup() {}, stopKthreads() {}, finish: () => true },
+      hooks ?? { setup() {}, stopKthreads() {}, finish: () => true },
     );
     return { r, ms: performance.now() - t0, line: r.crash ? crashLine(r.crash) : '' };
   }
@@ -122,6 +122,22 @@ describe('a CPU program that misbehaves, on the machine (entry module without th
   it('a Promise that resolves is a crash too', async () => {
     const { line } = await campaign('async-ok', 'free');
     expect(line).toMatch(/^CPU1 \(culprit\) crashed: its program returned a Promise/);
+  });
+
+  it('a hook that throws in a later run stops the CPUs; the next campaign runs', async () => {
+    const hooks: CampaignHooks = {
+      setup(run) {
+        if (run === 2) throw new Error('setup broke');
+      },
+      stopKthreads() {},
+      finish: () => true,
+    };
+    await expect(campaign('none', 'free', hooks)).rejects.toThrow('setup broke');
+    expect(Atomics.load(machine.arena.i32, ctl() + C.STOP)).toBe(1);
+    expect(machine.threads).toBe(0); // the CPUs' tasks are not left holding the pool
+    const again = await campaign('none', 'free');
+    expect(again.r).toMatchObject({ runs: 5 });
+    expect(again.r.crash).toBeUndefined();
   });
 
   it('after a worker died, the next campaign runs on fresh threads', async () => {

@@ -13,6 +13,7 @@ import { type CpuCrash, clearPublishedCrash } from './crash.js';
 import { CrashWatch } from './crash_watch.js';
 import { BootRunner } from './free.js';
 import type { JitterConfig } from './jitter.js';
+import { MAX_SCHEDULE_DECISIONS } from './schedule.js';
 import type { Strategy } from './strategy.js';
 
 export interface CampaignSpec {
@@ -38,7 +39,7 @@ export interface CampaignSpec {
    * the run failed). `hooks.tick` is not called in controlled mode.
    */
   strategy?: Strategy;
-  /** Controlled mode: a run that takes more decisions than this is stopped (default 2 000 000). */
+  /** Controlled mode: a run that takes more decisions than this is stopped (default MAX_SCHEDULE_DECISIONS). */
   maxSteps?: number;
   /** Controlled mode: the deadlock report (default: the waited-on words only). */
   describeDeadlock?(cpus: StalledCpu[], headline: string): string[];
@@ -223,6 +224,13 @@ export class Machine {
       await this.endCampaign(tasks, watch, timedOut !== undefined);
       const crash = watch.crash;
       return { runs, wallMs, ...(crash ? { crash } : {}), ...(timedOut && !crash ? { timedOut } : {}) };
+    } catch (e) {
+      // A hook threw (a scenario's setup in a later run, a bug of ours): no CPU may be left
+      // waiting for a run that never comes, nor the pool busy with their tasks.
+      Atomics.store(this.arena.i32, ctl() + C.STOP, 1);
+      Atomics.notify(this.arena.i32, ctl() + C.RUN_GEN);
+      await this.destroy();
+      throw e;
     } finally {
       clearInterval(keepAlive);
       this.watch = null;
@@ -420,7 +428,7 @@ export class Machine {
     const decider = new Decider({
       ncpus: spec.ncpus,
       strategy,
-      maxSteps: spec.maxSteps ?? 2_000_000,
+      maxSteps: spec.maxSteps ?? MAX_SCHEDULE_DECISIONS,
       runTimeoutMs: spec.runTimeoutMs,
       kthreadCpus: kset,
       ...(spec.describeDeadlock ? { describeDeadlock: spec.describeDeadlock } : {}),

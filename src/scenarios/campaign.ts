@@ -75,11 +75,12 @@ export async function shutdownMachine(): Promise<void> {
 }
 
 /** The run's initial state: a fresh kernel of the variant's era, then the scenario's setup. */
-function setupRun(s: Scenario, variant: Variant, era: EraProfile): Globals {
+function setupRun(s: Scenario, variant: Variant, era: EraProfile, run?: number): Globals {
   kernelReset();
   applyEra(era);
   const globals: Globals = {};
-  callScenarioCode(`scenario ${s.id} (variant ${variant.name}): setup`, () => s.setup(globals, variant));
+  const where = `scenario ${s.id} (variant ${variant.name}): setup${run === undefined ? '' : ` of run ${run}`}`;
+  callScenarioCode(where, () => s.setup(globals, variant));
   cpuCtx.current = 0;
   writeGlobals(s.globals, globals);
   return globals;
@@ -131,7 +132,7 @@ export async function runVariant(
   let halt: string | undefined;
   const hooks: CampaignHooks = {
     setup(run) {
-      globals = setupRun(s, variant, era);
+      globals = setupRun(s, variant, era, run);
       for (const o of obs) o.beforeRun?.(run);
     },
     tick() {
@@ -157,7 +158,13 @@ export async function runVariant(
     },
   };
   const spec = campaignSpec(machine, s, variant, opts, moduleUrl, strategy);
-  const r = await machine.campaign(spec, hooks);
+  const r = await machine.campaign(spec, hooks).catch((e: unknown): CampaignResult => {
+    // The setup that ran fine before any run threw in a later one (state kept across runs in the
+    // scenario module, say): an error during the runs, as a final check that throws.
+    if (!(e instanceof ScenarioCodeError)) throw e;
+    res.userError = e.message;
+    return { runs: runTimes.length, wallMs: runTimes.reduce((a, b) => a + b, 0) };
+  });
   machine.attach();
   for (const o of obs) o.end?.();
   timeResult(res, r, runTimes);
