@@ -50,6 +50,20 @@ describe('bad command lines: one line, exit 2, nothing left running', () => {
   });
 });
 
+describe('a scenario that leaves out the optional fields', () => {
+  it('runs: jitter and checks default (free and controlled mode)', async () => {
+    for (const mode of ['free', 'controlled']) {
+      const r = await mmraceAlone(['run', 'test/fixtures/user/no-jitter.mjs', '--runs', '5', '--mode', mode]);
+      expect({ code: r.code, stderr: r.stderr, leftover: r.leftover }).toEqual({
+        code: 0,
+        stderr: '',
+        leftover: false,
+      });
+      expect(r.stdout).toMatch(/no-jitter +any +clean +clean +0\/5 /);
+    }
+  });
+});
+
 describe('runs that end in an error say so on stderr (exit 3)', () => {
   it('a truncated schedule: the divergence is a stderr line, not only a table cell', async () => {
     const r = await mmraceAlone(['replay', ID, 'S1:3:a2', '--variant', 'v4.15']);
