@@ -227,8 +227,7 @@ export class Machine {
     } catch (e) {
       // A hook threw (a scenario's setup in a later run, a bug of ours): no CPU may be left
       // waiting for a run that never comes, nor the pool busy with their tasks.
-      Atomics.store(this.arena.i32, ctl() + C.STOP, 1);
-      Atomics.notify(this.arena.i32, ctl() + C.RUN_GEN);
+      this.stopCpus();
       await this.destroy();
       throw e;
     } finally {
@@ -316,6 +315,12 @@ export class Machine {
     return { runs };
   }
 
+  /** Every CPU leaves its run loop at its next look at the control block. */
+  private stopCpus(): void {
+    Atomics.store(this.arena.i32, ctl() + C.STOP, 1);
+    Atomics.notify(this.arena.i32, ctl() + C.RUN_GEN);
+  }
+
   /**
    * STOP the CPUs and wait for their tasks. After a crash or a hang the threads are dropped: a dead
    * worker must not be reused, a crashed program may have left work behind (the rest of an async
@@ -326,10 +331,7 @@ export class Machine {
     watch: CrashWatch,
     hung: boolean,
   ): Promise<void> {
-    const i32 = this.arena.i32;
-    const b = ctl();
-    Atomics.store(i32, b + C.STOP, 1);
-    Atomics.notify(i32, b + C.RUN_GEN);
+    this.stopCpus();
     if (!hung && !watch.crashed) {
       let timer: NodeJS.Timeout | undefined;
       const slow = new Promise((r) => {
