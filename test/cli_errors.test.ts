@@ -27,6 +27,8 @@ describe('bad command lines: one line, exit 2, nothing left running', () => {
     // 14 characters that once expanded to 50 M picks (8 s, 2.6 GB) before any bound was checked.
     [['replay', ID, 'S1:3:a49999999'], /longer than the run limit of 2000000 decisions/],
     [['replay', ID, 'S1:3:a2x'], /schedule: unexpected 'x' at offset 2/],
+    [['repro', ID, '--points', 'atomic'], /--points atomic needs --mode controlled/],
+    [['repro', ID, '--points', 'fine'], /argument 'fine' is invalid. Allowed choices are coarse, atomic/],
     [
       ['run', 'test/fixtures/user/setup-throws.mjs'],
       /setup threw RangeError: the world is too small at buildWorld \(test\/fixtures\/user\/setup-throws\.mjs:6\)/,

@@ -70,6 +70,13 @@ function runFlags(cmd: Command): Command {
           'random picks, or go on without preempting',
       ).choices(['stop', 'random', 'continue']),
     )
+    .addOption(
+      new Option(
+        '--points <granularity>',
+        'controlled mode: where CPUs may switch: coarse (lock operations and kernel preemption points, ' +
+          'the default) or atomic (also every shared access inside the lock primitives, as loom does)',
+      ).choices(['coarse', 'atomic']),
+    )
     .option(
       '--shrink',
       'controlled mode: shrink the first failing schedule (fewer switches, then fewer decisions)',

@@ -4,5 +4,6 @@ import type { VerdictRow } from '../report/verdict.js';
 
 export function replayCommand(r: VerdictRow, schedule: string, command?: string): string {
   const how = command ? `${command} --replay` : `mmrace replay ${r.id}`;
-  return `${how} '${schedule}' --variant ${r.variant}`;
+  const points = r.points === 'atomic' ? ' --points atomic' : '';
+  return `${how} '${schedule}' --variant ${r.variant}${points}`;
 }

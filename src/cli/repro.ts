@@ -1,5 +1,6 @@
 // Running scenarios from the command line: the verdict table, one scenario, a user's file.
 import { MAX_CPUS } from '../cpu/control.js';
+import type { PointGranularity } from '../cpu/granularity.js';
 import { decodeSchedule } from '../cpu/schedule.js';
 import type { StrategyConfig, StrategyName } from '../cpu/strategies/index.js';
 import type { OnDivergence } from '../cpu/strategies/replay.js';
@@ -38,6 +39,8 @@ export interface ReproOptions extends RecordFlags {
   shrink?: boolean;
   /** Write a Chrome trace of the first failing run (else the last run) of each variant. */
   trace?: string;
+  /** Scheduling granularity: coarse (default) or atomic (controlled mode). */
+  points?: PointGranularity;
 }
 
 interface ModeChoice {
@@ -94,6 +97,8 @@ export interface ReproOutcome {
 export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOptions): Promise<ReproOutcome> {
   const mode = modeOf(o);
   checkShrinkFlags(o.shrink, mode.mode);
+  if (o.points === 'atomic' && mode.mode !== 'controlled')
+    throw new UsageError('--points atomic needs --mode controlled (free mode has no decisions to add)');
   const recordCap = recordCapOf(o, mode.mode);
   const choice = recordCap > 0 ? { ...mode, record: recordCap } : mode;
   const replayCpus = o.replay !== undefined ? decodeSchedule(o.replay).ncpus : undefined;
@@ -134,7 +139,8 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
     for (const v of selected(e)) {
       const runs = o.runs ?? (o.replay !== undefined ? 1 : DEFAULT_RUNS);
       const trace = o.trace !== undefined;
-      const r = await runVariant(machine, e.scenario, v, { runs, seed, ...choice, trace }, e.url);
+      const points = o.points ?? 'coarse';
+      const r = await runVariant(machine, e.scenario, v, { runs, seed, ...choice, trace, points }, e.url);
       rows.push(toRow(r));
       if (o.shrink) await shrinkRow(rows.at(-1)!, machine, e.scenario, v, r, e.url);
       if (recordCap > 0)

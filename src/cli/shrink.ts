@@ -23,7 +23,7 @@ export async function shrinkRow(
 ): Promise<void> {
   if (!r.schedule) return;
   const seed = r.firstHit?.seed ?? r.firstCheckFailure?.seed ?? r.seed;
-  const k = await shrinkSchedule(machine, s, v, r.schedule, seed, url);
+  const k = await shrinkSchedule(machine, s, v, r.schedule, seed, url, undefined, r.points);
   row.shrunkSchedule = k.shrunk.schedule;
   row.shrink = {
     original: { steps: k.original.steps, switches: k.original.switches },

@@ -1,6 +1,7 @@
 // This thread's CPU: its id, its runner and `current`. One worker is one CPU, so this is per-thread
 // state; the main thread is the boot CPU while it sets a machine up.
 import { BootRunner } from './free.js';
+import { atomicPoints } from './granularity.js';
 import type { Runner } from './runner.js';
 
 export const BOOT_CPU = -1;
@@ -23,4 +24,12 @@ export function point(id: string): void {
 
 export function smp_processor_id(): number {
   return cpuCtx.cpu;
+}
+
+/**
+ * A decision point before a shared access inside a primitive, at atomic granularity only
+ * (cpu/granularity.ts); at the default coarse granularity it costs one test of a flag.
+ */
+export function atomicPoint(id: string): void {
+  if (atomicPoints()) cpuCtx.runner.point(id);
 }

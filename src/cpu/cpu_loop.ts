@@ -15,6 +15,7 @@ import {
 } from './crash.js';
 import { CpuStop, KernelOops } from './errors.js';
 import { FreeRunner } from './free.js';
+import { type PointGranularity, setPointGranularity } from './granularity.js';
 import type { JitterConfig } from './jitter.js';
 import { traceCpuBegin, traceCpuEnd } from './trace_buffer.js';
 import { TracingRunner } from './tracing_runner.js';
@@ -31,6 +32,8 @@ export interface CpuTask {
   startGen: number;
   /** free: every CPU at once, with jitter; controlled: one at a time, picked by the main thread. */
   mode: 'free' | 'controlled';
+  /** Where CPUs may switch (default coarse; atomic adds every shared access in the primitives). */
+  points?: PointGranularity;
 }
 
 export type { CpuCrash } from './crash.js';
@@ -105,6 +108,7 @@ async function startCpu(t: CpuTask): Promise<Cpu> {
   const runner = t.mode === 'controlled' ? new ControlledRunner(t.cpu) : new FreeRunner(t.jitter, t.cpu);
   if (runner instanceof FreeRunner) runner.currentTask = () => cpuCtx.current;
   active = { cpu: t.cpu, runner };
+  setPointGranularity(t.points ?? 'coarse');
   cpuCtx.cpu = t.cpu;
   cpuCtx.runner = runner;
   cpuCtx.current = 0;

@@ -12,6 +12,7 @@ import type { CpuTask, CpuTaskResult } from './cpu_loop.js';
 import { type CpuCrash, clearPublishedCrash } from './crash.js';
 import { CrashWatch } from './crash_watch.js';
 import { BootRunner } from './free.js';
+import type { PointGranularity } from './granularity.js';
 import type { JitterConfig } from './jitter.js';
 import { MAX_SCHEDULE_DECISIONS } from './schedule.js';
 import type { Strategy } from './strategy.js';
@@ -33,6 +34,8 @@ export interface CampaignSpec {
   tickMs?: number;
   /** free (the default): every CPU at once, with jitter. controlled: one CPU at a time. */
   mode?: 'free' | 'controlled';
+  /** Scheduling granularity (cpu/granularity.ts); default coarse. */
+  points?: PointGranularity;
   /**
    * Controlled mode: picks the CPU at every decision (on the main thread). The machine calls its
    * beginRun(seed + run, ncpus) before each run; endRun is the hooks' business (they know whether
@@ -262,6 +265,7 @@ export class Machine {
         jitter: spec.jitter,
         startGen,
         mode: spec.mode ?? 'free',
+        ...(spec.points ? { points: spec.points } : {}),
       };
       tasks.push(pool.run(t));
     }

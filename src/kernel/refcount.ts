@@ -8,7 +8,7 @@
 // hit zero). Every access here is an SC Atomics op, which is stronger: a kernel bug that needs a
 // relaxed refcount_inc() to be reordered (e.g. a missing acquire after refcount_inc_not_zero() on
 // a SLAB_TYPESAFE_BY_RCU object) does not reproduce in this emulator.
-import { point } from '../cpu/context.js';
+import { atomicPoint, point } from '../cpu/context.js';
 import { mem } from '../shm/arena.js';
 import { intern } from '../shm/strtab.js';
 import { spin_lock, spin_unlock } from './locking/spinlock.js';
@@ -81,9 +81,11 @@ export function refcount_read(r: number): number {
 // include/linux/refcount.h __refcount_add_not_zero(), v6.6
 function __refcount_add_not_zero(i: number, r: number): boolean {
   const i32 = mem.i32;
+  atomicPoint('refcount:read');
   let old = Atomics.load(i32, r);
   while (old !== 0) {
     // atomic_try_cmpxchg_relaxed(): a saturated (negative) counter is bumped too, then reset below.
+    atomicPoint('refcount:cmpxchg');
     const seen = Atomics.compareExchange(i32, r, old, (old + i) | 0);
     if (seen === old) break;
     old = seen;
@@ -107,6 +109,7 @@ export function refcount_inc_not_zero(r: number): boolean {
 // include/linux/refcount.h __refcount_add(), v6.6
 function __refcount_add(i: number, r: number): void {
   // atomic_fetch_add_relaxed(): the add lands unchecked; detect-then-saturate is racy by design.
+  atomicPoint('refcount:add');
   const old = Atomics.add(mem.i32, r, i);
   if (old === 0) refcount_warn_saturate(r, REFCOUNT_ADD_UAF);
   else if (old < 0 || ((old + i) | 0) < 0) refcount_warn_saturate(r, REFCOUNT_ADD_OVF);
@@ -126,6 +129,7 @@ export function refcount_inc(r: number): void {
 
 // include/linux/refcount.h __refcount_sub_and_test(), v6.6
 function __refcount_sub_and_test(i: number, r: number): boolean {
+  atomicPoint('refcount:sub');
   const old = Atomics.sub(mem.i32, r, i); // atomic_fetch_sub_release()
   if (old > 0 && old === i) return true; // smp_acquire__after_ctrl_dep(): implied by SC
   if (old <= 0 || ((old - i) | 0) < 0) refcount_warn_saturate(r, REFCOUNT_SUB_UAF);
@@ -147,6 +151,7 @@ export function refcount_dec_and_test(r: number): boolean {
 // include/linux/refcount.h refcount_dec(), v6.6
 export function refcount_dec(r: number): void {
   check_kernel_pointer(r, true);
+  atomicPoint('refcount:sub');
   const old = Atomics.sub(mem.i32, r, 1); // atomic_fetch_sub_release()
   if (old <= 1) refcount_warn_saturate(r, REFCOUNT_DEC_LEAK);
 }
@@ -154,6 +159,7 @@ export function refcount_dec(r: number): void {
 // lib/refcount.c refcount_dec_if_one(), v6.6
 export function refcount_dec_if_one(r: number): boolean {
   check_kernel_pointer(r, true);
+  atomicPoint('refcount:cmpxchg');
   return Atomics.compareExchange(mem.i32, r, 1, 0) === 1; // atomic_try_cmpxchg_release()
 }
 
@@ -161,6 +167,7 @@ export function refcount_dec_if_one(r: number): boolean {
 export function refcount_dec_not_one(r: number): boolean {
   check_kernel_pointer(r, true);
   const i32 = mem.i32;
+  atomicPoint('refcount:read');
   let val = Atomics.load(i32, r);
   for (;;) {
     if (val === REFCOUNT_SATURATED) return true;
@@ -173,6 +180,7 @@ export function refcount_dec_not_one(r: number): boolean {
       if (warn_once_first(site)) WARN(site, 'refcount_t: underflow; use-after-free.');
       return true;
     }
+    atomicPoint('refcount:cmpxchg');
     const seen = Atomics.compareExchange(i32, r, val, (val - 1) | 0); // atomic_try_cmpxchg_release()
     if (seen === val) return true;
     val = seen;

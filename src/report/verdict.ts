@@ -31,6 +31,8 @@ export interface VerdictRow {
   mode: 'free' | 'controlled';
   /** Controlled mode's strategy, null in free mode. */
   strategy: string | null;
+  /** Scheduling granularity (coarse or atomic). */
+  points: 'coarse' | 'atomic';
   /** Controlled mode: the schedule string of the first failing run (replay it with --replay). */
   schedule: string | null;
   /** Runs done; for dfs, the schedules explored. */
@@ -81,6 +83,7 @@ export function toRow(r: VariantResult): VerdictRow {
     ...(r.divergence ? { divergence: r.divergence } : {}),
     mode: r.mode,
     strategy: r.strategy,
+    points: r.points,
     schedule: r.schedule,
     explored: r.explored,
     shrunkSchedule: null,

@@ -5,6 +5,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cpuCtx } from '../cpu/context.js';
 import { AbortReason, CpuState } from '../cpu/control.js';
+import type { PointGranularity } from '../cpu/granularity.js';
 import {
   type CampaignHooks,
   type CampaignResult,
@@ -54,6 +55,8 @@ export interface CampaignOptions {
    * recordings of the first `record` failing runs in `VariantResult.recordings`.
    */
   record?: number;
+  /** Scheduling granularity (cpu/granularity.ts): coarse (default) or atomic. */
+  points?: PointGranularity;
 }
 
 export function scenarioUrl(s: Scenario): string {
@@ -122,6 +125,7 @@ export async function runVariant(
     throw new Error('recording (--record) is for free mode only');
   const strategy = mode === 'controlled' ? makeStrategy(opts.strategy ?? { name: 'random' }) : undefined;
   const res = newResult(s, variant, opts.seed, mode, strategy?.name ?? null);
+  res.points = opts.points ?? 'coarse';
   machine.attach();
   setupRun(s, variant, era); // the scenario's setup errors surface here, before any CPU runs
   const recordings: FailedRecording[] = [];
@@ -172,7 +176,16 @@ export async function runVariant(
   if ((opts.record ?? 0) > 0) res.recordings = recordings;
   judge(res, s, r, halt);
   if (wantsDeadlockReplay(res, opts))
-    await deadlockWithLockdep(runVariant, machine, s, variant, res.firstHit!, res.schedule!, moduleUrl);
+    await deadlockWithLockdep(
+      runVariant,
+      machine,
+      s,
+      variant,
+      res.firstHit!,
+      res.schedule!,
+      moduleUrl,
+      res.points,
+    );
   return res;
 }
 
@@ -213,6 +226,7 @@ function campaignSpec(
     runTimeoutMs: opts.runTimeoutMs ?? 20_000,
     kthreadCpus: s.cpus.flatMap((c, i) => (c.kthread ? [i] : [])),
     mode: opts.mode ?? 'free',
+    ...(opts.points ? { points: opts.points } : {}),
     ...(strategy ? { strategy } : {}),
     describeDeadlock: (cpus, headline) => {
       machine.attach();

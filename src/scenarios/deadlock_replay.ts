@@ -1,6 +1,7 @@
 // A deadlock found in controlled mode with lockdep off names only the last reader of an rwsem:
 // replay its schedule once with lockdep on (lockdep adds no scheduling decisions, so the replay is
 // exact) and take that report, which names every holder and every held lock.
+import type { PointGranularity } from '../cpu/granularity.js';
 import type { Machine } from '../cpu/machine.js';
 import { lockdep_enable, lockdepEnabled } from '../kernel/locking/lockdep_state.js';
 import type { CampaignOptions } from './campaign.js';
@@ -32,6 +33,7 @@ export async function deadlockWithLockdep(
   hit: RunHit,
   schedule: string,
   moduleUrl: string,
+  points: PointGranularity,
 ): Promise<void> {
   machine.attach();
   if (lockdepEnabled()) return;
@@ -41,7 +43,7 @@ export async function deadlockWithLockdep(
       machine,
       s,
       variant,
-      { runs: 1, seed: hit.seed, mode: 'controlled', strategy: { name: 'replay', schedule } },
+      { runs: 1, seed: hit.seed, mode: 'controlled', strategy: { name: 'replay', schedule }, points },
       moduleUrl,
     );
     // With lockdep on, an AB-BA also gets lockdep's circular-dependency splat first: keep it.

@@ -4,6 +4,7 @@
 // (what no longer fits runs non-preemptively), and the run's own picks become the new schedule
 // when it failed the same way and is smaller. The result is re-verified by a strict replay.
 
+import type { PointGranularity } from '../cpu/granularity.js';
 import type { Machine } from '../cpu/machine.js';
 import { decodeSchedule, encodeSchedule, switches } from '../cpu/schedule.js';
 import { runVariant, type VariantResult } from './campaign.js';
@@ -55,6 +56,7 @@ export async function shrinkSchedule(
   seed: number,
   moduleUrl: string,
   maxTries = 300,
+  points: PointGranularity = 'coarse',
 ): Promise<ShrinkResult> {
   const ncpus = s.cpus.length;
   const run = (text: string, onDivergence: 'stop' | 'continue') =>
@@ -68,6 +70,7 @@ export async function shrinkSchedule(
         mode: 'controlled',
         strategy: { name: 'replay', schedule: text, onDivergence },
         deadlockReportWithLockdep: false,
+        points,
       },
       moduleUrl,
     );

@@ -66,6 +66,8 @@ export interface VariantResult {
   mode: 'free' | 'controlled';
   /** Controlled mode: the strategy's name; null in free mode. */
   strategy: string | null;
+  /** Scheduling granularity: a schedule replays only at the granularity it was found at. */
+  points: 'coarse' | 'atomic';
   /** Controlled mode: the schedule string of the first failing run (null: none failed). */
   schedule: string | null;
   /** Runs done (for dfs: the schedules explored; the campaign ends when dfs has explored them all). */
@@ -101,6 +103,7 @@ export function newResult(
     runMs: { p50: 0, p95: 0, max: 0 },
     mode,
     strategy,
+    points: 'coarse',
     schedule: null,
     explored: 0,
   };

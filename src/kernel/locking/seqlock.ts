@@ -9,7 +9,7 @@
 // the protocol is exactly the kernel's. SC HIDES BUGS here: a kernel writer that bumps `sequence`
 // without smp_wmb(), or a reader that uses __read_seqcount_retry() without supplying its own
 // smp_rmb(), is broken on arm64/POWER but behaves correctly in this emulator.
-import { cpuCtx, point } from '../../cpu/context.js';
+import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { defineStruct } from '../../shm/layout.js';
 import { check_kernel_pointer, WARN_ON_ONCE } from '../panic.js';
@@ -42,15 +42,20 @@ function do_raw_write_seqcount_begin(s: number): void {
   // `sequence++` is a plain increment in the kernel: writers are serialized by their lock, so an
   // unserialized second writer loses an update here exactly as it would there. The smp_wmb()
   // that follows is implied by the SC store.
+  // At atomic granularity a CPU may be switched out between the load and the store.
   const i32 = mem.i32;
-  Atomics.store(i32, s, (Atomics.load(i32, s) + 1) | 0);
+  const seq = Atomics.load(i32, s);
+  atomicPoint('seqcount:inc');
+  Atomics.store(i32, s, (seq + 1) | 0);
 }
 
 // include/linux/seqlock.h do_raw_write_seqcount_end(), v6.6
 function do_raw_write_seqcount_end(s: number): void {
   // smp_wmb() before the increment: implied by SC.
   const i32 = mem.i32;
-  Atomics.store(i32, s, (Atomics.load(i32, s) + 1) | 0);
+  const seq = Atomics.load(i32, s);
+  atomicPoint('seqcount:inc');
+  Atomics.store(i32, s, (seq + 1) | 0);
 }
 
 // include/linux/seqlock.h __seqprop_spinlock_assert() -> lockdep_assert_held(s->lock), v6.6
@@ -97,6 +102,7 @@ export function raw_write_seqcount_barrier(s: number): void {
   check_kernel_pointer(s, true);
   // sequence++; smp_wmb(); sequence++: two separate stores, so the odd value is visible in between.
   do_raw_write_seqcount_begin(s);
+  atomicPoint('raw_write_seqcount_barrier:odd');
   do_raw_write_seqcount_end(s);
 }
 
@@ -106,7 +112,9 @@ export function write_seqcount_invalidate(s: number): void {
   check_kernel_pointer(s, true);
   // smp_wmb(); sequence += 2: one store, so no reader ever sees an odd value from it.
   const i32 = mem.i32;
-  Atomics.store(i32, s, (Atomics.load(i32, s) + 2) | 0);
+  const seq = Atomics.load(i32, s);
+  atomicPoint('seqcount:add2');
+  Atomics.store(i32, s, (seq + 2) | 0);
 }
 
 // --- read side ------------------------------------------------------------------------------

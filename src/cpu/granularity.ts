@@ -1,0 +1,22 @@
+// Scheduling granularity. Coarse (the default): CPUs switch at lock operations and at the kernel's
+// own preemption points. Atomic: also before every shared access inside the primitives (lock
+// words, sequence counts, refcounts), as loom yields at every atomic operation, so an exhaustive
+// search of a primitive covers the interleavings inside its multi-step sequences.
+
+export type PointGranularity = 'coarse' | 'atomic';
+
+let atomic = false;
+
+/** This thread's granularity, set by its CPU loop for the campaign. */
+export function setPointGranularity(g: PointGranularity): void {
+  atomic = g === 'atomic';
+}
+
+export function pointGranularity(): PointGranularity {
+  return atomic ? 'atomic' : 'coarse';
+}
+
+/** Whether the primitives' shared accesses are decision points (see atomic_point in context.ts). */
+export function atomicPoints(): boolean {
+  return atomic;
+}
