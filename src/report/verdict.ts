@@ -1,9 +1,9 @@
 // The verdict table and its JSON form.
 import pc from 'picocolors';
-import { crashLine } from '../cpu/crash.js';
 import type { VariantResult } from '../scenarios/campaign.js';
 import type { RecordSummary } from '../scenarios/record_replay.js';
 import type { ShrinkResult } from '../scenarios/shrink.js';
+import { crashText } from './crash_text.js';
 import { renderDmesg } from './dmesg.js';
 
 export const JSON_SCHEMA_VERSION = 1;
@@ -50,7 +50,7 @@ export interface VerdictRow {
 
 export function toRow(r: VariantResult): VerdictRow {
   const error = r.crash
-    ? crashLine(r.crash)
+    ? crashText(r.crash)
     : r.hang
       ? `hang: ${r.hang}`
       : (r.stopped ?? r.userError ?? null);
