@@ -3,7 +3,7 @@
 // measured on a 2-core host, PCT (d=2) hits the 2017 v4.14 race in 3 of the first 20 runs with
 // --seed 1 (first at run 0) and in 25 of 200 runs (12.5%) for seeds 1..5; the failing schedule
 // replays 100 times out of 100; bounded DFS with 1 preemption explores the whole v4.15 space
-// (1905 schedules, ~2 s with run-ahead, 15-25 s without) and finds nothing. Bound 2 (190 267
+// (2022 schedules, ~2 s with run-ahead, 15-25 s without) and finds nothing. Bound 2 (190 267
 // schedules, ~2.5 min) is measured from the CLI, not here.
 import { describe, expect, it } from 'vitest';
 import { expectUsageError, json, mmrace } from './helpers/cli.js';
@@ -137,15 +137,15 @@ describe('controlled-mode flags', () => {
 });
 
 describe('replay divergence', () => {
-  // A prefix of a failing v4.14 schedule: the run goes on past its 35 decisions.
-  const prefix = 'S1:3:b5a28c2';
+  // A prefix of a failing v4.14 schedule: the run goes on past its 36 decisions.
+  const prefix = 'S1:3:b6a28c2';
 
   it('strict (the default): the divergence is reported as the row error, exit 3', () => {
     const r = mmrace(['replay', ID, prefix, '--variant', 'v4.14', '--json']);
     expect(r.code).toBe(3);
     const x = json<{ rows: Row[] }>(r).rows[0]!;
     expect(x.error).toBe(
-      "controlled run stopped: run 0: schedule diverged: the run went on past the schedule's 35 decisions",
+      "controlled run stopped: run 0: schedule diverged: the run went on past the schedule's 36 decisions",
     );
   });
 

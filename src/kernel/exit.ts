@@ -1,12 +1,18 @@
-// kernel/exit.c (v4.14): a task leaves its mm and dies.
-import { cpuCtx, point } from '../cpu/context.js';
+// kernel/exit.c (v4.14): a task leaves its mm and dies. Its task_struct outlives do_exit(): one
+// reference goes a grace period after release_task() (call_rcu), the other when the CPU has
+// switched away from the dead task (finish_task_switch(), kernel/task_switch.ts).
+import { point } from '../cpu/context.js';
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { kread } from '../mm/kasan.js';
 import { MM } from '../mm/mm_types.js';
+import { exit_oom_victim } from '../mm/oom_kill.js';
 import { mem } from '../shm/arena.js';
-import { mmdrop, mmgrab, mmput } from './fork.js';
+import { mmgrab, mmput } from './fork.js';
+import { debug_check_no_locks_held } from './locking/lockdep.js';
 import { down_read, up_read } from './locking/rwsem.js';
-import { get_current, put_task_struct, set_current_state } from './sched.js';
+import { call_rcu, defineRcuCallback } from './rcu/callbacks.js';
+import { __set_current_state, get_current, put_task_struct } from './sched.js';
+import { task_lock, task_unlock } from './task_lock.js';
 import { PF_EXITING, TASK, TASK_DEAD, TIF_MEMDIE } from './task_struct.js';
 
 // --trace: function slices (cpu/trace_buffer.ts)
@@ -15,12 +21,18 @@ const T = {
   do_exit: traceFn('do_exit'),
 };
 
-// kernel/oom_kill.c exit_oom_victim()
-function exit_oom_victim(): void {
-  Atomics.and(mem.i32, get_current() + TASK.thread_flags, ~(1 << TIF_MEMDIE));
+// kernel/exit.c delayed_put_task_struct(), v4.14: release_task()'s reference, after a grace
+// period, so that RCU readers walking the task lists never meet a freed task.
+const delayed_put_task_struct = defineRcuCallback('delayed_put_task_struct', (tsk) => put_task_struct(tsk));
+
+// kernel/exit.c release_task(), v4.14. There are no task lists, signal accounting or ptrace here:
+// what remains is the reaper's reference, dropped through call_rcu().
+export function release_task(p: number): void {
+  call_rcu(p, delayed_put_task_struct);
 }
 
-// kernel/exit.c exit_mm(), v4.14
+// kernel/exit.c exit_mm(), v4.14 (mm_release, sync_mm_rss, the core-dump handshake and
+// mm_update_next_owner are not modelled)
 export function exit_mm(): void {
   traceBegin(T.exit_mm);
   try {
@@ -29,8 +41,13 @@ export function exit_mm(): void {
     if (!mm) return;
     down_read(mm + MM.mmap_sem);
     mmgrab(mm); // the lazy-TLB reference of active_mm, dropped after the last switch away
+    // "more a memory barrier than a real lock": whoever reads tsk->mm under task_lock (the OOM
+    // killer's find_lock_task_mm()) sees either the mm with mm_users still held, or NULL.
+    task_lock(tsk);
     Atomics.store(mem.i32, tsk + TASK.mm, 0);
     up_read(mm + MM.mmap_sem);
+    // enter_lazy_tlb(): nothing to do on this machine
+    task_unlock(tsk);
     point('exit_mm:mmput');
     mmput(mm);
     if (Atomics.load(mem.i32, tsk + TASK.thread_flags) & (1 << TIF_MEMDIE)) exit_oom_victim();
@@ -39,7 +56,21 @@ export function exit_mm(): void {
   }
 }
 
-// kernel/exit.c do_exit(), reduced: exit_mm, then the final switch away and release_task.
+// kernel/exit.c exit_notify(), v4.14, reduced to the autoreap case: parents are not modelled, so
+// every task is reaped as it exits, as when its parent ignores SIGCHLD (exit_state EXIT_DEAD).
+function exit_notify(tsk: number): void {
+  release_task(tsk);
+}
+
+// kernel/sched/core.c do_task_dead(), v4.14: TASK_DEAD makes the next finish_task_switch() drop
+// the task's own reference. The final __schedule() is the emulator's switch away, when the CPU
+// program returns (switchToIdle()); do_exit() returns to let it, and nothing may run after it.
+function do_task_dead(): void {
+  __set_current_state(TASK_DEAD);
+}
+
+// kernel/exit.c do_exit(), v4.14, reduced: PF_EXITING (exit_signals), exit_mm, exit_notify, the
+// held-lock check, do_task_dead. The caller's CPU program must return right after.
 export function do_exit(_code: number): void {
   traceBegin(T.do_exit);
   try {
@@ -47,14 +78,9 @@ export function do_exit(_code: number): void {
     Atomics.or(mem.i32, tsk + TASK.flags, PF_EXITING);
     exit_mm();
     point('do_exit:exit_notify');
-    set_current_state(TASK_DEAD);
-    // finish_task_switch() on the next task: drop the dead task's active_mm and its own reference.
-    const active = kread(tsk + TASK.active_mm);
-    Atomics.store(mem.i32, tsk + TASK.active_mm, 0);
-    if (active) mmdrop(active);
-    put_task_struct(tsk); // release_task(): the parent reaped us
-    put_task_struct(tsk); // the final put after the switch
-    cpuCtx.current = 0;
+    exit_notify(tsk);
+    debug_check_no_locks_held();
+    do_task_dead();
   } finally {
     traceEnd(T.do_exit);
   }

@@ -14,6 +14,7 @@ import { WARN_ON_ONCE } from './panic.js';
 import { hex8, KERN_ALERT, printk } from './printk.js';
 import { might_sleep, put_task_struct, taskRelease } from './sched.js';
 import { PF_KTHREAD, SIGNAL, set_task_comm, TASK, TASK_RUNNING } from './task_struct.js';
+import { switchMm } from './task_switch.js';
 
 export const mm_cachep = kmem_cache_create('mm_struct', MM.SIZE, 16);
 export const task_struct_cachep = kmem_cache_create('task_struct', TASK.SIZE, 512);
@@ -98,6 +99,7 @@ export function __mmdrop(mm: number): void {
 export function mmdrop(mm: number): void {
   if (Atomics.sub(mem.i32, count(mm), 1) === 1) __mmdrop(mm);
 }
+switchMm.mmdrop = mmdrop;
 
 // kernel/fork.c __mmput(), v4.14 (aio, ksm, khugepaged, uprobes are not modelled)
 function __mmput(mm: number): void {
@@ -148,8 +150,10 @@ export function spawnTask(comm: string, opts: { kthread?: boolean; mm?: number }
   Atomics.store(i32, sig + SIGNAL.nr_threads, 1);
   Atomics.store(i32, t + TASK.signal, sig);
   Atomics.store(i32, t + TASK.__state, TASK_RUNNING);
-  // One reference for the task itself, one for whoever reaps it (release_task).
+  // One reference for the task itself (dropped by finish_task_switch() after its last schedule),
+  // one for whoever reaps it (release_task(), through call_rcu()).
   Atomics.store(i32, t + TASK.usage, 2);
+  spin_lock_init(t + TASK.alloc_lock, '&p->alloc_lock');
   Atomics.store(i32, t + TASK.pid, nextPid++);
   Atomics.store(i32, t + TASK.flags, opts.kthread ? PF_KTHREAD : 0);
   Atomics.store(i32, t + TASK.mm, opts.mm ?? 0);

@@ -17,6 +17,7 @@ export const TASK = defineStruct('task_struct', [
   'oom_reaper_list',
   'kthread_should_stop',
   'pending_sigkill',
+  'alloc_lock', // task_lock(): protects ->mm, ->comm... against other tasks' readers
   // struct rwsem_waiter lives on the sleeping task's stack; a task waits on one lock at a time.
   'w_next',
   'w_prev',
@@ -61,6 +62,7 @@ export const TIF_MEMDIE = 20;
 
 // signal->flags
 export const SIGNAL_GROUP_EXIT = 0x00000004;
+export const SIGNAL_GROUP_COREDUMP = 0x00000008;
 
 export function set_task_comm(t: number, name: string): void {
   const i32 = mem.i32;

@@ -3,7 +3,9 @@
 import { cpuCtx } from '../cpu/context.js';
 import type { CpuProgram } from '../cpu/cpu_loop.js';
 import { applyEra, eraByName } from '../eras/index.js';
+import { rcu_barrier, rcuCallbacksPending } from '../kernel/rcu/callbacks.js';
 import { TASK } from '../kernel/task_struct.js';
+import { switchToIdle } from '../kernel/task_switch.js';
 import { mem } from '../shm/arena.js';
 import { readGlobals } from './kernel_image.js';
 import type { Scenario } from './scenario.js';
@@ -62,7 +64,14 @@ export async function prepareCpu(args: unknown, cpu: number): Promise<CpuProgram
     Atomics.store(mem.i32, task + TASK.on_cpu, 1);
     try {
       // Returned, so the CPU loop sees a Promise (an async program) and reports it as a crash.
-      return me.run(g);
+      const r = me.run(g);
+      // The program's end is the CPU's switch away from its task: a task that ran do_exit() loses
+      // its last "current" reference here, as in the kernel's finish_task_switch().
+      switchToIdle();
+      // The idle CPU runs out its RCU work (RCU_SOFTIRQ, the GP kthread's grace periods) before the
+      // run ends: release_task()'s delayed put, kfree_rcu()... Nothing to do when none is pending.
+      if (rcuCallbacksPending() > 0) rcu_barrier();
+      return r;
     } finally {
       if (cpuCtx.current) Atomics.store(mem.i32, cpuCtx.current + TASK.on_cpu, 0);
     }

@@ -26,7 +26,12 @@ import {
   removeHeldLock,
 } from './lockdep_held.js';
 import { callerIp, save_trace } from './lockdep_ip.js';
-import { lockdep_print_held_locks, print_circular_bug, print_deadlock_bug } from './lockdep_report.js';
+import {
+  lockdep_print_held_locks,
+  print_circular_bug,
+  print_deadlock_bug,
+  print_held_locks_bug,
+} from './lockdep_report.js';
 import {
   debug_locks,
   debug_locks_off,
@@ -117,7 +122,6 @@ function __lock_acquire(
   api: string,
 ): void {
   const depth = lockdepDepth(t);
-  if (depth < 0) return; // current's task_struct is already freed
   const class_idx = lockClassOf(lock, wait_type);
   if (!class_idx) return;
   if (depth >= MAX_LOCK_DEPTH) {
@@ -300,4 +304,11 @@ export function lockdep_assert_held_read(lock: number): void {
 export function lockdepReset(): void {
   lockdepStateReset();
   lockdepGraphReset();
+}
+
+// kernel/locking/lockdep.c debug_check_no_locks_held(), v6.6: do_exit() reads current's held-lock
+// stack, which must still be there (the task_struct is freed only after the last switch away).
+export function debug_check_no_locks_held(): void {
+  const t = cpuCtx.current;
+  if (t !== 0 && lockDebugFlags() !== 0 && lockdepDepth(t) > 0) print_held_locks_bug();
 }

@@ -23,14 +23,9 @@ export const HL_WAITTIME_STAMP = 4;
 export const MAX_LOCK_DEPTH = 16;
 if (MAX_LOCK_DEPTH * HL_WORDS > 80) throw new Error('task_struct.held_locks is too small');
 
-/**
- * current's lockdep_depth, or -1 when it cannot be one: the emulator frees a task's struct in
- * do_exit() while it is still `current` (the kernel waits until it has switched away), and a
- * poisoned task_struct has no held-lock stack to read or write.
- */
+/** `t`'s lockdep_depth: the number of entries on its held-lock stack. */
 export function lockdepDepth(t: number): number {
-  const d = Atomics.load(mem.i32, t + LOCKDEP_DEPTH);
-  return d >= 0 && d <= MAX_LOCK_DEPTH ? d : -1;
+  return Atomics.load(mem.i32, t + LOCKDEP_DEPTH);
 }
 
 export function heldLock(t: number, i: number): number {
@@ -104,8 +99,7 @@ export function removeHeldLock(t: number, i: number): void {
 }
 
 /**
- * Does `current` hold any lock that lockdep or lock_stat tracked (or is its struct poisoned)? The
- * release paths' cheap test: only the task itself writes its lockdep_depth, so the CPU running it
+ * Does `current` hold any lock that lockdep or lock_stat tracked? The release paths' cheap test: only the task itself writes its lockdep_depth, so the CPU running it
  * may read it without Atomics (other CPUs only ever read it, with Atomics).
  */
 export function currentHoldsTrackedLocks(): boolean {

@@ -17,6 +17,7 @@ import {
   lockdepDepth,
 } from './lockdep_held.js';
 import { ipName } from './lockdep_ip.js';
+import { debug_locks_off } from './lockdep_state.js';
 
 // kernel/locking/lockdep.c print_lock_name(), v6.6: " (name){usage}-{outer:inner}"
 function print_lock_name(idx: number): string {
@@ -147,6 +148,24 @@ export function print_deadlock_bug(next: number, prev: number): void {
     '',
     ' May be due to missing lock nesting notation',
     '',
+    ...lockdep_print_held_locks(curr),
+    '',
+    'stack backtrace:',
+  ];
+  printk(KERN_WARNING, lines.join('\n'));
+  dump_stack(KERN_WARNING);
+}
+
+// kernel/locking/lockdep.c print_held_locks_bug(), v6.6: a task exits holding locks.
+export function print_held_locks_bug(): void {
+  if (!debug_locks_off()) return;
+  const curr = cpuCtx.current;
+  const lines = [
+    '',
+    '====================================',
+    `WARNING: ${task_comm(curr)}/${task_pid(curr)} still has locks held!`,
+    print_kernel_ident(),
+    '------------------------------------',
     ...lockdep_print_held_locks(curr),
     '',
     'stack backtrace:',
