@@ -78,16 +78,14 @@ function gpsSinceBoot(): number {
   return ((rcuGpSeq() - RCU_SEQ_INIT) | 0) / 4;
 }
 
-/** Runs `f` as CPU `cpu` would (its reader word, its preempt count). */
+/** Runs `f` as CPU `cpu` would (its reader word, its preempt count: both per-CPU, in the arena). */
 function onCpu<T>(cpu: number, f: () => T): T {
-  const saved = { cpu: cpuCtx.cpu, preempt: cpuCtx.preemptCount };
+  const saved = cpuCtx.cpu;
   cpuCtx.cpu = cpu;
-  cpuCtx.preemptCount = 0;
   try {
     return f();
   } finally {
-    cpuCtx.cpu = saved.cpu;
-    cpuCtx.preemptCount = saved.preempt;
+    cpuCtx.cpu = saved;
   }
 }
 

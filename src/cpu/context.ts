@@ -1,21 +1,54 @@
 // This thread's CPU: its id, its runner and `current`. One worker is one CPU, so this is per-thread
-// state; the main thread is the boot CPU while it sets a machine up.
+// state; the main thread is the boot CPU while it sets a machine up. The preempt count is the one
+// per-CPU value other CPUs read (RCU-sched waits for preempt-disabled CPUs), so it lives in the
+// arena, one word per CPU.
+import { mem } from '../shm/arena.js';
+import { defineStatics } from '../shm/statics.js';
+import { MAX_CPUS } from './control.js';
 import { BootRunner } from './free.js';
 import { atomicPoints } from './granularity.js';
 import type { Runner } from './runner.js';
 
 export const BOOT_CPU = -1;
 
+// arch/x86/include/asm/preempt.h, v4.14: __preempt_count is a per-CPU word whose top bit folds in
+// PREEMPT_NEED_RESCHED, so preempt_enable() tests both with one decrement. Here the bit is set
+// (not inverted as on x86) by a grace period that waits for this CPU (resched_cpu()), and the
+// outermost preempt_enable() that finds it reports the quiescent state (kernel/preempt.ts).
+// Slot 0 is the boot CPU, slot cpu + 1 the others (as RCU's reader words).
+export const PREEMPT_COUNT = defineStatics('preempt_count', [`pcpu[${MAX_CPUS + 1}]`]);
+export const PREEMPT_NEED_RESCHED = 1 << 30;
+/** The nesting part of the word: spinlocks, rcu_read_lock()s and preempt_disable()s held. */
+export const PREEMPT_COUNT_MASK = PREEMPT_NEED_RESCHED - 1;
+
+/** Address of `cpu`'s preempt count word. */
+export function preemptCountWord(cpu: number): number {
+  return PREEMPT_COUNT.base() + PREEMPT_COUNT.layout.pcpu + cpu + 1;
+}
+
 export interface CpuContext {
   cpu: number;
   runner: Runner;
   /** Task pointer of `current`, 0 when none. */
   current: number;
-  /** preempt_count(): spinlocks held (and other atomic sections) on this CPU. */
+  /**
+   * preempt_count() of this CPU: spinlocks held (and other atomic sections). Reads and writes go
+   * to the CPU's arena word; assigning is a reset (run start, tests) and drops a pending resched.
+   */
   preemptCount: number;
 }
 
-export const cpuCtx: CpuContext = { cpu: BOOT_CPU, runner: new BootRunner(), current: 0, preemptCount: 0 };
+export const cpuCtx: CpuContext = {
+  cpu: BOOT_CPU,
+  runner: new BootRunner(),
+  current: 0,
+  get preemptCount(): number {
+    return Atomics.load(mem.i32, preemptCountWord(this.cpu)) & PREEMPT_COUNT_MASK;
+  },
+  set preemptCount(v: number) {
+    Atomics.store(mem.i32, preemptCountWord(this.cpu), v & PREEMPT_COUNT_MASK);
+  },
+};
 
 /** A preemption point: the kernel can be interrupted or preempted here. */
 export function point(id: string): void {

@@ -7,6 +7,7 @@ import { cpuCtx, point } from '../../cpu/context.js';
 import { LockKind, traceLockAcquired, traceLockReleased } from '../../cpu/trace_buffer.js';
 import { mem } from '../../shm/arena.js';
 import { check_kernel_pointer } from '../panic.js';
+import { preempt_disable, preempt_enable } from '../preempt.js';
 import { LOCK_CONTENDED, lock_release, spin_acquire } from './lockdep.js';
 import { LD_WAIT_CONFIG, lockdep_init_map } from './lockdep_classes.js';
 import { currentHoldsTrackedLocks } from './lockdep_held.js';
@@ -47,7 +48,7 @@ function do_raw_spin_trylock(lock: number): boolean {
 export function spin_lock(lock: number): void {
   point('spin_lock');
   check_kernel_pointer(lock, true);
-  cpuCtx.preemptCount++;
+  preempt_disable();
   if (lockDebugFlags() !== 0) {
     spin_acquire(lock, 0, 'spin_lock');
     LOCK_CONTENDED(lock, 'spin_lock', do_raw_spin_trylock, do_raw_spin_lock);
@@ -61,8 +62,12 @@ export function spin_lock(lock: number): void {
 export function spin_trylock(lock: number): boolean {
   point('spin_trylock');
   check_kernel_pointer(lock, true);
-  if (!do_raw_spin_trylock(lock)) return false;
-  cpuCtx.preemptCount++;
+  // preempt_disable() first, as the kernel does: a trylock that fails enables it again.
+  preempt_disable();
+  if (!do_raw_spin_trylock(lock)) {
+    preempt_enable();
+    return false;
+  }
   if (lockDebugFlags() !== 0) spin_acquire(lock, 1, 'spin_trylock');
   traceLockAcquired(lock, LockKind.Spin);
   return true;
@@ -77,7 +82,7 @@ export function spin_unlock(lock: number): void {
   const head = lock * 2;
   // Only the holder writes `head`, so this store is the unlock and the lock's last access.
   Atomics.store(mem.u16, head, (Atomics.load(mem.u16, head) + 1) & 0xffff);
-  cpuCtx.preemptCount--;
+  preempt_enable();
   point('spin_unlock');
 }
 

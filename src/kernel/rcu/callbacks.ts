@@ -17,11 +17,15 @@ import { check_kernel_pointer, die } from '../panic.js';
 import { might_sleep, wake_up_process } from '../sched.js';
 import {
   CB_COOKIE,
+  CB_DOMAIN,
   CB_FUNC,
   CB_HEAD,
   RCU_CB_WORDS,
   RCU_CBLIST,
   RCU_CBLIST_CAPACITY,
+  RCU_DOMAIN,
+  RCU_SCHED_DOMAIN,
+  type RcuDomain,
   rcuCblist,
   rcuReaderSlot,
   rcuState,
@@ -70,6 +74,20 @@ function record(seq: number): number {
 // kernel/rcu/tree.c call_rcu(), v6.6: queue `func(head)` to run after a full grace period. Never
 // sleeps; may be called from any context, including a reader and another callback.
 export function call_rcu(head: number, func: number): void {
+  __call_rcu(head, func, RCU_DOMAIN);
+}
+
+// kernel/rcu/tree.c call_rcu_sched(), v4.14: after an RCU-sched grace period (every CPU that was
+// preempt-disabled has left that region). From v4.20 the era's flavour makes that domain's grace
+// periods wait like plain RCU's, as call_rcu_sched() became call_rcu().
+export function call_rcu_sched(head: number, func: number): void {
+  __call_rcu(head, func, RCU_SCHED_DOMAIN);
+}
+
+// kernel/rcu/tree.c __call_rcu(), v4.14. One ring holds both domains' callbacks: a ready callback
+// behind a not-ready one of the other domain waits for it (later, never earlier, than its own
+// grace period).
+function __call_rcu(head: number, func: number, domain: RcuDomain): void {
   check_kernel_pointer(head, false);
   if (!registry.has(func)) throw new Error(`call_rcu: callback id ${func} is not registered on this CPU`);
   point('call_rcu');
@@ -82,8 +100,9 @@ export function call_rcu(head: number, func: number): void {
       const r = record(enq);
       Atomics.store(i32, r + CB_HEAD, head);
       Atomics.store(i32, r + CB_FUNC, func);
-      // Taken under the lock: cookies are non-decreasing along the ring.
-      Atomics.store(i32, r + CB_COOKIE, get_state_synchronize_rcu());
+      // Taken under the lock: each domain's cookies are non-decreasing along the ring.
+      Atomics.store(i32, r + CB_COOKIE, get_state_synchronize_rcu(domain));
+      Atomics.store(i32, r + CB_DOMAIN, domain);
       Atomics.store(i32, rcuCblist('enqueued'), (enq + 1) | 0);
       spin_unlock(lock);
       break;
@@ -109,20 +128,24 @@ function rcuCblistOverflow(): void {
   if (rcu_do_batch() > 0) return;
   if (rcu_read_lock_held())
     die(`BUG: call_rcu() in an RCU read-side critical section with ${RCU_CBLIST_CAPACITY} callbacks queued`);
-  rcuGpSync(Atomics.load(i32, record(Atomics.load(i32, rcuCblist('dequeued'))) + CB_COOKIE));
+  const oldest = rcuOldestCallback();
+  if (oldest) rcuGpSync(oldest.cookie, oldest.domain);
   rcu_do_batch();
 }
 
-/** The cookie of the oldest queued callback, or null when none is queued. */
-export function rcuOldestCookie(): number | null {
+/** The grace period the oldest queued callback waits for, or null when none is queued. */
+export function rcuOldestCallback(): { cookie: number; domain: RcuDomain } | null {
   const i32 = mem.i32;
   const lock = rcuCblist('lock');
   spin_lock(lock);
   const deq = Atomics.load(i32, rcuCblist('dequeued'));
-  const cookie =
-    deq === Atomics.load(i32, rcuCblist('enqueued')) ? null : Atomics.load(i32, record(deq) + CB_COOKIE);
+  const r = record(deq);
+  const oldest =
+    deq === Atomics.load(i32, rcuCblist('enqueued'))
+      ? null
+      : { cookie: Atomics.load(i32, r + CB_COOKIE), domain: Atomics.load(i32, r + CB_DOMAIN) as RcuDomain };
   spin_unlock(lock);
-  return cookie;
+  return oldest;
 }
 
 // kernel/rcu/tree.c rcu_do_batch(), v6.6: invoke, oldest first, every queued callback whose grace
@@ -144,7 +167,12 @@ export function rcu_do_batch(): number {
         break;
       }
       const r = record(deq);
-      if (!poll_state_synchronize_rcu(Atomics.load(i32, r + CB_COOKIE))) {
+      if (
+        !poll_state_synchronize_rcu(
+          Atomics.load(i32, r + CB_COOKIE),
+          Atomics.load(i32, r + CB_DOMAIN) as RcuDomain,
+        )
+      ) {
         spin_unlock(lock);
         break;
       }
@@ -174,8 +202,10 @@ export function rcu_barrier(): void {
   const snap = Atomics.load(i32, rcuCblist('enqueued'));
   // Invocation is serial and FIFO, so `invoked` reaching `snap` means every earlier callback ran.
   while (((Atomics.load(i32, rcuCblist('invoked')) - snap) | 0) < 0) {
-    // Every callback queued so far has a cookie no later than this one.
-    rcuGpSync(get_state_synchronize_rcu());
+    // The oldest callback's grace period (of either domain); none queued: another CPU is invoking
+    // the last ones, and rcu_do_batch() waits for it on invoke_lock.
+    const oldest = rcuOldestCallback();
+    if (oldest) rcuGpSync(oldest.cookie, oldest.domain);
     rcu_do_batch();
   }
 }

@@ -10,7 +10,7 @@ import { kthread_should_stop } from '../kthread.js';
 import { __set_current_state, get_current, schedule_timeout, set_current_state } from '../sched.js';
 import { TASK_INTERRUPTIBLE, TASK_RUNNING } from '../task_struct.js';
 import { HZ } from '../time.js';
-import { rcu_do_batch, rcuOldestCookie } from './callbacks.js';
+import { rcu_do_batch, rcuOldestCallback } from './callbacks.js';
 import { rcuState } from './rcu.js';
 import { poll_state_synchronize_rcu, rcuGpSync } from './tree.js';
 
@@ -27,18 +27,18 @@ export function rcu_gp_kthread(): void {
   try {
     for (;;) {
       point('rcu_gp_kthread');
-      const oldest = rcuOldestCookie();
+      const oldest = rcuOldestCallback();
       if (oldest === null) {
-        if (kthread_should_stop() && rcuOldestCookie() === null) return; // re-read: `oldest` may be stale
+        if (kthread_should_stop() && rcuOldestCallback() === null) return; // re-read: `oldest` may be stale
         // swait_event_idle_exclusive(): state first, then the condition, so call_rcu()'s wake-up is
         // never lost.
         set_current_state(TASK_INTERRUPTIBLE);
-        if (rcuOldestCookie() === null && !kthread_should_stop()) schedule_timeout(RCU_GP_KTHREAD_IDLE);
+        if (rcuOldestCallback() === null && !kthread_should_stop()) schedule_timeout(RCU_GP_KTHREAD_IDLE);
         __set_current_state(TASK_RUNNING);
         continue;
       }
       // rcu_gp_init() .. rcu_gp_cleanup(), shared with any concurrent synchronize_rcu().
-      if (!poll_state_synchronize_rcu(oldest)) rcuGpSync(oldest);
+      if (!poll_state_synchronize_rcu(oldest.cookie, oldest.domain)) rcuGpSync(oldest.cookie, oldest.domain);
       // rcu_do_batch() (RCU_SOFTIRQ / the rcuo kthread).
       rcu_do_batch();
     }

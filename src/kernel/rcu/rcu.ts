@@ -25,14 +25,20 @@
 //
 // The read side models a !CONFIG_PREEMPT_RCU kernel: rcu_read_lock() also disables preemption, so
 // sleeping inside a reader is reported as "sleeping function called from invalid context".
-// Not modelled: since v4.20 a preempt-disabled region (a spinlock holder) is also an RCU reader that
-// synchronize_rcu() waits for; here only rcu_read_lock() sections are (preempt counts are per
-// thread, not in the arena). No expedited grace periods, no per-CPU callback lists (one FIFO ring).
+//
+// Flavours (flavour.ts, chosen by the era profile): a preempt-disabled region (a spinlock holder,
+// rcu_read_lock_sched()) is an RCU-sched reader, seen through the per-CPU preempt count in the
+// arena (sched_qs.ts). Before v4.20 there are two grace-period domains, each with its own gp_seq:
+// plain RCU (synchronize_rcu, call_rcu) waits for rcu_read_lock() sections only, as the
+// preemptible rcu_preempt flavour of a CONFIG_PREEMPT kernel does, and RCU-sched
+// (synchronize_sched, call_rcu_sched) for preempt-disabled regions. From v4.20 synchronize_rcu()
+// waits for both. No expedited grace periods, no per-CPU callback lists (one FIFO ring).
 import { BOOT_CPU } from '../../cpu/context.js';
 import { MAX_CPUS } from '../../cpu/control.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { WARN_ON_ONCE } from '../panic.js';
+import { preemptReset } from '../preempt.js';
 
 /** One reader word per CPU, plus one for the boot CPU (the main thread while it sets a machine up). */
 export const RCU_READER_SLOTS = MAX_CPUS + 1;
@@ -44,15 +50,22 @@ export const URCU_GP_CTR_NEST_MASK = URCU_GP_CTR_PHASE - 1;
 
 /** How many callback records the shared callback queue holds (a power of two). */
 export const RCU_CBLIST_CAPACITY = 4096;
-/** Words of one callback record: rcu_head pointer, callback id, grace-period cookie. */
-export const RCU_CB_WORDS = 3;
+/** Words of one callback record: rcu_head pointer, callback id, grace-period cookie, domain. */
+export const RCU_CB_WORDS = 4;
 export const CB_HEAD = 0;
 export const CB_FUNC = 1;
 export const CB_COOKIE = 2;
+export const CB_DOMAIN = 3;
+
+/** Grace-period domains: plain RCU, and before v4.20 RCU-sched with its own gp_seq. */
+export const RCU_DOMAIN = 0;
+export const RCU_SCHED_DOMAIN = 1;
+export type RcuDomain = typeof RCU_DOMAIN | typeof RCU_SCHED_DOMAIN;
 
 /** struct rcu_state (kernel/rcu/tree.h) + struct urcu_gp and the per-CPU urcu_reader words. */
 export const RCU_STATE = defineStatics('rcu_state', [
   'gp_seq', // Tree RCU's grace-period sequence: low 2 bits the phase, counter above
+  'gp_seq_sched', // the same for the RCU-sched domain (before v4.20, rcu_sched_state's own gp_seq)
   'gp_ctr', // urcu's rcu_gp.ctr: URCU_GP_COUNT | the current phase bit
   'gp_futex', // urcu's rcu_gp.futex: -1 while the grace-period leader sleeps waiting for readers
   'gp_mutex', // serializes grace periods (urcu's rcu_gp_lock): 0 free, 1 locked, 2 locked + waiters
@@ -139,12 +152,14 @@ export function rcu_seq_done(sp: number, s: number): boolean {
   return ULONG_CMP_GE(Atomics.load(mem.i32, sp), s);
 }
 
-/** Per-run reset: no readers, no grace period in progress, no callbacks queued. */
+/** Per-run reset: no readers (preempt counts included), no grace period, no callbacks queued. */
 export function rcuReset(): void {
+  preemptReset();
   const i32 = mem.i32;
   const s = RCU_STATE.base();
   for (let w = 0; w < RCU_STATE.layout.SIZE; w++) Atomics.store(i32, s + w, 0);
   Atomics.store(i32, s + RCU_STATE.layout.gp_seq, RCU_SEQ_INIT);
+  Atomics.store(i32, s + RCU_STATE.layout.gp_seq_sched, RCU_SEQ_INIT);
   Atomics.store(i32, s + RCU_STATE.layout.gp_ctr, URCU_GP_COUNT);
   const c = RCU_CBLIST.base();
   for (let w = 0; w < RCU_CBLIST.layout.SIZE; w++) Atomics.store(i32, c + w, 0);

@@ -5,6 +5,7 @@
 import { cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { check_kernel_pointer, dump_stack, print_tainted, WARN_ON_ONCE } from '../panic.js';
+import { preempt_count, preempt_disable, preempt_enable } from '../preempt.js';
 import { KERN_WARNING, printk } from '../printk.js';
 import { utsname } from '../utsname.js';
 import {
@@ -27,7 +28,7 @@ export function rcu_read_lock(): void {
   const i32 = mem.i32;
   const me = myReaderWord();
   // __rcu_read_lock() of a !CONFIG_PREEMPT_RCU kernel is preempt_disable().
-  cpuCtx.preemptCount++;
+  preempt_disable();
   const tmp = Atomics.load(i32, me);
   if ((tmp & URCU_GP_CTR_NEST_MASK) === 0) {
     // Outermost: copy the global phase (and a nesting count of 1). A CPU delayed between this load
@@ -64,7 +65,27 @@ export function rcu_read_unlock(): void {
       cpuCtx.runner.wake(futex, 1);
     }
   }
-  cpuCtx.preemptCount--;
+  preempt_enable();
+}
+
+// include/linux/rcupdate.h rcu_read_lock_sched(), v4.14: an RCU-sched reader is a preempt-disabled
+// region; synchronize_sched() (v4.20+: synchronize_rcu()) waits for it.
+export function rcu_read_lock_sched(): void {
+  preempt_disable();
+  point('rcu_read_lock_sched');
+}
+
+// include/linux/rcupdate.h rcu_read_unlock_sched(), v4.14
+export function rcu_read_unlock_sched(): void {
+  if (WARN_ON_ONCE(preempt_count() === 0, 'include/linux/rcupdate.h:rcu_read_unlock_sched without lock'))
+    return;
+  point('rcu_read_unlock_sched');
+  preempt_enable();
+}
+
+// kernel/rcu/update.c rcu_read_lock_sched_held(), v4.14
+export function rcu_read_lock_sched_held(): boolean {
+  return preempt_count() > 0;
 }
 
 /** rcu_read_lock() nesting depth of this CPU (0 outside a read-side critical section). */
@@ -80,7 +101,7 @@ export function rcu_read_lock_held(): boolean {
 // kernel/rcu/update.c rcu_read_lock_any_held(), v6.6: any RCU reader, including preempt-disabled
 // regions (a spinlock holder is an RCU-sched reader since the v4.20 flavour consolidation).
 export function rcu_read_lock_any_held(): boolean {
-  return rcu_read_lock_held() || cpuCtx.preemptCount > 0;
+  return rcu_read_lock_held() || preempt_count() > 0;
 }
 
 // kernel/locking/lockdep.c lockdep_rcu_suspicious(), v6.6: printed once per run.
