@@ -240,6 +240,10 @@ describe.each(['v4.14', 'v4.15'])('exit teardown (%s)', (era) => {
 });
 
 describe('free_pgd_range floor and ceiling', () => {
+  // The gather's table list is where these tests look: tlb_remove_page()'s way (CONFIG_PARAVIRT=n).
+  // With HAVE_RCU_TABLE_FREE the tables of a single-user mm are freed at once (rcu_table_free.test.ts).
+  const NO_RCU_TABLE_FREE = 'v4.15+PARAVIRT=n';
+
   /** munmap() of `vma` reduced to its page-table part, with the neighbours as floor and ceiling. */
   function unmapOne(mm: number, vma: number, floor: number, ceiling: number): number[] {
     const start = kread(vma + VMA.vm_start) >>> 0;
@@ -264,7 +268,7 @@ describe('free_pgd_range floor and ceiling', () => {
   }
 
   it('the ceiling (next VMA start) keeps a PTE table that the next VMA shares', () => {
-    const p = setup();
+    const p = setup(NO_RCU_TABLE_FREE);
     const a = mmap(p.mm, 0x10000000, 1);
     mmap(p.mm, 0x10010000, 1);
     fault(p.mm, 0x10000000);
@@ -283,7 +287,7 @@ describe('free_pgd_range floor and ceiling', () => {
   });
 
   it('the floor (previous VMA end) keeps a PTE table that the previous VMA shares', () => {
-    const p = setup();
+    const p = setup(NO_RCU_TABLE_FREE);
     mmap(p.mm, 0x10000000, 1);
     const b = mmap(p.mm, 0x10010000, 1);
     fault(p.mm, 0x10000000);
@@ -300,7 +304,7 @@ describe('free_pgd_range floor and ceiling', () => {
   });
 
   it('frees the own PTE table but keeps the PMD page when the ceiling is in the same 1 GiB slot', () => {
-    const p = setup();
+    const p = setup(NO_RCU_TABLE_FREE);
     const a = mmap(p.mm, 0x10000000, 1);
     mmap(p.mm, 0x10400000, 1);
     fault(p.mm, 0x10000000);
@@ -323,7 +327,7 @@ describe('free_pgd_range floor and ceiling', () => {
   });
 
   it('frees the PTE table and the PMD page when nothing else lives in the 1 GiB slot', () => {
-    const p = setup();
+    const p = setup(NO_RCU_TABLE_FREE);
     const a = mmap(p.mm, 0x10000000, 1);
     mmap(p.mm, 0x50000000, 1);
     fault(p.mm, 0x10000000);

@@ -1,6 +1,9 @@
 // An era profile: which variant of each changed kernel function a kernel release runs.
+import { type RcuFlavourOps, rcuFlavour } from '../kernel/rcu/flavour.js';
 import { utsname } from '../kernel/utsname.js';
 import { type MmEraOps, mmEraOps } from '../mm/era_ops.js';
+import { type PgtableFreeOps, pgtableFreeOps } from '../mm/mmu_gather.js';
+import type { KernelConfig } from './config.js';
 
 export interface EraProfile {
   /** The name users pass (--variant v4.14). */
@@ -9,10 +12,18 @@ export interface EraProfile {
   readonly release: string;
   readonly summary: string;
   readonly mm: MmEraOps;
+  /** RCU flavours: what synchronize_rcu() and synchronize_sched() wait for (kernel/rcu/flavour.ts). */
+  readonly rcu: RcuFlavourOps;
+  /** The .config the era's scenarios run with (config.ts; 'v4.14+PARAVIRT=n' picks another). */
+  readonly config: KernelConfig;
+  /** How page tables are freed for a given .config (mm/mmu_gather.ts; arch/x86/Kconfig). */
+  readonly pgtableFree: (config: KernelConfig) => PgtableFreeOps;
 }
 
 /** Installs `era` on this thread (every CPU worker and the main thread apply the same one). */
 export function applyEra(era: EraProfile): void {
   Object.assign(mmEraOps, era.mm);
+  Object.assign(rcuFlavour, era.rcu);
+  Object.assign(pgtableFreeOps, era.pgtableFree(era.config));
   utsname.release = era.release;
 }
