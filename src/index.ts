@@ -64,6 +64,7 @@ export * from './kernel/rcu/tree.js';
 export * from './kernel/rcu/update.js';
 export * from './kernel/refcount.js';
 export * from './kernel/sched.js';
+export { task_lock, task_unlock } from './kernel/task_lock.js';
 export * from './kernel/task_struct.js';
 export { HZ, jiffies, time_after } from './kernel/time.js';
 export {
@@ -90,7 +91,17 @@ export * from './mm/mm_types.js';
 export { find_vma, mmap_anon_fixed, remove_vma } from './mm/mmap.js';
 export * from './mm/mmap_lock.js';
 export { tlb_finish_mmu, tlb_gather_mmu } from './mm/mmu_gather.js';
-export { oom_init, oom_kill_process, oom_reap_task, oom_reaper } from './mm/oom_kill.js';
+export {
+  exit_oom_victim,
+  find_lock_task_mm,
+  oom_init,
+  oom_kill_process,
+  oom_killer_disable,
+  oom_killer_enable,
+  oom_reap_task,
+  oom_reaper,
+  oom_victims,
+} from './mm/oom_kill.js';
 export { __GFP_ZERO, alloc_page, GFP_KERNEL, nr_free_pages, nr_pages, put_page } from './mm/page_alloc.js';
 export {
   type KmemCache,
