@@ -31,7 +31,7 @@ import { mem } from '../src/shm/arena.js';
 import { boot } from './helpers/boot.js';
 
 function setup(): { sem: number; count: () => number; owner: () => number } {
-  boot();
+  boot('v6.6');
   const sem = mm_alloc() + MM.mmap_sem; // an rwsem embedded in a live object
   init_rwsem(sem);
   cpuCtx.current = spawnTask('locker');

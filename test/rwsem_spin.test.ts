@@ -21,12 +21,12 @@ import { boot } from './helpers/boot.js';
 
 afterEach(() => {
   cpuCtx.runner = new BootRunner();
-  rwsem_spin_on_owner_enable(false);
+  rwsem_spin_on_owner_enable(null);
 });
 
 /** Owner A holds the write lock; B is current. Each relax/wait of B lets A run one step. */
 function setup(spin: boolean, ownerOnCpu: boolean) {
-  boot();
+  boot('v6.6');
   rwsem_spin_on_owner_enable(spin);
   const sem = mm_alloc() + MM.mmap_sem;
   init_rwsem(sem);

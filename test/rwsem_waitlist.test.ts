@@ -74,7 +74,7 @@ afterEach(() => {
 
 describe('rwsem_mark_wake', () => {
   it('grants up to 256 queued readers at once, skipping writers, and keeps the rest queued in order', () => {
-    boot();
+    boot('v6.6');
     const sem = rwsemOnLiveObject();
     const holder = spawnTask('holder');
     cpuCtx.current = holder;
@@ -104,7 +104,7 @@ describe('rwsem_mark_wake', () => {
   });
 
   it('a writer at the head is woken, not granted: it must still win the lock itself', () => {
-    boot();
+    boot('v6.6');
     const sem = rwsemOnLiveObject();
     cpuCtx.current = spawnTask('reader');
     down_read(sem);
@@ -117,7 +117,7 @@ describe('rwsem_mark_wake', () => {
   });
 
   it('downgrade_write grants the queued readers', () => {
-    boot();
+    boot('v6.6');
     const sem = rwsemOnLiveObject();
     cpuCtx.current = spawnTask('writer');
     down_write(sem);
@@ -132,7 +132,7 @@ describe('rwsem_mark_wake', () => {
 
 describe('readers against queued waiters', () => {
   it('a queued writer blocks new readers (WAITERS): fast path and trylock fail, the reader queues', () => {
-    boot();
+    boot('v6.6');
     const sem = rwsemOnLiveObject();
     cpuCtx.current = spawnTask('r0');
     down_read(sem);
@@ -148,7 +148,7 @@ describe('readers against queued waiters', () => {
   });
 
   it('a reader steals a free lock past a queued writer, and brings a reader at the head with it', () => {
-    boot();
+    boot('v6.6');
     const sem = rwsemOnLiveObject();
     const w = spawnTask('writer');
     const r = spawnTask('queued reader');
@@ -163,7 +163,7 @@ describe('readers against queued waiters', () => {
   });
 
   it('a writer at the head keeps queued readers queued when a reader steals', () => {
-    boot();
+    boot('v6.6');
     const sem = rwsemOnLiveObject();
     const w = spawnTask('writer');
     const r = spawnTask('queued reader');
@@ -176,7 +176,7 @@ describe('readers against queued waiters', () => {
   });
 
   it('no stealing while a handoff is pending', () => {
-    boot();
+    boot('v6.6');
     const sem = rwsemOnLiveObject();
     const w = spawnTask('writer');
     enqueue(sem, w, RWSEM_WAITING_FOR_WRITE);
@@ -211,7 +211,7 @@ class ScriptedRunner extends BootRunner implements Runner {
 
 describe('handoff', () => {
   it('a writer that waited past RWSEM_WAIT_TIMEOUT sets HANDOFF, new readers are refused, and it gets the lock', () => {
-    boot();
+    boot('v6.6');
     const sem = rwsemOnLiveObject();
     const reader = spawnTask('reader');
     const writer = spawnTask('writer');

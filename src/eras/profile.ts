@@ -1,4 +1,5 @@
 // An era profile: which variant of each changed kernel function a kernel release runs.
+import { installRwsem, type RwsemOps } from '../kernel/locking/rwsem_ops.js';
 import { type RcuFlavourOps, rcuFlavour } from '../kernel/rcu/flavour.js';
 import { utsname } from '../kernel/utsname.js';
 import { type MmEraOps, mmEraOps } from '../mm/era_ops.js';
@@ -12,6 +13,8 @@ export interface EraProfile {
   readonly release: string;
   readonly summary: string;
   readonly mm: MmEraOps;
+  /** The rw_semaphore algorithm (kernel/locking/rwsem_ops.ts). */
+  readonly rwsem: RwsemOps;
   /** RCU flavours: what synchronize_rcu() and synchronize_sched() wait for (kernel/rcu/flavour.ts). */
   readonly rcu: RcuFlavourOps;
   /** The .config the era's scenarios run with (config.ts; 'v4.14+PARAVIRT=n' picks another). */
@@ -23,6 +26,7 @@ export interface EraProfile {
 /** Installs `era` on this thread (every CPU worker and the main thread apply the same one). */
 export function applyEra(era: EraProfile): void {
   Object.assign(mmEraOps, era.mm);
+  installRwsem(era.rwsem);
   Object.assign(rcuFlavour, era.rcu);
   Object.assign(pgtableFreeOps, era.pgtableFree(era.config));
   utsname.release = era.release;

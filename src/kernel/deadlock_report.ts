@@ -13,8 +13,8 @@ import { lockdepEnabled } from './locking/lockdep_state.js';
 import {
   RWSEM,
   RWSEM_READER_OWNED,
-  RWSEM_READER_SHIFT,
   rwsem_owner,
+  rwsem_reader_count,
   rwsem_waiters,
 } from './locking/rwsem.js';
 import { hex8 } from './printk.js';
@@ -47,7 +47,6 @@ function lockdepHolders(lock: number, tasks: readonly number[], waiting: Readonl
 
 /** Who holds the rw_semaphore `sem`: from lockdep when it is on, else from the owner word. */
 export function rwsemHolders(sem: number, tasks: readonly number[]): string {
-  const count = Atomics.load(mem.i32, sem + RWSEM.count);
   const readerOwned = (Atomics.load(mem.i32, sem + RWSEM.owner) & RWSEM_READER_OWNED) !== 0;
   if (lockdepEnabled()) {
     const waiting = new Set(rwsem_waiters(sem).map((w) => w.task));
@@ -56,8 +55,9 @@ export function rwsemHolders(sem: number, tasks: readonly number[]): string {
   }
   const owner = rwsem_owner(sem);
   if (readerOwned) {
-    const n = count >> RWSEM_READER_SHIFT;
-    return `${n} reader(s), the last ${who(owner)} (--lockdep names every reader)`;
+    // v4.14's readers leave no task in the owner word, v6.6's the last one's.
+    const last = owner ? `, the last ${who(owner)}` : '';
+    return `${rwsem_reader_count(sem)} reader(s)${last} (--lockdep names every reader)`;
   }
   return owner ? `${who(owner)} (W)` : 'no owner';
 }

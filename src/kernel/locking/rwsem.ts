@@ -1,8 +1,9 @@
-// kernel/locking/rwsem.c (v6.6 algorithm, BITS_PER_LONG = 32), CONFIG_RWSEM_SPIN_ON_OWNER=n.
-// Readers add their bias first and back out in the slow path; writers only CAS from 0; the wait
-// list is FIFO in shared memory and waiters sleep on their own task state word. With lockdep or
-// lock_stat on, the entry points call rwsem_acquire*() and LOCK_CONTENDED() as the kernel's do
-// (reads are non-recursive shared acquisitions); off, they pay one load of the config word.
+// The rw_semaphore's public entry points (include/linux/rwsem.h, kernel/locking/rwsem.c wrappers):
+// might_sleep(), the preemption point, lockdep's rwsem_acquire*() and LOCK_CONTENDED() (reads are
+// non-recursive shared acquisitions), --trace slices, then the era's algorithm through rwsemOps
+// (rwsem_ops.ts: the v4.14 xadd rwsem or v6.6's). With lockdep and lock_stat off the entry points
+// pay one load of the config word. Also the debug views the reports read (owner, waiters), which
+// both algorithms encode alike.
 import { point } from '../../cpu/context.js';
 import {
   LockKind,
@@ -13,18 +14,8 @@ import {
   traceLockReleased,
 } from '../../cpu/trace_buffer.js';
 import { mem } from '../../shm/arena.js';
-import { check_kernel_pointer, WARN_ON_ONCE } from '../panic.js';
-import {
-  get_current,
-  get_task_struct,
-  might_sleep,
-  schedule,
-  set_current_state,
-  signal_pending_state,
-  wake_up_q,
-} from '../sched.js';
-import { TASK, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../task_struct.js';
-import { jiffies, time_after } from '../time.js';
+import { check_kernel_pointer } from '../panic.js';
+import { might_sleep } from '../sched.js';
 import {
   LOCK_CONTENDED,
   LOCK_CONTENDED_RETURN,
@@ -37,42 +28,11 @@ import { LD_WAIT_SLEEP, lockdep_init_map } from './lockdep_classes.js';
 import { currentHoldsTrackedLocks } from './lockdep_held.js';
 import { initSiteName } from './lockdep_ip.js';
 import { lockDebugFlags } from './lockdep_state.js';
-import {
-  OWNER_NULL,
-  rwsem_can_spin_on_owner,
-  rwsem_optimistic_spin,
-  rwsem_set_nonspinnable,
-  rwsem_spin_on_owner,
-} from './rwsem_spin.js';
-import {
-  RWSEM,
-  RWSEM_FLAG_HANDOFF,
-  RWSEM_FLAG_WAITERS,
-  RWSEM_LOCK_MASK,
-  RWSEM_NONSPINNABLE,
-  RWSEM_OWNER_FLAGS_MASK,
-  RWSEM_READ_FAILED_MASK,
-  RWSEM_READER_BIAS,
-  RWSEM_READER_MASK,
-  RWSEM_READER_OWNED,
-  RWSEM_READER_SHIFT,
-  RWSEM_WAITING_FOR_READ,
-  RWSEM_WAITING_FOR_WRITE,
-  RWSEM_WRITER_LOCKED,
-  RWSEM_WRITER_MASK,
-} from './rwsem_types.js';
-import { spin_lock, spin_lock_init, spin_unlock } from './spinlock.js';
+import { rwsemOps } from './rwsem_ops.js';
+import { EINTR, RWSEM, RWSEM_OWNER_FLAGS_MASK, RWSEM_READER_OWNED } from './rwsem_types.js';
 
 export * from './rwsem_types.js';
-
-const RWSEM_WAKE_ANY = 0;
-const RWSEM_WAKE_READERS = 1;
-const RWSEM_WAKE_READ_OWNED = 2;
-
-/** DIV_ROUND_UP(HZ, 250): 4 jiffies at HZ=1000. */
-export const RWSEM_WAIT_TIMEOUT = 4;
-export const MAX_READERS_WAKEUP = 0x100;
-export const EINTR = 4;
+export { rwsem_waiters } from './rwsem_wait_list.js';
 
 // --trace: the sleeping lock functions are function slices; a hold is a lock slice from the
 // acquisition to the release (cpu/trace_buffer.ts).
@@ -83,376 +43,36 @@ const T = {
   down_write_killable: traceFn('down_write_killable'),
 };
 
-const cnt = (sem: number): number => sem + RWSEM.count;
-const own = (sem: number): number => sem + RWSEM.owner;
-
-// include/linux/rwsem.h init_rwsem() + kernel/locking/rwsem.c __init_rwsem(), v6.6: `name` is
-// the lock class ('&mm->mmap_sem'); without it the class is keyed by the init site.
+// include/linux/rwsem.h init_rwsem() + kernel/locking/rwsem.c __init_rwsem(): `name` is the lock
+// class ('&mm->mmap_sem'); without it the class is keyed by the init site.
 export function init_rwsem(sem: number, name?: string): void {
-  const i32 = mem.i32;
-  Atomics.store(i32, cnt(sem), 0);
-  Atomics.store(i32, own(sem), 0);
-  Atomics.store(i32, sem + RWSEM.osq, 0);
-  spin_lock_init(sem + RWSEM.wait_lock, '&sem->wait_lock');
-  Atomics.store(i32, sem + RWSEM.wait_first, 0);
-  Atomics.store(i32, sem + RWSEM.wait_last, 0);
+  rwsemOps.__init_rwsem(sem);
   if (lockDebugFlags() === 0) return;
   const key = name ?? initSiteName('init_rwsem');
   if (key) lockdep_init_map(sem, key, LD_WAIT_SLEEP);
 }
 
-// include/linux/rwsem.h rwsem_is_locked()
+// include/linux/rwsem.h rwsem_is_locked(): any count but RWSEM_UNLOCKED_VALUE (0 in both eras)
 export function rwsem_is_locked(sem: number): boolean {
-  return Atomics.load(mem.i32, cnt(sem)) !== 0;
+  return Atomics.load(mem.i32, sem + RWSEM.count) !== 0;
 }
 
+/** The owner task: a writer, or (v6.6) the last reader; 0 when v4.14's readers own it. */
 export function rwsem_owner(sem: number): number {
-  return Atomics.load(mem.i32, own(sem)) & ~RWSEM_OWNER_FLAGS_MASK;
+  return Atomics.load(mem.i32, sem + RWSEM.owner) & ~RWSEM_OWNER_FLAGS_MASK;
 }
 
+/** Bit 0 of the owner word: v6.6's RWSEM_READER_OWNED flag, v4.14's owner == (task *)1. */
 export function is_rwsem_reader_owned(sem: number): boolean {
-  return (Atomics.load(mem.i32, own(sem)) & RWSEM_READER_OWNED) !== 0;
+  return (Atomics.load(mem.i32, sem + RWSEM.owner) & RWSEM_READER_OWNED) !== 0;
 }
 
-function rwsem_set_owner(sem: number): void {
-  Atomics.store(mem.i32, own(sem), get_current());
+/** Readers counted in the count word, in the installed algorithm's encoding (for the reports). */
+export function rwsem_reader_count(sem: number): number {
+  return rwsemOps.rwsem_reader_count(sem);
 }
 
-function rwsem_clear_owner(sem: number): void {
-  Atomics.store(mem.i32, own(sem), 0);
-}
-
-function __rwsem_set_reader_owned(sem: number, owner: number): void {
-  const keep = Atomics.load(mem.i32, own(sem)) & RWSEM_NONSPINNABLE;
-  Atomics.store(mem.i32, own(sem), owner | keep | RWSEM_READER_OWNED);
-}
-
-function rwsem_set_reader_owned(sem: number): void {
-  __rwsem_set_reader_owned(sem, get_current());
-}
-
-function clear_nonspinnable(sem: number): void {
-  if (Atomics.load(mem.i32, own(sem)) & RWSEM_NONSPINNABLE)
-    Atomics.and(mem.i32, own(sem), ~RWSEM_NONSPINNABLE);
-}
-
-// --- the wait list: waiters are the tasks' embedded rwsem_waiter records ---
-
-function rwsem_first_waiter(sem: number): number {
-  return mem.i32[sem + RWSEM.wait_first]!;
-}
-
-function list_empty(sem: number): boolean {
-  return mem.i32[sem + RWSEM.wait_first] === 0;
-}
-
-function rwsem_add_waiter(sem: number, w: number): void {
-  const i32 = mem.i32;
-  const last = i32[sem + RWSEM.wait_last]!;
-  i32[w + TASK.w_next] = 0;
-  i32[w + TASK.w_prev] = last;
-  if (last) i32[last + TASK.w_next] = w;
-  else i32[sem + RWSEM.wait_first] = w;
-  i32[sem + RWSEM.wait_last] = w;
-  i32[w + TASK.w_lock] = sem;
-}
-
-function list_del(sem: number, w: number): void {
-  const i32 = mem.i32;
-  const next = i32[w + TASK.w_next]!;
-  const prev = i32[w + TASK.w_prev]!;
-  if (prev) i32[prev + TASK.w_next] = next;
-  else i32[sem + RWSEM.wait_first] = next;
-  if (next) i32[next + TASK.w_prev] = prev;
-  else i32[sem + RWSEM.wait_last] = prev;
-  i32[w + TASK.w_lock] = 0;
-}
-
-function rwsem_del_waiter(sem: number, w: number): boolean {
-  list_del(sem, w);
-  if (!list_empty(sem)) return true;
-  Atomics.and(mem.i32, cnt(sem), ~(RWSEM_FLAG_HANDOFF | RWSEM_FLAG_WAITERS));
-  return false;
-}
-
-// kernel/locking/rwsem.c rwsem_mark_wake(), v6.6 (caller holds wait_lock)
-function rwsem_mark_wake(sem: number, wake_type: number, wake_q: number[]): void {
-  const i32 = mem.i32;
-  let waiter = rwsem_first_waiter(sem);
-  let oldcount = 0;
-  let adjustment = 0;
-  let woken = 0;
-  if (i32[waiter + TASK.w_type] === RWSEM_WAITING_FOR_WRITE) {
-    if (wake_type === RWSEM_WAKE_ANY) wake_q.push(get_task_struct(Atomics.load(i32, waiter + TASK.w_task)));
-    return;
-  }
-  if (Atomics.load(i32, cnt(sem)) < 0) return;
-  if (wake_type !== RWSEM_WAKE_READ_OWNED) {
-    adjustment = RWSEM_READER_BIAS;
-    oldcount = Atomics.add(i32, cnt(sem), adjustment);
-    if (oldcount & RWSEM_WRITER_MASK) {
-      // A writer stole the lock: after waiting too long, ask for a handoff.
-      if (time_after(jiffies(), i32[waiter + TASK.w_timeout]!)) {
-        if (!(oldcount & RWSEM_FLAG_HANDOFF)) adjustment -= RWSEM_FLAG_HANDOFF;
-        i32[waiter + TASK.w_handoff_set] = 1;
-      }
-      Atomics.sub(i32, cnt(sem), adjustment);
-      return;
-    }
-    __rwsem_set_reader_owned(sem, Atomics.load(i32, waiter + TASK.w_task));
-  }
-  // Grant up to MAX_READERS_WAKEUP readers from anywhere in the queue, skipping writers.
-  const wlist: number[] = [];
-  for (waiter = rwsem_first_waiter(sem); waiter !== 0; ) {
-    const next = i32[waiter + TASK.w_next]!;
-    if (i32[waiter + TASK.w_type] !== RWSEM_WAITING_FOR_WRITE) {
-      woken++;
-      list_del(sem, waiter);
-      wlist.push(waiter);
-      if (woken >= MAX_READERS_WAKEUP) break;
-    }
-    waiter = next;
-  }
-  adjustment = woken * RWSEM_READER_BIAS - adjustment;
-  oldcount = Atomics.load(i32, cnt(sem));
-  if (list_empty(sem)) {
-    adjustment -= RWSEM_FLAG_WAITERS;
-    if (oldcount & RWSEM_FLAG_HANDOFF) adjustment -= RWSEM_FLAG_HANDOFF;
-  } else if (woken && oldcount & RWSEM_FLAG_HANDOFF) {
-    adjustment -= RWSEM_FLAG_HANDOFF;
-  }
-  if (adjustment) Atomics.add(i32, cnt(sem), adjustment);
-  // Second pass: every bias is in place before any waiter sees its grant.
-  for (const w of wlist) {
-    const tsk = Atomics.load(i32, w + TASK.w_task);
-    get_task_struct(tsk);
-    Atomics.store(i32, w + TASK.w_task, 0);
-    wake_q.push(tsk);
-  }
-}
-
-function rwsem_cond_wake_waiter(sem: number, count: number, wake_q: number[]): void {
-  if (count & RWSEM_WRITER_MASK) return;
-  let wake_type = RWSEM_WAKE_READERS;
-  if (!(count & RWSEM_READER_MASK)) {
-    wake_type = RWSEM_WAKE_ANY;
-    clear_nonspinnable(sem);
-  }
-  rwsem_mark_wake(sem, wake_type, wake_q);
-}
-
-/** rwsem_del_wake_waiter(): entered with wait_lock held, returns with it dropped. */
-function rwsem_del_wake_waiter(sem: number, w: number, wake_q: number[]): void {
-  const first = rwsem_first_waiter(sem) === w;
-  if (rwsem_del_waiter(sem, w) && first) rwsem_mark_wake(sem, RWSEM_WAKE_ANY, wake_q);
-  spin_unlock(sem + RWSEM.wait_lock);
-  wake_up_q(wake_q);
-}
-
-// kernel/locking/rwsem.c rwsem_try_write_lock(), v6.6 (caller holds wait_lock)
-function rwsem_try_write_lock(sem: number, waiter: number): boolean {
-  const i32 = mem.i32;
-  const first = rwsem_first_waiter(sem);
-  let count = Atomics.load(i32, cnt(sem));
-  let next: number;
-  for (;;) {
-    const has_handoff = (count & RWSEM_FLAG_HANDOFF) !== 0;
-    if (has_handoff && i32[first + TASK.w_handoff_set] && waiter !== first) return false;
-    next = count;
-    if (count & RWSEM_LOCK_MASK) {
-      if (has_handoff || !time_after(jiffies(), i32[waiter + TASK.w_timeout]!)) return false;
-      next |= RWSEM_FLAG_HANDOFF;
-    } else {
-      next = (next | RWSEM_WRITER_LOCKED) & ~RWSEM_FLAG_HANDOFF;
-      if (first === waiter && i32[waiter + TASK.w_next] === 0) next &= ~RWSEM_FLAG_WAITERS;
-    }
-    const seen = Atomics.compareExchange(i32, cnt(sem), count, next);
-    if (seen === count) break;
-    count = seen;
-  }
-  if (next & RWSEM_FLAG_HANDOFF) {
-    i32[first + TASK.w_handoff_set] = 1;
-    return false;
-  }
-  list_del(sem, waiter);
-  rwsem_set_owner(sem);
-  return true;
-}
-
-function initWaiter(w: number, type: number): void {
-  const i32 = mem.i32;
-  Atomics.store(i32, w + TASK.w_task, w);
-  i32[w + TASK.w_type] = type;
-  i32[w + TASK.w_timeout] = (jiffies() + RWSEM_WAIT_TIMEOUT) | 0;
-  i32[w + TASK.w_handoff_set] = 0;
-}
-
-// kernel/locking/rwsem.c rwsem_down_read_slowpath(), v6.6. Returns 0 or -EINTR.
-function rwsem_down_read_slowpath(sem: number, count: number, state: number): number {
-  const i32 = mem.i32;
-  const wake_q: number[] = [];
-  let adjustment = -RWSEM_READER_BIAS;
-  const rcnt = count >> RWSEM_READER_SHIFT;
-  const me = get_current();
-  point('rwsem_down_read_slowpath');
-  const stealBlocked =
-    Atomics.load(i32, own(sem)) & RWSEM_READER_OWNED && rcnt > 1 && !(count & RWSEM_WRITER_LOCKED);
-  if (!stealBlocked && !(count & (RWSEM_WRITER_LOCKED | RWSEM_FLAG_HANDOFF))) {
-    // Reader optimistic lock stealing: our bias is already in the count.
-    rwsem_set_reader_owned(sem);
-    if (rcnt === 1 && count & RWSEM_FLAG_WAITERS) {
-      spin_lock(sem + RWSEM.wait_lock);
-      if (!list_empty(sem)) rwsem_mark_wake(sem, RWSEM_WAKE_READ_OWNED, wake_q);
-      spin_unlock(sem + RWSEM.wait_lock);
-      wake_up_q(wake_q);
-    }
-    return 0;
-  }
-  initWaiter(me, RWSEM_WAITING_FOR_READ);
-  spin_lock(sem + RWSEM.wait_lock);
-  if (list_empty(sem)) {
-    if (!(Atomics.load(i32, cnt(sem)) & RWSEM_WRITER_MASK)) {
-      spin_unlock(sem + RWSEM.wait_lock);
-      rwsem_set_reader_owned(sem);
-      return 0;
-    }
-    adjustment += RWSEM_FLAG_WAITERS;
-  }
-  rwsem_add_waiter(sem, me);
-  count = (Atomics.add(i32, cnt(sem), adjustment) + adjustment) | 0;
-  rwsem_cond_wake_waiter(sem, count, wake_q);
-  spin_unlock(sem + RWSEM.wait_lock);
-  wake_up_q(wake_q);
-  for (;;) {
-    set_current_state(state);
-    if (Atomics.load(i32, me + TASK.w_task) === 0) break;
-    if (signal_pending_state(state, me)) {
-      spin_lock(sem + RWSEM.wait_lock);
-      if (Atomics.load(i32, me + TASK.w_task) !== 0) {
-        rwsem_del_wake_waiter(sem, me, wake_q);
-        set_current_state(TASK_RUNNING);
-        return -EINTR;
-      }
-      spin_unlock(sem + RWSEM.wait_lock);
-      break;
-    }
-    schedule();
-  }
-  set_current_state(TASK_RUNNING);
-  return 0;
-}
-
-// kernel/locking/rwsem.c rwsem_down_write_slowpath(), v6.6, no optimistic spinning.
-function rwsem_down_write_slowpath(sem: number, state: number): number {
-  const wake_q: number[] = [];
-  const me = get_current();
-  point('rwsem_down_write_slowpath');
-  // Do optimistic spinning and steal the lock if possible (CONFIG_RWSEM_SPIN_ON_OWNER).
-  if (rwsem_can_spin_on_owner(sem) && rwsem_optimistic_spin(sem)) return 0;
-  initWaiter(me, RWSEM_WAITING_FOR_WRITE);
-  spin_lock(sem + RWSEM.wait_lock);
-  rwsem_add_waiter(sem, me);
-  if (rwsem_first_waiter(sem) !== me) {
-    rwsem_cond_wake_waiter(sem, Atomics.load(mem.i32, cnt(sem)), wake_q);
-    if (wake_q.length) {
-      spin_unlock(sem + RWSEM.wait_lock);
-      wake_up_q(wake_q);
-      spin_lock(sem + RWSEM.wait_lock);
-    }
-  } else {
-    Atomics.or(mem.i32, cnt(sem), RWSEM_FLAG_WAITERS);
-  }
-  set_current_state(state);
-  for (;;) {
-    if (rwsem_try_write_lock(sem, me)) break;
-    spin_unlock(sem + RWSEM.wait_lock);
-    if (signal_pending_state(state, me)) {
-      set_current_state(TASK_RUNNING);
-      spin_lock(sem + RWSEM.wait_lock);
-      rwsem_del_wake_waiter(sem, me, wake_q);
-      return -EINTR;
-    }
-    // After setting the handoff bit, spin on an on-CPU writer owner instead of sleeping: if it
-    // just released the lock (OWNER_NULL), retry at once.
-    if (!(mem.i32[me + TASK.w_handoff_set] && rwsem_spin_on_owner(sem) === OWNER_NULL)) {
-      schedule();
-      set_current_state(state);
-    }
-    spin_lock(sem + RWSEM.wait_lock);
-  }
-  set_current_state(TASK_RUNNING);
-  spin_unlock(sem + RWSEM.wait_lock);
-  return 0;
-}
-
-let lastCount = 0;
-
-// kernel/locking/rwsem.c rwsem_read_trylock(): the bias goes in first, unconditionally.
-function rwsem_read_trylock(sem: number): boolean {
-  lastCount = (Atomics.add(mem.i32, cnt(sem), RWSEM_READER_BIAS) + RWSEM_READER_BIAS) | 0;
-  if (lastCount < 0) {
-    WARN_ON_ONCE(true, 'kernel/locking/rwsem.c:rwsem_read_trylock');
-    rwsem_set_nonspinnable(sem);
-  }
-  if (!(lastCount & RWSEM_READ_FAILED_MASK)) {
-    rwsem_set_reader_owned(sem);
-    return true;
-  }
-  return false;
-}
-
-function rwsem_write_trylock(sem: number): boolean {
-  if (Atomics.compareExchange(mem.i32, cnt(sem), 0, RWSEM_WRITER_LOCKED) === 0) {
-    rwsem_set_owner(sem);
-    return true;
-  }
-  return false;
-}
-
-function __down_read_common(sem: number, state: number): number {
-  if (rwsem_read_trylock(sem)) return 0;
-  return rwsem_down_read_slowpath(sem, lastCount, state);
-}
-
-function __down_write_common(sem: number, state: number): number {
-  if (rwsem_write_trylock(sem)) return 0;
-  return rwsem_down_write_slowpath(sem, state);
-}
-
-// kernel/locking/rwsem.c __down_read(), __down_read_killable(), __down_write(),
-// __down_write_killable(), v6.6: the lock functions LOCK_CONTENDED() calls.
-function __down_read(sem: number): void {
-  __down_read_common(sem, TASK_UNINTERRUPTIBLE);
-}
-
-function __down_read_killable(sem: number): number {
-  return __down_read_common(sem, TASK_KILLABLE);
-}
-
-function __down_write(sem: number): void {
-  __down_write_common(sem, TASK_UNINTERRUPTIBLE);
-}
-
-function __down_write_killable(sem: number): number {
-  return __down_write_common(sem, TASK_KILLABLE);
-}
-
-// kernel/locking/rwsem.c __down_read_trylock(), v6.6: never leaves a stray bias.
-function __down_read_trylock(sem: number): boolean {
-  const i32 = mem.i32;
-  let tmp = Atomics.load(i32, cnt(sem));
-  while (!(tmp & RWSEM_READ_FAILED_MASK)) {
-    const seen = Atomics.compareExchange(i32, cnt(sem), tmp, (tmp + RWSEM_READER_BIAS) | 0);
-    if (seen === tmp) {
-      rwsem_set_reader_owned(sem);
-      return true;
-    }
-    tmp = seen;
-  }
-  return false;
-}
-
-// kernel/locking/rwsem.c down_read(), v6.6
+// kernel/locking/rwsem.c down_read(), v6.6 (both eras' wrappers)
 export function down_read(sem: number): void {
   traceBegin(T.down_read);
   try {
@@ -461,9 +81,9 @@ export function down_read(sem: number): void {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire_read(sem, 0, 'down_read');
-      LOCK_CONTENDED(sem, 'down_read', __down_read_trylock, __down_read);
+      LOCK_CONTENDED(sem, 'down_read', rwsemOps.__down_read_trylock, rwsemOps.__down_read);
     } else {
-      __down_read_common(sem, TASK_UNINTERRUPTIBLE);
+      rwsemOps.__down_read(sem);
     }
   } finally {
     traceEnd(T.down_read);
@@ -471,7 +91,7 @@ export function down_read(sem: number): void {
   traceLockAcquired(sem, LockKind.Read);
 }
 
-// kernel/locking/rwsem.c down_read_killable(), v6.6
+// kernel/locking/rwsem.c down_read_killable(), v6.6 (both eras' wrappers)
 export function down_read_killable(sem: number): number {
   traceBegin(T.down_read_killable);
   let ret: number;
@@ -481,12 +101,17 @@ export function down_read_killable(sem: number): number {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire_read(sem, 0, 'down_read_killable');
-      ret = LOCK_CONTENDED_RETURN(sem, 'down_read_killable', __down_read_trylock, __down_read_killable)
+      ret = LOCK_CONTENDED_RETURN(
+        sem,
+        'down_read_killable',
+        rwsemOps.__down_read_trylock,
+        rwsemOps.__down_read_killable,
+      )
         ? -EINTR
         : 0;
       if (ret) lock_release(sem);
     } else {
-      ret = __down_read_common(sem, TASK_KILLABLE);
+      ret = rwsemOps.__down_read_killable(sem);
     }
   } finally {
     traceEnd(T.down_read_killable);
@@ -495,17 +120,17 @@ export function down_read_killable(sem: number): number {
   return ret;
 }
 
-// kernel/locking/rwsem.c down_read_trylock(), v6.6
+// kernel/locking/rwsem.c down_read_trylock(), v6.6 (both eras' wrappers)
 export function down_read_trylock(sem: number): boolean {
   point('down_read_trylock');
   check_kernel_pointer(sem, true);
-  if (!__down_read_trylock(sem)) return false;
+  if (!rwsemOps.__down_read_trylock(sem)) return false;
   if (lockDebugFlags() !== 0) rwsem_acquire_read(sem, 1, 'down_read_trylock');
   traceLockAcquired(sem, LockKind.Read);
   return true;
 }
 
-// kernel/locking/rwsem.c down_write(), v6.6
+// kernel/locking/rwsem.c down_write(), v6.6 (both eras' wrappers)
 export function down_write(sem: number): void {
   traceBegin(T.down_write);
   try {
@@ -514,9 +139,9 @@ export function down_write(sem: number): void {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire(sem, 0, 'down_write');
-      LOCK_CONTENDED(sem, 'down_write', rwsem_write_trylock, __down_write);
+      LOCK_CONTENDED(sem, 'down_write', rwsemOps.__down_write_trylock, rwsemOps.__down_write);
     } else {
-      __down_write_common(sem, TASK_UNINTERRUPTIBLE);
+      rwsemOps.__down_write(sem);
     }
   } finally {
     traceEnd(T.down_write);
@@ -524,7 +149,7 @@ export function down_write(sem: number): void {
   traceLockAcquired(sem, LockKind.Write);
 }
 
-// kernel/locking/rwsem.c down_write_killable(), v6.6
+// kernel/locking/rwsem.c down_write_killable(), v6.6 (both eras' wrappers)
 export function down_write_killable(sem: number): number {
   traceBegin(T.down_write_killable);
   let ret: number;
@@ -534,12 +159,17 @@ export function down_write_killable(sem: number): number {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire(sem, 0, 'down_write_killable');
-      ret = LOCK_CONTENDED_RETURN(sem, 'down_write_killable', rwsem_write_trylock, __down_write_killable)
+      ret = LOCK_CONTENDED_RETURN(
+        sem,
+        'down_write_killable',
+        rwsemOps.__down_write_trylock,
+        rwsemOps.__down_write_killable,
+      )
         ? -EINTR
         : 0;
       if (ret) lock_release(sem);
     } else {
-      ret = __down_write_common(sem, TASK_KILLABLE);
+      ret = rwsemOps.__down_write_killable(sem);
     }
   } finally {
     traceEnd(T.down_write_killable);
@@ -548,75 +178,40 @@ export function down_write_killable(sem: number): number {
   return ret;
 }
 
-// kernel/locking/rwsem.c down_write_trylock(), v6.6
+// kernel/locking/rwsem.c down_write_trylock(), v6.6 (both eras' wrappers)
 export function down_write_trylock(sem: number): boolean {
   point('down_write_trylock');
   check_kernel_pointer(sem, true);
-  if (!rwsem_write_trylock(sem)) return false;
+  if (!rwsemOps.__down_write_trylock(sem)) return false;
   if (lockDebugFlags() !== 0) rwsem_acquire(sem, 1, 'down_write_trylock');
   traceLockAcquired(sem, LockKind.Write);
   return true;
 }
 
-// kernel/locking/rwsem.c rwsem_wake(): wake after the count is released, so the unlocker still
-// touches the rwsem after another task may already own (and free) it.
-function rwsem_wake(sem: number): void {
-  const wake_q: number[] = [];
-  spin_lock(sem + RWSEM.wait_lock);
-  if (!list_empty(sem)) rwsem_mark_wake(sem, RWSEM_WAKE_ANY, wake_q);
-  spin_unlock(sem + RWSEM.wait_lock);
-  wake_up_q(wake_q);
-}
-
-// kernel/locking/rwsem.c up_read() / __up_read(), v6.6
+// kernel/locking/rwsem.c up_read(), v6.6 (both eras' wrappers)
 export function up_read(sem: number): void {
   check_kernel_pointer(sem, true);
   traceLockReleased(sem, LockKind.Read);
   if (currentHoldsTrackedLocks()) lock_release(sem); // rwsem_release()
-  const tmp = (Atomics.sub(mem.i32, cnt(sem), RWSEM_READER_BIAS) - RWSEM_READER_BIAS) | 0;
-  if ((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) === RWSEM_FLAG_WAITERS) {
-    clear_nonspinnable(sem);
-    rwsem_wake(sem);
-  }
+  rwsemOps.__up_read(sem);
   point('up_read');
 }
 
-// kernel/locking/rwsem.c up_write() / __up_write(), v6.6
+// kernel/locking/rwsem.c up_write(), v6.6 (both eras' wrappers)
 export function up_write(sem: number): void {
   check_kernel_pointer(sem, true);
   traceLockReleased(sem, LockKind.Write);
   if (currentHoldsTrackedLocks()) lock_release(sem); // rwsem_release()
-  rwsem_clear_owner(sem);
-  const tmp = Atomics.sub(mem.i32, cnt(sem), RWSEM_WRITER_LOCKED);
-  if (tmp & RWSEM_FLAG_WAITERS) rwsem_wake(sem);
+  rwsemOps.__up_write(sem);
   point('up_write');
 }
 
-// kernel/locking/rwsem.c downgrade_write() / __downgrade_write(), v6.6
+// kernel/locking/rwsem.c downgrade_write(), v6.6 (both eras' wrappers)
 export function downgrade_write(sem: number): void {
   check_kernel_pointer(sem, true);
   traceLockReleased(sem, LockKind.Write);
   traceLockAcquired(sem, LockKind.Read);
   if (currentHoldsTrackedLocks()) lock_downgrade(sem, 'downgrade_write');
-  const tmp = Atomics.add(mem.i32, cnt(sem), -RWSEM_WRITER_LOCKED + RWSEM_READER_BIAS);
-  rwsem_set_reader_owned(sem);
-  if (tmp & RWSEM_FLAG_WAITERS) {
-    const wake_q: number[] = [];
-    spin_lock(sem + RWSEM.wait_lock);
-    if (!list_empty(sem)) rwsem_mark_wake(sem, RWSEM_WAKE_READ_OWNED, wake_q);
-    spin_unlock(sem + RWSEM.wait_lock);
-    wake_up_q(wake_q);
-  }
+  rwsemOps.__downgrade_write(sem);
   point('downgrade_write');
-}
-
-/** Debug view for deadlock and hung-task reports: the tasks queued on `sem`, head first. */
-export function rwsem_waiters(sem: number): { task: number; write: boolean }[] {
-  const out: { task: number; write: boolean }[] = [];
-  const i32 = mem.i32;
-  for (let w = Atomics.load(i32, sem + RWSEM.wait_first), n = 0; w !== 0 && n < 4096; n++) {
-    out.push({ task: w, write: i32[w + TASK.w_type] === RWSEM_WAITING_FOR_WRITE });
-    w = Atomics.load(i32, w + TASK.w_next);
-  }
-  return out;
 }

@@ -1,15 +1,16 @@
 // kernel/locking/rwsem.c optimistic spinning (CONFIG_RWSEM_SPIN_ON_OWNER), v6.6: a writer about
 // to sleep first spins while the lock's owner is a writer running on a CPU, or for a short time
 // while readers own it, trying to take the lock unqueued. Off by default, which is a real kernel
-// configuration; `rwsem_spin_on_owner_enable(true)` turns it on for every CPU.
+// configuration (rwsem_config.ts); `rwsem_spin_on_owner_enable(true)` turns it on for every CPU.
 // Emulator differences: need_resched() is never true (a CPU runs one task), so a spin is bounded
-// by an iteration count instead; the OSQ is reduced to its effect, one spinner per rwsem at a time
-// (the OSQ queues the others behind the head, here they go to sleep instead).
+// by an iteration count instead. Spinners queue on the OSQ (osq_lock.ts): only its head spins on
+// the owner, the others on their per-CPU node.
 import { cpuCtx } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
-import { defineStatics } from '../../shm/statics.js';
 import { get_current } from '../sched.js';
 import { TASK } from '../task_struct.js';
+import { osq_lock, osq_unlock } from './osq_lock.js';
+import { MAX_SPIN, rwsemSpinEnabled as spinEnabled } from './rwsem_config.js';
 import {
   RWSEM,
   RWSEM_FLAG_HANDOFF,
@@ -27,18 +28,7 @@ export const OWNER_READER = 1 << 2;
 export const OWNER_NONSPINNABLE = 1 << 3;
 const OWNER_SPINNABLE = OWNER_NULL | OWNER_WRITER | OWNER_READER;
 
-/** Stands in for need_resched() ending a spin on a host that has no scheduler tick. */
-const MAX_SPIN = 20_000;
-
-const CONFIG = defineStatics('rwsem_config', ['spin_on_owner']);
-
-export function rwsem_spin_on_owner_enable(on: boolean): void {
-  Atomics.store(mem.i32, CONFIG.base() + CONFIG.layout.spin_on_owner, on ? 1 : 0);
-}
-
-function spinEnabled(): boolean {
-  return Atomics.load(mem.i32, CONFIG.base() + CONFIG.layout.spin_on_owner) !== 0;
-}
+export { rwsem_spin_on_owner_enable } from './rwsem_config.js';
 
 // kernel/locking/rwsem.c rwsem_set_nonspinnable(), v6.6
 export function rwsem_set_nonspinnable(sem: number): void {
@@ -113,8 +103,7 @@ function rwsem_rspin_threshold(sem: number): number {
 // kernel/locking/rwsem.c rwsem_optimistic_spin(), v6.6
 export function rwsem_optimistic_spin(sem: number): boolean {
   const osq = sem + RWSEM.osq;
-  const me = get_current();
-  if (Atomics.compareExchange(mem.i32, osq, 0, me) !== 0) return false; // osq_lock() failed
+  if (!osq_lock(osq)) return false;
   let taken = false;
   let prev = OWNER_NULL;
   let threshold = 0;
@@ -137,6 +126,6 @@ export function rwsem_optimistic_spin(sem: number): boolean {
     prev = state;
     cpuCtx.runner.relax(spins);
   }
-  Atomics.store(mem.i32, osq, 0); // osq_unlock()
+  osq_unlock(osq);
   return taken;
 }

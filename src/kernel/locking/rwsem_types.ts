@@ -29,3 +29,20 @@ export const RWSEM_OWNER_FLAGS_MASK = RWSEM_READER_OWNED | RWSEM_NONSPINNABLE;
 
 export const RWSEM_WAITING_FOR_WRITE = 0;
 export const RWSEM_WAITING_FOR_READ = 1;
+
+// v4.14/v4.15 (kernel/locking/rwsem-xadd.c with arch/x86/include/asm/rwsem.h, i386): the count's
+// low 16 bits count the active lockers, the high half is negative while anyone waits or a writer
+// is active. Same words (count, owner, osq, wait_lock, wait list) as the layout above.
+export const RWSEM_UNLOCKED_VALUE = 0;
+export const RWSEM_ACTIVE_BIAS = 1;
+export const RWSEM_ACTIVE_MASK = 0xffff;
+export const RWSEM_WAITING_BIAS = -RWSEM_ACTIVE_MASK - 1;
+export const RWSEM_ACTIVE_READ_BIAS = RWSEM_ACTIVE_BIAS;
+export const RWSEM_ACTIVE_WRITE_BIAS = RWSEM_WAITING_BIAS + RWSEM_ACTIVE_BIAS;
+/** kernel/locking/rwsem.h, v4.14: the owner of a reader-owned rwsem is this fake task pointer. */
+export const RWSEM_READER_OWNED_V4_14 = 1;
+
+/** DIV_ROUND_UP(HZ, 250): 4 jiffies at HZ=1000 (v5.3+ handoff). */
+export const RWSEM_WAIT_TIMEOUT = 4;
+export const MAX_READERS_WAKEUP = 0x100;
+export const EINTR = 4;

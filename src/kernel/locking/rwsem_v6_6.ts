@@ -1,0 +1,435 @@
+// kernel/locking/rwsem.c, v6.6 algorithm (BITS_PER_LONG = 32): readers add their bias first and
+// back out in the slow path; writers only CAS from 0; waiters queue FIFO on sem->wait_list and sleep
+// on their own task state word; handoff after RWSEM_WAIT_TIMEOUT; reader lock stealing. The public
+// entry points (rwsem.ts) reach these through rwsemOps (rwsem_ops.ts) when the era runs v6.6.
+import { point } from '../../cpu/context.js';
+import { mem } from '../../shm/arena.js';
+import { WARN_ON_ONCE } from '../panic.js';
+import {
+  get_current,
+  get_task_struct,
+  schedule,
+  set_current_state,
+  signal_pending_state,
+  wake_up_q,
+} from '../sched.js';
+import { TASK, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../task_struct.js';
+import { jiffies, time_after } from '../time.js';
+import type { RwsemOps } from './rwsem_ops.js';
+import {
+  OWNER_NULL,
+  rwsem_can_spin_on_owner,
+  rwsem_optimistic_spin,
+  rwsem_set_nonspinnable,
+  rwsem_spin_on_owner,
+} from './rwsem_spin.js';
+import {
+  EINTR,
+  MAX_READERS_WAKEUP,
+  RWSEM,
+  RWSEM_FLAG_HANDOFF,
+  RWSEM_FLAG_WAITERS,
+  RWSEM_LOCK_MASK,
+  RWSEM_NONSPINNABLE,
+  RWSEM_READ_FAILED_MASK,
+  RWSEM_READER_BIAS,
+  RWSEM_READER_MASK,
+  RWSEM_READER_OWNED,
+  RWSEM_READER_SHIFT,
+  RWSEM_WAIT_TIMEOUT,
+  RWSEM_WAITING_FOR_READ,
+  RWSEM_WAITING_FOR_WRITE,
+  RWSEM_WRITER_LOCKED,
+  RWSEM_WRITER_MASK,
+} from './rwsem_types.js';
+import {
+  list_del,
+  list_empty,
+  rwsem_add_waiter,
+  rwsem_first_waiter,
+  wait_list_init,
+} from './rwsem_wait_list.js';
+import { spin_lock, spin_lock_init, spin_unlock } from './spinlock.js';
+
+const RWSEM_WAKE_ANY = 0;
+const RWSEM_WAKE_READERS = 1;
+const RWSEM_WAKE_READ_OWNED = 2;
+
+const cnt = (sem: number): number => sem + RWSEM.count;
+const own = (sem: number): number => sem + RWSEM.owner;
+
+// kernel/locking/rwsem.c __init_rwsem(), v6.6 (lockdep's part is in init_rwsem)
+function __init_rwsem(sem: number): void {
+  const i32 = mem.i32;
+  Atomics.store(i32, cnt(sem), 0);
+  Atomics.store(i32, own(sem), 0);
+  Atomics.store(i32, sem + RWSEM.osq, 0);
+  spin_lock_init(sem + RWSEM.wait_lock, '&sem->wait_lock');
+  wait_list_init(sem);
+}
+
+function rwsem_set_owner(sem: number): void {
+  Atomics.store(mem.i32, own(sem), get_current());
+}
+
+function rwsem_clear_owner(sem: number): void {
+  Atomics.store(mem.i32, own(sem), 0);
+}
+
+function __rwsem_set_reader_owned(sem: number, owner: number): void {
+  const keep = Atomics.load(mem.i32, own(sem)) & RWSEM_NONSPINNABLE;
+  Atomics.store(mem.i32, own(sem), owner | keep | RWSEM_READER_OWNED);
+}
+
+function rwsem_set_reader_owned(sem: number): void {
+  __rwsem_set_reader_owned(sem, get_current());
+}
+
+function clear_nonspinnable(sem: number): void {
+  if (Atomics.load(mem.i32, own(sem)) & RWSEM_NONSPINNABLE)
+    Atomics.and(mem.i32, own(sem), ~RWSEM_NONSPINNABLE);
+}
+
+function rwsem_del_waiter(sem: number, w: number): boolean {
+  list_del(sem, w);
+  if (!list_empty(sem)) return true;
+  Atomics.and(mem.i32, cnt(sem), ~(RWSEM_FLAG_HANDOFF | RWSEM_FLAG_WAITERS));
+  return false;
+}
+
+// kernel/locking/rwsem.c rwsem_mark_wake(), v6.6 (caller holds wait_lock)
+function rwsem_mark_wake(sem: number, wake_type: number, wake_q: number[]): void {
+  const i32 = mem.i32;
+  let waiter = rwsem_first_waiter(sem);
+  let oldcount = 0;
+  let adjustment = 0;
+  let woken = 0;
+  if (i32[waiter + TASK.w_type] === RWSEM_WAITING_FOR_WRITE) {
+    if (wake_type === RWSEM_WAKE_ANY) wake_q.push(get_task_struct(Atomics.load(i32, waiter + TASK.w_task)));
+    return;
+  }
+  if (Atomics.load(i32, cnt(sem)) < 0) return;
+  if (wake_type !== RWSEM_WAKE_READ_OWNED) {
+    adjustment = RWSEM_READER_BIAS;
+    oldcount = Atomics.add(i32, cnt(sem), adjustment);
+    if (oldcount & RWSEM_WRITER_MASK) {
+      // A writer stole the lock: after waiting too long, ask for a handoff.
+      if (time_after(jiffies(), i32[waiter + TASK.w_timeout]!)) {
+        if (!(oldcount & RWSEM_FLAG_HANDOFF)) adjustment -= RWSEM_FLAG_HANDOFF;
+        i32[waiter + TASK.w_handoff_set] = 1;
+      }
+      Atomics.sub(i32, cnt(sem), adjustment);
+      return;
+    }
+    __rwsem_set_reader_owned(sem, Atomics.load(i32, waiter + TASK.w_task));
+  }
+  // Grant up to MAX_READERS_WAKEUP readers from anywhere in the queue, skipping writers.
+  const wlist: number[] = [];
+  for (waiter = rwsem_first_waiter(sem); waiter !== 0; ) {
+    const next = i32[waiter + TASK.w_next]!;
+    if (i32[waiter + TASK.w_type] !== RWSEM_WAITING_FOR_WRITE) {
+      woken++;
+      list_del(sem, waiter);
+      wlist.push(waiter);
+      if (woken >= MAX_READERS_WAKEUP) break;
+    }
+    waiter = next;
+  }
+  adjustment = woken * RWSEM_READER_BIAS - adjustment;
+  oldcount = Atomics.load(i32, cnt(sem));
+  if (list_empty(sem)) {
+    adjustment -= RWSEM_FLAG_WAITERS;
+    if (oldcount & RWSEM_FLAG_HANDOFF) adjustment -= RWSEM_FLAG_HANDOFF;
+  } else if (woken && oldcount & RWSEM_FLAG_HANDOFF) {
+    adjustment -= RWSEM_FLAG_HANDOFF;
+  }
+  if (adjustment) Atomics.add(i32, cnt(sem), adjustment);
+  // Second pass: every bias is in place before any waiter sees its grant.
+  for (const w of wlist) {
+    const tsk = Atomics.load(i32, w + TASK.w_task);
+    get_task_struct(tsk);
+    Atomics.store(i32, w + TASK.w_task, 0);
+    wake_q.push(tsk);
+  }
+}
+
+function rwsem_cond_wake_waiter(sem: number, count: number, wake_q: number[]): void {
+  if (count & RWSEM_WRITER_MASK) return;
+  let wake_type = RWSEM_WAKE_READERS;
+  if (!(count & RWSEM_READER_MASK)) {
+    wake_type = RWSEM_WAKE_ANY;
+    clear_nonspinnable(sem);
+  }
+  rwsem_mark_wake(sem, wake_type, wake_q);
+}
+
+/** rwsem_del_wake_waiter(): entered with wait_lock held, returns with it dropped. */
+function rwsem_del_wake_waiter(sem: number, w: number, wake_q: number[]): void {
+  const first = rwsem_first_waiter(sem) === w;
+  if (rwsem_del_waiter(sem, w) && first) rwsem_mark_wake(sem, RWSEM_WAKE_ANY, wake_q);
+  spin_unlock(sem + RWSEM.wait_lock);
+  wake_up_q(wake_q);
+}
+
+// kernel/locking/rwsem.c rwsem_try_write_lock(), v6.6 (caller holds wait_lock)
+function rwsem_try_write_lock(sem: number, waiter: number): boolean {
+  const i32 = mem.i32;
+  const first = rwsem_first_waiter(sem);
+  let count = Atomics.load(i32, cnt(sem));
+  let next: number;
+  for (;;) {
+    const has_handoff = (count & RWSEM_FLAG_HANDOFF) !== 0;
+    if (has_handoff && i32[first + TASK.w_handoff_set] && waiter !== first) return false;
+    next = count;
+    if (count & RWSEM_LOCK_MASK) {
+      if (has_handoff || !time_after(jiffies(), i32[waiter + TASK.w_timeout]!)) return false;
+      next |= RWSEM_FLAG_HANDOFF;
+    } else {
+      next = (next | RWSEM_WRITER_LOCKED) & ~RWSEM_FLAG_HANDOFF;
+      if (first === waiter && i32[waiter + TASK.w_next] === 0) next &= ~RWSEM_FLAG_WAITERS;
+    }
+    const seen = Atomics.compareExchange(i32, cnt(sem), count, next);
+    if (seen === count) break;
+    count = seen;
+  }
+  if (next & RWSEM_FLAG_HANDOFF) {
+    i32[first + TASK.w_handoff_set] = 1;
+    return false;
+  }
+  list_del(sem, waiter);
+  rwsem_set_owner(sem);
+  return true;
+}
+
+function initWaiter(w: number, type: number): void {
+  const i32 = mem.i32;
+  Atomics.store(i32, w + TASK.w_task, w);
+  i32[w + TASK.w_type] = type;
+  i32[w + TASK.w_timeout] = (jiffies() + RWSEM_WAIT_TIMEOUT) | 0;
+  i32[w + TASK.w_handoff_set] = 0;
+}
+
+// kernel/locking/rwsem.c rwsem_down_read_slowpath(), v6.6. Returns 0 or -EINTR.
+function rwsem_down_read_slowpath(sem: number, count: number, state: number): number {
+  const i32 = mem.i32;
+  const wake_q: number[] = [];
+  let adjustment = -RWSEM_READER_BIAS;
+  const rcnt = count >> RWSEM_READER_SHIFT;
+  const me = get_current();
+  point('rwsem_down_read_slowpath');
+  const stealBlocked =
+    Atomics.load(i32, own(sem)) & RWSEM_READER_OWNED && rcnt > 1 && !(count & RWSEM_WRITER_LOCKED);
+  if (!stealBlocked && !(count & (RWSEM_WRITER_LOCKED | RWSEM_FLAG_HANDOFF))) {
+    // Reader optimistic lock stealing: our bias is already in the count.
+    rwsem_set_reader_owned(sem);
+    if (rcnt === 1 && count & RWSEM_FLAG_WAITERS) {
+      spin_lock(sem + RWSEM.wait_lock);
+      if (!list_empty(sem)) rwsem_mark_wake(sem, RWSEM_WAKE_READ_OWNED, wake_q);
+      spin_unlock(sem + RWSEM.wait_lock);
+      wake_up_q(wake_q);
+    }
+    return 0;
+  }
+  initWaiter(me, RWSEM_WAITING_FOR_READ);
+  spin_lock(sem + RWSEM.wait_lock);
+  if (list_empty(sem)) {
+    if (!(Atomics.load(i32, cnt(sem)) & RWSEM_WRITER_MASK)) {
+      spin_unlock(sem + RWSEM.wait_lock);
+      rwsem_set_reader_owned(sem);
+      return 0;
+    }
+    adjustment += RWSEM_FLAG_WAITERS;
+  }
+  rwsem_add_waiter(sem, me);
+  count = (Atomics.add(i32, cnt(sem), adjustment) + adjustment) | 0;
+  rwsem_cond_wake_waiter(sem, count, wake_q);
+  spin_unlock(sem + RWSEM.wait_lock);
+  wake_up_q(wake_q);
+  for (;;) {
+    set_current_state(state);
+    if (Atomics.load(i32, me + TASK.w_task) === 0) break;
+    if (signal_pending_state(state, me)) {
+      spin_lock(sem + RWSEM.wait_lock);
+      if (Atomics.load(i32, me + TASK.w_task) !== 0) {
+        rwsem_del_wake_waiter(sem, me, wake_q);
+        set_current_state(TASK_RUNNING);
+        return -EINTR;
+      }
+      spin_unlock(sem + RWSEM.wait_lock);
+      break;
+    }
+    schedule();
+  }
+  set_current_state(TASK_RUNNING);
+  return 0;
+}
+
+// kernel/locking/rwsem.c rwsem_down_write_slowpath(), v6.6
+function rwsem_down_write_slowpath(sem: number, state: number): number {
+  const wake_q: number[] = [];
+  const me = get_current();
+  point('rwsem_down_write_slowpath');
+  // Do optimistic spinning and steal the lock if possible (CONFIG_RWSEM_SPIN_ON_OWNER).
+  if (rwsem_can_spin_on_owner(sem) && rwsem_optimistic_spin(sem)) return 0;
+  initWaiter(me, RWSEM_WAITING_FOR_WRITE);
+  spin_lock(sem + RWSEM.wait_lock);
+  rwsem_add_waiter(sem, me);
+  if (rwsem_first_waiter(sem) !== me) {
+    rwsem_cond_wake_waiter(sem, Atomics.load(mem.i32, cnt(sem)), wake_q);
+    if (wake_q.length) {
+      spin_unlock(sem + RWSEM.wait_lock);
+      wake_up_q(wake_q);
+      spin_lock(sem + RWSEM.wait_lock);
+    }
+  } else {
+    Atomics.or(mem.i32, cnt(sem), RWSEM_FLAG_WAITERS);
+  }
+  set_current_state(state);
+  for (;;) {
+    if (rwsem_try_write_lock(sem, me)) break;
+    spin_unlock(sem + RWSEM.wait_lock);
+    if (signal_pending_state(state, me)) {
+      set_current_state(TASK_RUNNING);
+      spin_lock(sem + RWSEM.wait_lock);
+      rwsem_del_wake_waiter(sem, me, wake_q);
+      return -EINTR;
+    }
+    // After setting the handoff bit, spin on an on-CPU writer owner instead of sleeping: if it
+    // just released the lock (OWNER_NULL), retry at once.
+    if (!(mem.i32[me + TASK.w_handoff_set] && rwsem_spin_on_owner(sem) === OWNER_NULL)) {
+      schedule();
+      set_current_state(state);
+    }
+    spin_lock(sem + RWSEM.wait_lock);
+  }
+  set_current_state(TASK_RUNNING);
+  spin_unlock(sem + RWSEM.wait_lock);
+  return 0;
+}
+
+let lastCount = 0;
+
+// kernel/locking/rwsem.c rwsem_read_trylock(): the bias goes in first, unconditionally.
+function rwsem_read_trylock(sem: number): boolean {
+  lastCount = (Atomics.add(mem.i32, cnt(sem), RWSEM_READER_BIAS) + RWSEM_READER_BIAS) | 0;
+  if (lastCount < 0) {
+    WARN_ON_ONCE(true, 'kernel/locking/rwsem.c:rwsem_read_trylock');
+    rwsem_set_nonspinnable(sem);
+  }
+  if (!(lastCount & RWSEM_READ_FAILED_MASK)) {
+    rwsem_set_reader_owned(sem);
+    return true;
+  }
+  return false;
+}
+
+function rwsem_write_trylock(sem: number): boolean {
+  if (Atomics.compareExchange(mem.i32, cnt(sem), 0, RWSEM_WRITER_LOCKED) === 0) {
+    rwsem_set_owner(sem);
+    return true;
+  }
+  return false;
+}
+
+function __down_read_common(sem: number, state: number): number {
+  if (rwsem_read_trylock(sem)) return 0;
+  return rwsem_down_read_slowpath(sem, lastCount, state);
+}
+
+function __down_write_common(sem: number, state: number): number {
+  if (rwsem_write_trylock(sem)) return 0;
+  return rwsem_down_write_slowpath(sem, state);
+}
+
+// kernel/locking/rwsem.c __down_read(), __down_read_killable(), __down_write(),
+// __down_write_killable(), v6.6: the lock functions LOCK_CONTENDED() calls.
+function __down_read(sem: number): void {
+  __down_read_common(sem, TASK_UNINTERRUPTIBLE);
+}
+
+function __down_read_killable(sem: number): number {
+  return __down_read_common(sem, TASK_KILLABLE);
+}
+
+function __down_write(sem: number): void {
+  __down_write_common(sem, TASK_UNINTERRUPTIBLE);
+}
+
+function __down_write_killable(sem: number): number {
+  return __down_write_common(sem, TASK_KILLABLE);
+}
+
+// kernel/locking/rwsem.c __down_read_trylock(), v6.6: never leaves a stray bias.
+function __down_read_trylock(sem: number): boolean {
+  const i32 = mem.i32;
+  let tmp = Atomics.load(i32, cnt(sem));
+  while (!(tmp & RWSEM_READ_FAILED_MASK)) {
+    const seen = Atomics.compareExchange(i32, cnt(sem), tmp, (tmp + RWSEM_READER_BIAS) | 0);
+    if (seen === tmp) {
+      rwsem_set_reader_owned(sem);
+      return true;
+    }
+    tmp = seen;
+  }
+  return false;
+}
+
+// kernel/locking/rwsem.c rwsem_wake(): wake after the count is released, so the unlocker still
+// touches the rwsem after another task may already own (and free) it.
+function rwsem_wake(sem: number): void {
+  const wake_q: number[] = [];
+  spin_lock(sem + RWSEM.wait_lock);
+  if (!list_empty(sem)) rwsem_mark_wake(sem, RWSEM_WAKE_ANY, wake_q);
+  spin_unlock(sem + RWSEM.wait_lock);
+  wake_up_q(wake_q);
+}
+
+// kernel/locking/rwsem.c __up_read(), v6.6
+function __up_read(sem: number): void {
+  const tmp = (Atomics.sub(mem.i32, cnt(sem), RWSEM_READER_BIAS) - RWSEM_READER_BIAS) | 0;
+  if ((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) === RWSEM_FLAG_WAITERS) {
+    clear_nonspinnable(sem);
+    rwsem_wake(sem);
+  }
+}
+
+// kernel/locking/rwsem.c __up_write(), v6.6
+function __up_write(sem: number): void {
+  rwsem_clear_owner(sem);
+  const tmp = Atomics.sub(mem.i32, cnt(sem), RWSEM_WRITER_LOCKED);
+  if (tmp & RWSEM_FLAG_WAITERS) rwsem_wake(sem);
+}
+
+// kernel/locking/rwsem.c __downgrade_write(), v6.6
+function __downgrade_write(sem: number): void {
+  const tmp = Atomics.add(mem.i32, cnt(sem), -RWSEM_WRITER_LOCKED + RWSEM_READER_BIAS);
+  rwsem_set_reader_owned(sem);
+  if (tmp & RWSEM_FLAG_WAITERS) rwsem_downgrade_wake(sem);
+}
+
+// kernel/locking/rwsem.c rwsem_downgrade_wake(), v6.6
+function rwsem_downgrade_wake(sem: number): void {
+  const wake_q: number[] = [];
+  spin_lock(sem + RWSEM.wait_lock);
+  if (!list_empty(sem)) rwsem_mark_wake(sem, RWSEM_WAKE_READ_OWNED, wake_q);
+  spin_unlock(sem + RWSEM.wait_lock);
+  wake_up_q(wake_q);
+}
+
+/** The v6.6 rw_semaphore (v5.3's rework as of v6.6). */
+export const rwsem_v6_6: RwsemOps = {
+  name: 'rwsem.c (v6.6)',
+  source: 'kernel/locking/rwsem.c',
+  CONFIG_RWSEM_SPIN_ON_OWNER: false,
+  __init_rwsem,
+  __down_read,
+  __down_read_killable,
+  __down_read_trylock,
+  __down_write,
+  __down_write_killable,
+  __down_write_trylock: rwsem_write_trylock,
+  __up_read,
+  __up_write,
+  __downgrade_write,
+  rwsem_reader_count: (sem) => Atomics.load(mem.i32, cnt(sem)) >> RWSEM_READER_SHIFT,
+};
