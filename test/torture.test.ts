@@ -100,6 +100,63 @@ describe('mmrace torture', () => {
     T,
   );
 
+  it.each([
+    ['v4.14', 'rwsem-xadd.c (v4.14)', 'Linux 4.14.0'],
+    ['v6.6', 'rwsem.c (v6.6)', 'Linux 6.6.0'],
+  ])(
+    "rwsem_lock --era %s runs that era's rw_semaphore: exclusion holds, every thread progresses",
+    (era, rwsem, release) => {
+      const args = ['torture', '--type', 'rwsem_lock', '--era', era, '--nwriters', '2', '--nreaders', '2'];
+      const r = mmrace([...args, '--duration', '1']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`rwsem_lock-torture: era ${era} (${release}): rw_semaphore ${rwsem}, `);
+      const stats = statsLines(r.stdout);
+      expect(stats.map((s) => s.kind)).toEqual(['Writes', 'Reads ']);
+      for (const s of stats) {
+        checkConsistent(s);
+        expect(s.fail).toBe(0);
+        expect(s.min).toBeGreaterThan(0);
+      }
+      expect(r.stdout).toMatch(parmsLine('rwsem_lock', 'End of test: SUCCESS'));
+    },
+    T,
+  );
+
+  it(
+    'rwsem_xadd_busted (a v4.14 write fast path testing the wrong half of the count) fails with !!! and exit 1',
+    () => {
+      const r = mmrace([
+        'torture',
+        '--type',
+        'rwsem_xadd_busted',
+        '--nwriters',
+        '2',
+        '--nreaders',
+        '2',
+        '--duration',
+        '1',
+      ]);
+      expect(r.code).toBe(1);
+      const stats = statsLines(r.stdout);
+      expect(stats.some((s) => s.fail === 1 && s.bang)).toBe(true);
+      expect(r.stdout).toMatch(
+        /^WARNING: CPU: \d+ PID: \d+ at kernel\/locking\/locktorture\.c:lock_torture_(writer|reader)/m,
+      );
+      expect(r.stdout).toMatch(parmsLine('rwsem_xadd_busted', 'End of test: FAILURE'));
+    },
+    T,
+  );
+
+  it('--help lists the types and the eras with their rw_semaphore', () => {
+    const r = mmrace(['torture', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Types: .*rwsem_lock, rwsem_xadd_busted/m);
+    expect(r.stdout).toMatch(
+      /^Eras: v4\.14 \(rwsem-xadd\.c \(v4\.14\)\), v4\.15 \(rwsem-xadd\.c \(v4\.14\)\), v6\.6 \(rwsem\.c \(v6\.6\)\)/m,
+    );
+  });
+
   it(
     'spin_lock passes',
     () => {
@@ -220,6 +277,7 @@ describe('mmrace torture', () => {
     [['--type', 'spin_lock', '--nreaders', '2'], /spin_lock has no read side/],
     [['--type', 'spin_lock', '--nwriters', '0'], /must run at least one locking thread/],
     [['--long-hold', 'long'], /--long-hold \[ms\]' argument 'long' is invalid/],
+    [['--type', 'rwsem_lock', '--era', 'v9.9'], /unknown era 'v9\.9' \(known: v4\.14, v4\.15, v6\.6\)/],
   ])('torture %j is one line on stderr and exit 2', (args, message) => {
     const r = mmrace(['torture', ...args]);
     expect(r.code).toBe(2);

@@ -2,7 +2,9 @@
 import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
 import { MAX_CPUS } from '../cpu/control.js';
+import { ERAS } from '../eras/index.js';
 import {
+  DEFAULT_TORTURE_ERA,
   LockTortureInitError,
   lock_torture_init,
   lock_torture_run,
@@ -13,6 +15,7 @@ import { intIn, UsageError } from './args.js';
 
 export interface TortureOptions {
   type: string;
+  era: string;
   nwriters?: number;
   nreaders?: number;
   duration: number;
@@ -32,6 +35,7 @@ export async function runTorture(o: TortureOptions): Promise<number> {
     config = lock_torture_init(
       {
         torture_type: o.type,
+        era: o.era,
         nwriters_stress: o.nwriters ?? -1,
         nreaders_stress: o.nreaders ?? -1,
         long_hold: o.longHold ?? 0,
@@ -62,7 +66,11 @@ export function tortureCommand(program: Command, done: (code: number) => void): 
       "locktorture: writer and reader CPUs hammer one lock, checking exclusion; prints the kernel's statistics lines",
     )
     .option('--type <name>', 'lock type (torture_type)', 'spin_lock')
-    .addHelpText('after', `\nTypes: ${torture_ops.map((t) => t.name).join(', ')}`)
+    .option('--era <name>', 'the kernel whose locks run (its rw_semaphore, ...)', DEFAULT_TORTURE_ERA)
+    .addHelpText(
+      'after',
+      `\nTypes: ${torture_ops.map((t) => t.name).join(', ')}\nEras: ${ERAS.map((e) => `${e.name} (${e.rwsem.name})`).join(', ')}`,
+    )
     .option(
       '--nwriters <n>',
       'writer threads (default: 2 × host cores, or host cores with readers)',

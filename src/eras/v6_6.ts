@@ -1,7 +1,7 @@
-// Linux v6.6's rw_semaphore (kernel/locking/rwsem.c after the v5.3 rework: handoff, reader lock
-// stealing, writer spinning off by default here) over v4.15's mm functions: the later mm variants
-// (maple tree, per-VMA locks, the reaper's v6 shape) are not modelled yet, so this era differs from
-// v4.15 only in the lock.
+// Linux v6.6: its rw_semaphore (kernel/locking/rwsem.c after the v5.3 rework: handoff, reader lock
+// stealing, writer spinning off by default here), its RCU flavours and page-table freeing, over
+// v4.15's mm functions: the later mm variants (maple tree, per-VMA locks, the reaper's v6 shape) are
+// not modelled yet.
 import { rwsem_v6_6 } from '../kernel/locking/rwsem_v6_6.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
 import { exit_mmap_v4_15 } from '../mm/mmap.js';

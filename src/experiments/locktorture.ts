@@ -18,6 +18,7 @@ import { crashLine } from '../cpu/crash.js';
 import { NO_JITTER } from '../cpu/jitter.js';
 import { logRead } from '../cpu/logring.js';
 import type { CampaignHooks, Machine } from '../cpu/machine.js';
+import { applyEra, ERAS, type EraProfile, eraByName } from '../eras/index.js';
 import { spawnTask } from '../kernel/fork.js';
 import { WARN_ON_ONCE } from '../kernel/panic.js';
 import { schedule_timeout_uninterruptible } from '../kernel/sched.js';
@@ -36,6 +37,7 @@ import {
 } from './torture/ops.js';
 import { rcu_ops } from './torture/rcu.js';
 import { rwsem_lock_ops } from './torture/rwsem_lock.js';
+import { rwsem_xadd_busted_ops } from './torture/rwsem_xadd_busted.js';
 import { seqcount_ops } from './torture/seqcount.js';
 import { spin_lock_ops } from './torture/spin_lock.js';
 
@@ -46,9 +48,13 @@ export const torture_ops: readonly LockTortureOps[] = [
   lock_busted_ops,
   spin_lock_ops,
   rwsem_lock_ops,
+  rwsem_xadd_busted_ops,
   seqcount_ops,
   rcu_ops,
 ];
+
+/** The kernel the test runs (its rw_semaphore, ...) when no era is given: the newest. */
+export const DEFAULT_TORTURE_ERA = 'v6.6';
 
 export const TORTURE_FLAG = '-torture:';
 
@@ -248,14 +254,23 @@ export function tortureThreads(nwriters: number, nreaders: number): TortureThrea
 
 export interface LockTortureEntryArgs {
   torture_type: string;
+  era: string;
   nrealwriters_stress: number;
   nrealreaders_stress: number;
   long_hold: number;
 }
 
+function tortureEra(name: string): EraProfile {
+  const era = eraByName(name);
+  if (!era) throw new Error(`lock-torture: unknown era '${name}'`);
+  return era;
+}
+
 function applyCxt(a: LockTortureEntryArgs): LockTortureOps {
   const ops = findTortureOps(a.torture_type);
   if (!ops) throw new Error(`lock-torture: invalid torture type: "${a.torture_type}"`);
+  // The same kernel on every CPU and on the main thread, which sets the lock up.
+  applyEra(tortureEra(a.era));
   cxt.nrealwriters_stress = a.nrealwriters_stress;
   cxt.nrealreaders_stress = a.nrealreaders_stress;
   cxt.long_hold = a.long_hold;
@@ -289,6 +304,8 @@ export class LockTortureInitError extends Error {}
 
 export interface LockTortureParams {
   torture_type: string;
+  /** The era profile (src/eras/) whose kernel runs the test; DEFAULT_TORTURE_ERA if absent. */
+  era?: string;
   /** -1: the kernel's default (2 × online CPUs for exclusive locks, online CPUs with readers). */
   nwriters_stress: number;
   nreaders_stress: number;
@@ -299,6 +316,7 @@ export interface LockTortureParams {
 }
 
 export interface LockTortureConfig extends LockTortureParams {
+  era: string;
   nrealwriters_stress: number;
   nrealreaders_stress: number;
 }
@@ -315,6 +333,11 @@ export function lock_torture_init(p: LockTortureParams, num_online_cpus: number)
       `lock-torture: invalid torture type: "${p.torture_type}" (lock-torture types: ${torture_ops.map((o) => o.name).join(' ')})`,
     );
   }
+  const era = p.era ?? DEFAULT_TORTURE_ERA;
+  if (!eraByName(era))
+    throw new LockTortureInitError(
+      `lock-torture: unknown era '${era}' (known: ${ERAS.map((e) => e.name).join(', ')})`,
+    );
   if (p.nwriters_stress === 0 && (!ops.readlock || p.nreaders_stress === 0))
     throw new LockTortureInitError('lock-torture: must run at least one locking thread');
   if (!ops.readlock && p.nreaders_stress > 0)
@@ -340,7 +363,7 @@ export function lock_torture_init(p: LockTortureParams, num_online_cpus: number)
       nr = MAX_CPUS - nw;
     } else nw = MAX_CPUS;
   }
-  return { ...p, nrealwriters_stress: nw, nrealreaders_stress: nr };
+  return { ...p, era, nrealwriters_stress: nw, nrealreaders_stress: nr };
 }
 
 /** "%*pbl": a CPU list such as 0,2-4. */
@@ -487,6 +510,11 @@ export async function lock_torture_run(
   let runMs = 0;
   let oopsed = false;
   out(lock_torture_print_module_parms(c, 'Start of test'));
+  const era = tortureEra(c.era);
+  out(
+    `${c.torture_type}${TORTURE_FLAG} era ${era.name} (Linux ${era.release}): rw_semaphore ${era.rwsem.name}, ` +
+      `CONFIG_RWSEM_SPIN_ON_OWNER=${era.rwsem.CONFIG_RWSEM_SPIN_ON_OWNER ? 'y' : 'n'}`,
+  );
   const hooks: CampaignHooks = {
     setup() {
       kernelReset();
@@ -526,6 +554,7 @@ export async function lock_torture_run(
       entry: new URL('./locktorture.js', import.meta.url).href,
       entryArgs: {
         torture_type: c.torture_type,
+        era: c.era,
         nrealwriters_stress: c.nrealwriters_stress,
         nrealreaders_stress: c.nrealreaders_stress,
         long_hold: c.long_hold,

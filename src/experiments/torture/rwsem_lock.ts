@@ -21,7 +21,7 @@ function torture_rwsem_down_write(_tid: number): void {
 }
 
 // kernel/locking/locktorture.c torture_rwsem_write_delay()
-function torture_rwsem_write_delay(trsp: TortureRandomState): void {
+export function torture_rwsem_write_delay(trsp: TortureRandomState): void {
   const long_hold = cxt.long_hold;
   /* We want a long delay occasionally to force massive contention. */
   if (long_hold && !(torture_random(trsp) % (cxt.nrealwriters_stress * 2000 * long_hold)))
@@ -41,7 +41,7 @@ function torture_rwsem_down_read(_tid: number): number {
 }
 
 // kernel/locking/locktorture.c torture_rwsem_read_delay()
-function torture_rwsem_read_delay(trsp: TortureRandomState): void {
+export function torture_rwsem_read_delay(trsp: TortureRandomState): void {
   const long_hold = cxt.long_hold;
   /* We want a long delay occasionally to force massive contention. */
   if (long_hold && !(torture_random(trsp) % (cxt.nrealreaders_stress * 2000 * long_hold)))
