@@ -17,7 +17,7 @@ afterEach(() => lockdep_enable(false));
 
 /** Two readers hold `sem`; a writer sleeps in down_write() behind them, as the slow path leaves it. */
 function readersAndWriter(lockdep: boolean) {
-  boot();
+  boot('v6.6'); // v6.6's rwsem: queueWaiter() sets RWSEM_FLAG_WAITERS, the owner names the last reader
   lockdep_enable(lockdep);
   const sem = mm_alloc() + MM.mmap_sem;
   init_rwsem(sem, 'test_sem');

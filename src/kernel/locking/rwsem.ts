@@ -1,7 +1,7 @@
 // The rw_semaphore's public entry points (include/linux/rwsem.h, kernel/locking/rwsem.c wrappers):
 // might_sleep(), the preemption point, lockdep's rwsem_acquire*() and LOCK_CONTENDED() (reads are
-// non-recursive shared acquisitions), --trace slices, then the era's algorithm through rwsemOps
-// (rwsem_ops.ts: the v4.14 xadd rwsem or v6.6's). With lockdep and lock_stat off the entry points
+// non-recursive shared acquisitions), --trace slices, then the era's algorithm installed by
+// rwsem_ops.ts (the v4.14 xadd rwsem or v6.6's). With lockdep and lock_stat off the entry points
 // pay one load of the config word. Also the debug views the reports read (owner, waiters), which
 // both algorithms encode alike.
 import { point } from '../../cpu/context.js';
@@ -28,11 +28,40 @@ import { LD_WAIT_SLEEP, lockdep_init_map } from './lockdep_classes.js';
 import { currentHoldsTrackedLocks } from './lockdep_held.js';
 import { initSiteName } from './lockdep_ip.js';
 import { lockDebugFlags } from './lockdep_state.js';
-import { rwsemOps } from './rwsem_ops.js';
+import type { RwsemOps } from './rwsem_ops.js';
 import { EINTR, RWSEM, RWSEM_OWNER_FLAGS_MASK, RWSEM_READER_OWNED } from './rwsem_types.js';
+import { rwsem_v6_6 } from './rwsem_v6_6.js';
 
 export * from './rwsem_types.js';
 export { rwsem_waiters } from './rwsem_wait_list.js';
+
+// The installed algorithm's halves as module bindings, which bindRwsemOps() (from installRwsem())
+// rebinds: the lock paths make plain calls, with no property load.
+let __init_rwsem_ = rwsem_v6_6.__init_rwsem;
+let __down_read_ = rwsem_v6_6.__down_read;
+let __down_read_killable_ = rwsem_v6_6.__down_read_killable;
+let __down_read_trylock_ = rwsem_v6_6.__down_read_trylock;
+let __down_write_ = rwsem_v6_6.__down_write;
+let __down_write_killable_ = rwsem_v6_6.__down_write_killable;
+let __down_write_trylock_ = rwsem_v6_6.__down_write_trylock;
+let __up_read_ = rwsem_v6_6.__up_read;
+let __up_write_ = rwsem_v6_6.__up_write;
+let __downgrade_write_ = rwsem_v6_6.__downgrade_write;
+let rwsem_reader_count_ = rwsem_v6_6.rwsem_reader_count;
+
+export function bindRwsemOps(ops: RwsemOps): void {
+  __init_rwsem_ = ops.__init_rwsem;
+  __down_read_ = ops.__down_read;
+  __down_read_killable_ = ops.__down_read_killable;
+  __down_read_trylock_ = ops.__down_read_trylock;
+  __down_write_ = ops.__down_write;
+  __down_write_killable_ = ops.__down_write_killable;
+  __down_write_trylock_ = ops.__down_write_trylock;
+  __up_read_ = ops.__up_read;
+  __up_write_ = ops.__up_write;
+  __downgrade_write_ = ops.__downgrade_write;
+  rwsem_reader_count_ = ops.rwsem_reader_count;
+}
 
 // --trace: the sleeping lock functions are function slices; a hold is a lock slice from the
 // acquisition to the release (cpu/trace_buffer.ts).
@@ -46,7 +75,7 @@ const T = {
 // include/linux/rwsem.h init_rwsem() + kernel/locking/rwsem.c __init_rwsem(): `name` is the lock
 // class ('&mm->mmap_sem'); without it the class is keyed by the init site.
 export function init_rwsem(sem: number, name?: string): void {
-  rwsemOps.__init_rwsem(sem);
+  __init_rwsem_(sem);
   if (lockDebugFlags() === 0) return;
   const key = name ?? initSiteName('init_rwsem');
   if (key) lockdep_init_map(sem, key, LD_WAIT_SLEEP);
@@ -69,7 +98,7 @@ export function is_rwsem_reader_owned(sem: number): boolean {
 
 /** Readers counted in the count word, in the installed algorithm's encoding (for the reports). */
 export function rwsem_reader_count(sem: number): number {
-  return rwsemOps.rwsem_reader_count(sem);
+  return rwsem_reader_count_(sem);
 }
 
 // kernel/locking/rwsem.c down_read(), v6.6 (both eras' wrappers)
@@ -81,9 +110,9 @@ export function down_read(sem: number): void {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire_read(sem, 0, 'down_read');
-      LOCK_CONTENDED(sem, 'down_read', rwsemOps.__down_read_trylock, rwsemOps.__down_read);
+      LOCK_CONTENDED(sem, 'down_read', __down_read_trylock_, __down_read_);
     } else {
-      rwsemOps.__down_read(sem);
+      __down_read_(sem);
     }
   } finally {
     traceEnd(T.down_read);
@@ -101,17 +130,12 @@ export function down_read_killable(sem: number): number {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire_read(sem, 0, 'down_read_killable');
-      ret = LOCK_CONTENDED_RETURN(
-        sem,
-        'down_read_killable',
-        rwsemOps.__down_read_trylock,
-        rwsemOps.__down_read_killable,
-      )
+      ret = LOCK_CONTENDED_RETURN(sem, 'down_read_killable', __down_read_trylock_, __down_read_killable_)
         ? -EINTR
         : 0;
       if (ret) lock_release(sem);
     } else {
-      ret = rwsemOps.__down_read_killable(sem);
+      ret = __down_read_killable_(sem);
     }
   } finally {
     traceEnd(T.down_read_killable);
@@ -124,7 +148,7 @@ export function down_read_killable(sem: number): number {
 export function down_read_trylock(sem: number): boolean {
   point('down_read_trylock');
   check_kernel_pointer(sem, true);
-  if (!rwsemOps.__down_read_trylock(sem)) return false;
+  if (!__down_read_trylock_(sem)) return false;
   if (lockDebugFlags() !== 0) rwsem_acquire_read(sem, 1, 'down_read_trylock');
   traceLockAcquired(sem, LockKind.Read);
   return true;
@@ -139,9 +163,9 @@ export function down_write(sem: number): void {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire(sem, 0, 'down_write');
-      LOCK_CONTENDED(sem, 'down_write', rwsemOps.__down_write_trylock, rwsemOps.__down_write);
+      LOCK_CONTENDED(sem, 'down_write', __down_write_trylock_, __down_write_);
     } else {
-      rwsemOps.__down_write(sem);
+      __down_write_(sem);
     }
   } finally {
     traceEnd(T.down_write);
@@ -159,17 +183,12 @@ export function down_write_killable(sem: number): number {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire(sem, 0, 'down_write_killable');
-      ret = LOCK_CONTENDED_RETURN(
-        sem,
-        'down_write_killable',
-        rwsemOps.__down_write_trylock,
-        rwsemOps.__down_write_killable,
-      )
+      ret = LOCK_CONTENDED_RETURN(sem, 'down_write_killable', __down_write_trylock_, __down_write_killable_)
         ? -EINTR
         : 0;
       if (ret) lock_release(sem);
     } else {
-      ret = rwsemOps.__down_write_killable(sem);
+      ret = __down_write_killable_(sem);
     }
   } finally {
     traceEnd(T.down_write_killable);
@@ -182,7 +201,7 @@ export function down_write_killable(sem: number): number {
 export function down_write_trylock(sem: number): boolean {
   point('down_write_trylock');
   check_kernel_pointer(sem, true);
-  if (!rwsemOps.__down_write_trylock(sem)) return false;
+  if (!__down_write_trylock_(sem)) return false;
   if (lockDebugFlags() !== 0) rwsem_acquire(sem, 1, 'down_write_trylock');
   traceLockAcquired(sem, LockKind.Write);
   return true;
@@ -193,7 +212,7 @@ export function up_read(sem: number): void {
   check_kernel_pointer(sem, true);
   traceLockReleased(sem, LockKind.Read);
   if (currentHoldsTrackedLocks()) lock_release(sem); // rwsem_release()
-  rwsemOps.__up_read(sem);
+  __up_read_(sem);
   point('up_read');
 }
 
@@ -202,7 +221,7 @@ export function up_write(sem: number): void {
   check_kernel_pointer(sem, true);
   traceLockReleased(sem, LockKind.Write);
   if (currentHoldsTrackedLocks()) lock_release(sem); // rwsem_release()
-  rwsemOps.__up_write(sem);
+  __up_write_(sem);
   point('up_write');
 }
 
@@ -212,6 +231,6 @@ export function downgrade_write(sem: number): void {
   traceLockReleased(sem, LockKind.Write);
   traceLockAcquired(sem, LockKind.Read);
   if (currentHoldsTrackedLocks()) lock_downgrade(sem, 'downgrade_write');
-  rwsemOps.__downgrade_write(sem);
+  __downgrade_write_(sem);
   point('downgrade_write');
 }

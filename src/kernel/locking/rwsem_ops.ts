@@ -2,6 +2,7 @@
 // behind the public entry points (rwsem.ts) and applyEra() installs it on every thread. The
 // entry points keep lockdep, lock_stat and --trace for both; these are the arch/algorithm halves
 // the kernel's kernel/locking/rwsem.c wrappers call (__down_read(), __up_write(), ...).
+import { bindRwsemOps } from './rwsem.js';
 import { setRwsemSpinDefault } from './rwsem_config.js';
 import { rwsem_v6_6 } from './rwsem_v6_6.js';
 
@@ -34,5 +35,6 @@ export const rwsemOps: RwsemOps = { ...rwsem_v6_6 };
 /** applyEra(): this thread's rwsem becomes `ops` (every CPU and the main thread apply the same). */
 export function installRwsem(ops: RwsemOps): void {
   Object.assign(rwsemOps, ops);
+  bindRwsemOps(ops);
   setRwsemSpinDefault(ops.CONFIG_RWSEM_SPIN_ON_OWNER);
 }

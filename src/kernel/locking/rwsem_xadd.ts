@@ -9,8 +9,10 @@
 // Emulator differences: need_resched() is an iteration bound (MAX_SPIN), vcpu_is_preempted() never
 // true; the memory model is sequentially consistent, so the reordering fixes of later stable
 // releases change nothing here. __rwsem_mark_wake() clears each reader's waiter.task before adding
-// the readers' bias, as v4.14 did (fixed by a9e9bcb45b15 in v5.1); no preemption point falls in that
-// window, so only atomic granularity could interleave there.
+// the readers' bias, as v4.14 did (fixed upstream in 2019, a9e9bcb45b15): a granted reader that ran
+// and left in that window could let a writer in beside the others. No preemption point falls in it,
+// so the coarse controlled mode cannot interleave there (no atomic-granularity points are placed
+// in the rwsem either); free mode can, in principle.
 import { cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import {
