@@ -55,9 +55,11 @@ export { rwsem_spin_on_owner_enable } from './kernel/locking/rwsem_spin.js';
 export * from './kernel/locking/seqlock.js';
 export * from './kernel/locking/spinlock.js';
 export { add_taint, die, dump_stack, WARN, WARN_ON_ONCE } from './kernel/panic.js';
+// RCU (flavours: the era's slot, swappable by a fixture that seeds a broken grace period)
+export * from './kernel/preempt.js';
 export * from './kernel/printk.js';
-// RCU
 export * from './kernel/rcu/callbacks.js';
+export { RCU_FLAVOURS_V4_14, RCU_FLAVOURS_V4_20, rcuFlavour } from './kernel/rcu/flavour.js';
 export { rcu_gp_kthread } from './kernel/rcu/gp_kthread.js';
 export { RCU_GET_STATE_COMPLETED } from './kernel/rcu/rcu.js';
 export * from './kernel/rcu/tree.js';
