@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { Arena, type RegionSpec, useArena } from '../shm/arena.js';
 import { wallNow } from './clock.js';
-import { cpuCtx } from './context.js';
+import { cpuCtx, PREEMPT_COUNT } from './context.js';
 import { AbortReason, C, CpuState, ctl, MAX_CPUS, PC, percpu, setBootEpoch } from './control.js';
 import { Decider, type StalledCpu } from './controlled.js';
 import type { CpuTask, CpuTaskResult } from './cpu_loop.js';
@@ -132,8 +132,13 @@ export class Machine {
   /** The running campaign's crash watch: the pool's worker events go to it. */
   private watch: CrashWatch | null = null;
 
-  constructor(readonly regions: readonly RegionSpec[]) {
-    this.arena = Arena.create(regions);
+  readonly regions: readonly RegionSpec[];
+
+  constructor(regions: readonly RegionSpec[]) {
+    // Every machine has its CPUs' preempt counts (cpu/context.ts), a bare one for CPU-layer tests too.
+    const preempt = PREEMPT_COUNT.region;
+    this.regions = regions.some((r) => r.name === preempt.name) ? regions : [...regions, preempt];
+    this.arena = Arena.create(this.regions);
     this.attach();
     setBootEpoch(wallNow());
     Atomics.store(this.arena.i32, ctl() + C.TIME_SCALE_X1000, 1000);
