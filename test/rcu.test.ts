@@ -4,10 +4,8 @@
 // synchronize_rcu() polls, so "waits for pre-existing readers, not for later ones" is tested
 // deterministically on one thread. Real concurrency is in rcu_workers.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
-import { emulatedNow } from '../src/cpu/clock.js';
 import { BOOT_CPU, cpuCtx } from '../src/cpu/context.js';
 import { BootRunner } from '../src/cpu/free.js';
-import type { Runner, WaitResult } from '../src/cpu/runner.js';
 import { spawnTask } from '../src/kernel/fork.js';
 import { kthread_stop } from '../src/kernel/kthread.js';
 import {
@@ -55,6 +53,7 @@ import {
 } from '../src/mm/slab.js';
 import { mem } from '../src/shm/arena.js';
 import { boot, reports } from './helpers/boot.js';
+import { onCpu, ScriptRunner } from './helpers/script_runner.js';
 
 // Caches are part of the machine's layout: created before boot() builds the machine.
 const OBJ_WORDS = 4;
@@ -76,57 +75,6 @@ const CHAIN = defineRcuCallback('rcu_test_chain', (head) => {
 /** The offset of a gp_seq value from the boot value, in grace periods. */
 function gpsSinceBoot(): number {
   return ((rcuGpSeq() - RCU_SEQ_INIT) | 0) / 4;
-}
-
-/** Runs `f` as CPU `cpu` would (its reader word, its preempt count: both per-CPU, in the arena). */
-function onCpu<T>(cpu: number, f: () => T): T {
-  const saved = cpuCtx.cpu;
-  cpuCtx.cpu = cpu;
-  try {
-    return f();
-  } finally {
-    cpuCtx.cpu = saved;
-  }
-}
-
-/**
- * A runner for the boot CPU that never blocks: every point, spin and futex wait is an event handed
- * to `script`, which plays the other CPUs. A wait that nobody ends would spin forever, so the
- * number of events is capped.
- */
-class ScriptRunner implements Runner {
-  readonly mode = 'boot' as const;
-  events: string[] = [];
-  private busy = false;
-  constructor(
-    private readonly script: (ev: string, n: number) => void,
-    private readonly cap = 100_000,
-  ) {}
-  private ev(e: string): void {
-    if (this.busy) return; // the script's own kernel calls are not events
-    this.events.push(e);
-    if (this.events.length > this.cap) throw new Error(`no progress after ${this.cap} events`);
-    this.busy = true;
-    try {
-      this.script(e, this.events.length);
-    } finally {
-      this.busy = false;
-    }
-  }
-  point(id: string): void {
-    this.ev(id);
-  }
-  wait(_addr: number, _expected: number, _timeoutMs: number): WaitResult {
-    this.ev('wait');
-    return 'timed-out';
-  }
-  wake(_addr: number, _count: number): void {}
-  relax(_spins: number): void {
-    this.ev('relax');
-  }
-  now(): number {
-    return emulatedNow();
-  }
 }
 
 function setup(): { dmesg: () => string[] } {
