@@ -77,7 +77,7 @@ function replays(fixture, variant, points, schedule) {
 let failed = 0;
 const pad = (s, n) => String(s).padEnd(n);
 console.log(
-  `${pad('fixture', 20)}${pad('variant', 21)}${pad('coarse', 18)}${pad('atomic', 18)}${pad('verdict', 12)}replay`,
+  `${pad('fixture', 20)}${pad('variant', 21)}${pad('coarse', 20)}${pad('atomic', 20)}${pad('verdict', 12)}replay`,
 );
 for (const [fixture, variant, expected] of CASES) {
   const cells = [];
@@ -97,7 +97,7 @@ for (const [fixture, variant, expected] of CASES) {
       }
     }
   }
-  const line = `${pad(fixture, 20)}${pad(variant, 21)}${pad(cells[0], 18)}${pad(cells[1], 18)}${pad(verdict, 12)}${replay}`;
+  const line = `${pad(fixture, 20)}${pad(variant, 21)}${pad(cells[0], 20)}${pad(cells[1], 20)}${pad(verdict, 12)}${replay}`;
   console.log(line);
 }
 console.log(`\n${failed === 0 ? 'all as expected' : `${failed} checks FAILED`}`);

@@ -12,60 +12,9 @@
 // (1128 schedules, ~1 s): a waiter queues behind a waiter, which made dfs livelock until the
 // controlled runner took the choice among spinners away from the strategy.
 import { describe, expect, it } from 'vitest';
-import { json, mmrace } from './helpers/cli.js';
+import { dfs, fixture, row } from './helpers/dfs.js';
 
-type Row = {
-  variant: string;
-  points: string;
-  observed: string;
-  ok: boolean;
-  runs: number;
-  hits: number;
-  checkFailures: number;
-  strategy: string | null;
-  schedule: string | null;
-  explored: number;
-  firstHit: { summary: string } | null;
-  firstCheckFailure: { check: string; detail: string } | null;
-  error: string | null;
-};
-
-/** --runs for dfs: far above any space here, so only exhaustion ends the campaign. */
-const RUNS_CAP = 1_000_000;
-const CLI_TIMEOUT_MS = 40_000;
 const TEST_TIMEOUT_MS = 60_000;
-
-const fixture = (name: string) => `test/fixtures/${name}.mjs`;
-
-function row(args: string[]): Row {
-  const r = mmrace(args, CLI_TIMEOUT_MS);
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0); // 0: the variant's verdict matched its expectation
-  const rows = json<{ rows: Row[] }>(r).rows;
-  expect(rows).toHaveLength(1);
-  return rows[0]!;
-}
-
-function dfs(name: string, variant: string, extra: string[] = []): Row {
-  const args = [
-    'run',
-    fixture(name),
-    '--variant',
-    variant,
-    '--strategy',
-    'dfs',
-    '--preemptions',
-    '2',
-    ...extra,
-  ];
-  const r = row([...args, '--runs', String(RUNS_CAP), '--json']);
-  expect(r.strategy).toBe('dfs');
-  expect(r.error).toBeNull();
-  // The campaign ended because dfs had nothing left to try, not at the cap.
-  expect(r.runs).toBeLessThan(RUNS_CAP);
-  expect(r.explored).toBe(r.runs);
-  return r;
-}
 
 // [fixture, variant, what it checks, lower bound on explored schedules (measured count above)]
 const CLEAN: [string, string, string, number][] = [

@@ -7,45 +7,9 @@
 // mixed 2855, readers-spinning 3006, writers-spinning 2288, mixed-spinning 2724;
 // dfs-rwsem-downgrade xadd 845, dfs-rwsem-trylock xadd 1521; 3-7 s each.
 import { describe, expect, it } from 'vitest';
-import { json, mmrace } from './helpers/cli.js';
+import { dfs, row } from './helpers/dfs.js';
 
-type Row = {
-  variant: string;
-  observed: string;
-  runs: number;
-  hits: number;
-  checkFailures: number;
-  strategy: string | null;
-  schedule: string | null;
-  explored: number;
-  firstHit: { summary: string } | null;
-  firstCheckFailure: { check: string; detail: string } | null;
-  error: string | null;
-};
-
-const RUNS_CAP = 1_000_000;
-const CLI_TIMEOUT_MS = 60_000;
 const TEST_TIMEOUT_MS = 90_000;
-
-function row(args: string[]): Row {
-  const r = mmrace(args, CLI_TIMEOUT_MS);
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0); // the variant's verdict matched its expectation
-  const rows = json<{ rows: Row[] }>(r).rows;
-  expect(rows).toHaveLength(1);
-  return rows[0]!;
-}
-
-function dfs(fixture: string, variant: string): Row {
-  const args = ['run', `test/fixtures/${fixture}.mjs`, '--variant', variant, '--strategy', 'dfs'];
-  const r = row([...args, '--preemptions', '2', '--runs', String(RUNS_CAP), '--json']);
-  expect(r.strategy).toBe('dfs');
-  expect(r.error).toBeNull();
-  expect(r.runs).toBeLessThan(RUNS_CAP); // dfs ran out of schedules, not the cap
-  expect(r.explored).toBe(r.runs);
-  console.log(`dfs ${fixture} ${variant}: ${r.explored} schedules explored`);
-  return r;
-}
 
 // [fixture, variant, what, floor on explored schedules (measured counts in the header)]
 const CLEAN: [string, string, string, number][] = [

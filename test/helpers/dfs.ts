@@ -1,0 +1,57 @@
+// Bounded DFS over a fixture's whole schedule space through the built command: `mmrace run
+// <fixture> --strategy dfs --preemptions 2`, with a --runs cap far above any space here, so only
+// exhaustion ends the campaign (checked).
+import { expect } from 'vitest';
+import { json, mmrace } from './cli.js';
+
+export type DfsRow = {
+  variant: string;
+  points: string;
+  observed: string;
+  ok: boolean;
+  runs: number;
+  hits: number;
+  checkFailures: number;
+  strategy: string | null;
+  schedule: string | null;
+  explored: number;
+  firstHit: { summary: string } | null;
+  firstCheckFailure: { check: string; detail: string } | null;
+  error: string | null;
+};
+
+const RUNS_CAP = 1_000_000;
+const CLI_TIMEOUT_MS = 60_000;
+
+export const fixture = (name: string) => `test/fixtures/${name}.mjs`;
+
+/** One variant's row; exit 0 and a quiet stderr: its verdict matched its expectation. */
+export function row(args: string[]): DfsRow {
+  const r = mmrace(args, CLI_TIMEOUT_MS);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const rows = json<{ rows: DfsRow[] }>(r).rows;
+  expect(rows).toHaveLength(1);
+  return rows[0]!;
+}
+
+export function dfs(name: string, variant: string, extra: string[] = []): DfsRow {
+  const args = [
+    'run',
+    fixture(name),
+    '--variant',
+    variant,
+    '--strategy',
+    'dfs',
+    '--preemptions',
+    '2',
+    ...extra,
+  ];
+  const r = row([...args, '--runs', String(RUNS_CAP), '--json']);
+  expect(r.strategy).toBe('dfs');
+  expect(r.error).toBeNull();
+  expect(r.runs).toBeLessThan(RUNS_CAP); // dfs ran out of schedules, not the cap
+  expect(r.explored).toBe(r.runs);
+  console.log(`dfs ${name} ${variant} ${extra.join(' ')}: ${r.explored} schedules explored`);
+  return r;
+}
