@@ -19,6 +19,11 @@ const CASES = [
   ['dfs-spinlock', 'correct', 'clean'],
   ['dfs-spinlock', 'shared', 'clean'],
   ['dfs-rcu', 'correct', 'clean'],
+  ['dfs-rwsem-xadd', 'readers', 'clean'],
+  ['dfs-rwsem-xadd', 'writers', 'clean'],
+  ['dfs-rwsem-xadd', 'mixed', 'clean'],
+  ['dfs-rwsem-downgrade', 'xadd', 'clean'],
+  ['dfs-rwsem-trylock', 'xadd', 'clean'],
   ['dfs-rwsem', 'readers-busted', 'reproduces'],
   ['dfs-rwsem', 'writers-busted', 'reproduces'],
   ['dfs-rwsem', 'readers-lost-wakeup', 'reproduces'],
@@ -31,6 +36,7 @@ const CASES = [
   ['dfs-spinlock', 'no-lock', 'reproduces'],
   ['dfs-rcu', 'no-sync', 'reproduces'],
   ['dfs-rcu', 'early-free', 'reproduces'],
+  ['dfs-rwsem-xadd', 'readers-busted', 'reproduces'],
 ];
 
 function mmrace(args) {

@@ -2,7 +2,7 @@
 // back out in the slow path; writers only CAS from 0; waiters queue FIFO on sem->wait_list and sleep
 // on their own task state word; handoff after RWSEM_WAIT_TIMEOUT; reader lock stealing. The public
 // entry points (rwsem.ts) reach these through rwsemOps (rwsem_ops.ts) when the era runs v6.6.
-import { point } from '../../cpu/context.js';
+import { atomicPoint, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { WARN_ON_ONCE } from '../panic.js';
 import {
@@ -188,6 +188,7 @@ function rwsem_try_write_lock(sem: number, waiter: number): boolean {
       next = (next | RWSEM_WRITER_LOCKED) & ~RWSEM_FLAG_HANDOFF;
       if (first === waiter && i32[waiter + TASK.w_next] === 0) next &= ~RWSEM_FLAG_WAITERS;
     }
+    atomicPoint('rwsem_try_write_lock:cmpxchg'); // the count may change under the computed `next`
     const seen = Atomics.compareExchange(i32, cnt(sem), count, next);
     if (seen === count) break;
     count = seen;
@@ -241,6 +242,8 @@ function rwsem_down_read_slowpath(sem: number, count: number, state: number): nu
     adjustment += RWSEM_FLAG_WAITERS;
   }
   rwsem_add_waiter(sem, me);
+  // An up_write can land here, queued but not yet counted: why rwsem_cond_wake_waiter() exists.
+  atomicPoint('rwsem_down_read_slowpath:queued');
   count = (Atomics.add(i32, cnt(sem), adjustment) + adjustment) | 0;
   rwsem_cond_wake_waiter(sem, count, wake_q);
   spin_unlock(sem + RWSEM.wait_lock);
@@ -274,6 +277,7 @@ function rwsem_down_write_slowpath(sem: number, state: number): number {
   initWaiter(me, RWSEM_WAITING_FOR_WRITE);
   spin_lock(sem + RWSEM.wait_lock);
   rwsem_add_waiter(sem, me);
+  atomicPoint('rwsem_down_write_slowpath:queued');
   if (rwsem_first_waiter(sem) !== me) {
     rwsem_cond_wake_waiter(sem, Atomics.load(mem.i32, cnt(sem)), wake_q);
     if (wake_q.length) {
@@ -396,6 +400,7 @@ function __up_read(sem: number): void {
 // kernel/locking/rwsem.c __up_write(), v6.6
 function __up_write(sem: number): void {
   rwsem_clear_owner(sem);
+  atomicPoint('__up_write:owner_cleared'); // no owner, still write-locked: spinners see this
   const tmp = Atomics.sub(mem.i32, cnt(sem), RWSEM_WRITER_LOCKED);
   if (tmp & RWSEM_FLAG_WAITERS) rwsem_wake(sem);
 }

@@ -13,7 +13,7 @@
 // and left in that window could let a writer in beside the others. No preemption point falls in it,
 // so the coarse controlled mode cannot interleave there (no atomic-granularity points are placed
 // in the rwsem either); free mode can, in principle.
-import { cpuCtx, point } from '../../cpu/context.js';
+import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import {
   get_current,
@@ -121,6 +121,9 @@ function __rwsem_mark_wake(sem: number, wake_type: number, wake_q: number[]): vo
     list_del(sem, waiter);
     // The reader may return from down_read() from here on (see the header).
     Atomics.store(i32, waiter + TASK.w_task, 0);
+    // At atomic granularity the woken reader can run on, even up_read(), before its bias is added
+    // below: the window a9e9bcb45b15 closed in v4.19.
+    atomicPoint('__rwsem_mark_wake:woken');
     waiter = next;
   }
   adjustment = woken * RWSEM_ACTIVE_READ_BIAS - adjustment;

@@ -3,7 +3,7 @@
 // With lockdep or lock_stat on, the lock goes through spin_acquire() and LOCK_CONTENDED() as
 // kernel/locking/spinlock.c does; off, the only extra cost is the load of the config word on the
 // lock side and a plain read of current's lockdep_depth on the unlock side.
-import { cpuCtx, point } from '../../cpu/context.js';
+import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
 import { LockKind, traceLockAcquired, traceLockReleased } from '../../cpu/trace_buffer.js';
 import { mem } from '../../shm/arena.js';
 import { check_kernel_pointer } from '../panic.js';
@@ -41,6 +41,7 @@ function do_raw_spin_lock(lock: number): void {
 function do_raw_spin_trylock(lock: number): boolean {
   const old = Atomics.load(mem.i32, lock);
   if ((old & 0xffff) !== old >>> TICKET_SHIFT) return false;
+  atomicPoint('spin_trylock:cmpxchg'); // another CPU may take a ticket between the read and the CAS
   return Atomics.compareExchange(mem.i32, lock, old, (old + (1 << TICKET_SHIFT)) | 0) === old;
 }
 
@@ -81,7 +82,9 @@ export function spin_unlock(lock: number): void {
   if (currentHoldsTrackedLocks()) lock_release(lock);
   const head = lock * 2;
   // Only the holder writes `head`, so this store is the unlock and the lock's last access.
-  Atomics.store(mem.u16, head, (Atomics.load(mem.u16, head) + 1) & 0xffff);
+  const h = Atomics.load(mem.u16, head);
+  atomicPoint('spin_unlock:head');
+  Atomics.store(mem.u16, head, (h + 1) & 0xffff);
   preempt_enable();
   point('spin_unlock');
 }
