@@ -6,8 +6,9 @@
 // if a broken variant of the same fixture is caught; each failing schedule must then replay.
 // Measured on the 2-core host (explored schedules, wall time of the dfs command):
 //   dfs-rwsem readers 2386 (1.5-2.2 s), writers 2628 (1.6-1.9 s), dfs-rwsem-downgrade 865 (0.9 s),
-//   dfs-rwsem-trylock 1442 (1.2-1.7 s), dfs-seqcount 1032 (0.7-1.3 s), dfs-spinlock 1386 (1.0-1.3 s),
-//   dfs-rcu 3555 (1.9-2.7 s); a broken variant with its 10-run replay takes 1-3 s; the file ~30 s.
+//   dfs-rwsem-trylock 1442 (1.2-1.7 s), dfs-seqcount 952 (0.7-1.3 s), dfs-spinlock 1374 (1.0-1.3 s),
+//   dfs-rcu 12060 (7 s; 3555 before the preempt count and RCU-sched, 2026-12-06); a broken variant
+//   with its 10-run replay takes 1-3 s; the file ~60 s.
 // All fixtures have 3 CPUs. dfs-spinlock 'shared' puts all three on one ticket lock, twice each
 // (1128 schedules, ~1 s): a waiter queues behind a waiter, which made dfs livelock until the
 // controlled runner took the choice among spinners away from the strategy.

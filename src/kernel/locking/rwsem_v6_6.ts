@@ -17,6 +17,15 @@ import { TASK, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../task
 import { jiffies, time_after } from '../time.js';
 import type { RwsemOps } from './rwsem_ops.js';
 import {
+  cnt,
+  own,
+  RWSEM_WAKE_ANY,
+  RWSEM_WAKE_READ_OWNED,
+  RWSEM_WAKE_READERS,
+  rwsem_clear_owner,
+  rwsem_set_owner,
+} from './rwsem_owner.js';
+import {
   OWNER_NULL,
   rwsem_can_spin_on_owner,
   rwsem_optimistic_spin,
@@ -51,13 +60,6 @@ import {
 } from './rwsem_wait_list.js';
 import { spin_lock, spin_lock_init, spin_unlock } from './spinlock.js';
 
-const RWSEM_WAKE_ANY = 0;
-const RWSEM_WAKE_READERS = 1;
-const RWSEM_WAKE_READ_OWNED = 2;
-
-const cnt = (sem: number): number => sem + RWSEM.count;
-const own = (sem: number): number => sem + RWSEM.owner;
-
 // kernel/locking/rwsem.c __init_rwsem(), v6.6 (lockdep's part is in init_rwsem)
 function __init_rwsem(sem: number): void {
   const i32 = mem.i32;
@@ -66,14 +68,6 @@ function __init_rwsem(sem: number): void {
   Atomics.store(i32, sem + RWSEM.osq, 0);
   spin_lock_init(sem + RWSEM.wait_lock, '&sem->wait_lock');
   wait_list_init(sem);
-}
-
-function rwsem_set_owner(sem: number): void {
-  Atomics.store(mem.i32, own(sem), get_current());
-}
-
-function rwsem_clear_owner(sem: number): void {
-  Atomics.store(mem.i32, own(sem), 0);
 }
 
 function __rwsem_set_reader_owned(sem: number, owner: number): void {

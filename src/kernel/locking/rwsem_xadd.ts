@@ -10,9 +10,8 @@
 // true; the memory model is sequentially consistent, so the reordering fixes of later stable
 // releases change nothing here. __rwsem_mark_wake() clears each reader's waiter.task before adding
 // the readers' bias, as v4.14 did (fixed upstream in 2019, a9e9bcb45b15): a granted reader that ran
-// and left in that window could let a writer in beside the others. No preemption point falls in it,
-// so the coarse controlled mode cannot interleave there (no atomic-granularity points are placed
-// in the rwsem either); free mode can, in principle.
+// and left in that window could let a writer in beside the others. No coarse preemption point
+// falls in it; --points atomic puts one there (cpu/granularity.ts), and free mode can reach it too.
 import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import {
@@ -27,6 +26,15 @@ import { TASK, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../task
 import { osq_is_locked, osq_lock, osq_lock_init, osq_unlock } from './osq_lock.js';
 import { MAX_SPIN, rwsemSpinEnabled } from './rwsem_config.js';
 import type { RwsemOps } from './rwsem_ops.js';
+import {
+  cnt,
+  own,
+  RWSEM_WAKE_ANY,
+  RWSEM_WAKE_READ_OWNED,
+  RWSEM_WAKE_READERS,
+  rwsem_clear_owner,
+  rwsem_set_owner,
+} from './rwsem_owner.js';
 import {
   EINTR,
   RWSEM,
@@ -48,22 +56,6 @@ import {
   wait_list_init,
 } from './rwsem_wait_list.js';
 import { spin_lock, spin_lock_init, spin_trylock, spin_unlock } from './spinlock.js';
-
-const RWSEM_WAKE_ANY = 0;
-const RWSEM_WAKE_READERS = 1;
-const RWSEM_WAKE_READ_OWNED = 2;
-
-const cnt = (sem: number): number => sem + RWSEM.count;
-const own = (sem: number): number => sem + RWSEM.owner;
-
-// kernel/locking/rwsem.h rwsem_set_owner(), rwsem_clear_owner(), v4.14
-function rwsem_set_owner(sem: number): void {
-  Atomics.store(mem.i32, own(sem), get_current());
-}
-
-function rwsem_clear_owner(sem: number): void {
-  Atomics.store(mem.i32, own(sem), 0);
-}
 
 // kernel/locking/rwsem.h rwsem_set_reader_owned(), v4.14: the owner becomes the fake task
 // RWSEM_READER_OWNED, written only when it is not already (the word is hot).
