@@ -1,7 +1,9 @@
 // kernel/locking/rwsem.c, v6.6 algorithm (BITS_PER_LONG = 32): readers add their bias first and
 // back out in the slow path; writers only CAS from 0; waiters queue FIFO on sem->wait_list and sleep
 // on their own task state word; handoff after RWSEM_WAIT_TIMEOUT; reader lock stealing. The public
-// entry points (rwsem.ts) reach these through rwsemOps (rwsem_ops.ts) when the era runs v6.6.
+// entry points (rwsem.ts) reach these through rwsemOps (rwsem_ops.ts) when the era runs v6.6, or
+// v6.1, which differs in one function (rwsem_v6_1.ts). Preemption is not disabled around the
+// count and owner updates as v6.3 does (3f5245538a19): a CPU here is only preempted at points.
 import { atomicPoint, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { WARN_ON_ONCE } from '../panic.js';
@@ -165,8 +167,12 @@ function rwsem_del_wake_waiter(sem: number, w: number, wake_q: number[]): void {
   wake_up_q(wake_q);
 }
 
-// kernel/locking/rwsem.c rwsem_try_write_lock(), v6.6 (caller holds wait_lock)
-function rwsem_try_write_lock(sem: number, waiter: number): boolean {
+/** The one step of rwsem.c that differs between the v6.1 and v6.6 releases (rwsem_v6_1.ts). */
+export type TryWriteLock = (sem: number, waiter: number) => boolean;
+
+// kernel/locking/rwsem.c rwsem_try_write_lock(), v6.6 (caller holds wait_lock): only the first
+// waiter is marked handoff_set, so only it spins in the slow path (b613c7f31476, v6.2).
+export function rwsem_try_write_lock(sem: number, waiter: number): boolean {
   const i32 = mem.i32;
   const first = rwsem_first_waiter(sem);
   let count = Atomics.load(i32, cnt(sem));
@@ -261,8 +267,8 @@ function rwsem_down_read_slowpath(sem: number, count: number, state: number): nu
   return 0;
 }
 
-// kernel/locking/rwsem.c rwsem_down_write_slowpath(), v6.6
-function rwsem_down_write_slowpath(sem: number, state: number): number {
+// kernel/locking/rwsem.c rwsem_down_write_slowpath(), v6.1 to v6.6
+function rwsem_down_write_slowpath(sem: number, state: number, try_lock: TryWriteLock): number {
   const wake_q: number[] = [];
   const me = get_current();
   point('rwsem_down_write_slowpath');
@@ -284,7 +290,7 @@ function rwsem_down_write_slowpath(sem: number, state: number): number {
   }
   set_current_state(state);
   for (;;) {
-    if (rwsem_try_write_lock(sem, me)) break;
+    if (try_lock(sem, me)) break;
     spin_unlock(sem + RWSEM.wait_lock);
     if (signal_pending_state(state, me)) {
       set_current_state(TASK_RUNNING);
@@ -334,27 +340,19 @@ function __down_read_common(sem: number, state: number): number {
   return rwsem_down_read_slowpath(sem, lastCount, state);
 }
 
-function __down_write_common(sem: number, state: number): number {
+function __down_write_common(sem: number, state: number, try_lock: TryWriteLock): number {
   if (rwsem_write_trylock(sem)) return 0;
-  return rwsem_down_write_slowpath(sem, state);
+  return rwsem_down_write_slowpath(sem, state, try_lock);
 }
 
-// kernel/locking/rwsem.c __down_read(), __down_read_killable(), __down_write(),
-// __down_write_killable(), v6.6: the lock functions LOCK_CONTENDED() calls.
+// kernel/locking/rwsem.c __down_read(), __down_read_killable(), v6.6: the lock functions
+// LOCK_CONTENDED() calls (the write side is in rwsemTree()).
 function __down_read(sem: number): void {
   __down_read_common(sem, TASK_UNINTERRUPTIBLE);
 }
 
 function __down_read_killable(sem: number): number {
   return __down_read_common(sem, TASK_KILLABLE);
-}
-
-function __down_write(sem: number): void {
-  __down_write_common(sem, TASK_UNINTERRUPTIBLE);
-}
-
-function __down_write_killable(sem: number): number {
-  return __down_write_common(sem, TASK_KILLABLE);
 }
 
 // kernel/locking/rwsem.c __down_read_trylock(), v6.6: never leaves a stray bias.
@@ -415,20 +413,26 @@ function rwsem_downgrade_wake(sem: number): void {
   wake_up_q(wake_q);
 }
 
+/** The post-v5.3 rw_semaphore, with the era's rwsem_try_write_lock(). */
+export function rwsemTree(name: string, try_lock: TryWriteLock): RwsemOps {
+  return {
+    name,
+    source: 'kernel/locking/rwsem.c',
+    CONFIG_RWSEM_SPIN_ON_OWNER: false,
+    __init_rwsem,
+    __down_read,
+    __down_read_killable,
+    __down_read_trylock,
+    // kernel/locking/rwsem.c __down_write(), __down_write_killable(), v6.1 to v6.6
+    __down_write: (sem) => void __down_write_common(sem, TASK_UNINTERRUPTIBLE, try_lock),
+    __down_write_killable: (sem) => __down_write_common(sem, TASK_KILLABLE, try_lock),
+    __down_write_trylock: rwsem_write_trylock,
+    __up_read,
+    __up_write,
+    __downgrade_write,
+    rwsem_reader_count: (sem) => Atomics.load(mem.i32, cnt(sem)) >> RWSEM_READER_SHIFT,
+  };
+}
+
 /** The v6.6 rw_semaphore (v5.3's rework as of v6.6). */
-export const rwsem_v6_6: RwsemOps = {
-  name: 'rwsem.c (v6.6)',
-  source: 'kernel/locking/rwsem.c',
-  CONFIG_RWSEM_SPIN_ON_OWNER: false,
-  __init_rwsem,
-  __down_read,
-  __down_read_killable,
-  __down_read_trylock,
-  __down_write,
-  __down_write_killable,
-  __down_write_trylock: rwsem_write_trylock,
-  __up_read,
-  __up_write,
-  __downgrade_write,
-  rwsem_reader_count: (sem) => Atomics.load(mem.i32, cnt(sem)) >> RWSEM_READER_SHIFT,
-};
+export const rwsem_v6_6: RwsemOps = rwsemTree('rwsem.c (v6.6)', rwsem_try_write_lock);
