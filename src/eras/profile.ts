@@ -6,12 +6,20 @@ import { type MmEraOps, mmEraOps } from '../mm/era_ops.js';
 import { type PgtableFreeOps, pgtableFreeOps } from '../mm/mmu_gather.js';
 import type { KernelConfig } from './config.js';
 
+export interface EraCommit {
+  /** Abbreviated upstream hash, 12 digits as the kernel's Fixes: tags write it. */
+  readonly id: string;
+  readonly subject: string;
+}
+
 export interface EraProfile {
   /** The name users pass (--variant v4.14). */
   readonly name: string;
   /** utsname release printed in oops and BUG headers. */
   readonly release: string;
   readonly summary: string;
+  /** The commits that define the era against the one before it (`mmrace eras`). */
+  readonly commits: readonly EraCommit[];
   readonly mm: MmEraOps;
   /** The rw_semaphore algorithm (kernel/locking/rwsem_ops.ts). */
   readonly rwsem: RwsemOps;

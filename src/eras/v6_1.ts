@@ -3,7 +3,7 @@
 // maple tree, the v6.1 exit_mmap and the reaper's later forms are not modelled yet).
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
-import { exit_mmap_v4_15 } from '../mm/mmap.js';
+import { exit_mmap_v4_15 } from '../mm/exit_mmap.js';
 import { TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import { mark_oom_victim_v4_15 } from '../mm/oom_kill.js';
 import { X86_DISTRO_CONFIG } from './config.js';
@@ -13,6 +13,13 @@ export const v6_1: EraProfile = {
   name: 'v6.1',
   release: '6.1.0',
   summary: "v6.1's rw_semaphore (a non-first writer may mark itself handoff_set); mm functions as v4.15",
+  commits: [
+    {
+      id: '6eebd5fb2083',
+      subject: 'locking/rwsem: Allow slowpath writer to ignore handoff bit if not set by first waiter',
+    },
+    { id: 'd257cc8cb8d5', subject: 'locking/rwsem: Make handoff bit handling more consistent' },
+  ],
   mm: { exit_mmap: exit_mmap_v4_15, mark_oom_victim: mark_oom_victim_v4_15 },
   rwsem: rwsem_v6_1,
   rcu: RCU_FLAVOURS_V4_20,

@@ -1,15 +1,11 @@
-// mm/mmap.c (v4.14 / v4.15): the vm_next VMA list, anonymous mmap, remove_vma and exit_mmap.
-import { point } from '../cpu/context.js';
+// mm/mmap.c (v4.14 / v4.15): the vm_next VMA list, anonymous mmap and remove_vma (exit_mmap in
+// each era's form is exit_mmap.ts).
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
-import { set_bit } from '../kernel/bitops.js';
-import { down_write, up_write } from '../kernel/locking/rwsem.js';
-import { get_current, might_sleep } from '../kernel/sched.js';
+import { might_sleep } from '../kernel/sched.js';
 import { mem } from '../shm/arena.js';
 import { kread, kwrite } from './kasan.js';
-import { free_pgtables, unmap_vmas, vma_end, vma_next, vma_start } from './memory.js';
-import { FIRST_USER_ADDRESS, MM, MMF_OOM_SKIP, USER_PGTABLES_CEILING, VMA } from './mm_types.js';
-import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
-import { mm_is_oom_victim_v4_15, tsk_is_oom_victim } from './oom_kill.js';
+import { vma_end, vma_next, vma_start } from './memory.js';
+import { MM, VMA } from './mm_types.js';
 import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from './slab.js';
 
 export const vm_area_cachep = kmem_cache_create('vm_area_struct', VMA.SIZE, 128);
@@ -69,52 +65,4 @@ export function remove_vma(vma: number): number {
   } finally {
     traceEnd(T.remove_vma);
   }
-}
-
-/** The remove_vma() loop that ends exit_mmap(): free every VMA without holding any mm lock. */
-function remove_vmas(vma: number): void {
-  while (vma) {
-    point('exit_mmap:remove_vma');
-    vma = remove_vma(vma);
-  }
-}
-
-// mm/mmap.c exit_mmap(), v4.14 (212925802454): the barrier against the reaper is keyed on
-// whether *current* is an OOM victim, so a non-victim doing the last mmput() skips it.
-// (mmu notifiers, munlock and arch_exit_mmap have nothing to do in these scenarios.)
-export function exit_mmap_v4_14(mm: number): void {
-  const vma = kread(mm + MM.mmap);
-  if (!vma) return; // can happen if dup_mmap() received an OOM
-  const tlb = tlb_gather_mmu(mm, 0, -1);
-  unmap_vmas(tlb, vma, 0, -1); // concurrent with the reaper's unmap_page_range(): harmless
-  set_bit(MMF_OOM_SKIP, mm + MM.flags);
-  point('exit_mmap:oom_skip_set');
-  if (tsk_is_oom_victim(get_current())) {
-    // Wait for oom_reap_task() to stop working on this mm; after up_write() it sees MMF_OOM_SKIP.
-    down_write(mm + MM.mmap_sem);
-    up_write(mm + MM.mmap_sem);
-  }
-  point('exit_mmap:free_pgtables');
-  free_pgtables(tlb, vma, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);
-  tlb_finish_mmu(tlb, 0, -1);
-  remove_vmas(vma);
-}
-
-// mm/mmap.c exit_mmap(), v4.15 (4837fe37adff): the barrier is keyed on the mm (MMF_OOM_VICTIM),
-// and MMF_OOM_SKIP is set only for victims, just before it.
-export function exit_mmap_v4_15(mm: number): void {
-  const vma = kread(mm + MM.mmap);
-  if (!vma) return;
-  const tlb = tlb_gather_mmu(mm, 0, -1);
-  unmap_vmas(tlb, vma, 0, -1);
-  if (mm_is_oom_victim_v4_15(mm)) {
-    set_bit(MMF_OOM_SKIP, mm + MM.flags);
-    point('exit_mmap:oom_skip_set');
-    down_write(mm + MM.mmap_sem);
-    up_write(mm + MM.mmap_sem);
-  }
-  point('exit_mmap:free_pgtables');
-  free_pgtables(tlb, vma, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);
-  tlb_finish_mmu(tlb, 0, -1);
-  remove_vmas(vma);
 }
