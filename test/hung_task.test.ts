@@ -18,7 +18,7 @@ afterEach(() => {
 });
 
 function setup() {
-  const { dmesg } = boot();
+  const { dmesg } = boot('v6.6'); // queueWaiter() queues as v6.6's rwsem does (RWSEM_FLAG_WAITERS)
   clockMs = 0;
   cpuCtx.runner = Object.assign(new BootRunner(), { now: () => clockMs });
   hung_task_reset();
