@@ -21,6 +21,7 @@ export interface TortureOptions {
   duration: number;
   statInterval: number;
   longHold?: number;
+  spinOnOwner?: boolean;
   json?: boolean;
 }
 
@@ -41,6 +42,7 @@ export async function runTorture(o: TortureOptions): Promise<number> {
         long_hold: o.longHold ?? 0,
         stat_interval: o.statInterval,
         duration: o.duration,
+        ...(o.spinOnOwner ? { spin_on_owner: true } : {}),
       },
       availableParallelism(),
     );
@@ -94,6 +96,10 @@ export function tortureCommand(program: Command, done: (code: number) => void): 
       )
         .preset(String(LONG_HOLD_MS))
         .argParser(intIn(1, 10_000)),
+    )
+    .option(
+      '--spin-on-owner',
+      'CONFIG_RWSEM_SPIN_ON_OWNER=y: writers spin on a running owner, queued on the OSQ (x86 default; off here)',
     )
     .option('--json', 'print the result as JSON')
     .action(async (o: TortureOptions) => {

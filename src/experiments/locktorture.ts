@@ -20,6 +20,8 @@ import { logRead } from '../cpu/logring.js';
 import type { CampaignHooks, Machine } from '../cpu/machine.js';
 import { applyEra, ERAS, type EraProfile, eraByName } from '../eras/index.js';
 import { spawnTask } from '../kernel/fork.js';
+import { type LockEvent, lockEventCounts, lockEventsReset } from '../kernel/locking/lock_events.js';
+import { rwsem_spin_on_owner_enable } from '../kernel/locking/rwsem_config.js';
 import { WARN_ON_ONCE } from '../kernel/panic.js';
 import { schedule_timeout_uninterruptible } from '../kernel/sched.js';
 import { TASK } from '../kernel/task_struct.js';
@@ -313,6 +315,8 @@ export interface LockTortureParams {
   stat_interval: number;
   /** Seconds the threads run before the main thread stops them. */
   duration: number;
+  /** CONFIG_RWSEM_SPIN_ON_OWNER against the era's default (writers spin on the owner, OSQ-queued). */
+  spin_on_owner?: boolean;
 }
 
 export interface LockTortureConfig extends LockTortureParams {
@@ -364,6 +368,12 @@ export function lock_torture_init(p: LockTortureParams, num_online_cpus: number)
     } else nw = MAX_CPUS;
   }
   return { ...p, era, nrealwriters_stress: nw, nrealreaders_stress: nr };
+}
+
+/** The non-zero lock event counts, one line, as `grep . lock_event_counts/*` would list them. */
+function lockEventsLine(type: string, counts: Record<LockEvent, number>): string {
+  const nonzero = Object.entries(counts).filter(([, n]) => n > 0);
+  return `${type}${TORTURE_FLAG} lock_event_counts: ${nonzero.map(([e, n]) => `${e}=${n}`).join(' ')}`;
 }
 
 /** "%*pbl": a CPU list such as 0,2-4. */
@@ -455,6 +465,8 @@ export interface LockTortureResult {
   result: 'SUCCESS' | 'FAILURE' | 'ERROR';
   writes: StressStats;
   reads: StressStats | null;
+  /** /sys/kernel/debug/lock_event_counts/ at the end (lock_events.ts). */
+  lockEvents: Record<LockEvent, number>;
   /** One entry per statistics printout, the last one at the end of the test. */
   samples: LockTortureSample[];
   /** Everything printed, in order: parameter lines, kernel log lines, statistics. */
@@ -513,12 +525,14 @@ export async function lock_torture_run(
   const era = tortureEra(c.era);
   out(
     `${c.torture_type}${TORTURE_FLAG} era ${era.name} (Linux ${era.release}): rw_semaphore ${era.rwsem.name}, ` +
-      `CONFIG_RWSEM_SPIN_ON_OWNER=${era.rwsem.CONFIG_RWSEM_SPIN_ON_OWNER ? 'y' : 'n'}`,
+      `CONFIG_RWSEM_SPIN_ON_OWNER=${(c.spin_on_owner ?? era.rwsem.CONFIG_RWSEM_SPIN_ON_OWNER) ? 'y' : 'n'}`,
   );
   const hooks: CampaignHooks = {
     setup() {
       kernelReset();
       applyCxt(c);
+      rwsem_spin_on_owner_enable(c.spin_on_owner ?? null); // a shared word: every CPU sees it
+      lockEventsReset();
       ops.init();
       const i32 = mem.i32;
       for (const f of ['lock_is_write_held', 'lock_is_read_held', 'last_lock_release'] as const)
@@ -581,6 +595,8 @@ export async function lock_torture_run(
   }
   // lock_torture_cleanup(): the final statistics, -after- the threads stopped.
   const { w, r: rd } = statsPrint(runMs);
+  const lockEvents = lockEventCounts();
+  if (Object.values(lockEvents).some((n) => n > 0)) out(lockEventsLine(c.torture_type, lockEvents));
   drainLog();
   if (n_lock_torture_errors || oopsed) out(lock_torture_print_module_parms(c, 'End of test: FAILURE'));
   else out(lock_torture_print_module_parms(c, 'End of test: SUCCESS'));
@@ -592,6 +608,7 @@ export async function lock_torture_run(
     result,
     writes: w,
     reads: rd,
+    lockEvents,
     samples,
     lines,
     runMs,

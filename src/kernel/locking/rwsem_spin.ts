@@ -5,10 +5,12 @@
 // Emulator differences: need_resched() is never true (a CPU runs one task), so a spin is bounded
 // by an iteration count instead. Spinners queue on the OSQ (osq_lock.ts): only its head spins on
 // the owner, the others on their per-CPU node.
+
 import { cpuCtx } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { get_current } from '../sched.js';
 import { TASK } from '../task_struct.js';
+import { lockevent_inc } from './lock_events.js';
 import { osq_lock, osq_unlock } from './osq_lock.js';
 import { MAX_SPIN, rwsemSpinEnabled as spinEnabled } from './rwsem_config.js';
 import {
@@ -127,5 +129,6 @@ export function rwsem_optimistic_spin(sem: number): boolean {
     cpuCtx.runner.relax(spins);
   }
   osq_unlock(osq);
+  lockevent_inc(taken ? 'rwsem_opt_lock' : 'rwsem_opt_fail');
   return taken;
 }

@@ -8,6 +8,7 @@ import { atomicPoint } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { TASK } from '../task_struct.js';
 import { jiffies, time_after } from '../time.js';
+import { lockevent_inc } from './lock_events.js';
 import type { RwsemOps } from './rwsem_ops.js';
 import { cnt, rwsem_set_owner } from './rwsem_owner.js';
 import {
@@ -47,6 +48,7 @@ export function rwsem_try_write_lock_v6_1(sem: number, waiter: number): boolean 
   }
   if (next & RWSEM_FLAG_HANDOFF) {
     i32[waiter + TASK.w_handoff_set] = 1; // b613c7f31476 makes this first->handoff_set
+    lockevent_inc('rwsem_wlock_handoff');
     return false;
   }
   list_del(sem, waiter);

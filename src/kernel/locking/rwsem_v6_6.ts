@@ -4,6 +4,7 @@
 // entry points (rwsem.ts) reach these through rwsemOps (rwsem_ops.ts) when the era runs v6.6, or
 // v6.1, which differs in one function (rwsem_v6_1.ts). Preemption is not disabled around the
 // count and owner updates as v6.3 does (3f5245538a19): a CPU here is only preempted at points.
+
 import { atomicPoint, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { WARN_ON_ONCE } from '../panic.js';
@@ -17,6 +18,7 @@ import {
 } from '../sched.js';
 import { TASK, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../task_struct.js';
 import { jiffies, time_after } from '../time.js';
+import { lockevent_inc } from './lock_events.js';
 import type { RwsemOps } from './rwsem_ops.js';
 import {
   cnt,
@@ -195,6 +197,7 @@ export function rwsem_try_write_lock(sem: number, waiter: number): boolean {
   }
   if (next & RWSEM_FLAG_HANDOFF) {
     i32[first + TASK.w_handoff_set] = 1;
+    lockevent_inc('rwsem_wlock_handoff');
     return false;
   }
   list_del(sem, waiter);
@@ -223,6 +226,7 @@ function rwsem_down_read_slowpath(sem: number, count: number, state: number): nu
   if (!stealBlocked && !(count & (RWSEM_WRITER_LOCKED | RWSEM_FLAG_HANDOFF))) {
     // Reader optimistic lock stealing: our bias is already in the count.
     rwsem_set_reader_owned(sem);
+    lockevent_inc('rwsem_rlock_steal');
     if (rcnt === 1 && count & RWSEM_FLAG_WAITERS) {
       spin_lock(sem + RWSEM.wait_lock);
       if (!list_empty(sem)) rwsem_mark_wake(sem, RWSEM_WAKE_READ_OWNED, wake_q);

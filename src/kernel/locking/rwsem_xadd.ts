@@ -12,6 +12,7 @@
 // the readers' bias, as v4.14 did (fixed upstream in 2019, a9e9bcb45b15): a granted reader that ran
 // and left in that window could let a writer in beside the others. No coarse preemption point
 // falls in it; --points atomic puts one there (cpu/granularity.ts), and free mode can reach it too.
+
 import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import {
@@ -23,6 +24,7 @@ import {
   wake_up_q,
 } from '../sched.js';
 import { TASK, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../task_struct.js';
+import { lockevent_inc } from './lock_events.js';
 import { osq_is_locked, osq_lock, osq_lock_init, osq_unlock } from './osq_lock.js';
 import { MAX_SPIN, rwsemSpinEnabled } from './rwsem_config.js';
 import type { RwsemOps } from './rwsem_ops.js';
@@ -249,6 +251,7 @@ function rwsem_optimistic_spin(sem: number): boolean {
     runner.relax(spins);
   }
   osq_unlock(osq);
+  lockevent_inc(taken ? 'rwsem_opt_lock' : 'rwsem_opt_fail');
   return taken;
 }
 
