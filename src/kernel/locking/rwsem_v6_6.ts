@@ -172,16 +172,23 @@ function rwsem_del_wake_waiter(sem: number, w: number, wake_q: number[]): void {
 /** The one step of rwsem.c that differs between the v6.1 and v6.6 releases (rwsem_v6_1.ts). */
 export type TryWriteLock = (sem: number, waiter: number) => boolean;
 
-// kernel/locking/rwsem.c rwsem_try_write_lock(), v6.6 (caller holds wait_lock): only the first
-// waiter is marked handoff_set, so only it spins in the slow path (b613c7f31476, v6.2).
-export function rwsem_try_write_lock(sem: number, waiter: number): boolean {
+/** Where rwsem_try_write_lock() changed between v6.1 and v6.6: the handoff_set marks. */
+export interface HandoffMarks {
+  /** With HANDOFF set in the count: may `waiter` go on trying (and is anyone marked now)? */
+  onHandoffBit(waiter: number, first: number): boolean;
+  /** Whom this try marks handoff_set after it set the bit. */
+  marks(waiter: number, first: number): number;
+}
+
+/** rwsem_try_write_lock()'s cmpxchg loop, the era's handoff marks plugged in. */
+export function tryWriteLockWith(sem: number, waiter: number, h: HandoffMarks): boolean {
   const i32 = mem.i32;
   const first = rwsem_first_waiter(sem);
   let count = Atomics.load(i32, cnt(sem));
   let next: number;
   for (;;) {
     const has_handoff = (count & RWSEM_FLAG_HANDOFF) !== 0;
-    if (has_handoff && i32[first + TASK.w_handoff_set] && waiter !== first) return false;
+    if (has_handoff && !h.onHandoffBit(waiter, first)) return false;
     next = count;
     if (count & RWSEM_LOCK_MASK) {
       if (has_handoff || !time_after(jiffies(), i32[waiter + TASK.w_timeout]!)) return false;
@@ -196,13 +203,25 @@ export function rwsem_try_write_lock(sem: number, waiter: number): boolean {
     count = seen;
   }
   if (next & RWSEM_FLAG_HANDOFF) {
-    i32[first + TASK.w_handoff_set] = 1;
+    i32[h.marks(waiter, first) + TASK.w_handoff_set] = 1;
     lockevent_inc('rwsem_wlock_handoff');
     return false;
   }
   list_del(sem, waiter);
   rwsem_set_owner(sem);
   return true;
+}
+
+const HANDOFF_MARKS_V6_6: HandoffMarks = {
+  // A handoff the first waiter owns is honoured by everyone else (6eebd5fb2083, v6.0).
+  onHandoffBit: (waiter, first) => !(mem.i32[first + TASK.w_handoff_set] && waiter !== first),
+  marks: (_waiter, first) => first,
+};
+
+// kernel/locking/rwsem.c rwsem_try_write_lock(), v6.6 (caller holds wait_lock): only the first
+// waiter is marked handoff_set, so only it spins in the slow path (b613c7f31476, v6.2).
+export function rwsem_try_write_lock(sem: number, waiter: number): boolean {
+  return tryWriteLockWith(sem, waiter, HANDOFF_MARKS_V6_6);
 }
 
 function initWaiter(w: number, type: number): void {
