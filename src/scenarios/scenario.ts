@@ -48,6 +48,13 @@ export interface Scenario {
   readonly refs: readonly string[];
   readonly description: string;
   readonly variants: readonly Variant[];
+  /**
+   * The eras (src/eras names, `mmrace eras`) where the scenario's program is expected to fail;
+   * every other era is expected clean. The era matrix (`--eras`) grades each era by it. Left out,
+   * only the variants' own (name, era) pairs expect a failure. A variant named after its era
+   * (`{ name: 'v4.14', era: 'v4.14' }`) must agree with it.
+   */
+  readonly expectFailIn?: readonly string[];
   readonly globals: readonly string[];
   readonly cpus: readonly ScenarioCpu[];
   /** Main thread, on a freshly reset kernel with the variant's era applied. */

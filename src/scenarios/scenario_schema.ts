@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { MAX_CPUS } from '../cpu/control.js';
 import { type JitterConfig, NO_JITTER } from '../cpu/jitter.js';
 import { ERAS, eraByName } from '../eras/index.js';
+import { listsEra, suggestEra } from './era_matrix.js';
 import { MAX_GLOBALS } from './kernel_image.js';
 import type { Scenario } from './scenario.js';
 import { suggestSimilar } from './suggest.js';
@@ -49,11 +50,20 @@ const jitter = z
     }
   });
 
+/** An era profile's name (src/eras), maybe with a .config patch ('v4.14+PARAVIRT=n'). */
+const eraName = z.string().refine((e) => eraByName(e) !== undefined, {
+  error: (iss) => unknownEra(iss.input),
+});
+
+function unknownEra(input: unknown): string {
+  const known = ERAS.map((e) => e.name);
+  const near = typeof input === 'string' ? suggestEra(input) : null;
+  return `unknown era ${quote(input)} (${near ? `did you mean '${near}'? ` : ''}known: ${known.join(', ')})`;
+}
+
 const variant = z.strictObject({
   name,
-  era: z.string().refine((e) => eraByName(e) !== undefined, {
-    error: (iss) => `unknown era ${quote(iss.input)} (known: ${ERAS.map((e) => e.name).join(', ')})`,
-  }),
+  era: eraName,
   expected: z.enum(['reproduces', 'clean'], {
     error: (iss) => `expected 'reproduces' or 'clean', got ${show(iss.input)}`,
   }),
@@ -85,6 +95,7 @@ const schema = z
       .min(1, { error: 'no CPUs: give at least one' })
       .max(MAX_CPUS, { error: (iss) => `${size(iss.input)} CPUs; the machine has at most ${MAX_CPUS}` }),
     variants: z.array(variant).min(1, { error: 'no variants: give at least one' }),
+    expectFailIn: z.array(eraName).optional(),
     setup: fn,
     checks: z.array(check).default([]),
     jitter: jitter.default(NO_JITTER as z.input<typeof jitter>),
@@ -98,6 +109,22 @@ const schema = z
       'variant name',
       ctx,
     );
+    if (s.expectFailIn) {
+      duplicates(s.expectFailIn, ['expectFailIn'], 'era', ctx);
+      // A variant named after its era is the scenario's program on that era: one expectation.
+      s.variants.forEach((v, i) => {
+        if (v.name !== v.era) return;
+        const listed = listsEra(s.expectFailIn!, v.era);
+        if ((v.expected === 'reproduces') === listed) return;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['variants', i, 'expected'],
+          message:
+            `'${v.expected}', but expectFailIn ${listed ? 'lists' : 'does not list'} ${v.era} ` +
+            '(a variant named after its era must agree with expectFailIn)',
+        });
+      });
+    }
     s.cpus.forEach((c, i) => {
       if (!s.globals.includes(c.task))
         ctx.addIssue({
@@ -176,6 +203,7 @@ const TOP_KEYS = [
   'globals',
   'cpus',
   'variants',
+  'expectFailIn',
   'setup',
   'checks',
   'jitter',
