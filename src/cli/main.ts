@@ -10,6 +10,8 @@ import { findScenario, loadScenarioFile, ScenarioFileError } from '../scenarios/
 import { ScenarioCodeError } from '../scenarios/user_code.js';
 import { ArenaLayoutError } from '../shm/arena.js';
 import { intIn, parseRuns, parseSeed, suggestSimilar, UsageError } from './args.js';
+import { parseEras } from './era_matrix.js';
+import { erasCommand } from './eras_command.js';
 import { exitingOnPurpose, guardStdout } from './output.js';
 import { builtinEntries, printOutcome, type ReproOptions, runEntries } from './repro.js';
 import { tortureCommand } from './torture.js';
@@ -31,7 +33,16 @@ function oneLine(text: string): string {
 
 function runFlags(cmd: Command): Command {
   return cmd
-    .option('--variant <name>', 'run only this variant (an era or patch)')
+    .option(
+      '--variant <name>',
+      'run only this variant (an era or patch); with --eras, the one run on every era',
+    )
+    .option(
+      '--eras <list>',
+      "the era matrix: run the scenario on each era ('all', or names: v4.14,v4.15; see `mmrace eras`), " +
+        'each graded against the eras where the scenario expects a failure',
+      (v: string) => parseEras(v),
+    )
     .option('--runs <n>', 'runs per variant', parseRuns)
     .option('--seed <s>', 'campaign seed; run r uses seed + r', parseSeed)
     .option(
@@ -92,7 +103,8 @@ async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = new Command('mmrace')
     .description(
-      "The Linux kernel's mm concurrency on real threads: replay historical mm races and their fixes.",
+      "The Linux kernel's mm concurrency on real threads: replay historical mm races and their fixes.\n" +
+        'With no command: every built-in scenario against every era (the era matrix, as --eras all).',
     )
     .version('0.1.0')
     .showSuggestionAfterError(true)
@@ -102,9 +114,10 @@ async function main(argv: string[]): Promise<number> {
     .helpCommand('help [command]', 'show the help of mmrace or of one command')
     .configureOutput({ outputError: (s, write) => write(oneLine(s)) });
 
+  // No command: every built-in scenario's era matrix, across every era unless --eras says otherwise.
   runFlags(program).action(async (o: ReproOptions) => {
     if (program.args.length > 0) throw unknownCommand(program, program.args[0]!);
-    const out = await runEntries(builtinEntries(), o);
+    const out = await runEntries(builtinEntries(), { ...o, eras: o.eras ?? parseEras('all') });
     printOutcome(out, o, color);
     code = out.code;
   });
@@ -119,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
         title: s.title,
         cpus: s.cpus.map((c) => c.name),
         variants: s.variants.map((v) => ({ name: v.name, era: v.era, expected: v.expected })),
+        expectFailIn: s.expectFailIn ?? null,
         refs: s.refs,
       }));
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
@@ -128,12 +142,16 @@ async function main(argv: string[]): Promise<number> {
           process.stdout.write(
             `  variants: ${s.variants.map((v) => `${v.name} (${v.expected})`).join(', ')}\n`,
           );
+          if (s.expectFailIn)
+            process.stdout.write(
+              `  expected to fail in: ${s.expectFailIn.join(', ') || 'no era'} (every other era: clean)\n`,
+            );
         }
       }
     });
 
   runFlags(program.command('repro').argument('<id>', 'scenario id (see `mmrace list`)'))
-    .description('run one scenario, every variant or --variant')
+    .description('run one scenario: every variant, --variant, or one row per era with --eras')
     .action(async (id: string, o: ReproOptions) => {
       const e = findScenario(id);
       if (!e) throw new UsageError(`unknown scenario '${id}' (see 'mmrace list')`);
@@ -172,6 +190,8 @@ async function main(argv: string[]): Promise<number> {
       printOutcome(out, { ...o, replay: schedule }, color, file ? `mmrace run ${shellQuote(id)}` : undefined);
       code = out.code;
     });
+
+  erasCommand(program);
 
   tortureCommand(program, (c) => {
     code = c;

@@ -11,8 +11,16 @@ import { JSON_SCHEMA_VERSION, renderTable, toRow, type VerdictRow } from '../rep
 import { runVariant, sharedMachine } from '../scenarios/campaign.js';
 import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
 import { replayRecordings } from '../scenarios/record_replay.js';
-import type { Variant } from '../scenarios/scenario.js';
+import type { Scenario, Variant } from '../scenarios/scenario.js';
 import { UsageError } from './args.js';
+import {
+  MATRIX_RUN_BUDGET,
+  matrixLabel,
+  matrixRuns,
+  matrixVariants,
+  plural,
+  renderMatrix,
+} from './era_matrix.js';
 import { setCodeIfStdoutCloses } from './output.js';
 import { type RecordFlags, recordCapOf, recordLines } from './record.js';
 import { replayCommand } from './replay_command.js';
@@ -21,6 +29,8 @@ import { checkTracePath, type TraceWritten, tracePathFor, writeVariantTrace } fr
 
 export interface ReproOptions extends RecordFlags {
   variant?: string;
+  /** --eras: run each scenario against these eras (the era matrix), parsed by parseEras. */
+  eras?: string[];
   runs?: number;
   seed?: number;
   cpus?: number;
@@ -92,6 +102,15 @@ export interface ReproOutcome {
   traces?: TraceWritten[];
   /** 0 every verdict matches, 1 one does not, 3 a CPU crashed or a run hung. */
   code: number;
+  /** --eras: the eras run, and the runs per era (lowered from DEFAULT_RUNS to fit the budget). */
+  matrix?: MatrixInfo;
+}
+
+export interface MatrixInfo {
+  eras: string[];
+  runsPerEra: number;
+  /** The runs per era were lowered (no --runs) to keep the whole matrix within MATRIX_RUN_BUDGET. */
+  lowered: boolean;
 }
 
 export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOptions): Promise<ReproOutcome> {
@@ -115,15 +134,15 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
     if (need > MAX_CPUS)
       throw new UsageError(`scenario ${e.scenario.id} needs ${need} CPUs; at most ${MAX_CPUS}`);
     if (o.variant === '') throw new UsageError(`--variant needs a name (see 'mmrace list')`);
-    if (o.variant !== undefined && !e.scenario.variants.some((v) => v.name === o.variant)) {
-      const names = e.scenario.variants.map((v) => v.name).join(', ');
-      throw new UsageError(`scenario ${e.scenario.id} has no variant '${o.variant}' (variants: ${names})`);
-    }
   }
-  const selected = (e: CatalogueEntry) =>
-    e.scenario.variants.filter((v) => o.variant === undefined || v.name === o.variant);
-  const several = { scenarios: entries.length > 1, variants: entries.flatMap(selected).length > 1 };
-  const traceFile = (e: CatalogueEntry, v: Variant) => tracePathFor(o.trace!, e.scenario.id, v.name, several);
+  // Every scenario's variants, checked before any run: its own, or one per era with --eras.
+  const plan = new Map(entries.map((e) => [e, variantsOf(e.scenario, o)]));
+  const selected = (e: CatalogueEntry) => plan.get(e)!;
+  const cells = entries.flatMap(selected).length;
+  const several = { scenarios: entries.length > 1, variants: cells > 1 };
+  // A matrix row is named by its era (with --variant, every row has the variant's name).
+  const traceFile = (e: CatalogueEntry, v: Variant) =>
+    tracePathFor(o.trace!, e.scenario.id, o.eras ? v.era : v.name, several);
   // Every trace file is tried before any run, so a bad path does not cost the campaign.
   if (o.trace !== undefined)
     for (const e of entries) for (const v of selected(e)) checkTracePath(traceFile(e, v));
@@ -135,9 +154,14 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   if (o.lockStat) lockStatClear();
   const rows: VerdictRow[] = [];
   const seed = o.seed ?? 1;
+  const runsPerVariant = o.runs ?? (o.replay !== undefined ? 1 : DEFAULT_RUNS);
+  // Without --runs, a matrix over many eras runs fewer runs per era (and says so).
+  const runs =
+    o.eras && o.runs === undefined
+      ? Math.min(runsPerVariant, matrixRuns(DEFAULT_RUNS, cells))
+      : runsPerVariant;
   for (const e of entries) {
     for (const v of selected(e)) {
-      const runs = o.runs ?? (o.replay !== undefined ? 1 : DEFAULT_RUNS);
       const trace = o.trace !== undefined;
       const points = o.points ?? 'coarse';
       const r = await runVariant(machine, e.scenario, v, { runs, seed, ...choice, trace, points }, e.url);
@@ -153,7 +177,24 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   }
   const lockStat = o.lockStat ? lockStatText() : undefined;
   const code = rows.some((r) => r.error) ? 3 : rows.every((r) => r.ok) ? 0 : 1;
-  return { rows, code, ...(lockStat ? { lockStat } : {}), ...(o.trace !== undefined ? { traces } : {}) };
+  const matrix = o.eras ? { eras: o.eras, runsPerEra: runs, lowered: runs < runsPerVariant } : undefined;
+  return {
+    rows,
+    code,
+    ...(lockStat ? { lockStat } : {}),
+    ...(o.trace !== undefined ? { traces } : {}),
+    ...(matrix ? { matrix } : {}),
+  };
+}
+
+/** The variants to run: the scenario's (or --variant), or with --eras one per era (era_matrix.ts). */
+function variantsOf(s: Scenario, o: ReproOptions): readonly Variant[] {
+  if (o.eras) return matrixVariants(s, o.eras, o.variant);
+  if (o.variant !== undefined && !s.variants.some((v) => v.name === o.variant)) {
+    const names = s.variants.map((v) => v.name).join(', ');
+    throw new UsageError(`scenario ${s.id} has no variant '${o.variant}' (variants: ${names})`);
+  }
+  return s.variants.filter((v) => o.variant === undefined || v.name === o.variant);
 }
 
 /**
@@ -163,19 +204,32 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
  */
 export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean, command?: string): void {
   setCodeIfStdoutCloses(out.code);
+  const m = out.matrix;
+  // A matrix row is its era (or the variant on it); its schedules replay with --eras <era>.
+  const label = (r: VerdictRow) => (m ? `${r.id} ${matrixLabel(r)}` : `${r.id} ${r.variant}`);
+  const commandOf = (r: VerdictRow) => (m ? `${command ?? `mmrace repro ${r.id}`} --eras ${r.era}` : command);
   for (const r of out.rows) {
-    if (r.error) process.stderr.write(`mmrace: ${r.id} ${r.variant}: ${r.error.split('\n')[0]}\n`);
-    else if (r.divergence) process.stderr.write(`mmrace: ${r.id} ${r.variant}: ${r.divergence}\n`);
+    if (r.error) process.stderr.write(`mmrace: ${label(r)}: ${r.error.split('\n')[0]}\n`);
+    else if (r.divergence) process.stderr.write(`mmrace: ${label(r)}: ${r.divergence}\n`);
   }
   if (o.json) {
-    process.stdout.write(
-      `${JSON.stringify({ schema: JSON_SCHEMA_VERSION, ok: out.code === 0, rows: out.rows, lockStat: out.lockStat, traces: out.traces }, null, 2)}\n`,
-    );
+    const json = {
+      schema: JSON_SCHEMA_VERSION,
+      ok: out.code === 0,
+      ...(m ? { eras: m.eras, runsPerEra: m.runsPerEra } : {}),
+      rows: out.rows,
+      lockStat: out.lockStat,
+      traces: out.traces,
+    };
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     return;
   }
-  const lines = [renderTable(out.rows, color)];
+  const lines = m
+    ? [matrixHeading(out, m, o), renderMatrix(out.rows, color)]
+    : [renderTable(out.rows, color)];
   for (const r of out.rows) {
-    if (r.error) lines.push('', `${r.id} ${r.variant}: ${r.error}`);
+    const again = commandOf(r);
+    if (r.error) lines.push('', `${label(r)}: ${r.error}`);
     const showDmesg = o.dmesg ?? out.rows.length === 1;
     if (r.firstHit && showDmesg) {
       lines.push(
@@ -192,17 +246,17 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean,
     }
     if (r.mode === 'controlled') {
       const what = r.strategy === 'dfs' ? 'schedules explored' : 'runs';
-      lines.push('', `${r.id} ${r.variant}: controlled mode, strategy ${r.strategy}, ${r.explored} ${what}`);
+      lines.push('', `${label(r)}: controlled mode, strategy ${r.strategy}, ${r.explored} ${what}`);
       if (r.schedule) {
         lines.push(
           `--- schedule of the first failing run: ${r.schedule}`,
-          `    replay it: ${replayCommand(r, r.schedule, command)}`,
-          ...shrinkLines(r, command),
+          `    replay it: ${replayCommand(r, r.schedule, again)}`,
+          ...shrinkLines(r, again),
         );
       }
     }
   }
-  for (const r of out.rows) lines.push(...recordLines(r, command));
+  for (const r of out.rows) lines.push(...recordLines(r, commandOf(r)));
   if (out.lockStat) lines.push('', out.lockStat);
   for (const t of out.traces ?? []) {
     const what = t.failed
@@ -214,6 +268,16 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The matrix's first line: how many eras, runs per era (and why fewer), seed and mode. */
+function matrixHeading(out: ReproOutcome, m: MatrixInfo, o: ReproOptions): string {
+  const mode =
+    out.rows[0]?.mode === 'controlled' ? `controlled mode (${out.rows[0]!.strategy})` : 'free mode';
+  const lowered = m.lowered
+    ? ` (lowered from ${DEFAULT_RUNS} to keep the matrix within ${MATRIX_RUN_BUDGET} runs; --runs N to choose)`
+    : '';
+  return `era matrix: ${plural(m.eras.length, 'era')}, ${plural(m.runsPerEra, 'run')} per era${lowered}, seed ${o.seed ?? 1}, ${mode}\n`;
 }
 
 export function builtinEntries(): readonly CatalogueEntry[] {
