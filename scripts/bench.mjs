@@ -1,4 +1,4 @@
-// npm run bench -- [scenario|locks|sched]
+// npm run bench -- [scenario|locks|sched|fault]
 // Every benchmark prints its figures beside a baseline measured in the same process.
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +58,7 @@ const benches = {
   scenario: benchScenario,
   locks: async () => (await import('./bench-locks.mjs')).run(),
   sched: async () => (await import('./bench-sched.mjs')).run(),
+  fault: async () => (await import('./bench-fault.mjs')).run(process.argv.slice(3)),
 };
 if (!benches[which]) {
   console.error(`bench: unknown benchmark '${which}' (have: ${Object.keys(benches).join(', ')})`);

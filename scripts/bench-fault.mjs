@@ -1,0 +1,484 @@
+// `npm run bench -- fault [--json]`: ns per anonymous page fault through the emulator's
+// mmap_sem path, for every era profile, beside real page faults on this machine measured in the
+// same run (scripts/bench-fault.c, built here with the machine's compiler).
+//
+// Emulated: the main thread is the boot CPU (test/helpers/boot.ts, process.ts): a fresh kernel,
+// the era applied, a task with an mm and one anonymous VMA of PAGES pages as current; then one
+// write fault per page through __do_page_fault() (down_read_trylock/down_read(mmap_sem),
+// find_vma, handle_mm_fault, up_read), timed with process.hrtime.bigint(); then the task exits
+// (mmput: exit_mmap frees every page and page table; timed as "exit ns/page"). Every repetition
+// starts from kernelReset(), so the page allocator hands out the same fresh frames each time.
+// Real: the C program mmaps PAGES anonymous pages with MADV_NOHUGEPAGE and writes one byte per
+// 4 KiB page (ru_minflt checks that every page took one fault), then munmaps them.
+// One round = one C process + one repetition set per era (the order alternates between rounds);
+// each era's real/emulated ratio is taken inside a round, then its median over rounds.
+// Afterwards (untimed) one more repetition per era runs with Atomics wrapped, to count the
+// Atomics calls, KASAN shadow checks, region-by-name lookups and preemption points of one fault.
+// Env: ROUNDS (default 5), REPS (timed repetitions per round and era, default 5), PAGES (default
+// 16384 = 64 MiB real, 32 MiB of arena frames), KASAN_INSTRUMENT=0 (lock and atomic words not
+// KASAN-checked; default: checked, as campaigns run).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  __do_page_fault,
+  applyEra,
+  cpuCtx,
+  down_write,
+  ERAS,
+  FAULT_FLAG_WRITE,
+  get_mm_counter,
+  kasan_instrument_atomics,
+  kernelReset,
+  kwrite,
+  logRead,
+  Machine,
+  MM,
+  MM_ANONPAGES,
+  machineRegions,
+  mem,
+  mm_alloc,
+  mmap_anon_fixed,
+  mmput,
+  nr_free_pages,
+  spawnTask,
+  TASK,
+  up_write,
+  VM_MAYREAD,
+  VM_MAYWRITE,
+  VM_READ,
+  VM_WRITE,
+} from '../dist/src/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Where the VMA starts: page-table aligned, far from 0 and below TASK_SIZE (0xc0000000). */
+export const BASE = 0x10000000;
+export const PAGE_SZ = 4096;
+/** The goal: the emulated fault at least this many times faster than the real one. */
+export const GOAL = 5;
+const RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE;
+const REPORT = /^(BUG: |WARNING: |kernel BUG|Oops|general protection fault|INFO: task)/m;
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const summary = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), rounds: xs });
+const stat = (s) => (s ? `${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}]` : '—');
+
+// ---- C side ----
+
+/** Compiles bench-fault.c with $CC, cc, gcc or clang; null when none works. */
+export function buildC() {
+  const src = path.join(here, 'bench-fault.c');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mmrace-bench-fault-'));
+  const exe = path.join(dir, 'bench-fault');
+  for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean)) {
+    try {
+      execFileSync(cc, ['-O2', '-o', exe, src], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let version = cc;
+      try {
+        version = execFileSync(cc, ['--version'], { encoding: 'utf8' }).split('\n')[0];
+      } catch {}
+      return { exe, dir, version };
+    } catch (e) {
+      if (e.code !== 'ENOENT') {
+        console.error(
+          `bench fault: ${cc} failed on bench-fault.c: ${
+            String(e.stderr ?? e)
+              .trim()
+              .split('\n')[0]
+          }`,
+        );
+      }
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return null;
+}
+
+/** One C process: `reps` timed repetitions of PAGES first touches (after `warm` untimed ones). */
+export function runC(c, pages, reps, warm = 1) {
+  const out = execFileSync(c.exe, [String(pages), String(reps), String(warm)], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return JSON.parse(out);
+}
+
+// ---- emulated side ----
+
+/** A machine on this thread whose page allocator holds `pages` user pages and their page tables. */
+export function bootMachine(pages) {
+  const tables = Math.ceil(pages / 512) + 4; // one PTE page per 2 MiB, PMD pages, the pgd
+  const machine = new Machine(machineRegions(pages + tables + 64));
+  machine.attach();
+  return machine;
+}
+
+/**
+ * One repetition on the boot CPU: fresh kernel, `era`, a task whose mm has one anonymous VMA of
+ * `pages` pages; fault every page (timed), then exit (timed). Throws if a fault failed, the rss
+ * is not `pages`, exit left a page allocated, or the kernel logged a report.
+ */
+export function emulatedRepeat(era, pages, { kasanAtomics = true, onFaults } = {}) {
+  kernelReset();
+  applyEra(era);
+  kasan_instrument_atomics(kasanAtomics);
+  cpuCtx.current = 0;
+  cpuCtx.preemptCount = 0;
+  const free0 = nr_free_pages();
+  const mm = mm_alloc();
+  if (!mm) throw new Error('bench fault: mm_alloc failed');
+  const task = spawnTask('bench-fault', { mm });
+  cpuCtx.current = task;
+  down_write(mm + MM.mmap_sem);
+  const vma = mmap_anon_fixed(mm, BASE, pages * PAGE_SZ, RW);
+  up_write(mm + MM.mmap_sem);
+  if (!vma) throw new Error('bench fault: mmap_anon_fixed failed');
+
+  onFaults?.(true);
+  let fault = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0, addr = BASE; i < pages; i++, addr += PAGE_SZ)
+    fault |= __do_page_fault(mm, addr, FAULT_FLAG_WRITE);
+  const t1 = process.hrtime.bigint();
+  onFaults?.(false);
+
+  const rss = get_mm_counter(mm, MM_ANONPAGES);
+  // The task exits (test/helpers/process.ts exitAll): current->mm goes, the last mmput().
+  kwrite(task + TASK.mm, 0);
+  kwrite(task + TASK.active_mm, 0);
+  mmput(mm);
+  const t2 = process.hrtime.bigint();
+  cpuCtx.current = 0;
+
+  const leaked = free0 - nr_free_pages();
+  const reports = logRead()
+    .records.map((r) => r.text)
+    .filter((t) => REPORT.test(t));
+  if (fault !== 0 || rss !== pages || leaked !== 0 || reports.length) {
+    throw new Error(
+      `bench fault (${era.name}): fault results OR'd 0x${fault.toString(16)}, rss ${rss} of ${pages} pages, ` +
+        `${leaked} pages not freed after exit${reports.length ? `; kernel log:\n${reports.join('\n')}` : ''}`,
+    );
+  }
+  return { ns: Number(t1 - t0) / pages, exitNs: Number(t2 - t1) / pages };
+}
+
+const ATOMICS_OPS = ['load', 'store', 'add', 'sub', 'and', 'or', 'xor', 'exchange', 'compareExchange'];
+const KASAN_FNS = new Set(['checkAccess', 'slabCheck', 'framesCheck', 'kasan_check_atomic', 'check']);
+
+/**
+ * Counts, in one untimed repetition of `pages` faults, the Atomics calls per fault (by op and by
+ * the function that made them) and the KASAN shadow lookups (arena.regionOf: one per checked
+ * access) and region-by-name lookups (arena.region). Wraps Atomics and the arena's methods only
+ * while the faults run, and restores them.
+ */
+export function countPerFault(era, pages, opts = {}) {
+  const byOp = Object.fromEntries(ATOMICS_OPS.map((k) => [k, 0]));
+  const byCaller = new Map();
+  const regionCallers = new Map();
+  let regionOf = 0;
+  let region = 0;
+  let on = false;
+  const saved = Object.fromEntries(ATOMICS_OPS.map((k) => [k, Atomics[k]]));
+  const arena = mem.arena;
+  const origRegionOf = arena.regionOf;
+  const origRegion = arena.region;
+  const limit = Error.stackTraceLimit;
+  // The function that called the wrapper (stack line 0 is "Error", 1 the wrapper itself).
+  const caller = () => {
+    Error.stackTraceLimit = 3;
+    const frame = new Error().stack.split('\n')[3] ?? '';
+    Error.stackTraceLimit = limit;
+    return /at (?:[\w.]+\.)?([\w$]+) /.exec(frame)?.[1] ?? '?';
+  };
+  const bump = (m, k) => m.set(k, (m.get(k) ?? 0) + 1);
+  const wrap =
+    (k) =>
+    (...args) => {
+      if (on) {
+        byOp[k]++;
+        bump(byCaller, caller());
+      }
+      return saved[k].apply(Atomics, args);
+    };
+  for (const k of ATOMICS_OPS) Atomics[k] = wrap(k);
+  // Preemption points: empty on this boot CPU, one Atomics.load each on a campaign CPU.
+  let points = 0;
+  const runner = cpuCtx.runner;
+  const origPoint = runner.point;
+  const ownPoint = Object.hasOwn(runner, 'point');
+  runner.point = function (id) {
+    if (on) points++;
+    return origPoint.call(this, id);
+  };
+  arena.regionOf = function (addr) {
+    if (on) regionOf++;
+    return origRegionOf.call(this, addr);
+  };
+  arena.region = function (name) {
+    if (on) {
+      region++;
+      bump(regionCallers, caller());
+    }
+    return origRegion.call(this, name);
+  };
+  try {
+    emulatedRepeat(era, pages, {
+      ...opts,
+      onFaults: (x) => {
+        on = x;
+      },
+    });
+  } finally {
+    for (const k of ATOMICS_OPS) Atomics[k] = saved[k];
+    if (ownPoint) runner.point = origPoint;
+    else delete runner.point;
+    delete arena.regionOf;
+    delete arena.region;
+  }
+  const per = (n) => n / pages;
+  const total = Object.values(byOp).reduce((a, b) => a + b, 0);
+  const callers = [...byCaller]
+    .sort((a, b) => b[1] - a[1])
+    .map(([fn, n]) => ({ fn, perFault: per(n), kasan: KASAN_FNS.has(fn) }));
+  const regionCallersPer = [...regionCallers]
+    .sort((a, b) => b[1] - a[1])
+    .map(([fn, n]) => ({ fn, perFault: per(n) }));
+  return {
+    atomics: per(total),
+    byOp: Object.fromEntries(
+      Object.entries(byOp)
+        .filter(([, n]) => n)
+        .map(([k, n]) => [k, per(n)]),
+    ),
+    callers,
+    kasanAtomics: per(callers.filter((c) => c.kasan).reduce((a, c) => a + c.perFault * pages, 0)),
+    kasanChecks: per(regionOf),
+    regionLookups: per(region),
+    regionCallers: regionCallersPer,
+    points: per(points),
+  };
+}
+
+// ---- machine description ----
+
+function cpuModel() {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const model = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim();
+    const guest = /^flags\s*:.*\bhypervisor\b/m.test(info);
+    if (model) return `${model}${guest ? ' (virtual machine)' : ''}`;
+  } catch {}
+  return os.cpus()[0]?.model ?? 'unknown CPU';
+}
+
+function thpSetting() {
+  try {
+    return /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? '?';
+  } catch {
+    return 'n/a';
+  }
+}
+
+// ---- driver ----
+
+export async function run(argv = process.argv.slice(2)) {
+  const json = argv.includes('--json');
+  const t0 = performance.now();
+  const load0 = os.loadavg();
+  const int = (name, dflt, min) => Math.max(min, Math.floor(Number(process.env[name] ?? dflt)) || dflt);
+  const ROUNDS = int('ROUNDS', 5, 1);
+  const REPS = int('REPS', 5, 1);
+  const PAGES = int('PAGES', 16384, 512);
+  const kasanAtomics = process.env.KASAN_INSTRUMENT !== '0';
+  const eras = [...ERAS];
+  const log = json ? () => {} : (s) => console.log(s);
+
+  const c = buildC();
+  bootMachine(PAGES);
+  const emu = new Map(eras.map((e) => [e.name, { ns: [], exitNs: [] }]));
+  const real = [];
+  try {
+    // Warm-up: every era's path through the JIT (their rwsem functions differ) before any timing.
+    for (let k = 0; k < 2; k++) for (const e of eras) emulatedRepeat(e, PAGES, { kasanAtomics });
+    for (let r = 0; r < ROUNDS; r++) {
+      const jsRound = () => {
+        // Rotate the era order so that no era always runs first after the C process.
+        for (let j = 0; j < eras.length; j++) {
+          const e = eras[(j + r) % eras.length];
+          const reps = Array.from({ length: REPS }, () => emulatedRepeat(e, PAGES, { kasanAtomics }));
+          emu.get(e.name).ns.push(median(reps.map((x) => x.ns)));
+          emu.get(e.name).exitNs.push(median(reps.map((x) => x.exitNs)));
+        }
+      };
+      const cRound = () => {
+        if (!c) return;
+        const x = runC(c, PAGES, REPS);
+        real.push({
+          ns: median(x.ns_per_fault),
+          minflt: median(x.minflt_per_page),
+          munmapNs: median(x.munmap_ns_per_page),
+          retouchNs: median(x.retouch_ns_per_page),
+          nohugepage: x.nohugepage,
+        });
+      };
+      if (r % 2 === 0) {
+        cRound();
+        jsRound();
+      } else {
+        jsRound();
+        cRound();
+      }
+    }
+  } finally {
+    if (c) rmSync(c.dir, { recursive: true, force: true });
+  }
+  // Untimed: what one fault does, per era.
+  const counts = new Map(eras.map((e) => [e.name, countPerFault(e, 1024, { kasanAtomics })]));
+  const load1 = os.loadavg();
+
+  const hasC = real.length > 0;
+  const realNs = hasC ? summary(real.map((x) => x.ns)) : null;
+  const rows = eras.map((e) => {
+    const m = emu.get(e.name);
+    const ratio = hasC ? summary(m.ns.map((x, i) => real[i].ns / x)) : null;
+    return {
+      era: e.name,
+      release: e.release,
+      emulated: summary(m.ns),
+      exit: summary(m.exitNs),
+      ratio,
+      met: ratio ? ratio.median >= GOAL : null,
+      perFault: counts.get(e.name),
+    };
+  });
+  const machine = {
+    cpu: cpuModel(),
+    cpus: os.cpus().length,
+    node: process.version,
+    kernel: os.release(),
+    cc: c?.version ?? null,
+    thp: thpSetting(),
+    load: { start: load0, end: load1 },
+  };
+  const seconds = (performance.now() - t0) / 1000;
+
+  if (json) {
+    console.log(
+      JSON.stringify(
+        {
+          bench: 'fault',
+          machine,
+          pages: PAGES,
+          rounds: ROUNDS,
+          reps: REPS,
+          kasanAtomics,
+          goal: GOAL,
+          real: hasC
+            ? {
+                nsPerFault: realNs,
+                minfltPerPage: median(real.map((x) => x.minflt)),
+                munmapNsPerPage: summary(real.map((x) => x.munmapNs)),
+                retouchNsPerPage: summary(real.map((x) => x.retouchNs)),
+                nohugepage: real.every((x) => x.nohugepage),
+              }
+            : null,
+          skipped: hasC ? null : 'no C compiler (cc/gcc/clang): real faults not measured',
+          eras: rows,
+          seconds,
+        },
+        null,
+        1,
+      ),
+    );
+    return;
+  }
+
+  const loadStr = (l) => l.map((x) => x.toFixed(2)).join(' ');
+  log(
+    `Anonymous page faults on one CPU: ns per fault, median [min–max] of ${ROUNDS} rounds (each the median of ${REPS} repetitions of ${PAGES} faults); ratio = real/emulated, taken per round`,
+  );
+  log(
+    `machine: ${machine.cpu}, ${machine.cpus} CPUs, kernel ${machine.kernel}, THP ${machine.thp}; node ${machine.node}; ${
+      hasC ? `${c.version} -O2` : 'no C compiler'
+    }; load average ${loadStr(load0)} at start, ${loadStr(load1)} at end`,
+  );
+  log(
+    `emulated: the boot CPU on the main thread, __do_page_fault (down_read_trylock(mmap_sem), find_vma, handle_mm_fault, up_read) with FAULT_FLAG_WRITE on one anonymous VMA; fresh kernel per repetition; lock-word KASAN ${
+      kasanAtomics ? 'on (as campaigns run; KASAN_INSTRUMENT=0 turns it off)' : 'off (KASAN_INSTRUMENT=0)'
+    }`,
+  );
+  log(
+    hasC
+      ? `real: scripts/bench-fault.c, mmap(MAP_PRIVATE|MAP_ANONYMOUS) + MADV_NOHUGEPAGE, one byte written per 4 KiB page; ${fmt(median(real.map((x) => x.minflt)))} faults per page (ru_minflt)${real.every((x) => x.nohugepage) ? '' : '; madvise(MADV_NOHUGEPAGE) FAILED'}`
+      : 'real: SKIPPED: no C compiler (cc/gcc/clang) found, so only the emulated figures are shown.',
+  );
+  const flt = hasC ? median(real.map((x) => x.minflt)) : 1;
+  if (flt < 0.95 || flt > 1.05)
+    log(
+      `WARNING: the real side took ${fmt(flt)} faults per page, not 1 (transparent huge pages or fault-around?): its ns/fault is not one 4 KiB fault`,
+    );
+  const head = [
+    'era'.padEnd(10),
+    'emulated ns/fault'.padEnd(22),
+    'real ns/fault'.padEnd(22),
+    'ratio real/emulated'.padEnd(22),
+    `goal ≥ ${GOAL}`,
+  ];
+  log(head.join(' '));
+  for (const row of rows) {
+    log(
+      [
+        row.era.padEnd(10),
+        stat(row.emulated).padEnd(22),
+        stat(realNs).padEnd(22),
+        stat(row.ratio).padEnd(22),
+        row.ratio ? (row.met ? 'MET' : `MISSED by ${fmt(GOAL / row.ratio.median)}x`) : '—',
+      ].join(' '),
+    );
+  }
+  log(
+    `teardown, ns per page: emulated exit (mmput -> exit_mmap) ${rows.map((r) => `${r.era} ${stat(r.exit)}`).join(', ')}; real munmap ${
+      hasC ? stat(summary(real.map((x) => x.munmapNs))) : '—'
+    }; real second touch (no fault) ${hasC ? stat(summary(real.map((x) => x.retouchNs))) : '—'}`,
+  );
+  log('per emulated fault (counted untimed, Atomics wrapped, 1024 faults):');
+  for (const row of rows) {
+    const k = row.perFault;
+    const ops = Object.entries(k.byOp)
+      .map(([op, n]) => `${op} ${fmt(n)}`)
+      .join(', ');
+    const top = k.callers
+      .slice(0, 8)
+      .map((x) => `${x.fn} ${fmt(x.perFault)}`)
+      .join(', ');
+    log(
+      `  ${row.era}: ${fmt(k.atomics)} Atomics calls (${ops}), ${fmt(k.kasanAtomics)} of them inside KASAN checks; ${fmt(k.kasanChecks)} KASAN shadow lookups; ${fmt(k.points)} preemption points; ${fmt(k.regionLookups)} region-by-name lookups (arena.region: ${k.regionCallers
+        .slice(0, 4)
+        .map((x) => `${x.fn} ${fmt(x.perFault)}`)
+        .join(', ')}); Atomics by caller: ${top}`,
+    );
+  }
+  if (hasC) {
+    const missed = rows.filter((r) => !r.met);
+    log(
+      missed.length
+        ? `verdict: goal (emulated fault ≥ ${GOAL}x faster than the real one) MISSED for ${missed.map((r) => r.era).join(', ')}`
+        : `verdict: goal (emulated fault ≥ ${GOAL}x faster than the real one) MET for every era`,
+    );
+  } else log('verdict: no real baseline, no verdict.');
+  log(`(${seconds.toFixed(1)} s)`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await run();
+
+// For test/bench_fault.test.ts: the era objects and arena this script runs (dist/, not src/).
+export { ERAS, mem };
