@@ -426,8 +426,9 @@ export async function run(argv = process.argv.slice(2)) {
     log(
       `WARNING: the real side took ${fmt(flt)} faults per page, not 1 (transparent huge pages or fault-around?): its ns/fault is not one 4 KiB fault`,
     );
+  const eraW = Math.max(10, ...rows.map((r) => r.era.length + 1));
   const head = [
-    'era'.padEnd(10),
+    'era'.padEnd(eraW),
     'emulated ns/fault'.padEnd(22),
     'real ns/fault'.padEnd(22),
     'ratio real/emulated'.padEnd(22),
@@ -437,7 +438,7 @@ export async function run(argv = process.argv.slice(2)) {
   for (const row of rows) {
     log(
       [
-        row.era.padEnd(10),
+        row.era.padEnd(eraW),
         stat(row.emulated).padEnd(22),
         stat(realNs).padEnd(22),
         stat(row.ratio).padEnd(22),
@@ -450,23 +451,24 @@ export async function run(argv = process.argv.slice(2)) {
       hasC ? stat(summary(real.map((x) => x.munmapNs))) : '—'
     }; real second touch (no fault) ${hasC ? stat(summary(real.map((x) => x.retouchNs))) : '—'}`,
   );
-  log('per emulated fault (counted untimed, Atomics wrapped, 1024 faults):');
+  log(
+    'per emulated fault (counted untimed, Atomics wrapped, 1024 faults; eras with the same counts share a line):',
+  );
+  const groups = new Map();
   for (const row of rows) {
     const k = row.perFault;
     const ops = Object.entries(k.byOp)
       .map(([op, n]) => `${op} ${fmt(n)}`)
       .join(', ');
-    const top = k.callers
-      .slice(0, 8)
-      .map((x) => `${x.fn} ${fmt(x.perFault)}`)
-      .join(', ');
-    log(
-      `  ${row.era}: ${fmt(k.atomics)} Atomics calls (${ops}), ${fmt(k.kasanAtomics)} of them inside KASAN checks; ${fmt(k.kasanChecks)} KASAN shadow lookups; ${fmt(k.points)} preemption points; ${fmt(k.regionLookups)} region-by-name lookups (arena.region: ${k.regionCallers
-        .slice(0, 4)
+    const list = (xs, n) =>
+      xs
+        .slice(0, n)
         .map((x) => `${x.fn} ${fmt(x.perFault)}`)
-        .join(', ')}); Atomics by caller: ${top}`,
-    );
+        .join(', ');
+    const text = `${fmt(k.atomics)} Atomics calls (${ops}), ${fmt(k.kasanAtomics)} of them inside KASAN checks; ${fmt(k.kasanChecks)} KASAN shadow lookups; ${fmt(k.points)} preemption points; ${fmt(k.regionLookups)} region-by-name lookups (arena.region: ${list(k.regionCallers, 4)}); Atomics by caller: ${list(k.callers, 8)}`;
+    groups.set(text, [...(groups.get(text) ?? []), row.era]);
   }
+  for (const [text, names] of groups) log(`  ${names.join(', ')}: ${text}`);
   if (hasC) {
     const missed = rows.filter((r) => !r.met);
     log(
