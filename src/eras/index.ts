@@ -1,14 +1,33 @@
-// The era profiles mmrace knows, by name.
+// The era profiles mmrace knows, by name, in release order.
 import { parseConfigName, withConfig } from './config.js';
 import type { EraProfile } from './profile.js';
+import { rfc_2022_05 } from './rfc_2022_05.js';
+import { v4_13 } from './v4_13.js';
 import { v4_14 } from './v4_14.js';
 import { v4_15 } from './v4_15.js';
+import { v4_17 } from './v4_17.js';
+import { v5_15 } from './v5_15.js';
+import { v5_15_rc1 } from './v5_15_rc1.js';
+import { v5_17 } from './v5_17.js';
+import { v5_17_rc1 } from './v5_17_rc1.js';
 import { v6_1 } from './v6_1.js';
 import { v6_6 } from './v6_6.js';
 
 export { applyEra, type EraProfile } from './profile.js';
 
-export const ERAS: readonly EraProfile[] = [v4_14, v4_15, v6_1, v6_6];
+export const ERAS: readonly EraProfile[] = [
+  v4_13,
+  v4_14,
+  v4_15,
+  v4_17,
+  v5_15_rc1,
+  v5_15,
+  v5_17_rc1,
+  v5_17,
+  rfc_2022_05,
+  v6_1,
+  v6_6,
+];
 
 export function eraByName(name: string): EraProfile | undefined {
   // 'v4.14+PARAVIRT=n': the era built with another .config (config.ts).

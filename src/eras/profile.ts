@@ -2,7 +2,7 @@
 import { installRwsem, type RwsemOps } from '../kernel/locking/rwsem_ops.js';
 import { type RcuFlavourOps, rcuFlavour } from '../kernel/rcu/flavour.js';
 import { utsname } from '../kernel/utsname.js';
-import { type MmEraOps, mmEraOps } from '../mm/era_ops.js';
+import { type MmEraOps, type MmfBits, mmEraOps, mmfBits } from '../mm/era_ops.js';
 import { type PgtableFreeOps, pgtableFreeOps } from '../mm/mmu_gather.js';
 import type { KernelConfig } from './config.js';
 
@@ -21,6 +21,8 @@ export interface EraProfile {
   /** The commits that define the era against the one before it (`mmrace eras`). */
   readonly commits: readonly EraCommit[];
   readonly mm: MmEraOps;
+  /** The mm->flags bits whose numbers moved (MMF_OOM_VICTIM, MMF_OOM_REAP_QUEUED; kernel-mm.md §3.3). */
+  readonly mmf: MmfBits;
   /** The rw_semaphore algorithm (kernel/locking/rwsem_ops.ts). */
   readonly rwsem: RwsemOps;
   /** RCU flavours: what synchronize_rcu() and synchronize_sched() wait for (kernel/rcu/flavour.ts). */
@@ -34,6 +36,7 @@ export interface EraProfile {
 /** Installs `era` on this thread (every CPU worker and the main thread apply the same one). */
 export function applyEra(era: EraProfile): void {
   Object.assign(mmEraOps, era.mm);
+  mmfBits.bits = era.mmf;
   installRwsem(era.rwsem);
   Object.assign(rcuFlavour, era.rcu);
   Object.assign(pgtableFreeOps, era.pgtableFree(era.config));

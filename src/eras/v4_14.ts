@@ -1,10 +1,14 @@
 // Linux v4.14: the OOM reaper pins only mm_count (212925802454); exit_mmap's barrier against it
 // depends on tsk_is_oom_victim(current).
+import { __mmput_v4_14 } from '../kernel/fork.js';
 import { rwsem_v4_14 } from '../kernel/locking/rwsem_xadd.js';
 import { RCU_FLAVOURS_V4_14 } from '../kernel/rcu/flavour.js';
+import { notInEra } from '../mm/era_ops.js';
 import { exit_mmap_v4_14 } from '../mm/exit_mmap.js';
 import { RCU_TABLE_FREE_V4_14, TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
+import { __oom_reap_task_mm_v4_14, oom_reap_task_v4_13, wake_oom_reaper_v4_14 } from '../mm/oom_reaper.js';
+import { process_mrelease_enosys } from '../mm/process_mrelease.js';
 import { X86_DISTRO_CONFIG } from './config.js';
 import type { EraProfile } from './profile.js';
 
@@ -13,7 +17,17 @@ export const v4_14: EraProfile = {
   release: '4.14.0',
   summary: 'reaper without mm_users pin; exit_mmap barrier only when current is the OOM victim',
   commits: [{ id: '212925802454', subject: 'mm: oom: let oom_reap_task and exit_mmap run concurrently' }],
-  mm: { exit_mmap: exit_mmap_v4_14, mark_oom_victim: mark_oom_victim_v4_14 },
+  mm: {
+    exit_mmap: exit_mmap_v4_14,
+    __mmput: __mmput_v4_14,
+    mark_oom_victim: mark_oom_victim_v4_14,
+    wake_oom_reaper: wake_oom_reaper_v4_14,
+    oom_reap_task: oom_reap_task_v4_13,
+    oom_reap_task_mm: __oom_reap_task_mm_v4_14,
+    __oom_reap_task_mm: notInEra('__oom_reap_task_mm(mm)'),
+    process_mrelease: process_mrelease_enosys,
+  },
+  mmf: {},
   rwsem: rwsem_v4_14,
   rcu: RCU_FLAVOURS_V4_14,
   config: X86_DISTRO_CONFIG,

@@ -1,26 +1,51 @@
 // Linux v6.1: its rw_semaphore (v6.6's but for rwsem_try_write_lock(), rwsem_v6_1.ts), RCU with
-// the flavours consolidated, bare-metal page-table freeing; mm functions as v4.15 for now (the
-// maple tree, the v6.1 exit_mmap and the reaper's later forms are not modelled yet).
+// the flavours consolidated, bare-metal page-table freeing, and the teardown of bf3980c85212:
+// exit_mmap read-locks for unmap_vmas, sets MMF_OOM_SKIP for everyone, write-locks for
+// free_pgtables and the VMA teardown (BUG_ON(count != mm->map_count)), and destroys the VMA
+// container. The maple tree itself is not modelled: VMAs stay on the vm_next list, and
+// __mt_destroy() empties it.
+import { __mmput_v4_14 } from '../kernel/fork.js';
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
-import { exit_mmap_v4_15 } from '../mm/exit_mmap.js';
+import { exit_mmap_v6_1 } from '../mm/exit_mmap.js';
+import { MMF_OOM_REAP_QUEUED_v6_1 } from '../mm/mm_types.js';
 import { TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
-import { mark_oom_victim_v4_15 } from '../mm/oom_kill.js';
+import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
+import {
+  __oom_reap_task_mm_v5_18,
+  oom_reap_task_mm_v4_17,
+  oom_reap_task_v4_17,
+  queue_oom_reaper_v5_18,
+} from '../mm/oom_reaper.js';
+import { process_mrelease_v5_17 } from '../mm/process_mrelease.js';
 import { X86_DISTRO_CONFIG } from './config.js';
 import type { EraProfile } from './profile.js';
 
 export const v6_1: EraProfile = {
   name: 'v6.1',
   release: '6.1.0',
-  summary: "v6.1's rw_semaphore (a non-first writer may mark itself handoff_set); mm functions as v4.15",
+  summary:
+    "v6.1's rw_semaphore (a non-first writer may mark itself handoff_set); exit_mmap of bf3980c85212 (read lock for unmap, MMF_OOM_SKIP for all, write lock for free_pgtables and the VMA teardown, container destroyed); v5.18's reaper (2 s timer, VM_LOCKED reaped); process_mrelease as v5.17",
   commits: [
     {
       id: '6eebd5fb2083',
       subject: 'locking/rwsem: Allow slowpath writer to ignore handoff bit if not set by first waiter',
     },
     { id: 'd257cc8cb8d5', subject: 'locking/rwsem: Make handoff bit handling more consistent' },
+    { id: 'bf3980c85212', subject: 'mm: drop oom code from exit_mmap' },
+    { id: 'b3541d912a84', subject: 'mm: delete unused MMF_OOM_VICTIM flag' },
   ],
-  mm: { exit_mmap: exit_mmap_v4_15, mark_oom_victim: mark_oom_victim_v4_15 },
+  mm: {
+    exit_mmap: exit_mmap_v6_1,
+    __mmput: __mmput_v4_14,
+    mark_oom_victim: mark_oom_victim_v4_14,
+    wake_oom_reaper: queue_oom_reaper_v5_18,
+    oom_reap_task: oom_reap_task_v4_17,
+    oom_reap_task_mm: oom_reap_task_mm_v4_17,
+    __oom_reap_task_mm: __oom_reap_task_mm_v5_18,
+    process_mrelease: process_mrelease_v5_17,
+  },
+  mmf: { MMF_OOM_REAP_QUEUED: MMF_OOM_REAP_QUEUED_v6_1 },
   rwsem: rwsem_v6_1,
   rcu: RCU_FLAVOURS_V4_20,
   config: X86_DISTRO_CONFIG,

@@ -1,13 +1,16 @@
-// kernel/fork.c (v4.14/v4.15): mm_struct lifetime (mm_users, mm_count, __mmput, __mmdrop,
-// check_mm) and task/signal lifetime. Sits above mm/, as fork.c calls exit_mmap.
-import { cpuCtx } from '../cpu/context.js';
+// kernel/fork.c (v4.14/v4.15): mm_struct lifetime (mm_users, mm_count, __mmput in each era's
+// form, mmput_async, __mmdrop, check_mm) and task/signal lifetime. Sits above mm/, as fork.c
+// calls exit_mmap.
+import { cpuCtx, point } from '../cpu/context.js';
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
-import { exit_mmap } from '../mm/era_ops.js';
-import { kread } from '../mm/kasan.js';
-import { MM, NR_MM_COUNTERS, resident_page_types } from '../mm/mm_types.js';
+import { __mmput, exit_mmap } from '../mm/era_ops.js';
+import { kread, kwrite } from '../mm/kasan.js';
+import { MM, MMF_OOM_SKIP, NR_MM_COUNTERS, resident_page_types } from '../mm/mm_types.js';
 import { pgd_alloc, pgd_free } from '../mm/pgtable.js';
 import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from '../mm/slab.js';
 import { mem } from '../shm/arena.js';
+import { defineStatics } from '../shm/statics.js';
+import { set_bit } from './bitops.js';
 import { init_rwsem } from './locking/rwsem.js';
 import { spin_lock_init } from './locking/spinlock.js';
 import { WARN_ON_ONCE } from './panic.js';
@@ -19,6 +22,9 @@ import { switchMm } from './task_switch.js';
 export const mm_cachep = kmem_cache_create('mm_struct', MM.SIZE, 16);
 export const task_struct_cachep = kmem_cache_create('task_struct', TASK.SIZE, 512);
 export const signal_cachep = kmem_cache_create('signal_cache', SIGNAL.SIZE, 512);
+
+/** mmput_async()'s work items not run yet (system_wq is not modelled: see runMmputAsyncWork()). */
+const FORK = defineStatics('fork', ['mmput_async_list']);
 
 const users = (mm: number): number => mm + MM.mm_users;
 const count = (mm: number): number => mm + MM.mm_count;
@@ -101,10 +107,33 @@ export function mmdrop(mm: number): void {
 }
 switchMm.mmdrop = mmdrop;
 
-// kernel/fork.c __mmput(), v4.14 (aio, ksm, khugepaged, uprobes are not modelled)
-function __mmput(mm: number): void {
+// fs/aio.c exit_aio(): kills the mm's AIO contexts and waits for the requests in flight. AIO is
+// not modelled; this is the preemption point where the real one can block for an I/O to
+// complete, with mm_users already 0 (the reason the v4.14 reaper stopped pinning mm_users: A1).
+function exit_aio(_mm: number): void {
+  point('exit_aio');
+}
+
+// kernel/fork.c __mmput(), v4.13 (uprobes, ksm, khugepaged, huge zero page, exe_file and mmlist
+// are not modelled): MMF_OOM_SKIP is set once exit_mmap() has freed the memory.
+export function __mmput_v4_13(mm: number): void {
   traceBegin(T.__mmput);
   try {
+    exit_aio(mm);
+    exit_mmap(mm);
+    set_bit(MMF_OOM_SKIP, mm + MM.flags);
+    mmdrop(mm);
+  } finally {
+    traceEnd(T.__mmput);
+  }
+}
+
+// kernel/fork.c __mmput(), v4.14 (212925802454 moved MMF_OOM_SKIP into exit_mmap; the same shape
+// to this day)
+export function __mmput_v4_14(mm: number): void {
+  traceBegin(T.__mmput);
+  try {
+    exit_aio(mm);
     exit_mmap(mm);
     mmdrop(mm);
   } finally {
@@ -121,6 +150,41 @@ export function mmput(mm: number): void {
   } finally {
     traceEnd(T.mmput);
   }
+}
+
+// kernel/fork.c mmput_async(), v4.13 (ec8d7c14ea14): the last reference's __mmput() is deferred to
+// system_wq (INIT_WORK(&mm->async_put_work, mmput_async_fn); schedule_work()), so the reaper
+// never blocks in exit_aio(). Here the work item is pushed on a list that runMmputAsyncWork() runs.
+export function mmput_async(mm: number): void {
+  if (Atomics.sub(mem.i32, users(mm), 1) !== 1) return;
+  const head = FORK.base() + FORK.layout.mmput_async_list;
+  for (;;) {
+    const first = Atomics.load(mem.i32, head);
+    kwrite(mm + MM.async_put_work, first);
+    if (Atomics.compareExchange(mem.i32, head, first, mm) === first) return;
+  }
+}
+
+// kernel/fork.c mmput_async_fn(): the work item
+function mmput_async_fn(mm: number): void {
+  __mmput(mm);
+}
+
+/**
+ * system_wq's worker for mmput_async() items, played by whoever calls it (the oom_reaper thread
+ * does, after each task: the kworker would run them soon after on another CPU). Returns how many
+ * ran.
+ */
+export function runMmputAsyncWork(): number {
+  let mm = Atomics.exchange(mem.i32, FORK.base() + FORK.layout.mmput_async_list, 0);
+  let n = 0;
+  while (mm) {
+    const next = kread(mm + MM.async_put_work);
+    mmput_async_fn(mm);
+    mm = next;
+    n++;
+  }
+  return n;
 }
 
 // kernel/fork.c free_signal_struct(): the OOM victim's mm_count pin goes with the signal struct.
@@ -166,6 +230,7 @@ export function spawnTask(comm: string, opts: { kthread?: boolean; mm?: number }
 /** Pids restart per run so that a seed's dmesg is stable. */
 export function forkReset(firstPid = 100): void {
   nextPid = firstPid;
+  Atomics.store(mem.i32, FORK.base() + FORK.layout.mmput_async_list, 0);
 }
 
 export { put_task_struct };

@@ -1,21 +1,71 @@
 // The mm functions whose body changed between kernel releases. An era profile (src/eras/) fills
 // these slots with the named variants (exit_mmap_v4_14, ...); callers use the kernel's names.
+// applyEra() assigns every slot, so each era file fills each one (a function the era does not
+// have is notInEra(), which throws if called). The MMF bit numbers that moved are EraProfile.mmf.
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 
+/** The mm->flags bits whose numbers moved between releases (kernel-mm.md §3.3); absent: no such flag. */
+export interface MmfBits {
+  readonly MMF_OOM_VICTIM?: number;
+  readonly MMF_OOM_REAP_QUEUED?: number;
+}
+
 export interface MmEraOps {
+  /** mm/mmap.c exit_mmap(). */
   exit_mmap(mm: number): void;
+  /** kernel/fork.c __mmput(): the last mm_users reference is gone. */
+  __mmput(mm: number): void;
+  /** mm/oom_kill.c mark_oom_victim(). */
   mark_oom_victim(tsk: number): void;
+  /** What the OOM killer calls to hand a victim to the reaper: wake_oom_reaper() to v5.17, queue_oom_reaper() from v5.18. */
+  wake_oom_reaper(tsk: number): void;
+  /** mm/oom_kill.c oom_reap_task(): the reaper's retries for one victim. */
+  oom_reap_task(tsk: number): void;
+  /** One reaping attempt: oom_reap_task_mm() from v4.17, __oom_reap_task_mm(tsk, mm) before. False: retry. */
+  oom_reap_task_mm(tsk: number, mm: number): boolean;
+  /** The mm-only reap, v4.17+ (exit_mmap's self-reap, process_mrelease). */
+  __oom_reap_task_mm(mm: number): boolean;
+  /** mm/oom_kill.c process_mrelease(2), v5.15+; "pidfd" is a task pointer (process_mrelease.ts). */
+  process_mrelease(pidfd: number, flags: number): number;
 }
 
 function unset(): never {
   throw new Error('no era profile applied (see src/eras/)');
 }
 
-export const mmEraOps: MmEraOps = { exit_mmap: unset, mark_oom_victim: unset };
+/** A slot for a function the era does not have (listed as 'none'): calling it is the emulator's error. */
+export function notInEra(name: string): () => never {
+  const none = (): never => {
+    throw new Error(`${name} does not exist in this era`);
+  };
+  return none;
+}
+
+export const mmEraOps: MmEraOps = {
+  exit_mmap: unset,
+  __mmput: unset,
+  mark_oom_victim: unset,
+  wake_oom_reaper: unset,
+  oom_reap_task: unset,
+  oom_reap_task_mm: unset,
+  __oom_reap_task_mm: unset,
+  process_mrelease: unset,
+};
+
+/** The era's MMF bit numbers (EraProfile.mmf, installed by applyEra()). */
+export const mmfBits: { bits: MmfBits } = { bits: {} };
+
+/** The era's number for an MMF bit that not every era has. */
+export function mmf(name: keyof MmfBits): number {
+  const nr = mmfBits.bits[name];
+  if (nr === undefined) throw new Error(`${name} does not exist in this era`);
+  return nr;
+}
 
 // --trace: function slices (cpu/trace_buffer.ts)
 const T = {
   exit_mmap: traceFn('exit_mmap'),
+  process_mrelease: traceFn('process_mrelease'),
 };
 
 export function exit_mmap(mm: number): void {
@@ -27,6 +77,36 @@ export function exit_mmap(mm: number): void {
   }
 }
 
+export function __mmput(mm: number): void {
+  mmEraOps.__mmput(mm);
+}
+
 export function mark_oom_victim(tsk: number): void {
   mmEraOps.mark_oom_victim(tsk);
+}
+
+export function wake_oom_reaper(tsk: number): void {
+  mmEraOps.wake_oom_reaper(tsk);
+}
+
+export function oom_reap_task(tsk: number): void {
+  mmEraOps.oom_reap_task(tsk);
+}
+
+export function oom_reap_task_mm(tsk: number, mm: number): boolean {
+  return mmEraOps.oom_reap_task_mm(tsk, mm);
+}
+
+export function __oom_reap_task_mm(mm: number): boolean {
+  return mmEraOps.__oom_reap_task_mm(mm);
+}
+
+/** The syscall: a negative errno or 0. */
+export function process_mrelease(pidfd: number, flags = 0): number {
+  traceBegin(T.process_mrelease);
+  try {
+    return mmEraOps.process_mrelease(pidfd, flags);
+  } finally {
+    traceEnd(T.process_mrelease);
+  }
 }

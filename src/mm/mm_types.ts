@@ -19,6 +19,7 @@ export const MM = defineStruct('mm_struct', [
   'locked_vm',
   'owner',
   'mm_lock_seq',
+  'async_put_work', // mmput_async()'s work item, v4.7-v4.13 era: the link on the deferred-__mmput list
 ]);
 if (RWSEM.SIZE !== 6) throw new Error('mm_struct.mmap_sem must be sized as struct rw_semaphore');
 
@@ -47,6 +48,13 @@ export const resident_page_types = ['MM_FILEPAGES', 'MM_ANONPAGES', 'MM_SWAPENTS
 // mm->flags bits that do not move between eras (include/linux/sched/coredump.h)
 export const MMF_OOM_SKIP = 21;
 export const MMF_UNSTABLE = 22;
+// The bits above 24 move (kernel-mm.md §3.3); an era names its own in EraProfile.mmf.
+/** v4.15-v6.0: set once by mark_oom_victim(), never cleared (4837fe37adff; gone in v6.1). */
+export const MMF_OOM_VICTIM_v4_15 = 25;
+/** v5.0-v6.0: set once when the mm is queued for the reaper (9bcdeb51bd7d). */
+export const MMF_OOM_REAP_QUEUED_v5_0 = 26;
+/** v6.1+: one bit lower, MMF_OOM_VICTIM having been deleted (b3541d912a84). */
+export const MMF_OOM_REAP_QUEUED_v6_1 = 25;
 
 // vma->vm_flags (include/linux/mm.h)
 export const VM_READ = 0x00000001;

@@ -1,0 +1,48 @@
+// Linux v5.15: process_mrelease(2) pins mm_users (337546e83fc7, merged before the release), so
+// exit_mmap cannot start while it reaps; exit_mmap is still v4.17's.
+import { __mmput_v4_14 } from '../kernel/fork.js';
+import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
+import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
+import { exit_mmap_v4_17 } from '../mm/exit_mmap.js';
+import { MMF_OOM_REAP_QUEUED_v5_0, MMF_OOM_VICTIM_v4_15 } from '../mm/mm_types.js';
+import { TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
+import { mark_oom_victim_v4_15 } from '../mm/oom_kill.js';
+import {
+  __oom_reap_task_mm_v4_17,
+  oom_reap_task_mm_v4_17,
+  oom_reap_task_v4_17,
+  wake_oom_reaper_v5_0,
+} from '../mm/oom_reaper.js';
+import { process_mrelease_v5_15 } from '../mm/process_mrelease.js';
+import { X86_DISTRO_CONFIG } from './config.js';
+import type { EraProfile } from './profile.js';
+
+export const v5_15: EraProfile = {
+  name: 'v5.15',
+  release: '5.15.0',
+  summary:
+    "process_mrelease(2) pins mm_users (mmget_not_zero/mmput): exit_mmap waits for it by not starting, and the syscall may run __mmput itself. rw_semaphore: v6.1's stands in for v5.15's (no handoff_set before v5.16)",
+  commits: [
+    {
+      id: '337546e83fc7',
+      subject: 'mm/oom_kill.c: prevent a race between process_mrelease and exit_mmap',
+    },
+  ],
+  mm: {
+    exit_mmap: exit_mmap_v4_17,
+    __mmput: __mmput_v4_14,
+    mark_oom_victim: mark_oom_victim_v4_15,
+    wake_oom_reaper: wake_oom_reaper_v5_0,
+    oom_reap_task: oom_reap_task_v4_17,
+    oom_reap_task_mm: oom_reap_task_mm_v4_17,
+    __oom_reap_task_mm: __oom_reap_task_mm_v4_17,
+    process_mrelease: process_mrelease_v5_15,
+  },
+  mmf: { MMF_OOM_VICTIM: MMF_OOM_VICTIM_v4_15, MMF_OOM_REAP_QUEUED: MMF_OOM_REAP_QUEUED_v5_0 },
+  // v6.1's rw_semaphore approximates v5.11-v6.0's (reader stealing since v5.11; handoff_set v5.16).
+  rwsem: rwsem_v6_1,
+  rcu: RCU_FLAVOURS_V4_20,
+  config: X86_DISTRO_CONFIG,
+  // arch/x86 since 48a8b97cfd80 (v4.19): bare metal frees tables with the pages.
+  pgtableFree: () => TLB_REMOVE_PAGE_TABLES,
+};
