@@ -12,6 +12,7 @@ import { kread, kwrite, kxchg } from './kasan.js';
 import {
   MM,
   MM_ANONPAGES,
+  MM_SHMEMPAGES,
   MM_SWAPENTS,
   MMF_UNSTABLE,
   NR_MM_COUNTERS,
@@ -32,15 +33,15 @@ import {
   alloc_page,
   dump_page,
   GFP_KERNEL,
+  get_page,
   highest_memmap_pfn,
+  PAGE,
   pfn_to_page,
+  put_page,
 } from './page_alloc.js';
 import {
   __pmd_alloc,
-  __pte_alloc,
-  _PAGE_ACCESSED,
   _PAGE_DIRTY,
-  _PAGE_PRESENT,
   _PAGE_RW,
   _PAGE_USER,
   entry_page,
@@ -52,18 +53,41 @@ import {
   pgd_present,
   pmd_none,
   pmd_offset,
+  pte_alloc,
+  pte_mkdirty,
+  pte_mkwrite,
+  pte_mkyoung,
   pte_none,
   pte_offset_map,
   pte_offset_map_lock,
   pte_pfn,
   pte_present,
   pte_unmap_unlock,
+  pte_write,
 } from './pgtable.js';
-import { page_add_new_anon_rmap, page_mapcount, page_remove_rmap } from './rmap.js';
+import {
+  anon_vma_prepare,
+  PageAnon,
+  PG_swapbacked,
+  page_add_file_rmap,
+  page_add_new_anon_rmap,
+  page_mapcount,
+  page_move_anon_rmap,
+  page_remove_rmap,
+  SHMEM,
+  shmem_getpage,
+  unlink_anon_vmas,
+} from './rmap.js';
+import { vma_end, vma_next, vma_start } from './vma_list.js';
+
+export { vma_end, vma_next, vma_start };
 
 export const VM_FAULT_OOM = 0x0001;
 export const VM_FAULT_SIGBUS = 0x0002;
+export const VM_FAULT_WRITE = 0x0008;
 export const VM_FAULT_SIGSEGV = 0x0040;
+export const VM_FAULT_NOPAGE = 0x0100;
+export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
 export const FAULT_FLAG_WRITE = 0x01;
 
 const _KERNPG_TABLE = 0x063;
@@ -89,10 +113,6 @@ export function memoryReset(): void {
   Atomics.store(mem.i32, b + MEMORY.layout.bad_pte_unshown, 0);
 }
 
-export const vma_start = (vma: number): number => u32(kread(vma + VMA.vm_start));
-export const vma_end = (vma: number): number => u32(kread(vma + VMA.vm_end));
-export const vma_next = (vma: number): number => kread(vma + VMA.vm_next);
-
 function pgd_addr_end(addr: number, end: number): number {
   const boundary = u32((addr + PGDIR_SIZE) & PGDIR_MASK);
   return u32(boundary - 1) < u32(end - 1) ? boundary : end;
@@ -109,6 +129,13 @@ export function add_mm_counter(mm: number, member: number, value: number): void 
 
 export function get_mm_counter(mm: number, member: number): number {
   return Atomics.load(mem.i32, mm + MM.rss_stat + member);
+}
+
+// include/linux/mm.h mm_counter(), v4.14: anon, else shmem (PageSwapBacked), else file. There are
+// no file pages here: a page without PG_swapbacked (a freed one, under a stale PTE) counts as anon.
+export function mm_counter(page: number): number {
+  const flags = mem.i32[page + PAGE.flags]!;
+  return flags & PG_swapbacked && !PageAnon(page) ? MM_SHMEMPAGES : MM_ANONPAGES;
 }
 
 // mm/memory.c print_bad_pte(), v4.14 (rate limited: 60 reports, then a count of the rest)
@@ -204,7 +231,7 @@ function zap_pte_range(tlb: MmuGather, vma: number, pmdp: number, addr: number, 
           const page = vm_normal_page(vma, addr, ptent);
           kxchg(pte, 0); // ptep_get_and_clear_full()
           if (!page) continue;
-          rss[MM_ANONPAGES]!--;
+          rss[mm_counter(page)]!--;
           page_remove_rmap(page);
           if (page_mapcount(page) < 0) print_bad_pte(vma, addr, ptent, page);
           if (__tlb_remove_page(tlb, page)) {
@@ -345,17 +372,20 @@ export function free_pgd_range(
   } while ((pgdp++, (addr = next)) !== end);
 }
 
-// mm/memory.c free_pgtables(), v4.14 (anon_vma and file rmap unlinking are not modelled)
+// mm/memory.c free_pgtables(), v4.14 (file rmap unlinking is not modelled)
 export function free_pgtables(tlb: MmuGather, vma: number, floor: number, ceiling: number): void {
   traceBegin(T.free_pgtables);
   try {
     while (vma) {
       let next = vma_next(vma);
       const addr = vma_start(vma);
+      // Hide vma from rmap before freeing its page tables.
+      unlink_anon_vmas(vma);
       // Gather nearby VMAs into one call down.
       while (next && vma_start(next) <= u32(vma_end(vma) + PMD_SIZE)) {
         vma = next;
         next = vma_next(vma);
+        unlink_anon_vmas(vma);
       }
       free_pgd_range(tlb, addr, vma_end(vma), floor, next ? vma_start(next) : ceiling);
       vma = next;
@@ -371,6 +401,21 @@ function check_stable_address_space(mm: number): number {
   return Atomics.load(mem.i32, mm + MM.flags) & (1 << MMF_UNSTABLE) ? VM_FAULT_SIGBUS : 0;
 }
 
+/** include/linux/mm.h vma_is_anonymous(): no vm_ops; here, no file behind it. */
+export function vma_is_anonymous(vma: number): boolean {
+  return kread(vma + VMA.vm_file) === 0;
+}
+
+// include/linux/mm.h maybe_mkwrite()
+function maybe_mkwrite(pte: number, vma: number): number {
+  return kread(vma + VMA.vm_flags) & VM_WRITE ? pte_mkwrite(pte) : pte;
+}
+
+/** include/linux/pagemap.h linear_page_index() */
+export function linear_page_index(vma: number, address: number): number {
+  return ((address - vma_start(vma)) >>> 12) + kread(vma + VMA.vm_pgoff);
+}
+
 // mm/memory.c do_anonymous_page(), v4.14 (write faults: the zero page is not modelled)
 function do_anonymous_page(vma: number, pmdp: number, address: number): number {
   traceBegin(T.do_anonymous_page);
@@ -378,10 +423,11 @@ function do_anonymous_page(vma: number, pmdp: number, address: number): number {
     const mm = kread(vma + VMA.vm_mm);
     const flags = kread(vma + VMA.vm_flags);
     if (flags & VM_SHARED) return VM_FAULT_SIGBUS;
-    if (pmd_none(kread(pmdp)) && __pte_alloc(mm, pmdp)) return VM_FAULT_OOM;
+    if (pte_alloc(mm, pmdp)) return VM_FAULT_OOM;
+    if (anon_vma_prepare(vma)) return VM_FAULT_OOM;
     const page = alloc_page(GFP_KERNEL | __GFP_ZERO, 'do_anonymous_page');
     if (!page) return VM_FAULT_OOM;
-    let entry = mk_pte(page, _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED);
+    let entry = mk_pte(page, kread(vma + VMA.vm_page_prot));
     if (flags & VM_WRITE) entry |= _PAGE_RW | _PAGE_DIRTY;
     const out = { ptl: 0 };
     point('do_anonymous_page:lock');
@@ -402,8 +448,154 @@ function do_anonymous_page(vma: number, pmdp: number, address: number): number {
   }
 }
 
-// mm/memory.c __handle_mm_fault() + handle_pte_fault(), v4.14
-export function handle_mm_fault(vma: number, address: number, _flags: number): number {
+// mm/memory.c do_read_fault() / do_shared_fault() with __do_fault() (shmem_fault()), finish_fault()
+// and alloc_set_pte(), v4.14: map the shmem page at the faulting offset. The page's reference
+// from shmem_getpage() becomes the mapping's. Private file mappings (do_cow_fault) do not exist.
+function do_fault(vma: number, pmdp: number, address: number, flags: number): number {
+  const mm = kread(vma + VMA.vm_mm);
+  if (!(kread(vma + VMA.vm_flags) & VM_SHARED)) return VM_FAULT_SIGBUS;
+  const file = kread(vma + VMA.vm_file);
+  const index = linear_page_index(vma, address);
+  if (index >= kread(file + SHMEM.size)) return VM_FAULT_SIGBUS;
+  const page = shmem_getpage(file, index);
+  if (!page) return VM_FAULT_OOM;
+  if (pte_alloc(mm, pmdp)) {
+    put_page(page, 'do_fault');
+    return VM_FAULT_OOM;
+  }
+  const out = { ptl: 0 };
+  point('do_fault:lock');
+  const pte = pte_offset_map_lock(kread(pmdp), address, out);
+  if (!pte_none(kread(pte))) {
+    pte_unmap_unlock(out.ptl);
+    put_page(page, 'do_fault');
+    return VM_FAULT_NOPAGE;
+  }
+  let entry = mk_pte(page, kread(vma + VMA.vm_page_prot));
+  if (flags & FAULT_FLAG_WRITE) entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+  add_mm_counter(mm, mm_counter(page), 1);
+  page_add_file_rmap(page);
+  kwrite(pte, entry); // set_pte_at()
+  pte_unmap_unlock(out.ptl);
+  return 0;
+}
+
+/** struct vm_fault, for the write-protect fault (the PTE lock is held on entry). */
+interface WpFault {
+  vma: number;
+  address: number;
+  pmdp: number;
+  pte: number;
+  ptl: number;
+  orig_pte: number;
+  page: number;
+}
+
+// mm/memory.c wp_page_reuse(), v4.14: the page stays; the PTE becomes writable.
+function wp_page_reuse(vmf: WpFault): number {
+  const entry = maybe_mkwrite(pte_mkdirty(pte_mkyoung(vmf.orig_pte)), vmf.vma);
+  kwrite(vmf.pte, entry); // ptep_set_access_flags()
+  pte_unmap_unlock(vmf.ptl);
+  return VM_FAULT_WRITE;
+}
+
+// mm/memory.c wp_page_copy(), v4.14: copy the page, point the PTE at the copy, drop the old
+// page's mapping and (after the unlock) the reference do_wp_page() took. No PTL on entry.
+function wp_page_copy(vmf: WpFault): number {
+  const vma = vmf.vma;
+  const mm = kread(vma + VMA.vm_mm);
+  const old_page = vmf.page;
+  if (anon_vma_prepare(vma)) return wp_oom(old_page);
+  let new_page = alloc_page(GFP_KERNEL, 'wp_page_copy');
+  if (!new_page) return wp_oom(old_page);
+  // cow_user_page(): user data is not modelled
+  point('wp_page_copy:lock');
+  const out = { ptl: 0 };
+  const pte = pte_offset_map_lock(kread(vmf.pmdp), vmf.address, out);
+  let page_copied = false;
+  if (kread(pte) === vmf.orig_pte) {
+    if (!old_page || !PageAnon(old_page)) {
+      if (old_page) add_mm_counter(mm, mm_counter(old_page), -1);
+      add_mm_counter(mm, MM_ANONPAGES, 1);
+    }
+    const entry = maybe_mkwrite(pte_mkdirty(mk_pte(new_page, kread(vma + VMA.vm_page_prot))), vma);
+    kxchg(pte, 0); // ptep_clear_flush_notify()
+    page_add_new_anon_rmap(new_page, vma, vmf.address);
+    kwrite(pte, entry); // set_pte_at_notify()
+    // Only after the PTE points at the copy may the old page's mapcount drop: a concurrent
+    // do_wp_page() elsewhere must not see mapcount 1 and reuse it while this PTE still maps it.
+    if (old_page) page_remove_rmap(old_page);
+    new_page = old_page; // so that the old page's mapping reference goes below
+    page_copied = true;
+  }
+  if (new_page) put_page(new_page, 'wp_page_copy');
+  pte_unmap_unlock(out.ptl);
+  if (old_page) put_page(old_page, 'wp_page_copy'); // do_wp_page()'s get_page()
+  return page_copied ? VM_FAULT_WRITE : 0;
+}
+
+function wp_oom(old_page: number): number {
+  if (old_page) put_page(old_page, 'wp_page_copy');
+  return VM_FAULT_OOM;
+}
+
+// mm/memory.c do_wp_page(), v4.14: a write to a present, write-protected PTE. Reuse the page when
+// this is its only mapping (reuse_swap_page(): no swap, no KSM; the page lock is not modelled),
+// else copy it. A shared mapping's page is reused (wp_page_shared(): shmem has no page_mkwrite).
+function do_wp_page(vmf: WpFault): number {
+  const vma = vmf.vma;
+  vmf.page = vm_normal_page(vma, vmf.address, vmf.orig_pte);
+  if (!vmf.page) {
+    pte_unmap_unlock(vmf.ptl);
+    return wp_page_copy(vmf);
+  }
+  if (PageAnon(vmf.page)) {
+    const count = page_mapcount(vmf.page);
+    if (count <= 1) {
+      if (count === 1) page_move_anon_rmap(vmf.page, vma);
+      return wp_page_reuse(vmf);
+    }
+  } else if ((kread(vma + VMA.vm_flags) & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED)) {
+    return wp_page_reuse(vmf);
+  }
+  get_page(vmf.page);
+  pte_unmap_unlock(vmf.ptl);
+  return wp_page_copy(vmf);
+}
+
+// mm/memory.c handle_pte_fault(), v4.14: none -> a new page (anon or shmem); present and a write
+// to a read-only PTE -> do_wp_page(); else only the young/dirty bits change. Swap entries are not
+// modelled (nothing is ever swapped out): a non-present PTE is left alone.
+function handle_pte_fault(vma: number, pmdp: number, address: number, flags: number): number {
+  const pmdval = kread(pmdp);
+  const orig_pte = pmd_none(pmdval) ? 0 : kread(pte_offset_map(pmdval, address));
+  if (pte_none(orig_pte)) {
+    return vma_is_anonymous(vma)
+      ? do_anonymous_page(vma, pmdp, address)
+      : do_fault(vma, pmdp, address, flags);
+  }
+  if (!pte_present(orig_pte)) return 0;
+  const out = { ptl: 0 };
+  const pte = pte_offset_map_lock(pmdval, address, out);
+  if (kread(pte) !== orig_pte) {
+    pte_unmap_unlock(out.ptl);
+    return 0;
+  }
+  let entry = orig_pte;
+  if (flags & FAULT_FLAG_WRITE) {
+    if (!pte_write(orig_pte)) {
+      return do_wp_page({ vma, address, pmdp, pte, ptl: out.ptl, orig_pte, page: 0 });
+    }
+    entry = pte_mkdirty(entry);
+  }
+  entry = pte_mkyoung(entry);
+  if (entry !== orig_pte) kwrite(pte, entry); // ptep_set_access_flags()
+  pte_unmap_unlock(out.ptl);
+  return 0;
+}
+
+// mm/memory.c __handle_mm_fault(), v4.14
+export function handle_mm_fault(vma: number, address: number, flags: number): number {
   traceBegin(T.handle_mm_fault);
   try {
     const mm = kread(vma + VMA.vm_mm);
@@ -411,11 +603,7 @@ export function handle_mm_fault(vma: number, address: number, _flags: number): n
     if (!pgd_present(kread(pgdp)) && __pmd_alloc(mm, pgdp)) return VM_FAULT_OOM;
     const pmdp = pmd_offset(kread(pgdp), address);
     point('handle_mm_fault');
-    const pmdval = kread(pmdp);
-    if (!pmd_none(pmdval) && !pte_none(kread(pte_offset_map(pmdval, address)))) {
-      return 0; // already mapped: only the young/dirty bits would change
-    }
-    return do_anonymous_page(vma, pmdp, address);
+    return handle_pte_fault(vma, pmdp, u32(address), flags);
   } finally {
     traceEnd(T.handle_mm_fault);
   }

@@ -5,7 +5,7 @@
 import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/locking/spinlock.js';
 import { mem } from '../shm/arena.js';
 import { kread, kwrite } from './kasan.js';
-import { MM } from './mm_types.js';
+import { MM, VM_SHARED, VM_WRITE } from './mm_types.js';
 import {
   __free_page,
   __GFP_ZERO,
@@ -48,6 +48,33 @@ export const pmd_none = (pmd: number): boolean => pmd === 0;
 export const pmd_present = (pmd: number): boolean => (pmd & _PAGE_PRESENT) !== 0;
 export const pgd_none = (pgd: number): boolean => pgd === 0;
 export const pgd_present = (pgd: number): boolean => (pgd & _PAGE_PRESENT) !== 0;
+
+export const pte_write = (pte: number): boolean => (pte & _PAGE_RW) !== 0;
+export const pte_wrprotect = (pte: number): number => pte & ~_PAGE_RW;
+export const pte_mkwrite = (pte: number): number => pte | _PAGE_RW;
+export const pte_mkdirty = (pte: number): number => pte | _PAGE_DIRTY;
+export const pte_mkclean = (pte: number): number => pte & ~_PAGE_DIRTY;
+export const pte_mkyoung = (pte: number): number => pte | _PAGE_ACCESSED;
+export const pte_mkold = (pte: number): number => pte & ~_PAGE_ACCESSED;
+
+/** arch/x86/include/asm/pgtable_types.h _PAGE_CHG_MASK: what pte_modify() keeps. */
+const _PAGE_CHG_MASK = ~0xfff | _PAGE_ACCESSED | _PAGE_DIRTY;
+
+// arch/x86/include/asm/pgtable.h pte_modify(): the pfn and A/D bits stay, the rest is newprot.
+export function pte_modify(pte: number, newprot: number): number {
+  return (pte & _PAGE_CHG_MASK) | (newprot & ~_PAGE_CHG_MASK);
+}
+
+/**
+ * mm/mmap.c vm_get_page_prot() over x86's protection_map[]: PAGE_SHARED for a shared writable
+ * mapping, PAGE_READONLY/PAGE_COPY (present, user, not writable) for the rest. Private writable
+ * PTEs get _PAGE_RW from the fault (maybe_mkwrite()), so COW works. PAGE_NONE (_PAGE_PROTNONE) is
+ * not modelled: a PROT_NONE mapping's PTEs are read-only and access_error() refuses every fault.
+ */
+export function vm_get_page_prot(vm_flags: number): number {
+  const prot = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+  return (vm_flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) ? prot | _PAGE_RW : prot;
+}
 
 /** A table entry's target, as a struct page. */
 export const entry_page = (e: number): number => pfn_to_page(e >>> PAGE_SHIFT);
@@ -154,6 +181,16 @@ export function __pte_alloc(mm: number, pmdp: number): number {
   spin_unlock(mm + MM.page_table_lock);
   if (unused) table_free(unused, 'pte_free');
   return 0;
+}
+
+// include/linux/mm.h pmd_alloc() (the pud level is folded): 0, or -ENOMEM
+export function pmd_alloc(mm: number, pgdp: number): number {
+  return pgd_present(kread(pgdp)) ? 0 : __pmd_alloc(mm, pgdp);
+}
+
+// include/linux/mm.h pte_alloc(): 0, or -ENOMEM
+export function pte_alloc(mm: number, pmdp: number): number {
+  return pmd_none(kread(pmdp)) ? __pte_alloc(mm, pmdp) : 0;
 }
 
 /** pte_free()/pmd_free(): give a table page back (called from tlb_finish_mmu). */

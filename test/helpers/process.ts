@@ -1,15 +1,32 @@
 // A user process for single-threaded mm tests: a task with an mm, as current, that maps
-// anonymous memory, faults it in and exits.
+// anonymous memory, faults it in, forks and exits; and walkers that read its VMAs and page tables.
 import { expect } from 'vitest';
 import { cpuCtx } from '../../src/cpu/context.js';
 import { mm_alloc, mmput, spawnTask } from '../../src/kernel/fork.js';
 import { down_write, up_write } from '../../src/kernel/locking/rwsem.js';
 import { TASK } from '../../src/kernel/task_struct.js';
+import { copy_mm } from '../../src/mm/dup_mmap.js';
 import { __do_page_fault } from '../../src/mm/fault.js';
-import { kwrite } from '../../src/mm/kasan.js';
-import { FAULT_FLAG_WRITE } from '../../src/mm/memory.js';
-import { MM, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../../src/mm/mm_types.js';
-import { mmap_anon_fixed } from '../../src/mm/mmap.js';
+import { kread, kwrite } from '../../src/mm/kasan.js';
+import { FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../../src/mm/memory.js';
+import { MM, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, VMA } from '../../src/mm/mm_types.js';
+import { for_each_vma, mmap_anon_fixed } from '../../src/mm/mmap.js';
+import { pfn_to_page } from '../../src/mm/page_alloc.js';
+import {
+  entry_page,
+  PGDIR_SIZE,
+  PMD_SIZE,
+  PTRS_PER_PGD,
+  PTRS_PER_PMD,
+  PTRS_PER_PTE,
+  pgd_offset,
+  pgd_present,
+  pmd_none,
+  pmd_offset,
+  pte_offset_map,
+  pte_pfn,
+  pte_present,
+} from '../../src/mm/pgtable.js';
 import { boot } from './boot.js';
 
 export const PAGE_SZ = 4096;
@@ -40,8 +57,87 @@ export function mmap(mm: number, addr: number, pages: number): number {
   return vma;
 }
 
+/** A write fault that must succeed (a fresh page, or a COW break: VM_FAULT_WRITE). */
 export function fault(mm: number, addr: number): void {
-  expect(__do_page_fault(mm, addr, FAULT_FLAG_WRITE)).toBe(0);
+  expect(__do_page_fault(mm, addr, FAULT_FLAG_WRITE) & VM_FAULT_ERROR).toBe(0);
+}
+
+/** fork(): a new task `comm` whose mm is a copy of `parent`'s (copy_mm() as `parent`). */
+export function forkProcess(parent: Proc, comm: string): Proc {
+  cpuCtx.current = parent.task;
+  const task = spawnTask(comm);
+  expect(copy_mm(0, task)).toBe(0);
+  const mm = kread(task + TASK.mm);
+  expect(mm).not.toBe(0);
+  return { dmesg: parent.dmesg, mm, task };
+}
+
+export interface VmaInfo {
+  vma: number;
+  start: number;
+  end: number;
+  flags: number;
+  pgoff: number;
+  anon_vma: number;
+  file: number;
+}
+
+/** The mm's VMAs, lowest first. */
+export function vmaList(mm: number): VmaInfo[] {
+  return [...for_each_vma(mm)].map((vma) => ({
+    vma,
+    start: kread(vma + VMA.vm_start) >>> 0,
+    end: kread(vma + VMA.vm_end) >>> 0,
+    flags: kread(vma + VMA.vm_flags),
+    pgoff: kread(vma + VMA.vm_pgoff),
+    anon_vma: kread(vma + VMA.anon_vma),
+    file: kread(vma + VMA.vm_file),
+  }));
+}
+
+export interface PteInfo {
+  addr: number;
+  pte: number;
+  page: number;
+}
+
+/** Every non-none PTE of the mm, and its table pages (PMD and PTE pages, not the PGD). */
+export function walkPageTables(mm: number): { ptes: PteInfo[]; tables: number[] } {
+  const ptes: PteInfo[] = [];
+  const tables: number[] = [];
+  const pgd = kread(mm + MM.pgd);
+  for (let i = 0; i < PTRS_PER_PGD; i++) {
+    const pgdval = kread(pgd + i);
+    if (!pgd_present(pgdval)) continue;
+    tables.push(entry_page(pgdval));
+    for (let j = 0; j < PTRS_PER_PMD; j++) {
+      const base = (i * PGDIR_SIZE + j * PMD_SIZE) >>> 0;
+      const pmdval = kread(pmd_offset(pgdval, base));
+      if (pmd_none(pmdval)) continue;
+      tables.push(entry_page(pmdval));
+      for (let k = 0; k < PTRS_PER_PTE; k++) {
+        const addr = (base + k * PAGE_SZ) >>> 0;
+        const pte = kread(pte_offset_map(pmdval, addr));
+        if (pte) ptes.push({ addr, pte, page: pte_present(pte) ? pfn_to_page(pte_pfn(pte)) : 0 });
+      }
+    }
+  }
+  return { ptes, tables };
+}
+
+/** The present PTE at `addr`, or 0. */
+export function pteAt(mm: number, addr: number): number {
+  const pgdval = kread(pgd_offset(mm, addr));
+  if (!pgd_present(pgdval)) return 0;
+  const pmdval = kread(pmd_offset(pgdval, addr));
+  if (pmd_none(pmdval)) return 0;
+  return kread(pte_offset_map(pmdval, addr));
+}
+
+/** The page mapped at `addr`, or 0. */
+export function pageAt(mm: number, addr: number): number {
+  const pte = pteAt(mm, addr);
+  return pte_present(pte) ? pfn_to_page(pte_pfn(pte)) : 0;
 }
 
 /** The task exits: current->mm goes, the last mm_users ref is put, then every mm_count ref. */
