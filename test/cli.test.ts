@@ -35,7 +35,9 @@ describe('mmrace command line', () => {
 
   it('--help and --version exit 0', () => {
     expect(mmrace(['--help']).code).toBe(0);
-    expect(mmrace(['repro', '--help']).stdout).toMatch(/--variant/);
+    const help = mmrace(['repro', '--help']).stdout;
+    expect(help).toMatch(/--variant/);
+    expect(help).toMatch(/--eras <list>/);
     expect(mmrace(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 

@@ -34,7 +34,7 @@ interface MatrixJson {
   rows: Row[];
 }
 
-describe('mmrace eras', () => {
+describe('mmrace eras', { timeout: 60_000 }, () => {
   it('lists every era in release order with its commits and choices', () => {
     const r = mmrace(['eras']);
     expect(r.code).toBe(0);
@@ -111,11 +111,11 @@ describe('mmrace eras', () => {
   });
 });
 
-describe('--eras: bad lists are one line and exit 2, before any run', () => {
+describe('--eras: bad lists are one line and exit 2, before any run', { timeout: 60_000 }, () => {
   it.each([
     [
       ['repro', ID, '--eras', 'v4.16'],
-      /^mmrace: --eras: unknown era 'v4.16' \(Did you mean v4\.1[45]\?\); known eras: /,
+      /^mmrace: --eras: unknown era 'v4.16' \(Did you mean v4\.\d+\?\); known eras: /,
     ],
     [['repro', ID, '--eras', 'v4.14,nope'], /^mmrace: --eras: unknown era 'nope'; known eras: /],
     [['repro', ID, '--eras', ''], /^mmrace: --eras needs era names \(known: /],
@@ -133,28 +133,43 @@ describe('--eras: bad lists are one line and exit 2, before any run', () => {
   });
 });
 
-describe('the era matrix of the 2017 scenario', () => {
-  it('v4.14,v4.15 (controlled, seeded): reproduces in v4.14, clean in v4.15, exit 0', () => {
-    const r = mmrace([
+// Runs on 2 shared cores: a matrix over every era takes seconds.
+describe('the era matrix of the 2017 scenario', { timeout: 60_000 }, () => {
+  it('v4.14,v4.15 (controlled, seeded): reproduces in v4.14, clean in v4.15; the failing row replays on its era', () => {
+    // PCT, 20 seeded runs: 3 or 4 hit in v4.14 (seeds 1-3) as the kernel code is today.
+    const r = mmrace(['repro', ID, '--eras', 'v4.14,v4.15', '--strategy', 'pct', '--runs', '20']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^era matrix: 2 eras, 20 runs per era, seed 1, controlled mode \(pct\)$/m);
+    expect(r.stdout).toMatch(/^v4\.14 +4\.14\.0 +20 +[1-9]\d* +reproduces +reproduces +yes /m);
+    expect(r.stdout).toMatch(/^v4\.15 +4\.15\.0 +20 +0 +clean +clean +yes /m);
+    expect(r.stdout).toContain('every era as expected (2 eras)');
+    const m = /replay it: mmrace repro \S+ --eras v4\.14 --replay '(S1:3:\w+)' --variant v4\.14/.exec(
+      r.stdout,
+    );
+    expect(m).not.toBeNull();
+    const again = mmrace([
       'repro',
       ID,
       '--eras',
-      'v4.14,v4.15',
-      '--strategy',
-      'random',
-      '--runs',
-      '10',
+      'v4.14',
+      '--replay',
+      m![1]!,
+      '--variant',
+      'v4.14',
       '--json',
     ]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const out = json<MatrixJson>(r);
-    expect(out).toMatchObject({ ok: true, eras: ['v4.14', 'v4.15'], runsPerEra: 10 });
-    expect(out.rows.map((x) => [x.era, x.variant, x.expected, x.observed, x.ok, x.runs])).toEqual([
-      ['v4.14', 'v4.14', 'reproduces', 'reproduces', true, 10],
-      ['v4.15', 'v4.15', 'clean', 'clean', true, 10],
-    ]);
-    expect(out.rows[0]!.hits).toBeGreaterThan(0);
+    expect(again.code).toBe(0);
+    const out = json<MatrixJson>(again);
+    expect(out).toMatchObject({ ok: true, eras: ['v4.14'], runsPerEra: 1 });
+    expect(out.rows[0]).toMatchObject({
+      era: 'v4.14',
+      variant: 'v4.14',
+      expected: 'reproduces',
+      observed: 'reproduces',
+      ok: true,
+      runs: 1,
+    });
   });
 
   it('every era (human form): one row per era in release order, each as the scenario expects', () => {
@@ -180,28 +195,6 @@ describe('the era matrix of the 2017 scenario', () => {
     expect(r.code).toBe(0);
   });
 
-  it('a failing row prints a replay command that runs on its era', () => {
-    const r = mmrace(['repro', ID, '--eras', 'v4.14', '--strategy', 'random', '--runs', '4', '--seed', '1']);
-    expect(r.code).toBe(0);
-    const m = /replay it: mmrace repro \S+ --eras v4\.14 --replay '(S1:3:\w+)' --variant v4\.14/.exec(
-      r.stdout,
-    );
-    expect(m).not.toBeNull();
-    const again = mmrace([
-      'repro',
-      ID,
-      '--eras',
-      'v4.14',
-      '--replay',
-      m![1]!,
-      '--variant',
-      'v4.14',
-      '--json',
-    ]);
-    expect(again.code).toBe(0);
-    expect(json<MatrixJson>(again).rows[0]).toMatchObject({ era: 'v4.14', observed: 'reproduces', runs: 1 });
-  });
-
   it('mmrace with no command is the matrix of every scenario over every era', () => {
     const r = mmrace(['--eras', 'v4.15,v6.6', '--runs', '3', '--json']);
     expect(r.code).toBe(0);
@@ -214,7 +207,7 @@ describe('the era matrix of the 2017 scenario', () => {
 
   it('without --runs, a large matrix lowers its runs per era to fit the budget', () => {
     expect(matrixRuns(200, 4)).toBe(200);
-    expect(matrixRuns(200, 40)).toBe(50);
+    expect(matrixRuns(200, 40)).toBe(25);
     expect(matrixRuns(200, 10_000)).toBe(10);
   });
 
@@ -225,7 +218,7 @@ describe('the era matrix of the 2017 scenario', () => {
   });
 });
 
-describe("a user's scenario file declaring expectFailIn", () => {
+describe("a user's scenario file declaring expectFailIn", { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'mmrace-eras-'));
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(root, join(dir, 'node_modules', 'mmrace'), 'dir');
@@ -293,7 +286,7 @@ describe("a user's scenario file declaring expectFailIn", () => {
       'unknown.mjs',
       ['v4.16'],
       undefined,
-      /expectFailIn\[0\]: unknown era 'v4.16' \(did you mean 'v4.1[45]'\? known: /,
+      /expectFailIn\[0\]: unknown era 'v4.16' \(did you mean 'v4\.\d+'\? known: /,
     ],
     ['dup.mjs', ['v4.14', 'v4.14'], undefined, /expectFailIn: duplicate era 'v4.14'/],
     [

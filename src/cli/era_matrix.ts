@@ -8,7 +8,7 @@ import type { Scenario, Variant } from '../scenarios/scenario.js';
 import { UsageError } from './args.js';
 
 /** Runs per era when --runs is not given: the variants' default, lowered to fit MATRIX_RUN_BUDGET. */
-export const MATRIX_RUN_BUDGET = 2000;
+export const MATRIX_RUN_BUDGET = 1000;
 
 function knownEras(): string {
   return `${erasInReleaseOrder()

@@ -60,6 +60,13 @@ export function eraListing(era: EraProfile): EraListing {
   };
 }
 
+/** exit_mmap_v4_14 names its slot; 'none' in the oom_reap_task_mm slot reads oom_reap_task_mm=none. */
+function slotsText(fns: Record<string, string>): string {
+  return Object.entries(fns)
+    .map(([slot, f]) => (f.includes(slot.replace(/^_+/, '')) ? f : `${slot}=${f}`))
+    .join(', ');
+}
+
 function opsText(o: OpsSet): string {
   const fns = [...new Set(Object.values(o.functions))].join(', ');
   return o.set ? `${o.set} (${fns})` : fns;
@@ -77,7 +84,7 @@ export function erasText(list: readonly EraListing[]): string {
       out.push(`  ${i === 0 ? 'commits ' : '        '}  ${c.id} ${c.subject}`);
     });
     if (e.commits.length === 0) out.push('  commits   (none)');
-    out.push(`  mm        ${[...new Set(Object.values(e.mm))].join(', ')}`);
+    out.push(`  mm        ${slotsText(e.mm)}`);
     out.push(`  rwsem     ${e.rwsem}`);
     out.push(`  rcu       ${opsText(e.rcu)}`);
     out.push(`  pgtables  ${opsText(e.pgtableFree)}${config ? ` with ${config}` : ''}`);
