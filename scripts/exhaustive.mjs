@@ -24,6 +24,8 @@ const CASES = [
   ['dfs-rwsem-xadd', 'mixed', 'clean'],
   ['dfs-rwsem-downgrade', 'xadd', 'clean'],
   ['dfs-rwsem-trylock', 'xadd', 'clean'],
+  ['dfs-osq', 'reader-owned', 'clean'],
+  ['dfs-osq', 'writers', 'clean'],
   ['dfs-rwsem', 'readers-busted', 'reproduces'],
   ['dfs-rwsem', 'writers-busted', 'reproduces'],
   ['dfs-rwsem', 'readers-lost-wakeup', 'reproduces'],

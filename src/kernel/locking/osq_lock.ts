@@ -5,7 +5,7 @@
 // Emulator differences: need_resched() is an iteration bound (MAX_SPIN) and vcpu_is_preempted() is
 // never true; every wait is a runner.relax(), so a queued CPU never holds the controlled-mode token
 // and the bound ends every spin even if nobody unlocks.
-import { BOOT_CPU, cpuCtx } from '../../cpu/context.js';
+import { atomicPoint, BOOT_CPU, cpuCtx } from '../../cpu/context.js';
 import { MAX_CPUS } from '../../cpu/control.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
@@ -51,8 +51,14 @@ function osq_wait_next(lock: number, node: number, prev: number): number {
   const old = prev ? Atomics.load(i32, prev + CPU) + 1 : OSQ_UNLOCKED_VAL;
   const runner = cpuCtx.runner;
   for (let spins = 0; ; spins++) {
-    if (Atomics.load(i32, lock) === curr && Atomics.compareExchange(i32, lock, curr, old) === curr) return 0;
+    atomicPoint('osq_wait_next:tail'); // our next may move the tail back to us (its step B)
+    if (Atomics.load(i32, lock) === curr) {
+      atomicPoint('osq_wait_next:cmpxchg'); // a new spinner may take the tail after our read
+      if (Atomics.compareExchange(i32, lock, curr, old) === curr) return 0;
+    }
+    atomicPoint('osq_wait_next:next'); // the new tail may publish itself as our next meanwhile
     if (Atomics.load(i32, node + NEXT)) {
+      atomicPoint('osq_wait_next:xchg'); // our next may unqueue (its step A cmpxchg) meanwhile
       const next = Atomics.exchange(i32, node + NEXT, 0);
       if (next) return next;
     }
@@ -69,14 +75,18 @@ export function osq_lock(lock: number): boolean {
   Atomics.store(i32, node + LOCKED, 0);
   Atomics.store(i32, node + NEXT, 0);
   Atomics.store(i32, node + CPU, cpu);
+  atomicPoint('osq_lock:xchg'); // the queue may change after the caller's owner check
   const old = Atomics.exchange(i32, lock, curr);
   if (old === OSQ_UNLOCKED_VAL) return true;
   let prev = decode_cpu(old);
   Atomics.store(i32, node + PREV, prev);
+  // We are the tail but prev->next is not set: prev's unlock waits for it in osq_wait_next().
+  atomicPoint('osq_lock:prev_next');
   Atomics.store(i32, prev + NEXT, node);
   const runner = cpuCtx.runner;
   // Spin on our own node until the predecessor hands us the head; need_resched() unqueues.
   let spins = 0;
+  atomicPoint('osq_lock:locked'); // prev may hand over before our first look
   for (; !Atomics.load(i32, node + LOCKED); spins++) {
     if (spins >= MAX_SPIN) break;
     runner.relax(spins);
@@ -84,11 +94,12 @@ export function osq_lock(lock: number): boolean {
   if (Atomics.load(i32, node + LOCKED)) return true;
   // Step A: unlink from prev, unless it is handing us the lock right now.
   for (;;) {
-    if (
-      Atomics.load(i32, prev + NEXT) === node &&
-      Atomics.compareExchange(i32, prev + NEXT, node, 0) === node
-    )
-      break;
+    atomicPoint('osq_lock:unqueue'); // prev may hand over or unqueue itself meanwhile
+    if (Atomics.load(i32, prev + NEXT) === node) {
+      atomicPoint('osq_lock:unqueue_cmpxchg'); // prev's osq_unlock() may xchg its next first
+      if (Atomics.compareExchange(i32, prev + NEXT, node, 0) === node) break;
+    }
+    atomicPoint('osq_lock:unqueue_locked');
     if (Atomics.load(i32, node + LOCKED)) return true;
     runner.relax(spins++);
     prev = Atomics.load(i32, node + PREV);
@@ -98,6 +109,7 @@ export function osq_lock(lock: number): boolean {
   if (!next) return false;
   // Step C: link prev and next together.
   Atomics.store(i32, next + PREV, prev);
+  atomicPoint('osq_lock:relink'); // next may read its new prev and retry step A before the link
   Atomics.store(i32, prev + NEXT, next);
   return false;
 }
@@ -107,9 +119,13 @@ export function osq_unlock(lock: number): void {
   const i32 = mem.i32;
   const cpu = thisCpu();
   const curr = encode_cpu(cpu);
+  atomicPoint('osq_unlock:cmpxchg'); // a spinner may queue behind us first
   if (Atomics.compareExchange(i32, lock, curr, OSQ_UNLOCKED_VAL) === curr) return;
   const node = decode_cpu(curr);
+  atomicPoint('osq_unlock:xchg'); // the new tail may not have set our next yet, or may unqueue
   let next = Atomics.exchange(i32, node + NEXT, 0);
   if (!next) next = osq_wait_next(lock, node, 0);
+  // next is ours now: its step A cmpxchg fails, it spins until this store.
+  atomicPoint('osq_unlock:locked');
   if (next) Atomics.store(i32, next + LOCKED, 1);
 }

@@ -10,7 +10,7 @@
 // Callbacks run one at a time, oldest first, under `invoke_lock` with preemption disabled, as from
 // RCU_SOFTIRQ: from rcu_gp_kthread() or from rcu_barrier(). Serial FIFO invocation makes the
 // `invoked` counter exact, which is what rcu_barrier() waits on.
-import { cpuCtx, point } from '../../cpu/context.js';
+import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { spin_lock, spin_unlock } from '../locking/spinlock.js';
 import { check_kernel_pointer, die } from '../panic.js';
@@ -103,6 +103,8 @@ function __call_rcu(head: number, func: number, domain: RcuDomain): void {
       // Taken under the lock: each domain's cookies are non-decreasing along the ring.
       Atomics.store(i32, r + CB_COOKIE, get_state_synchronize_rcu(domain));
       Atomics.store(i32, r + CB_DOMAIN, domain);
+      // A grace period may end after the cookie was taken and before the record is published.
+      atomicPoint('__call_rcu:enqueued');
       Atomics.store(i32, rcuCblist('enqueued'), (enq + 1) | 0);
       spin_unlock(lock);
       break;
@@ -184,6 +186,7 @@ export function rcu_do_batch(): number {
       const cb = registry.get(func);
       if (!cb) throw new Error(`rcu_do_batch: callback id ${func} is not registered on this CPU`);
       cb.fn(head);
+      atomicPoint('rcu_do_batch:invoked'); // the callback has run, rcu_barrier() does not know yet
       Atomics.add(i32, rcuCblist('invoked'), 1);
       count++;
     }
@@ -200,6 +203,7 @@ export function rcu_barrier(): void {
   point('rcu_barrier');
   const i32 = mem.i32;
   const snap = Atomics.load(i32, rcuCblist('enqueued'));
+  atomicPoint('rcu_barrier:invoked'); // a callback may return between the two loads
   // Invocation is serial and FIFO, so `invoked` reaching `snap` means every earlier callback ran.
   while (((Atomics.load(i32, rcuCblist('invoked')) - snap) | 0) < 0) {
     // The oldest callback's grace period (of either domain); none queued: another CPU is invoking

@@ -6,7 +6,8 @@
 // writer scanned it as idle. Under SC that reader cannot see data unpublished before this grace
 // period, but it carries the stale phase into the next one, which would take it for a new reader.
 // The second flip and wait catch it.
-import { cpuCtx, point } from '../../cpu/context.js';
+import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
+import { atomicPoints } from '../../cpu/granularity.js';
 import { mem } from '../../shm/arena.js';
 import { KERN_ERR, printk } from '../printk.js';
 import { HZ, jiffies } from '../time.js';
@@ -14,6 +15,7 @@ import {
   RCU_READER_SLOTS,
   RCU_STATE,
   rcuReaderWord,
+  rcuRunCpus,
   rcuState,
   URCU_GP_CTR_NEST_MASK,
   URCU_GP_CTR_PHASE,
@@ -47,7 +49,13 @@ function readerActiveOld(slot: number, gpCtr: number): boolean {
 /** The first reader slot still in an old-phase section, or -1. */
 function firstOldReader(skip: number): number {
   const gpCtr = Atomics.load(mem.i32, rcuState('gp_ctr'));
-  for (let s = 0; s < RCU_READER_SLOTS; s++) if (s !== skip && readerActiveOld(s, gpCtr)) return s;
+  const last = atomicPoints() ? rcuRunCpus() : 0; // slots 1..last belong to the run's CPUs
+  for (let s = 0; s < RCU_READER_SLOTS; s++) {
+    if (s === skip) continue;
+    // After the flip or the previous slot: this CPU may enter or leave a section meanwhile.
+    if (s >= 1 && s <= last) atomicPoint('wait_for_readers:reader');
+    if (readerActiveOld(s, gpCtr)) return s;
+  }
   return -1;
 }
 
@@ -65,7 +73,10 @@ function wait_for_readers(skip: number): void {
     if (wait_loops >= RCU_QS_ACTIVE_ATTEMPTS) Atomics.store(i32, futex, -1);
     const old = firstOldReader(skip);
     if (old < 0) {
-      if (wait_loops >= RCU_QS_ACTIVE_ATTEMPTS) Atomics.store(i32, futex, 0);
+      if (wait_loops >= RCU_QS_ACTIVE_ATTEMPTS) {
+        atomicPoint('wait_for_readers:futex'); // a leaving reader may still see -1 and wake us
+        Atomics.store(i32, futex, 0);
+      }
       return;
     }
     point('rcu_gp_wait');

@@ -34,7 +34,7 @@
 // (synchronize_sched, call_rcu_sched) for preempt-disabled regions. From v4.20 synchronize_rcu()
 // waits for both. No expedited grace periods, no per-CPU callback lists (one FIFO ring).
 import { BOOT_CPU } from '../../cpu/context.js';
-import { MAX_CPUS } from '../../cpu/control.js';
+import { C, ctl, MAX_CPUS } from '../../cpu/control.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { WARN_ON_ONCE } from '../panic.js';
@@ -106,6 +106,14 @@ export function rcuReaderSlot(cpu: number): number {
   const s = cpu === BOOT_CPU ? 0 : cpu + 1;
   if (s < 0 || s >= RCU_READER_SLOTS) throw new RangeError(`rcu: no reader word for CPU ${cpu}`);
   return s;
+}
+
+/**
+ * CPUs taking part in the run: only their reader words and preempt counts change while it runs
+ * (the boot CPU's stay idle), so a grace period's scan needs an atomic point before theirs only.
+ */
+export function rcuRunCpus(): number {
+  return Atomics.load(mem.i32, ctl() + C.NCPUS);
 }
 
 /** Address of the reader word of reader slot `slot`. */

@@ -11,6 +11,7 @@
 // waits for is the same (every region in progress at its start), found without a tick.
 
 import {
+  atomicPoint,
   cpuCtx,
   PREEMPT_COUNT_MASK,
   PREEMPT_NEED_RESCHED,
@@ -18,6 +19,7 @@ import {
   preemptCountWord,
 } from '../../cpu/context.js';
 import { MAX_CPUS } from '../../cpu/control.js';
+import { atomicPoints } from '../../cpu/granularity.js';
 import { mem } from '../../shm/arena.js';
 import { resched_cpu } from '../preempt.js';
 import { HZ, jiffies } from '../time.js';
@@ -27,17 +29,23 @@ import {
   RCU_CPU_STALL_TIMEOUT,
   RCU_QS_ACTIVE_ATTEMPTS,
 } from './memb.js';
+import { rcuRunCpus } from './rcu.js';
 
 /**
  * Waits until every CPU but the caller (reader slot `skip`: the boot CPU is slot 0, CPU c slot
  * c + 1) has been seen outside a preempt-disabled region since the call.
  */
 export function wait_for_preempt_holdouts(skip: number): void {
-  for (let cpu = -1; cpu < MAX_CPUS; cpu++) if (cpu + 1 !== skip) wait_for_cpu_qs(cpu);
+  const n = atomicPoints() ? rcuRunCpus() : 0; // only the run's CPUs change their count meanwhile
+  for (let cpu = -1; cpu < MAX_CPUS; cpu++) if (cpu + 1 !== skip) wait_for_cpu_qs(cpu, cpu >= 0 && cpu < n);
 }
 
-function wait_for_cpu_qs(cpu: number): void {
+function wait_for_cpu_qs(cpu: number, live: boolean): void {
+  // After the previous CPU's scan: this one may enter or leave a region meanwhile.
+  if (live) atomicPoint('wait_for_cpu_qs:resched');
   if (!resched_cpu(cpu)) return;
+  // Between setting PREEMPT_NEED_RESCHED and reading the count, its preempt_enable() may clear it.
+  if (live) atomicPoint('wait_for_cpu_qs:preempt_count');
   const i32 = mem.i32;
   const w = preemptCountWord(cpu);
   const runner = cpuCtx.runner;

@@ -5,7 +5,7 @@
 // style), serialized by gp_mutex; a caller whose cookie was satisfied by someone else's grace
 // period returns at once. Before v4.20 RCU-sched is a second domain with its own gp_seq
 // (synchronize_sched()).
-import { cpuCtx, point } from '../../cpu/context.js';
+import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { might_sleep } from '../sched.js';
 import { rcuFlavour } from './flavour.js';
@@ -107,6 +107,7 @@ function rcu_gp(domain: RcuDomain): void {
   rcu_seq_start(gpSeq(domain));
   if (domain === RCU_SCHED_DOMAIN) rcuFlavour.rcu_sched_gp_wait(skip);
   else rcuFlavour.rcu_gp_wait(skip);
+  atomicPoint('rcu_gp_cleanup:gp_seq'); // readers gone, the grace period not yet ended: cookies see it
   rcu_seq_end(gpSeq(domain));
   point('rcu_gp_end');
 }
@@ -119,6 +120,7 @@ function gpMutexLock(): void {
   const i32 = mem.i32;
   const m = rcuState('gp_mutex');
   if (Atomics.compareExchange(i32, m, 0, 1) === 0) return;
+  atomicPoint('gp_mutex:xchg'); // the holder may unlock between the failed CAS and the xchg
   while (Atomics.exchange(i32, m, 2) !== 0) cpuCtx.runner.wait(m, 2, GP_FUTEX_WAIT_MS);
 }
 
@@ -126,6 +128,7 @@ function gpMutexUnlock(): void {
   const i32 = mem.i32;
   const m = rcuState('gp_mutex');
   if (Atomics.sub(i32, m, 1) !== 1) {
+    atomicPoint('gp_mutex:unlock'); // still 1: a locker's xchg sees it held and sleeps
     Atomics.store(i32, m, 0);
     cpuCtx.runner.wake(m, 1);
   }

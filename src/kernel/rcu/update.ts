@@ -2,7 +2,7 @@
 // blocks and never waits for anyone: rcu_read_lock()/rcu_read_unlock() only store this CPU's reader
 // word (liburcu's memb flavour, see rcu.ts for the design) and, as in a !CONFIG_PREEMPT_RCU kernel,
 // disable preemption for the section.
-import { cpuCtx, point } from '../../cpu/context.js';
+import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { check_kernel_pointer, dump_stack, print_tainted, WARN_ON_ONCE } from '../panic.js';
 import { preempt_count, preempt_disable, preempt_enable } from '../preempt.js';
@@ -34,6 +34,7 @@ export function rcu_read_lock(): void {
     // Outermost: copy the global phase (and a nesting count of 1). A CPU delayed between this load
     // and the store below publishes a phase that may already be stale; that reader is why a grace
     // period needs two phases (tree.ts).
+    atomicPoint('rcu_read_lock:gp_ctr'); // preempt-disabled, no phase yet: only an RCU-sched scan sees us
     const ctr = Atomics.load(i32, RCU_STATE.base() + RCU_STATE.layout.gp_ctr);
     point('rcu_read_lock');
     Atomics.store(i32, me, ctr);
@@ -60,10 +61,13 @@ export function rcu_read_unlock(): void {
   if (nesting === URCU_GP_COUNT) {
     // wake_up_gp(): the grace-period leader went to sleep waiting for readers.
     const futex = rcuState('gp_futex');
+    atomicPoint('rcu_read_unlock:gp_futex'); // the leader may announce its sleep and scan us gone
     if (Atomics.load(i32, futex) === -1) {
+      atomicPoint('wake_up_gp:futex'); // the leader may finish (or the next one announce) first
       Atomics.store(i32, futex, 0);
       cpuCtx.runner.wake(futex, 1);
     }
+    atomicPoint('rcu_read_unlock:preempt_enable'); // reader word idle, preempt count not yet
   }
   preempt_enable();
 }
