@@ -6,7 +6,7 @@ import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { add_taint, die, dump_stack, TAINT_BAD_PAGE } from '../kernel/panic.js';
 import { hex8, KERN_ALERT, printk } from '../kernel/printk.js';
 import { task_comm, task_pid } from '../kernel/task_struct.js';
-import type { RegionSpec } from '../shm/arena.js';
+import type { Arena, RegionSpec } from '../shm/arena.js';
 import { mem } from '../shm/arena.js';
 import { defineStruct } from '../shm/layout.js';
 import { defineStatics } from '../shm/statics.js';
@@ -60,8 +60,29 @@ export function pageAllocRegions(nrPages: number): RegionSpec[] {
 }
 
 const g = (f: keyof typeof PAGE_ALLOC.layout): number => PAGE_ALLOC.base() + (PAGE_ALLOC.layout[f] as number);
-const memMap = (): number => mem.arena.region(MEM_MAP_REGION).base;
-const frames = (): number => mem.arena.region(FRAMES_REGION).base;
+const ZONE_LOCK = PAGE_ALLOC.layout.zone_lock;
+const FREE_HEAD = PAGE_ALLOC.layout.free_head;
+const NR_FREE = PAGE_ALLOC.layout.nr_free;
+
+// The two regions' bases, looked up by name once per arena (as statics.ts base() does): every
+// pfn/page/frame conversion needs one, a fault a dozen or more.
+let basesFor: Arena | undefined;
+let memMapBase = 0;
+let framesBase = 0;
+function loadBases(): void {
+  const a = mem.arena;
+  memMapBase = a.region(MEM_MAP_REGION).base;
+  framesBase = a.region(FRAMES_REGION).base;
+  basesFor = a;
+}
+const memMap = (): number => {
+  if (basesFor !== mem.arena) loadBases();
+  return memMapBase;
+};
+const frames = (): number => {
+  if (basesFor !== mem.arena) loadBases();
+  return framesBase;
+};
 
 export function nr_pages(): number {
   return Atomics.load(mem.i32, g('nr_pages'));
@@ -117,13 +138,14 @@ export function nr_free_pages(): number {
 // mm/page_alloc.c alloc_pages(gfp, 0): returns a struct page, or 0 when out of memory.
 export function alloc_page(gfp: number, site: string): number {
   const i32 = mem.i32;
-  spin_lock(g('zone_lock'));
-  const page = i32[g('free_head')]!;
+  const z = PAGE_ALLOC.base();
+  spin_lock(z + ZONE_LOCK);
+  const page = i32[z + FREE_HEAD]!;
   if (page) {
-    i32[g('free_head')] = i32[page + PAGE.next_free]!;
-    Atomics.sub(i32, g('nr_free'), 1);
+    i32[z + FREE_HEAD] = i32[page + PAGE.next_free]!;
+    Atomics.sub(i32, z + NR_FREE, 1);
   }
-  spin_unlock(g('zone_lock'));
+  spin_unlock(z + ZONE_LOCK);
   if (!page) return 0;
   i32[page + PAGE.flags] = 0;
   i32[page + PAGE._mapcount] = -1;
@@ -188,11 +210,12 @@ export function free_unref_page(page: number, site: string): void {
   const f = page_address(page);
   // Poison with plain stores: only a buggy, racing reader can look at a free frame.
   i32.fill(PAGE_POISON, f, f + PAGE_WORDS);
-  spin_lock(g('zone_lock'));
-  i32[page + PAGE.next_free] = i32[g('free_head')]!;
-  i32[g('free_head')] = page;
-  Atomics.add(i32, g('nr_free'), 1);
-  spin_unlock(g('zone_lock'));
+  const z = PAGE_ALLOC.base();
+  spin_lock(z + ZONE_LOCK);
+  i32[page + PAGE.next_free] = i32[z + FREE_HEAD]!;
+  i32[z + FREE_HEAD] = page;
+  Atomics.add(i32, z + NR_FREE, 1);
+  spin_unlock(z + ZONE_LOCK);
 }
 
 export function __free_page(page: number, site: string): void {
