@@ -14,6 +14,7 @@ import { for_each_vma, mmap_anon_fixed } from '../../src/mm/mmap.js';
 import { pfn_to_page } from '../../src/mm/page_alloc.js';
 import {
   entry_page,
+  entry_table,
   PGDIR_SIZE,
   PMD_SIZE,
   PTRS_PER_PGD,
@@ -27,6 +28,7 @@ import {
   pte_pfn,
   pte_present,
 } from '../../src/mm/pgtable.js';
+import { mem } from '../../src/shm/arena.js';
 import { boot } from './boot.js';
 
 export const PAGE_SZ = 4096;
@@ -101,28 +103,38 @@ export interface PteInfo {
   page: number;
 }
 
-/** Every non-none PTE of the mm, and its table pages (PMD and PTE pages, not the PGD). */
-export function walkPageTables(mm: number): { ptes: PteInfo[]; tables: number[] } {
+/**
+ * Every non-none PTE of the mm, and its table pages (PMD and PTE pages, not the PGD). The tables
+ * are read with plain loads, not kread(): a checker, not kernel code (and 2048 entries per mm).
+ */
+export function walkPageTables(mm: number): { ptes: PteInfo[]; tables: number[]; spans: number[][] } {
   const ptes: PteInfo[] = [];
   const tables: number[] = [];
+  const spans: number[][] = []; // the [start, end) each table maps, beside `tables`
+  const i32 = mem.i32;
   const pgd = kread(mm + MM.pgd);
   for (let i = 0; i < PTRS_PER_PGD; i++) {
-    const pgdval = kread(pgd + i);
+    const pgdval = Atomics.load(i32, pgd + i);
     if (!pgd_present(pgdval)) continue;
     tables.push(entry_page(pgdval));
+    spans.push([i * PGDIR_SIZE, (i + 1) * PGDIR_SIZE]);
+    const pmd = entry_table(pgdval);
     for (let j = 0; j < PTRS_PER_PMD; j++) {
-      const base = (i * PGDIR_SIZE + j * PMD_SIZE) >>> 0;
-      const pmdval = kread(pmd_offset(pgdval, base));
+      const pmdval = Atomics.load(i32, pmd + j);
       if (pmd_none(pmdval)) continue;
       tables.push(entry_page(pmdval));
+      const base = (i * PGDIR_SIZE + j * PMD_SIZE) >>> 0;
+      spans.push([base, base + PMD_SIZE]);
+      const table = entry_table(pmdval);
       for (let k = 0; k < PTRS_PER_PTE; k++) {
+        const pte = Atomics.load(i32, table + k);
+        if (!pte) continue;
         const addr = (base + k * PAGE_SZ) >>> 0;
-        const pte = kread(pte_offset_map(pmdval, addr));
-        if (pte) ptes.push({ addr, pte, page: pte_present(pte) ? pfn_to_page(pte_pfn(pte)) : 0 });
+        ptes.push({ addr, pte, page: pte_present(pte) ? pfn_to_page(pte_pfn(pte)) : 0 });
       }
     }
   }
-  return { ptes, tables };
+  return { ptes, tables, spans };
 }
 
 /** The present PTE at `addr`, or 0. */
