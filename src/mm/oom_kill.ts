@@ -2,7 +2,7 @@
 // emulator's check for a kill while an earlier victim still holds its memory. The reaper is
 // oom_reaper.ts, process_mrelease(2) is process_mrelease.ts (both re-exported here).
 import { set_bit, test_bit } from '../kernel/bitops.js';
-import { mmdrop, mmgrab, task_struct_cachep } from '../kernel/fork.js';
+import { mm_cachep, mmdrop, mmgrab, signal_cachep, task_struct_cachep } from '../kernel/fork.js';
 import { spin_lock_init } from '../kernel/locking/spinlock.js';
 import { KERN_EMERG, KERN_ERR, KERN_INFO, printk } from '../kernel/printk.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/update.js';
@@ -34,7 +34,7 @@ import { kread } from './kasan.js';
 import { get_mm_counter } from './memory.js';
 import { MM, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, MMF_OOM_SKIP } from './mm_types.js';
 import { nr_pages } from './page_alloc.js';
-import { kmem_cache_live_objects } from './slab.js';
+import { kmem_cache_live_objects, slab_is_live } from './slab.js';
 
 export { oom_reap_task, process_mrelease } from './era_ops.js';
 export { MAX_OOM_REAP_RETRIES, oom_reaper } from './oom_reaper.js';
@@ -247,12 +247,22 @@ function oom_evaluate_task(task: number, oc: OomControl): boolean {
   return false;
 }
 
-// mm/oom_kill.c select_bad_process(), v4.14: for_each_process() under RCU, here the live
-// task_structs not yet dead (release_task() unlinked those from the task list).
+/**
+ * for_each_process(): there is no task list here, so the live task_structs that are not dead and
+ * whose signal_struct is not being freed (__put_task_struct() frees it first) stand in for it.
+ */
+function for_each_process(): number[] {
+  return kmem_cache_live_objects(task_struct_cachep).filter(
+    (p) =>
+      Atomics.load(mem.i32, p + TASK.__state) !== TASK_DEAD &&
+      slab_is_live(signal_cachep, Atomics.load(mem.i32, p + TASK.signal)),
+  );
+}
+
+// mm/oom_kill.c select_bad_process(), v4.14: for_each_process() under RCU.
 function select_bad_process(oc: OomControl): void {
   rcu_read_lock();
-  for (const p of kmem_cache_live_objects(task_struct_cachep)) {
-    if (Atomics.load(mem.i32, p + TASK.__state) === TASK_DEAD) continue;
+  for (const p of for_each_process()) {
     if (oom_evaluate_task(p, oc)) break;
   }
   rcu_read_unlock();
@@ -277,10 +287,11 @@ function rss_text(mm: number): string {
  * signal->oom_mm pins each earlier victim's mm_struct, so reading its counters is safe.
  */
 function check_spurious_oom_kill(victim: number, mm: number): void {
-  for (const t of kmem_cache_live_objects(task_struct_cachep)) {
+  for (const t of for_each_process()) {
     if (t === victim) continue;
     const oom_mm = Atomics.load(mem.i32, Atomics.load(mem.i32, t + TASK.signal) + SIGNAL.oom_mm);
-    if (!oom_mm || oom_mm === mm || !test_bit(MMF_OOM_SKIP, oom_mm + MM.flags)) continue;
+    if (!oom_mm || oom_mm === mm || !slab_is_live(mm_cachep, oom_mm)) continue;
+    if (!test_bit(MMF_OOM_SKIP, oom_mm + MM.flags)) continue;
     if (!get_mm_rss(oom_mm)) continue;
     printk(
       KERN_ERR,
