@@ -35,6 +35,7 @@ import {
   EBADF,
   EINVAL,
   ENOMEM,
+  EPERM,
   find_vma,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -160,6 +161,7 @@ describe('do_mmap', () => {
     expect(vm_mmap(p.mm, BASE + 1, P, RW, FIXED)).toBe(-EINVAL);
     expect(vm_mmap(p.mm, 0, P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN)).toBe(-EINVAL);
     expect(vm_mmap(p.mm, 0, P, RW, MAP_ANONYMOUS)).toBe(-EINVAL); // neither shared nor private
+    expect(vm_mmap(p.mm, 0, P, RW, FIXED)).toBe(-EPERM); // below mmap_min_addr
     expect(field(p.mm, 'map_count')).toBe(0);
     exitClean(p);
   });
@@ -352,6 +354,23 @@ describe('mprotect', () => {
     expect(pteAt(p.mm, BASE + 2 * P) & _PAGE_RW).toBe(_PAGE_RW);
     expect(nr_free_pages()).toBe(free0);
     exitClean(p);
+  });
+
+  it('a locked private mapping made writable is populated with write faults: COW broken at once', () => {
+    const p = newProcess('protector');
+    const a = vm_mmap(p.mm, 0, 2 * P, PROT_READ, ANON | MAP_LOCKED);
+    const pages = [pageAt(p.mm, a), pageAt(p.mm, a + P)];
+    expect(pteAt(p.mm, a) & _PAGE_RW).toBe(0);
+    const c = forkProcess(p, 'child');
+    expect(page_mapcount(pages[0]!)).toBe(2);
+    expect(mprotect(p.mm, a, 2 * P, RW)).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      expect(pageAt(p.mm, a + i * P)).not.toBe(pages[i]); // the parent's own copies, writable
+      expect(pteAt(p.mm, a + i * P) & _PAGE_RW).toBe(_PAGE_RW);
+      expect([page_mapcount(pages[i]!), page_ref_count(pages[i]!)]).toEqual([1, 1]); // the child's
+      expect(pageAt(c.mm, a + i * P)).toBe(pages[i]);
+    }
+    exitClean(c, p);
   });
 
   it('a shared mapping gets writable PTEs back; PROT_NONE refuses every fault; holes are -ENOMEM', () => {

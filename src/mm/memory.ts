@@ -1,5 +1,6 @@
-// mm/memory.c, v4.14: anonymous faults, the zap walk (unmap_vmas / unmap_page_range /
-// zap_pte_range), free_pgtables and print_bad_pte. Addresses are unsigned 32-bit numbers.
+// mm/memory.c, v4.14: faults (anonymous, shmem, the write-protect fault's COW), the zap walk
+// (unmap_vmas / unmap_page_range / zap_pte_range), free_pgtables and print_bad_pte. fork's
+// copy_page_range is in dup_mmap.ts. Addresses are unsigned 32-bit numbers.
 import { point } from '../cpu/context.js';
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { add_taint, dump_stack, TAINT_BAD_PAGE } from '../kernel/panic.js';

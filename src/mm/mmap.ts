@@ -236,7 +236,8 @@ export function get_unmapped_area(mm: number, addr: number, len: number, flags: 
   if (addr < 0) return addr;
   if (addr > TASK_SIZE - len) return -ENOMEM;
   if (offset_in_page(addr)) return -EINVAL;
-  return addr;
+  // security_mmap_addr() -> cap_mmap_addr(): below mmap_min_addr needs CAP_SYS_RAWIO
+  return addr < mmap_min_addr ? -EPERM : addr;
 }
 
 // mm/mmap.c accountable_mapping(), v4.14: private writable memory is charged (VM_ACCOUNT).
@@ -356,7 +357,8 @@ export function vm_mmap(
 // mm/gup.c populate_vma_page_range(), v4.14, with __get_user_pages() reduced to one
 // handle_mm_fault() per page (a present page that needs no COW break only gets its young bit).
 // Writable private mappings are touched with a write fault, to break COW. The caller holds
-// mmap_sem for reading. Returns the pages done or -errno.
+// mmap_sem (for reading from mm_populate(), for writing from mprotect_fixup()). Returns the pages
+// done or -errno.
 export function populate_vma_page_range(vma: number, start: number, end: number): number {
   const vm_flags = kread(vma + VMA.vm_flags);
   const write = (vm_flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
@@ -429,7 +431,9 @@ export function split_vma(mm: number, vma: number, addr: number, new_below: bool
   return __split_vma(mm, vma, addr, new_below);
 }
 
-// mm/mlock.c munlock_vma_pages_all(), v4.14: clear VM_LOCKED (pages carry no mlock state here).
+// mm/mlock.c munlock_vma_pages_all(), v4.14, reduced to clearing VM_LOCKED|VM_LOCKONFAULT (pages
+// carry no mlock state here). exit_mmap.ts has the page walk of munlock_vma_pages_range(); one
+// shared copy in an mm/mlock.ts would serve both.
 function munlock_vma_pages_all(vma: number): void {
   kwrite(vma + VMA.vm_flags, kread(vma + VMA.vm_flags) & ~(VM_LOCKED | VM_LOCKONFAULT));
 }

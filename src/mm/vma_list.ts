@@ -5,6 +5,8 @@
 //
 // Writers hold mmap_sem for writing. Readers hold it for reading, except exit_mmap() (mm_users is
 // 0) and the buggy walkers the scenarios replay.
+import { die } from '../kernel/panic.js';
+import { KERN_WARNING, printk } from '../kernel/printk.js';
 import { mem } from '../shm/arena.js';
 import { kread, kwrite } from './kasan.js';
 import { MM, VMA } from './mm_types.js';
@@ -85,7 +87,10 @@ export function vma_link(mm: number, vma: number, prev: number): void {
 // mm/mmap.c __insert_vm_struct(), v4.14: split_vma's half goes into its place in the list.
 export function __insert_vm_struct(mm: number, vma: number): void {
   const { prev, overlap } = find_vma_links(mm, vma_start(vma), vma_end(vma));
-  if (overlap) throw new Error('__insert_vm_struct: the new VMA overlaps a mapped one (BUG())');
+  if (overlap) {
+    printk(KERN_WARNING, '------------[ cut here ]------------'); // BUG(): report_bug(), die()
+    die('kernel BUG at mm/mmap.c:__insert_vm_struct!', 'invalid opcode: 0000');
+  }
   vma_link(mm, vma, prev);
 }
 
