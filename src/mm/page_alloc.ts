@@ -10,7 +10,7 @@ import type { Arena, RegionSpec } from '../shm/arena.js';
 import { mem } from '../shm/arena.js';
 import { defineStruct } from '../shm/layout.js';
 import { defineStatics } from '../shm/statics.js';
-import { intern } from '../shm/strtab.js';
+import { internCached } from '../shm/strtab.js';
 import { type BadAccess, registerShadow, track } from './kasan.js';
 
 export const PAGE = defineStruct('page', [
@@ -43,6 +43,10 @@ export const PAGE_POISON = 0xaaaaaaaa | 0;
  */
 const ZERO_FRAME = new Int32Array(PAGE_WORDS);
 const POISON_FRAME = new Int32Array(PAGE_WORDS).fill(PAGE_POISON);
+
+/** Interned call-site names (struct page's alloc_site/free_site), one cache per side. */
+const allocSiteId = internCached();
+const freeSiteId = internCached();
 
 const PS_FREE = 0;
 const PS_ALLOCATED = 1;
@@ -159,7 +163,7 @@ export function alloc_page(gfp: number, site: string): number {
   i32[page + PAGE.mapping] = 0;
   i32[page + PAGE.index] = 0;
   i32[page + PAGE.pt_mm] = 0;
-  i32[page + PAGE.alloc_site] = intern(site);
+  i32[page + PAGE.alloc_site] = allocSiteId(site);
   i32[page + PAGE.alloc_pid] = task_pid(cpuCtx.current);
   Atomics.store(i32, page + PAGE._refcount, 1);
   if (gfp & __GFP_ZERO) {
@@ -207,7 +211,7 @@ export function free_unref_page(page: number, site: string): void {
     bad_page(page, bad); // the page is leaked, as the kernel does
     return;
   }
-  i32[page + PAGE.free_site] = intern(site);
+  i32[page + PAGE.free_site] = freeSiteId(site);
   i32[page + PAGE.free_pid] = task_pid(cpuCtx.current);
   i32[page + PAGE.free_cpu] = cpuCtx.cpu;
   i32[page + PAGE.flags] = 0;

@@ -24,7 +24,7 @@ import { task_pid } from '../kernel/task_struct.js';
 import type { RegionSpec } from '../shm/arena.js';
 import { mem } from '../shm/arena.js';
 import { assertLayoutOpen } from '../shm/layout_seal.js';
-import { intern } from '../shm/strtab.js';
+import { internCached } from '../shm/strtab.js';
 import { type BadAccess, kasan_report_invalid_free, registerShadow, track } from './kasan.js';
 
 export const POISON_FREE = 0x6b6b6b6b;
@@ -74,6 +74,10 @@ export interface KmemCache {
   /** Constructor run on every object of a new slab (here: at every cache reset). */
   readonly ctor?: (obj: number) => void;
 }
+
+/** Interned call-site names for the object headers, one cache per side. */
+const allocSiteId = internCached();
+const freeSiteId = internCached();
 
 const caches = new Map<string, KmemCache>();
 const byRegion = new Map<string, KmemCache>();
@@ -178,7 +182,7 @@ export function kmem_cache_alloc(c: KmemCache, site: string): number {
   if (!s) return 0;
   const obj = s + c.hdr;
   if (!keepsContents(c)) i32.fill(0, obj, obj + c.objWords);
-  i32[s + OH_ALLOC_SITE] = intern(site);
+  i32[s + OH_ALLOC_SITE] = allocSiteId(site);
   i32[s + OH_ALLOC_PID] = task_pid(cpuCtx.current);
   i32[s + OH_ALLOC_CPU] = cpuCtx.cpu;
   i32[s + OH_FREE_SITE] = 0;
@@ -206,7 +210,7 @@ export function kmem_cache_free(c: KmemCache, obj: number, site: string): void {
     return;
   }
   if (!c.ctor) i32.fill(POISON_FREE, obj, obj + c.objWords);
-  i32[s + OH_FREE_SITE] = intern(site);
+  i32[s + OH_FREE_SITE] = freeSiteId(site);
   i32[s + OH_FREE_PID] = task_pid(cpuCtx.current);
   i32[s + OH_FREE_CPU] = cpuCtx.cpu;
   const b = base(c);
@@ -224,7 +228,7 @@ export function kmem_cache_free(c: KmemCache, obj: number, site: string): void {
 /** The rest of kmem_cache_free() for a SLAB_TYPESAFE_BY_RCU cache: no poison, no quarantine. */
 function freeTypesafeObject(c: KmemCache, s: number, site: string): void {
   const i32 = mem.i32;
-  i32[s + OH_FREE_SITE] = intern(site);
+  i32[s + OH_FREE_SITE] = freeSiteId(site);
   i32[s + OH_FREE_PID] = task_pid(cpuCtx.current);
   i32[s + OH_FREE_CPU] = cpuCtx.cpu;
   // From here a grace period must pass before the object's slab may be released.

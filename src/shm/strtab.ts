@@ -60,6 +60,26 @@ export function intern(s: string): number {
   throw new RangeError('string table full');
 }
 
+/**
+ * A one-entry cache in front of `intern` for a call site that interns mostly the same string
+ * again and again (an allocator's `site` argument: a fault allocates at 'do_anonymous_page', an
+ * exit frees at one site page after page). A hit is one string compare (a pointer compare for
+ * the string literals callers pass) instead of a Map lookup; each call of internCached() makes
+ * its own cache, so an allocation site and a free site do not evict each other.
+ */
+export function internCached(): (s: string) => number {
+  let lastS = '';
+  let lastId = 0;
+  let lastArena: Arena | undefined;
+  return (s: string): number => {
+    if (s === lastS && lastArena === mem.arena) return lastId;
+    lastId = intern(s);
+    lastS = s;
+    lastArena = mem.arena;
+    return lastId;
+  };
+}
+
 /** The string behind an id from `intern`, or '?' for 0 / garbage. */
 export function strAt(id: number): string {
   const r = mem.arena.region(STRTAB_REGION.name);
