@@ -19,6 +19,7 @@ export type { RunEnd, Strategy } from './cpu/strategy.js';
 export { applyEra, ERAS, type EraProfile, eraByName } from './eras/index.js';
 // Kernel core
 export * from './kernel/bitops.js';
+export { EACCES, EAGAIN, EBADF, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH } from './kernel/errno.js';
 export { do_exit, exit_mm } from './kernel/exit.js';
 export {
   check_mm,
@@ -75,7 +76,17 @@ export {
   wait_event_interruptible,
   wake_up,
 } from './kernel/wait.js';
-export { exit_mmap, mark_oom_victim } from './mm/era_ops.js';
+export { CLONE_VM, copy_mm, dup_mm } from './mm/dup_mmap.js';
+export {
+  __mmput,
+  __oom_reap_task_mm,
+  exit_mmap,
+  mark_oom_victim,
+  mmf,
+  oom_reap_task_mm,
+  process_mrelease,
+  wake_oom_reaper,
+} from './mm/era_ops.js';
 export { __do_page_fault } from './mm/fault.js';
 export { __access_remote_vm, get_user_page_remote } from './mm/gup.js';
 // mm
@@ -88,11 +99,41 @@ export {
   handle_mm_fault,
   unmap_page_range,
   unmap_vmas,
+  VM_FAULT_ERROR,
+  VM_FAULT_WRITE,
 } from './mm/memory.js';
 export * from './mm/mm_types.js';
-export { find_vma, mmap_anon_fixed, remove_vma } from './mm/mmap.js';
+export {
+  do_mmap,
+  do_munmap,
+  expand_stack,
+  find_vma,
+  find_vma_prev,
+  for_each_vma,
+  for_each_vma_range,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_GROWSDOWN,
+  MAP_LOCKED,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MMAP_BASE,
+  mm_populate,
+  mmap_anon_fixed,
+  PROT_EXEC,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  remove_vma,
+  stack_guard_gap,
+  vm_mmap,
+  vm_mmap_pgoff,
+  vm_munmap,
+} from './mm/mmap.js';
 export * from './mm/mmap_lock.js';
 export { tlb_finish_mmu, tlb_gather_mmu } from './mm/mmu_gather.js';
+export { do_mprotect_pkey, mprotect } from './mm/mprotect.js';
 export {
   exit_oom_victim,
   find_lock_task_mm,

@@ -5,6 +5,7 @@
 // defects that check_mm and the page allocator's free-time checks report.
 import { describe, expect, it } from 'vitest';
 import { cpuCtx } from '../src/cpu/context.js';
+import { EBADF, EINVAL, ENOMEM, EPERM } from '../src/kernel/errno.js';
 import { hex8 } from '../src/kernel/printk.js';
 import { __do_page_fault } from '../src/mm/fault.js';
 import { kread, kwrite } from '../src/mm/kasan.js';
@@ -32,10 +33,6 @@ import {
   VMA,
 } from '../src/mm/mm_types.js';
 import {
-  EBADF,
-  EINVAL,
-  ENOMEM,
-  EPERM,
   find_vma,
   MAP_ANONYMOUS,
   MAP_FIXED,

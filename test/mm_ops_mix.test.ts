@@ -13,6 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpuCtx } from '../src/cpu/context.js';
 import { ERAS } from '../src/eras/index.js';
+import { ENOMEM } from '../src/kernel/errno.js';
 import { mm_alloc, spawnTask } from '../src/kernel/fork.js';
 import { TASK } from '../src/kernel/task_struct.js';
 import { copy_mm } from '../src/mm/dup_mmap.js';
@@ -40,7 +41,6 @@ import {
   VMA,
 } from '../src/mm/mm_types.js';
 import {
-  ENOMEM,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_GROWSDOWN,

@@ -8,6 +8,7 @@
 // with spin_lock_nested(.., SINGLE_DEPTH_NESTING). kernel/locking has no subclasses yet, so with
 // lockdep on these two acquisitions would be reported as recursive locking.
 import { point } from '../cpu/context.js';
+import { EINTR, ENOMEM } from '../kernel/errno.js';
 import { mm_alloc, mmget, mmput } from '../kernel/fork.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { get_current } from '../kernel/sched.js';
@@ -25,7 +26,7 @@ import {
   VM_SHARED,
   VMA,
 } from './mm_types.js';
-import { EINTR, ENOMEM, VM_LOCKONFAULT, vm_area_cachep, vm_stat_account } from './mmap.js';
+import { VM_LOCKONFAULT, vm_area_cachep, vm_stat_account } from './mmap.js';
 import { mmap_write_lock, mmap_write_lock_killable, mmap_write_unlock } from './mmap_lock.js';
 import { get_page } from './page_alloc.js';
 import {

@@ -8,8 +8,10 @@
 // overcommit accounting: VM_ACCOUNT is set but nothing is charged; RLIMIT_STACK is 8 MiB); mlock
 // is the VM_LOCKED flag and locked_vm (pages carry no PG_mlocked, there is no LRU); one mmap_base,
 // no randomization and no bottom-up fallback in get_unmapped_area().
+
 import { point } from '../cpu/context.js';
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
+import { EBADF, EFAULT, EINTR, EINVAL, ENOMEM, EPERM } from '../kernel/errno.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { might_sleep } from '../kernel/sched.js';
 import { mem } from '../shm/arena.js';
@@ -86,13 +88,6 @@ export const MAP_LOCKED = 0x2000;
 export const MAP_NORESERVE = 0x4000;
 export const MAP_POPULATE = 0x8000;
 export const MAP_NONBLOCK = 0x10000;
-export const EPERM = 1;
-export const EINTR = 4;
-export const EBADF = 9;
-export const ENOMEM = 12;
-export const EACCES = 13;
-export const EFAULT = 14;
-export const EINVAL = 22;
 
 /** include/linux/mm.h VM_MAYSHARE (mm_types.ts has no constant for it yet). */
 export const VM_MAYSHARE = 0x00000080;

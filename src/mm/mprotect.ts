@@ -8,14 +8,11 @@
 // pkeys, no NUMA hinting, no dirty accounting (vma_wants_writenotify() is false here).
 import { point } from '../cpu/context.js';
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
+import { EACCES, EINTR, EINVAL, ENOMEM } from '../kernel/errno.js';
 import { kread, kwrite, kxchg } from './kasan.js';
 import { VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_LOCKED, VM_READ, VM_SHARED, VM_WRITE, VMA } from './mm_types.js';
 import {
   calc_vm_prot_bits,
-  EACCES,
-  EINTR,
-  EINVAL,
-  ENOMEM,
   find_vma,
   PROT_EXEC,
   PROT_READ,

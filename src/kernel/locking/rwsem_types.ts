@@ -45,4 +45,4 @@ export const RWSEM_READER_OWNED_V4_14 = 1;
 /** DIV_ROUND_UP(HZ, 250): 4 jiffies at HZ=1000 (v5.3+ handoff). */
 export const RWSEM_WAIT_TIMEOUT = 4;
 export const MAX_READERS_WAKEUP = 0x100;
-export const EINTR = 4;
+export { EINTR } from '../errno.js';
