@@ -22,7 +22,6 @@ export * from './kernel/bitops.js';
 export { EACCES, EAGAIN, EBADF, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH } from './kernel/errno.js';
 export { do_exit, exit_mm } from './kernel/exit.js';
 export {
-  check_mm,
   mm_alloc,
   mmdrop,
   mmget,
@@ -80,6 +79,7 @@ export { CLONE_VM, copy_mm, dup_mm } from './mm/dup_mmap.js';
 export {
   __mmput,
   __oom_reap_task_mm,
+  check_mm,
   exit_mmap,
   mark_oom_victim,
   mmf,

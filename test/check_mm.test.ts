@@ -1,4 +1,4 @@
-// check_mm() at __mmdrop (kernel/fork.c) on the boot CPU: a non-zero rss counter or pgtables_bytes
+// check_mm() at __mmdrop (kernel/fork.c, in each era's message form) on the boot CPU: a non-zero rss counter or pgtables_bytes
 // at the final mmdrop is a "BUG:" line; a clean mm is silent. __mmdrop of current->mm WARNs.
 import { describe, expect, it } from 'vitest';
 import { cpuCtx } from '../src/cpu/context.js';
@@ -30,8 +30,8 @@ import { boot, reports } from './helpers/boot.js';
 const RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE;
 
 /** A fresh kernel, an mm, and a current task that does not use it (so __mmdrop does not WARN). */
-function setup(): { dmesg: () => string[]; mm: number; task: number } {
-  const { dmesg } = boot();
+function setup(era = 'v4.15'): { dmesg: () => string[]; mm: number; task: number } {
+  const { dmesg } = boot(era);
   const mm = mm_alloc();
   expect(mm).not.toBe(0);
   const task = spawnTask('checker');
@@ -41,7 +41,7 @@ function setup(): { dmesg: () => string[]; mm: number; task: number } {
 
 describe('check_mm', () => {
   it('prints exactly one "Bad rss-counter state" line for MM_ANONPAGES at -1', () => {
-    const { dmesg, mm } = setup();
+    const { dmesg, mm } = setup('v6.1');
     add_mm_counter(mm, MM_ANONPAGES, -1);
     mmput(mm);
     expect(dmesg()).toEqual([`BUG: Bad rss-counter state mm:${hex8(mm)} type:MM_ANONPAGES val:-1`]);
@@ -49,7 +49,7 @@ describe('check_mm', () => {
   });
 
   it('prints one line per bad counter, in counter order, with the value', () => {
-    const { dmesg, mm } = setup();
+    const { dmesg, mm } = setup('v6.1');
     add_mm_counter(mm, MM_SWAPENTS, 3);
     add_mm_counter(mm, MM_FILEPAGES, -2);
     mmput(mm);
@@ -60,13 +60,38 @@ describe('check_mm', () => {
   });
 
   it('runs at the final mmdrop, not at the last mmput', () => {
-    const { dmesg, mm } = setup();
+    const { dmesg, mm } = setup('v6.1');
     mmgrab(mm);
     add_mm_counter(mm, MM_ANONPAGES, -1);
     mmput(mm);
     expect(dmesg()).toEqual([]);
     mmdrop(mm);
     expect(dmesg()).toEqual([`BUG: Bad rss-counter state mm:${hex8(mm)} type:MM_ANONPAGES val:-1`]);
+  });
+
+  it("prints each era's form: idx and nr_ptes to v4.14, idx and pgtables_bytes to v5.3, type from v5.4", () => {
+    const seeded = (era: string) => {
+      const { dmesg, mm } = setup(era);
+      add_mm_counter(mm, MM_ANONPAGES, -1);
+      Atomics.add(mem.i32, mm + MM.pgtables_bytes, 2 * PTE_TABLE_BYTES);
+      mmput(mm);
+      return dmesg().map((l) => l.replace(hex8(mm), 'MM'));
+    };
+    for (const era of ['v4.13', 'v4.14'])
+      expect(seeded(era)).toEqual([
+        'BUG: Bad rss-counter state mm:MM idx:1 val:-1',
+        'BUG: non-zero nr_ptes on freeing mm: 2',
+      ]);
+    for (const era of ['v4.15', 'v4.17'])
+      expect(seeded(era)).toEqual([
+        'BUG: Bad rss-counter state mm:MM idx:1 val:-1',
+        `BUG: non-zero pgtables_bytes on freeing mm: ${2 * PTE_TABLE_BYTES}`,
+      ]);
+    for (const era of ['v5.15', 'v6.1', 'v6.6'])
+      expect(seeded(era)).toEqual([
+        'BUG: Bad rss-counter state mm:MM type:MM_ANONPAGES val:-1',
+        `BUG: non-zero pgtables_bytes on freeing mm: ${2 * PTE_TABLE_BYTES}`,
+      ]);
   });
 
   it('prints "non-zero pgtables_bytes" for a seeded count', () => {

@@ -238,7 +238,7 @@ describe('garbage non-present PTE', () => {
     // check_mm sees the damage when the mm goes.
     exitAll(p);
     expect(reports(p.dmesg())).toContain(
-      `BUG: Bad rss-counter state mm:${hex8(p.mm)} type:MM_SWAPENTS val:-1`,
+      `BUG: Bad rss-counter state mm:${hex8(p.mm)} idx:2 val:-1`, // v4.15: by index, 2 = MM_SWAPENTS
     );
     expect(nr_free_pages()).toBe(nr_pages());
   });

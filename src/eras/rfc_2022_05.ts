@@ -4,7 +4,7 @@
 // everyone, write-locks for free_pgtables and the remove_vma loop, and empties mm->mmap. Patch
 // 1/2 only: mark_oom_victim still sets the now unused MMF_OOM_VICTIM. Merged, rebased on the
 // maple tree, as bf3980c85212 in v6.1.
-import { __mmput_v4_14 } from '../kernel/fork.js';
+import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
 import { exit_mmap_rfc_2022_05 } from '../mm/exit_mmap.js';
@@ -38,6 +38,7 @@ export const rfc_2022_05: EraProfile = {
     },
   ],
   mm: {
+    check_mm: check_mm_v5_4,
     exit_mmap: exit_mmap_rfc_2022_05,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_15,

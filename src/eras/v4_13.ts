@@ -1,6 +1,6 @@
 // Linux v4.13: the OOM reaper pins mm_users (mmget_not_zero) and drops it with mmput_async(), so
 // exit_mmap() cannot start under it and takes no lock; __mmput() sets MMF_OOM_SKIP afterwards.
-import { __mmput_v4_13 } from '../kernel/fork.js';
+import { __mmput_v4_13, check_mm_v4_13 } from '../kernel/fork.js';
 import { rwsem_v4_14 } from '../kernel/locking/rwsem_xadd.js';
 import { RCU_FLAVOURS_V4_14 } from '../kernel/rcu/flavour.js';
 import { notInEra } from '../mm/era_ops.js';
@@ -25,6 +25,7 @@ export const v4_13: EraProfile = {
     },
   ],
   mm: {
+    check_mm: check_mm_v4_13,
     exit_mmap: exit_mmap_v4_13,
     __mmput: __mmput_v4_13,
     mark_oom_victim: mark_oom_victim_v4_14,

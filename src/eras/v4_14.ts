@@ -1,6 +1,6 @@
 // Linux v4.14: the OOM reaper pins only mm_count (212925802454); exit_mmap's barrier against it
 // depends on tsk_is_oom_victim(current).
-import { __mmput_v4_14 } from '../kernel/fork.js';
+import { __mmput_v4_14, check_mm_v4_13 } from '../kernel/fork.js';
 import { rwsem_v4_14 } from '../kernel/locking/rwsem_xadd.js';
 import { RCU_FLAVOURS_V4_14 } from '../kernel/rcu/flavour.js';
 import { notInEra } from '../mm/era_ops.js';
@@ -18,6 +18,7 @@ export const v4_14: EraProfile = {
   summary: 'reaper without mm_users pin; exit_mmap barrier only when current is the OOM victim',
   commits: [{ id: '212925802454', subject: 'mm: oom: let oom_reap_task and exit_mmap run concurrently' }],
   mm: {
+    check_mm: check_mm_v4_13,
     exit_mmap: exit_mmap_v4_14,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_14,

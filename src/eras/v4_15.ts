@@ -1,6 +1,6 @@
 // Linux v4.15 (and 4.14.y): 4837fe37adff "mm, oom_reaper: fix memory corruption" keys the
 // exit_mmap barrier on the mm via MMF_OOM_VICTIM; the reaper gathers per VMA (687cb0884a71).
-import { __mmput_v4_14 } from '../kernel/fork.js';
+import { __mmput_v4_14, check_mm_v4_15 } from '../kernel/fork.js';
 import { rwsem_v4_14 } from '../kernel/locking/rwsem_xadd.js';
 import { RCU_FLAVOURS_V4_14 } from '../kernel/rcu/flavour.js';
 import { notInEra } from '../mm/era_ops.js';
@@ -23,6 +23,7 @@ export const v4_15: EraProfile = {
     { id: '687cb0884a71', subject: 'mm, oom_reaper: gather each vma to prevent leaking TLB entry' },
   ],
   mm: {
+    check_mm: check_mm_v4_15,
     exit_mmap: exit_mmap_v4_15,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_15,

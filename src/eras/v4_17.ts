@@ -1,6 +1,6 @@
 // Linux v4.17 (to v4.20 in what is modelled): a victim's exit_mmap reaps its own mm, sets
 // MMF_OOM_SKIP and waits out the reaper before it munlocks (27ae357fa82b, CVE-2018-1000200).
-import { __mmput_v4_14 } from '../kernel/fork.js';
+import { __mmput_v4_14, check_mm_v4_15 } from '../kernel/fork.js';
 import { rwsem_v4_14 } from '../kernel/locking/rwsem_xadd.js';
 import { RCU_FLAVOURS_V4_14 } from '../kernel/rcu/flavour.js';
 import { exit_mmap_v4_17 } from '../mm/exit_mmap.js';
@@ -24,6 +24,7 @@ export const v4_17: EraProfile = {
     "a victim's exit_mmap self-reaps (__oom_reap_task_mm(mm)), sets MMF_OOM_SKIP and takes the write-lock barrier before munlock; the reaper's per-task queueing test still misses the tail (Q1)",
   commits: [{ id: '27ae357fa82b', subject: 'mm, oom: fix concurrent munlock and oom reaper unmap, v3' }],
   mm: {
+    check_mm: check_mm_v4_15,
     exit_mmap: exit_mmap_v4_17,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_15,

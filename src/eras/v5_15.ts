@@ -1,6 +1,6 @@
 // Linux v5.15: process_mrelease(2) pins mm_users (337546e83fc7, merged before the release), so
 // exit_mmap cannot start while it reaps; exit_mmap is still v4.17's.
-import { __mmput_v4_14 } from '../kernel/fork.js';
+import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
 import { exit_mmap_v4_17 } from '../mm/exit_mmap.js';
@@ -29,6 +29,7 @@ export const v5_15: EraProfile = {
     },
   ],
   mm: {
+    check_mm: check_mm_v5_4,
     exit_mmap: exit_mmap_v4_17,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_15,

@@ -1,7 +1,7 @@
 // Linux v5.15-rc1..rc7: process_mrelease(2) as 884a7e5964e0 merged it, pinning only mm_count, over
 // the v4.17 exit_mmap, which takes no lock for a non-victim: the D2 race. 337546e83fc7 fixed it
 // before the v5.15 release (v5_15.ts).
-import { __mmput_v4_14 } from '../kernel/fork.js';
+import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
 import { exit_mmap_v4_17 } from '../mm/exit_mmap.js';
@@ -28,6 +28,7 @@ export const v5_15_rc1: EraProfile = {
     { id: '9bcdeb51bd7d', subject: 'oom, oom_reaper: do not enqueue same task twice' },
   ],
   mm: {
+    check_mm: check_mm_v5_4,
     exit_mmap: exit_mmap_v4_17, // v5.12+ munlocks with unlock_range(): the same walk
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_15,

@@ -1,7 +1,7 @@
 // Linux v5.17: exit_mmap under mmap_write_lock (64591e8605d6) ending with mm->mmap = NULL
 // (f798a1d4f94d); process_mrelease with mmgrab and the MMF_OOM_SKIP recheck (ba535c1caf3e); the
 // last era with munlock in exit_mmap and with VM_LOCKED skipped by the reaper.
-import { __mmput_v4_14 } from '../kernel/fork.js';
+import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
 import { exit_mmap_v5_17 } from '../mm/exit_mmap.js';
@@ -29,6 +29,7 @@ export const v5_17: EraProfile = {
     { id: 'f798a1d4f94d', subject: 'mm: fix use-after-free bug when mm->mmap is reused after being freed' },
   ],
   mm: {
+    check_mm: check_mm_v5_4,
     exit_mmap: exit_mmap_v5_17,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_15,

@@ -2,7 +2,7 @@
 // free_pgtables and the remove_vma loop (64591e8605d6), process_mrelease is back to mmgrab with a
 // recheck of MMF_OOM_SKIP under the read lock (ba535c1caf3e), but mm->mmap still points at freed
 // VMAs afterwards: a non-victim's later process_mrelease walks them (E1, syzbot, fixed in rc7).
-import { __mmput_v4_14 } from '../kernel/fork.js';
+import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
 import { exit_mmap_v5_17_rc1 } from '../mm/exit_mmap.js';
@@ -29,6 +29,7 @@ export const v5_17_rc1: EraProfile = {
     { id: 'ba535c1caf3e', subject: 'mm/oom_kill: allow process_mrelease to run under mmap_lock protection' },
   ],
   mm: {
+    check_mm: check_mm_v5_4,
     exit_mmap: exit_mmap_v5_17_rc1,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_15,

@@ -4,7 +4,7 @@
 // free_pgtables and the VMA teardown (BUG_ON(count != mm->map_count)), and destroys the VMA
 // container. The maple tree itself is not modelled: VMAs stay on the vm_next list, and
 // __mt_destroy() empties it.
-import { __mmput_v4_14 } from '../kernel/fork.js';
+import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
 import { exit_mmap_v6_1 } from '../mm/exit_mmap.js';
@@ -36,6 +36,7 @@ export const v6_1: EraProfile = {
     { id: 'b3541d912a84', subject: 'mm: delete unused MMF_OOM_VICTIM flag' },
   ],
   mm: {
+    check_mm: check_mm_v5_4,
     exit_mmap: exit_mmap_v6_1,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_14,

@@ -3,7 +3,7 @@
 // v6.1's teardown: nothing in exit_mmap, the reaper or process_mrelease that is modelled here
 // changed materially between v6.1 and v6.6 except the per-VMA locks of v6.4, which are not
 // modelled yet (the VMA container is still the vm_next list).
-import { __mmput_v4_14 } from '../kernel/fork.js';
+import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_6 } from '../kernel/locking/rwsem_v6_6.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
 import { exit_mmap_v6_1 } from '../mm/exit_mmap.js';
@@ -32,6 +32,7 @@ export const v6_6: EraProfile = {
     },
   ],
   mm: {
+    check_mm: check_mm_v5_4,
     exit_mmap: exit_mmap_v6_1,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_14,

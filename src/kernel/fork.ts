@@ -3,10 +3,10 @@
 // calls exit_mmap.
 import { cpuCtx, point } from '../cpu/context.js';
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
-import { __mmput, exit_mmap } from '../mm/era_ops.js';
+import { __mmput, check_mm, exit_mmap } from '../mm/era_ops.js';
 import { kread, kwrite } from '../mm/kasan.js';
 import { MM, MMF_OOM_SKIP, NR_MM_COUNTERS, resident_page_types } from '../mm/mm_types.js';
-import { pgd_alloc, pgd_free } from '../mm/pgtable.js';
+import { PTE_TABLE_BYTES, pgd_alloc, pgd_free } from '../mm/pgtable.js';
 import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from '../mm/slab.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
@@ -76,14 +76,40 @@ export function mmget_not_zero(mm: number): boolean {
   return false;
 }
 
-// kernel/fork.c check_mm(), with the v4.15 pgtables_bytes accounting
-export function check_mm(mm: number): void {
+/** The rss counters check_mm() finds non-zero, as [index, value]. */
+function badRss(mm: number): [number, number][] {
+  const out: [number, number][] = [];
   for (let i = 0; i < NR_MM_COUNTERS; i++) {
     const x = Atomics.load(mem.i32, mm + MM.rss_stat + i);
-    if (x)
-      printk(KERN_ALERT, `BUG: Bad rss-counter state mm:${hex8(mm)} type:${resident_page_types[i]} val:${x}`);
+    if (x) out.push([i, x]);
   }
-  const bytes = Atomics.load(mem.i32, mm + MM.pgtables_bytes);
+  return out;
+}
+
+const pgtablesBytes = (mm: number) => Atomics.load(mem.i32, mm + MM.pgtables_bytes);
+
+// kernel/fork.c check_mm(), v4.13-v4.14: the counter by index, page tables as nr_ptes (the PAE
+// pmds are allocated with the pgd, so nr_pmds never moves here and is not printed).
+export function check_mm_v4_13(mm: number): void {
+  for (const [i, x] of badRss(mm))
+    printk(KERN_ALERT, `BUG: Bad rss-counter state mm:${hex8(mm)} idx:${i} val:${x}`);
+  const nr_ptes = pgtablesBytes(mm) / PTE_TABLE_BYTES;
+  if (nr_ptes) printk(KERN_ALERT, `BUG: non-zero nr_ptes on freeing mm: ${nr_ptes}`);
+}
+
+// kernel/fork.c check_mm(), v4.15-v5.3: af5b0f6a09e4 counts page tables in bytes
+export function check_mm_v4_15(mm: number): void {
+  for (const [i, x] of badRss(mm))
+    printk(KERN_ALERT, `BUG: Bad rss-counter state mm:${hex8(mm)} idx:${i} val:${x}`);
+  const bytes = pgtablesBytes(mm);
+  if (bytes) printk(KERN_ALERT, `BUG: non-zero pgtables_bytes on freeing mm: ${bytes}`);
+}
+
+// kernel/fork.c check_mm(), v5.4+: the counter by name (resident_page_types[])
+export function check_mm_v5_4(mm: number): void {
+  for (const [i, x] of badRss(mm))
+    printk(KERN_ALERT, `BUG: Bad rss-counter state mm:${hex8(mm)} type:${resident_page_types[i]} val:${x}`);
+  const bytes = pgtablesBytes(mm);
   if (bytes) printk(KERN_ALERT, `BUG: non-zero pgtables_bytes on freeing mm: ${bytes}`);
 }
 

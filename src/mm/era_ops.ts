@@ -13,6 +13,8 @@ export interface MmfBits {
 export interface MmEraOps {
   /** mm/mmap.c exit_mmap(). */
   exit_mmap(mm: number): void;
+  /** kernel/fork.c check_mm() at __mmdrop: the era's message forms. */
+  check_mm(mm: number): void;
   /** kernel/fork.c __mmput(): the last mm_users reference is gone. */
   __mmput(mm: number): void;
   /** mm/oom_kill.c mark_oom_victim(). */
@@ -43,6 +45,7 @@ export function notInEra(name: string): () => never {
 
 export const mmEraOps: MmEraOps = {
   exit_mmap: unset,
+  check_mm: unset,
   __mmput: unset,
   mark_oom_victim: unset,
   wake_oom_reaper: unset,
@@ -79,6 +82,10 @@ export function exit_mmap(mm: number): void {
 
 export function __mmput(mm: number): void {
   mmEraOps.__mmput(mm);
+}
+
+export function check_mm(mm: number): void {
+  mmEraOps.check_mm(mm);
 }
 
 export function mark_oom_victim(tsk: number): void {
