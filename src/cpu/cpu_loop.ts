@@ -2,6 +2,7 @@
 // campaign stops. Results travel through the control block; only a crash travels by message.
 import { threadId } from 'node:worker_threads';
 import { Arena, mem, type RegionSpec, useArena } from '../shm/arena.js';
+import { refreshThreadConfig } from '../shm/thread_config.js';
 import { cpuCtx } from './context.js';
 import { AbortReason, C, CpuState, ctl, PC, percpu } from './control.js';
 import { ControlledRunner } from './controlled.js';
@@ -157,6 +158,9 @@ interface RunEnd {
 
 function runOnce(cpu: Cpu, run: number): RunEnd {
   const { t, runner } = cpu;
+  // The machine-wide switches (lockdep, KASAN on lock words) as the main thread left them before
+  // it started this run: this CPU's copies are what its lock operations test.
+  refreshThreadConfig();
   cpuCtx.preemptCount = 0;
   Atomics.store(mem.i32, percpu(t.cpu, PC.STATE), CpuState.Running);
   let end: RunEnd = { state: CpuState.Done };

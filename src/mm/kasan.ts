@@ -9,6 +9,7 @@ import { task_comm, task_pid } from '../kernel/task_struct.js';
 import { type Arena, mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { strAt } from '../shm/strtab.js';
+import { threadConfig } from '../shm/thread_config.js';
 
 export interface BadAccess {
   /** KASAN's bug type: 'slab-use-after-free', 'use-after-free', 'slab-out-of-bounds'... */
@@ -128,16 +129,34 @@ export function kxchg(addr: number, v: number): number {
   return Atomics.exchange(mem.i32, addr, v);
 }
 
+/**
+ * This thread's copy of !KASAN.atomics_off (shm/thread_config.ts): refreshed when the thread
+ * attaches the arena, at every run start and by kasan_instrument_atomics(), so that a check
+ * costs no Atomics.load of the flag. A machine without the KASAN statics checks.
+ */
+let atomicsChecked = true;
+threadConfig(() => {
+  const b = KASAN.tryBase();
+  atomicsChecked = b < 0 || Atomics.load(mem.i32, b + KASAN.layout.atomics_off) === 0;
+});
+
 function kasan_check_atomic(addr: number, write: boolean): void {
-  if (Atomics.load(mem.i32, KASAN.base() + KASAN.layout.atomics_off) === 0) checkAccess(addr, write);
+  if (atomicsChecked) checkAccess(addr, write);
 }
 
 /**
  * Whether lock and atomic words are KASAN-checked (on by default; kread/kwrite are always checked).
- * Lock-cost experiments turn it off, as a kernel built for performance has no KASAN.
+ * Lock-cost experiments turn it off, as a kernel built for performance has no KASAN. Machine-wide:
+ * the other CPUs take it up at their next run (shm/thread_config.ts); this thread at once.
  */
 export function kasan_instrument_atomics(on: boolean): void {
   Atomics.store(mem.i32, KASAN.base() + KASAN.layout.atomics_off, on ? 0 : 1);
+  atomicsChecked = on;
+}
+
+/** Whether this CPU checks lock and atomic words now (its copy of the switch). */
+export function kasanAtomicsInstrumented(): boolean {
+  return atomicsChecked;
 }
 instrumentation.check = kasan_check_atomic;
 

@@ -1,5 +1,6 @@
 // The arena: one SharedArrayBuffer, seen as Int32 words. A pointer is a word index; 0 is NULL
 // (word 0 belongs to the arena header and is never handed out).
+import { refreshThreadConfig } from './thread_config.js';
 
 /**
  * The machine's layout cannot hold what was asked of it: too many or too large regions, or a
@@ -118,6 +119,11 @@ export class Arena {
     return a;
   }
 
+  /** The region called `name`, or undefined when this machine has none (a bare CPU-layer machine). */
+  findRegion(name: string): Region | undefined {
+    return this.byName.get(name);
+  }
+
   region(name: string): Region {
     const r = this.byName.get(name);
     if (!r) throw new ArenaLayoutError(missingRegion(name));
@@ -154,4 +160,5 @@ export function useArena(a: Arena): void {
   mem.arena = a;
   mem.i32 = a.i32;
   mem.u16 = a.u16;
+  refreshThreadConfig();
 }

@@ -10,6 +10,8 @@ export interface Statics<F extends readonly string[]> {
   readonly region: RegionSpec;
   /** Word address of the module's global `field` in the current arena. */
   base(): number;
+  /** base(), or -1 when the current arena has no such region (a bare CPU-layer machine). */
+  tryBase(): number;
 }
 
 const registry = new Map<string, RegionSpec>();
@@ -30,6 +32,10 @@ export function defineStatics<const F extends readonly string[]>(name: string, f
         cachedFor = mem.arena;
       }
       return cached;
+    },
+    tryBase(): number {
+      if (cachedFor === mem.arena) return cached;
+      return mem.arena.findRegion(region.name) ? this.base() : -1;
     },
   };
 }

@@ -1,10 +1,11 @@
 // The switches and global state of lockdep and lock_stat (kernel/locking/lockdep.c globals):
 // CONFIG_PROVE_LOCKING and CONFIG_LOCK_STAT become one shared config word so that a machine can
-// turn them on and off at run time; both are off by default, and then every lock operation pays
-// for one Atomics.load of that word.
+// turn them on and off between runs; both are off by default, and then every lock operation pays
+// for one test of this thread's copy of that word.
 import { cpuCtx } from '../../cpu/context.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
+import { threadConfig } from '../../shm/thread_config.js';
 import { PANIC } from '../panic.js';
 import { KERN_DEBUG, printk } from '../printk.js';
 
@@ -15,15 +16,26 @@ const CONFIG = 0; // must stay the first field: lockDebugFlags() reads base() + 
 export const PROVE_LOCKING = 1 << 0;
 export const LOCK_STAT = 1 << 1;
 
-/** The one load every lock operation pays: non-zero when lockdep or lock_stat is on. */
+/**
+ * This thread's copy of the config word (shm/thread_config.ts): refreshed when the thread attaches
+ * the arena, at every run start and by the switches below, so that a lock operation reads a plain
+ * variable instead of loading the shared word. A machine without the lockdep statics has both off.
+ */
+let config = 0;
+threadConfig(() => {
+  const b = LOCKDEP_STATE.tryBase();
+  config = b < 0 ? 0 : Atomics.load(mem.i32, b + CONFIG);
+});
+
+/** What every lock operation tests: non-zero when lockdep or lock_stat is on. */
 export function lockDebugFlags(): number {
-  return Atomics.load(mem.i32, LOCKDEP_STATE.base() + CONFIG);
+  return config;
 }
 
+/** Machine-wide: the other CPUs take it up at their next run (shm/thread_config.ts), this thread at once. */
 function setFlag(bit: number, on: boolean): void {
   const at = LOCKDEP_STATE.base() + CONFIG;
-  if (on) Atomics.or(mem.i32, at, bit);
-  else Atomics.and(mem.i32, at, ~bit);
+  config = on ? Atomics.or(mem.i32, at, bit) | bit : Atomics.and(mem.i32, at, ~bit) & ~bit;
 }
 
 // kernel/locking/lockdep.c prove_locking (module parameter), v6.6: turn lockdep's validation
