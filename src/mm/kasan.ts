@@ -21,12 +21,36 @@ export interface BadAccess {
 export interface Shadow {
   /** null when the word may be accessed. */
   check(addr: number): BadAccess | null;
+  /**
+   * The region's objects as an array, for the fast path of every check (the current arena's
+   * addresses). An access passes when it falls inside an object (words [objLo, objHi) of its
+   * slot) whose state word reads `live`; anything else goes to check(), which decides and reports.
+   */
+  objects?(): ShadowObjects;
+}
+
+/** A region that is an array of equal slots, each with a state word (see Shadow.objects). */
+export interface ShadowObjects {
+  /** Address of slot 0. */
+  base: number;
+  /** Words per slot. */
+  stride: number;
+  /** The object's words within its slot: [objLo, objHi). */
+  objLo: number;
+  objHi: number;
+  /** Address of slot 0's state word, and the distance between two slots' state words. */
+  stateAt: number;
+  stateStride: number;
+  /** The state of an object that may be accessed. */
+  live: number;
 }
 
 export const KASAN = defineStatics('kasan', ['reported', 'reports', 'atomics_off']);
 
 const shadows = new Map<string, Shadow>();
 let byId: (Shadow | undefined)[] = [];
+/** By region id: the fast path's slot arrays (every field a number: one hidden class). */
+let fastById: (ShadowObjects | undefined)[] = [];
 let forArena: Arena | undefined;
 
 export function registerShadow(regionName: string, s: Shadow): void {
@@ -34,11 +58,29 @@ export function registerShadow(regionName: string, s: Shadow): void {
   forArena = undefined;
 }
 
+/** This thread's shadow tables for the current arena (built once per arena). */
+function loadShadows(): void {
+  const regions = mem.arena.regions;
+  byId = regions.map((r) => shadows.get(r.name));
+  fastById = byId.map((s) => {
+    const o = s?.objects?.();
+    return o
+      ? {
+          base: o.base,
+          stride: o.stride,
+          objLo: o.objLo,
+          objHi: o.objHi,
+          stateAt: o.stateAt,
+          stateStride: o.stateStride,
+          live: o.live,
+        }
+      : undefined;
+  });
+  forArena = mem.arena;
+}
+
 function shadowOf(id: number): Shadow | undefined {
-  if (forArena !== mem.arena) {
-    byId = mem.arena.regions.map((r) => shadows.get(r.name));
-    forArena = mem.arena;
-  }
+  if (forArena !== mem.arena) loadShadows();
   return byId[id];
 }
 
@@ -104,8 +146,24 @@ export function kasan_report_invalid_free(
 
 function checkAccess(addr: number, write: boolean): void {
   const id = mem.arena.regionOf(addr);
-  if (id < 0) page_fault_oops(addr, write);
-  const s = shadowOf(id);
+  if (forArena !== mem.arena) loadShadows();
+  // Fast path: the word lies inside an object whose state says live. The state word goes through
+  // Atomics: another CPU may free the object at any moment (that race is what KASAN catches).
+  const o = fastById[id];
+  if (o !== undefined) {
+    const rel = addr - o.base;
+    if (rel >= 0) {
+      const slot = Math.floor(rel / o.stride);
+      const off = rel - slot * o.stride;
+      if (
+        off >= o.objLo &&
+        off < o.objHi &&
+        Atomics.load(mem.i32, o.stateAt + slot * o.stateStride) === o.live
+      )
+        return;
+    }
+  } else if (id < 0) page_fault_oops(addr, write);
+  const s = byId[id];
   if (s === undefined) return;
   const bad = s.check(addr);
   if (bad) kasan_report(addr, write, bad);

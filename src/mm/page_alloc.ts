@@ -278,4 +278,16 @@ function framesCheck(addr: number): BadAccess | null {
   };
 }
 
-registerShadow(FRAMES_REGION, { check: framesCheck });
+registerShadow(FRAMES_REGION, {
+  check: framesCheck,
+  // A frame may be accessed while its struct page is allocated.
+  objects: () => ({
+    base: frames(),
+    stride: PAGE_WORDS,
+    objLo: 0,
+    objHi: PAGE_WORDS,
+    stateAt: memMap() + PAGE.state,
+    stateStride: PAGE.SIZE,
+    live: PS_ALLOCATED,
+  }),
+});

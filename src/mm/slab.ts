@@ -105,7 +105,20 @@ export function kmem_cache_create(
   };
   caches.set(name, c);
   byRegion.set(c.region.name, c);
-  registerShadow(c.region.name, { check: (addr) => slabCheck(c, addr) });
+  registerShadow(c.region.name, {
+    check: (addr) => slabCheck(c, addr),
+    // A live object's words; everything else (the cache header, slot headers, a freed object,
+    // a type-stable one) is for slabCheck to decide.
+    objects: () => ({
+      base: base(c) + CACHE_HDR,
+      stride: c.stride,
+      objLo: c.hdr,
+      objHi: c.hdr + c.objWords,
+      stateAt: base(c) + CACHE_HDR + OH_STATE,
+      stateStride: c.stride,
+      live: OBJ_LIVE,
+    }),
+  });
   return c;
 }
 
