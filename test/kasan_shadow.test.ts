@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuCtx } from '../src/cpu/context.js';
 import { KernelOops } from '../src/cpu/errors.js';
 import { spawnTask } from '../src/kernel/fork.js';
-import { kasan_check, kasanReports, kread, kwrite } from '../src/mm/kasan.js';
+import { kasan_check, kasanReports, kread, kread_locked, kwrite } from '../src/mm/kasan.js';
 import { VMA } from '../src/mm/mm_types.js';
 import { vm_area_cachep } from '../src/mm/mmap.js';
 import {
@@ -65,6 +65,24 @@ describe('KASAN fast path: slab objects', () => {
     kmem_cache_free(vm_area_cachep, b, 'kasan_test');
     expect(verdict(dmesg, a + VMA.vm_start)).toBeNull();
     expect(verdict(dmesg, b + VMA.vm_start)).toBe('slab-use-after-free');
+  });
+});
+
+describe('kread_locked (a plain load after the same check)', () => {
+  it('returns the word of a live object silently and reports a freed one as kread does', () => {
+    const dmesg = setup();
+    const obj = kmem_cache_alloc(vm_area_cachep, 'kasan_test');
+    kwrite(obj + VMA.vm_flags, 0x73);
+    expect(kread_locked(obj + VMA.vm_flags)).toBe(0x73);
+    expect(kasanReports()).toBe(0);
+    kmem_cache_free(vm_area_cachep, obj, 'kasan_test');
+    expect(kread_locked(obj + VMA.vm_flags)).toBe(0x6b6b6b6b);
+    expect(kasanReports()).toBe(1);
+    expect(reports(dmesg())[0]).toMatch(/^BUG: KASAN: slab-use-after-free in /);
+    const at = (obj + VMA.vm_flags).toString(16).padStart(8, '0');
+    expect(
+      dmesg().some((l) => new RegExp(`^Read of size 4 at addr ${at} by task kasantest/\\d+$`).test(l)),
+    ).toBe(true);
   });
 });
 
