@@ -10,6 +10,7 @@ import { describeLoadError, mmraceNotFound } from './load_error.js';
 import { compileTs, TsBuildError } from './load_ts.js';
 import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
 import { type Scenario, ScenarioError } from './scenario.js';
+import { scenario as teardownSoak } from './teardown-soak.js';
 
 export interface CatalogueEntry {
   readonly scenario: Scenario;
@@ -22,8 +23,21 @@ export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017].map((s) => ({
   url: scenarioUrl(s),
 }));
 
+/**
+ * Long-running scenarios, found by id (`mmrace repro teardown-soak`, `npm run soak`) but not part of
+ * BUILTIN: `mmrace` with no command runs every BUILTIN scenario's era matrix as the verdict table.
+ * The entries are made on first use: teardown-soak.ts imports 'mmrace' (src/index.ts), which
+ * imports this module, so when a CPU worker loads teardown-soak.ts first, this module runs before
+ * teardown-soak.ts has defined its scenario.
+ */
+let soaks: readonly CatalogueEntry[] | undefined;
+export function soakEntries(): readonly CatalogueEntry[] {
+  soaks ??= [teardownSoak].map((s) => ({ scenario: s, url: scenarioUrl(s) }));
+  return soaks;
+}
+
 export function findScenario(id: string): CatalogueEntry | undefined {
-  return BUILTIN.find((e) => e.scenario.id === id);
+  return BUILTIN.find((e) => e.scenario.id === id) ?? soakEntries().find((e) => e.scenario.id === id);
 }
 
 /** Anything wrong with a user's scenario file: one line, starting with the path as typed. */
