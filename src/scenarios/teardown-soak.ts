@@ -41,6 +41,7 @@ import {
   copy_mm,
   cpuCtx,
   defineScenario,
+  defineStatics,
   do_exit,
   do_mmap,
   do_munmap,
@@ -107,7 +108,6 @@ import {
 import { mm_cachep, signal_cachep, task_struct_cachep } from '../kernel/fork.js';
 import { do_send_sig_info_SIGKILL } from '../mm/oom_kill.js';
 import { kmem_cache_live } from '../mm/slab.js';
-import { defineStatics } from '../shm/statics.js';
 
 // MISSING from the public API: VM_FAULT_SIGBUS and VM_FAULT_SIGSEGV (mm/memory.ts exports them).
 const VM_FAULT_SIGBUS = 0x0002;
