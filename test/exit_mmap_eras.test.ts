@@ -12,15 +12,17 @@ import { mm_alloc, mmget_not_zero, mmput, spawnTask } from '../src/kernel/fork.j
 import { lockdep_enable } from '../src/kernel/locking/lockdep_state.js';
 import { TASK } from '../src/kernel/task_struct.js';
 import { oom_reap_task_mm as oom_reap_attempt, process_mrelease } from '../src/mm/era_ops.js';
-import { __mt_destroy } from '../src/mm/exit_mmap.js';
 import { kasanReports, kread, kwrite } from '../src/mm/kasan.js';
+import { __mt_destroy, maple_node_caches } from '../src/mm/maple_tree.js';
 import { get_mm_counter } from '../src/mm/memory.js';
-import { MM, MM_ANONPAGES, MMF_OOM_SKIP, VM_LOCKED, VMA } from '../src/mm/mm_types.js';
+import { MAPLE_TREE, MM, MM_ANONPAGES, MMF_OOM_SKIP, VM_LOCKED, VMA } from '../src/mm/mm_types.js';
 import { mmap_read_lock, mmap_read_trylock, mmap_read_unlock, mmap_write_lock } from '../src/mm/mmap_lock.js';
 import { do_send_sig_info_SIGKILL, oom_init, oom_kill_process } from '../src/mm/oom_kill.js';
 import { nr_free_pages } from '../src/mm/page_alloc.js';
+import { kmem_cache_live } from '../src/mm/slab.js';
+import { for_each_vma, vma_start } from '../src/mm/vma_list.js';
 import { boot, reports } from './helpers/boot.js';
-import { fault, mmap } from './helpers/process.js';
+import { fault, mapleNodesLive, mmap } from './helpers/process.js';
 import { ScriptRunner } from './helpers/script_runner.js';
 
 const PAGES = 4;
@@ -72,9 +74,8 @@ function world(era: string, locked = false) {
 const rss = (mm: number) => get_mm_counter(mm, MM_ANONPAGES);
 const skipped = (mm: number) => test_bit(MMF_OOM_SKIP, mm + MM.flags);
 const vmaAt = (mm: number, addr: number) => {
-  let v = kread(mm + MM.mmap);
-  while (v && kread(v + VMA.vm_start) >>> 0 !== addr) v = kread(v + VMA.vm_next);
-  return v;
+  for (const v of for_each_vma(mm)) if (vma_start(v) === addr) return v;
+  return 0;
 };
 
 afterEach(() => {
@@ -302,19 +303,40 @@ describe('v6.1 checks: BUG_ON(count != mm->map_count), mmap_assert_write_locked'
     expect(reports(w.dmesg())).toEqual([]);
   });
 
-  it('the container destroyed without the write lock: a lockdep WARNING; with it, nothing', () => {
+  it('the tree destroyed without its external lock (mmap_lock): suspicious RCU usage; with it, nothing', () => {
     const w = world('v6.1');
     lockdep_enable(true);
-    as(0, w.victim, () => __mt_destroy(w.mm));
-    expect(reports(w.dmesg())).toEqual([expect.stringMatching(/^WARNING: CPU: 0 PID: \d+ at /)]);
+    as(0, w.victim, () => __mt_destroy(w.mm + MM.mm_mt));
+    expect(reports(w.dmesg())).toEqual(['WARNING: suspicious RCU usage']);
+    expect(w.dmesg().join('\n')).toContain(
+      'lib/maple_tree.c:mt_root_locked suspicious rcu_dereference_protected() usage!',
+    );
     const v = world('v6.1');
     lockdep_enable(true);
     as(0, v.victim, () => {
       mmap_write_lock(v.mm);
-      __mt_destroy(v.mm);
+      __mt_destroy(v.mm + MM.mm_mt);
     });
     expect(reports(v.dmesg())).toEqual([]);
-    expect(kread(v.mm + MM.mmap)).toBe(0);
+    expect(kread(v.mm + MM.mm_mt + MAPLE_TREE.ma_root)).toBe(0);
+    expect(kread(v.mm + MM.mmap)).toBe(0); // v6.1 has no mm->mmap: never written
+  });
+
+  it.each(['v6.1', 'v6.6'])('%s: exit_mmap leaves no tree node allocated', (era) => {
+    for (const victim of [false, true]) {
+      const w = world(era, victim);
+      if (victim) oom_kill_process(w.victim);
+      expect(kread(w.mm + MM.mm_mt + MAPLE_TREE.ma_root)).not.toBe(0);
+      as(0, w.victim, exit_mm);
+      expect(kread(w.mm + MM.mm_mt + MAPLE_TREE.ma_root)).toBe(0);
+      expect(kread(w.mm + MM.mm_mt + MAPLE_TREE.ma_flags)).toBe(0); // __mt_destroy() clears them
+      // v6.1 frees every replaced node at once; v6.6's mmaps retired theirs with kfree_rcu(), which
+      // a grace period frees (exit_mmap itself left RCU mode first: mt_clear_in_rcu).
+      const live = () => maple_node_caches.reduce((n, c) => n + kmem_cache_live(c), 0);
+      if (era === 'v6.1') expect(live()).toBe(0);
+      expect(mapleNodesLive()).toBe(0);
+      expect(reports(w.dmesg())).toEqual([]);
+    }
   });
 });
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { mm_cachep, mmdrop, mmgrab } from '../src/kernel/fork.js';
 import { __do_page_fault } from '../src/mm/fault.js';
-import { kread, kwrite } from '../src/mm/kasan.js';
+import { kread } from '../src/mm/kasan.js';
 import {
   FAULT_FLAG_WRITE,
   free_pgd_range,
@@ -14,7 +14,7 @@ import {
   VM_FAULT_SIGSEGV,
 } from '../src/mm/memory.js';
 import { MM, MM_ANONPAGES, VMA } from '../src/mm/mm_types.js';
-import { remove_vma, vm_area_cachep } from '../src/mm/mmap.js';
+import { remove_vma_list, vm_area_cachep } from '../src/mm/mmap.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from '../src/mm/mmu_gather.js';
 import {
   __free_page,
@@ -45,6 +45,7 @@ import {
 } from '../src/mm/pgtable.js';
 import { page_mapcount } from '../src/mm/rmap.js';
 import { kmem_cache_live, slab_is_live } from '../src/mm/slab.js';
+import { detach_vmas_to_be_unmapped, detached_destroy, vma_before, vma_end } from '../src/mm/vma_list.js';
 import { mem } from '../src/shm/arena.js';
 import { reports } from './helpers/boot.js';
 import { exitAll, fault, mmap, newProcess, PAGE_SZ, type Proc } from './helpers/process.js';
@@ -256,15 +257,11 @@ describe('free_pgd_range floor and ceiling', () => {
     return freed;
   }
 
-  /** Takes `vma` off the mm's list and frees it (detach_vmas_to_be_unmapped + remove_vma). */
+  /** Takes `vma` out of the mm's VMA container and frees it (detach_vmas_to_be_unmapped + remove_vma). */
   function detach(mm: number, vma: number): void {
-    const prev = kread(vma + VMA.vm_prev);
-    const next = kread(vma + VMA.vm_next);
-    if (prev) kwrite(prev + VMA.vm_next, next);
-    else kwrite(mm + MM.mmap, next);
-    if (next) kwrite(next + VMA.vm_prev, prev);
-    Atomics.sub(mem.i32, mm + MM.map_count, 1);
-    remove_vma(vma);
+    const mt = detach_vmas_to_be_unmapped(mm, vma, vma_before(mm, vma), vma_end(vma));
+    remove_vma_list(mm, vma, mt);
+    detached_destroy(mt);
   }
 
   it('the ceiling (next VMA start) keeps a PTE table that the next VMA shares', () => {

@@ -4,6 +4,7 @@ import { type RcuFlavourOps, rcuFlavour } from '../kernel/rcu/flavour.js';
 import { utsname } from '../kernel/utsname.js';
 import { type MmEraOps, type MmfBits, mmEraOps, mmfBits } from '../mm/era_ops.js';
 import { type PgtableFreeOps, pgtableFreeOps } from '../mm/mmu_gather.js';
+import { type VmaContainer, vmaContainer } from '../mm/vma_list.js';
 import type { KernelConfig } from './config.js';
 
 export interface EraCommit {
@@ -21,6 +22,8 @@ export interface EraProfile {
   /** The commits that define the era against the one before it (`mmrace eras`). */
   readonly commits: readonly EraCommit[];
   readonly mm: MmEraOps;
+  /** The VMA container: the vm_next list to v6.0 (vma_list.ts), the maple tree from v6.1 (maple_tree.ts). */
+  readonly vma: VmaContainer;
   /** The mm->flags bits whose numbers moved (MMF_OOM_VICTIM, MMF_OOM_REAP_QUEUED; kernel-mm.md §3.3). */
   readonly mmf: MmfBits;
   /** The rw_semaphore algorithm (kernel/locking/rwsem_ops.ts). */
@@ -36,6 +39,7 @@ export interface EraProfile {
 /** Installs `era` on this thread (every CPU worker and the main thread apply the same one). */
 export function applyEra(era: EraProfile): void {
   Object.assign(mmEraOps, era.mm);
+  Object.assign(vmaContainer, era.vma);
   mmfBits.bits = era.mmf;
   installRwsem(era.rwsem);
   Object.assign(rcuFlavour, era.rcu);

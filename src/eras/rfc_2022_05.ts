@@ -7,7 +7,9 @@
 import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
+import { dup_mmap_v4_14 } from '../mm/dup_mmap.js';
 import { exit_mmap_rfc_2022_05 } from '../mm/exit_mmap.js';
+import { lock_mm_and_find_vma_v4_14 } from '../mm/fault.js';
 import { MMF_OOM_REAP_QUEUED_v5_0, MMF_OOM_VICTIM_v4_15 } from '../mm/mm_types.js';
 import { TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import { mark_oom_victim_v4_15 } from '../mm/oom_kill.js';
@@ -18,6 +20,7 @@ import {
   queue_oom_reaper_v5_18,
 } from '../mm/oom_reaper.js';
 import { process_mrelease_v5_17 } from '../mm/process_mrelease.js';
+import { VMA_LIST_V4_14 } from '../mm/vma_list.js';
 import { X86_DISTRO_CONFIG } from './config.js';
 import type { EraProfile } from './profile.js';
 
@@ -47,7 +50,10 @@ export const rfc_2022_05: EraProfile = {
     oom_reap_task_mm: oom_reap_task_mm_v4_17,
     __oom_reap_task_mm: __oom_reap_task_mm_v5_18,
     process_mrelease: process_mrelease_v5_17,
+    lock_mm_and_find_vma: lock_mm_and_find_vma_v4_14,
+    dup_mmap: dup_mmap_v4_14,
   },
+  vma: VMA_LIST_V4_14,
   mmf: { MMF_OOM_VICTIM: MMF_OOM_VICTIM_v4_15, MMF_OOM_REAP_QUEUED: MMF_OOM_REAP_QUEUED_v5_0 },
   // v6.1's rw_semaphore approximates v5.18's (reader stealing since v5.11; handoff_set v5.16).
   rwsem: rwsem_v6_1,

@@ -3,12 +3,15 @@
 import { __mmput_v4_14, check_mm_v4_13 } from '../kernel/fork.js';
 import { rwsem_v4_14 } from '../kernel/locking/rwsem_xadd.js';
 import { RCU_FLAVOURS_V4_14 } from '../kernel/rcu/flavour.js';
+import { dup_mmap_v4_14 } from '../mm/dup_mmap.js';
 import { notInEra } from '../mm/era_ops.js';
 import { exit_mmap_v4_14 } from '../mm/exit_mmap.js';
+import { lock_mm_and_find_vma_v4_14 } from '../mm/fault.js';
 import { RCU_TABLE_FREE_V4_14, TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
 import { __oom_reap_task_mm_v4_14, oom_reap_task_v4_13, wake_oom_reaper_v4_14 } from '../mm/oom_reaper.js';
 import { process_mrelease_enosys } from '../mm/process_mrelease.js';
+import { VMA_LIST_V4_14 } from '../mm/vma_list.js';
 import { X86_DISTRO_CONFIG } from './config.js';
 import type { EraProfile } from './profile.js';
 
@@ -27,7 +30,10 @@ export const v4_14: EraProfile = {
     oom_reap_task_mm: __oom_reap_task_mm_v4_14,
     __oom_reap_task_mm: notInEra('__oom_reap_task_mm(mm)'),
     process_mrelease: process_mrelease_enosys,
+    lock_mm_and_find_vma: lock_mm_and_find_vma_v4_14,
+    dup_mmap: dup_mmap_v4_14,
   },
+  vma: VMA_LIST_V4_14,
   mmf: {},
   rwsem: rwsem_v4_14,
   rcu: RCU_FLAVOURS_V4_14,

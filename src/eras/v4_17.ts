@@ -3,7 +3,9 @@
 import { __mmput_v4_14, check_mm_v4_15 } from '../kernel/fork.js';
 import { rwsem_v4_14 } from '../kernel/locking/rwsem_xadd.js';
 import { RCU_FLAVOURS_V4_14 } from '../kernel/rcu/flavour.js';
+import { dup_mmap_v4_14 } from '../mm/dup_mmap.js';
 import { exit_mmap_v4_17 } from '../mm/exit_mmap.js';
+import { lock_mm_and_find_vma_v4_14 } from '../mm/fault.js';
 import { MMF_OOM_VICTIM_v4_15 } from '../mm/mm_types.js';
 import { RCU_TABLE_FREE_V4_14, TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import { mark_oom_victim_v4_15 } from '../mm/oom_kill.js';
@@ -14,6 +16,7 @@ import {
   wake_oom_reaper_v4_14,
 } from '../mm/oom_reaper.js';
 import { process_mrelease_enosys } from '../mm/process_mrelease.js';
+import { VMA_LIST_V4_14 } from '../mm/vma_list.js';
 import { X86_DISTRO_CONFIG } from './config.js';
 import type { EraProfile } from './profile.js';
 
@@ -33,7 +36,10 @@ export const v4_17: EraProfile = {
     oom_reap_task_mm: oom_reap_task_mm_v4_17,
     __oom_reap_task_mm: __oom_reap_task_mm_v4_17,
     process_mrelease: process_mrelease_enosys,
+    lock_mm_and_find_vma: lock_mm_and_find_vma_v4_14,
+    dup_mmap: dup_mmap_v4_14,
   },
+  vma: VMA_LIST_V4_14,
   mmf: { MMF_OOM_VICTIM: MMF_OOM_VICTIM_v4_15 },
   rwsem: rwsem_v4_14,
   rcu: RCU_FLAVOURS_V4_14,

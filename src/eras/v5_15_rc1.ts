@@ -4,7 +4,9 @@
 import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
+import { dup_mmap_v4_14 } from '../mm/dup_mmap.js';
 import { exit_mmap_v4_17 } from '../mm/exit_mmap.js';
+import { lock_mm_and_find_vma_v4_14 } from '../mm/fault.js';
 import { MMF_OOM_REAP_QUEUED_v5_0, MMF_OOM_VICTIM_v4_15 } from '../mm/mm_types.js';
 import { TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import { mark_oom_victim_v4_15 } from '../mm/oom_kill.js';
@@ -15,6 +17,7 @@ import {
   wake_oom_reaper_v5_0,
 } from '../mm/oom_reaper.js';
 import { process_mrelease_v5_15_rc1 } from '../mm/process_mrelease.js';
+import { VMA_LIST_V4_14 } from '../mm/vma_list.js';
 import { X86_DISTRO_CONFIG } from './config.js';
 import type { EraProfile } from './profile.js';
 
@@ -37,7 +40,10 @@ export const v5_15_rc1: EraProfile = {
     oom_reap_task_mm: oom_reap_task_mm_v4_17,
     __oom_reap_task_mm: __oom_reap_task_mm_v4_17,
     process_mrelease: process_mrelease_v5_15_rc1,
+    lock_mm_and_find_vma: lock_mm_and_find_vma_v4_14,
+    dup_mmap: dup_mmap_v4_14,
   },
+  vma: VMA_LIST_V4_14,
   mmf: { MMF_OOM_VICTIM: MMF_OOM_VICTIM_v4_15, MMF_OOM_REAP_QUEUED: MMF_OOM_REAP_QUEUED_v5_0 },
   // There is no v5.x rw_semaphore here: v6.1's approximates v5.11-v6.0 (reader lock stealing came
   // in v5.11, the non-first writer's handoff_set in v5.16).

@@ -2,12 +2,15 @@
 // the flavours consolidated, bare-metal page-table freeing, and the teardown of bf3980c85212:
 // exit_mmap read-locks for unmap_vmas, sets MMF_OOM_SKIP for everyone, write-locks for
 // free_pgtables and the VMA teardown (BUG_ON(count != mm->map_count)), and destroys the VMA
-// container. The maple tree itself is not modelled: VMAs stay on the vm_next list, and
-// __mt_destroy() empties it.
+// container. The VMAs are in the maple tree mm->mm_mt (maple_tree.ts: one copy-on-write node),
+// not in RCU mode: readers hold mmap_lock, a write frees the node it replaces at once.
 import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
+import { dup_mmap_v6_1 } from '../mm/dup_mmap.js';
 import { exit_mmap_v6_1 } from '../mm/exit_mmap.js';
+import { lock_mm_and_find_vma_v4_14 } from '../mm/fault.js';
+import { MAPLE_TREE_V6_1 } from '../mm/maple_tree.js';
 import { MMF_OOM_REAP_QUEUED_v6_1 } from '../mm/mm_types.js';
 import { TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
@@ -25,13 +28,14 @@ export const v6_1: EraProfile = {
   name: 'v6.1',
   release: '6.1.0',
   summary:
-    "v6.1's rw_semaphore (a non-first writer may mark itself handoff_set); exit_mmap of bf3980c85212 (read lock for unmap, MMF_OOM_SKIP for all, write lock for free_pgtables and the VMA teardown, container destroyed); v5.18's reaper (2 s timer, VM_LOCKED reaped); process_mrelease as v5.17",
+    "v6.1's rw_semaphore (a non-first writer may mark itself handoff_set); exit_mmap of bf3980c85212 (read lock for unmap, MMF_OOM_SKIP for all, write lock for free_pgtables and the VMA teardown, container destroyed); v5.18's reaper (2 s timer, VM_LOCKED reaped); process_mrelease as v5.17; the VMAs in the maple tree, not in RCU mode",
   commits: [
     {
       id: '6eebd5fb2083',
       subject: 'locking/rwsem: Allow slowpath writer to ignore handoff bit if not set by first waiter',
     },
     { id: 'd257cc8cb8d5', subject: 'locking/rwsem: Make handoff bit handling more consistent' },
+    { id: 'd4af56c5c7c6', subject: 'mm: start tracking VMAs with maple tree' },
     { id: 'bf3980c85212', subject: 'mm: drop oom code from exit_mmap' },
     { id: 'b3541d912a84', subject: 'mm: delete unused MMF_OOM_VICTIM flag' },
   ],
@@ -45,7 +49,10 @@ export const v6_1: EraProfile = {
     oom_reap_task_mm: oom_reap_task_mm_v4_17,
     __oom_reap_task_mm: __oom_reap_task_mm_v5_18,
     process_mrelease: process_mrelease_v5_17,
+    lock_mm_and_find_vma: lock_mm_and_find_vma_v4_14,
+    dup_mmap: dup_mmap_v6_1,
   },
+  vma: MAPLE_TREE_V6_1,
   mmf: { MMF_OOM_REAP_QUEUED: MMF_OOM_REAP_QUEUED_v6_1 },
   rwsem: rwsem_v6_1,
   rcu: RCU_FLAVOURS_V4_20,

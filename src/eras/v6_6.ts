@@ -1,12 +1,19 @@
 // Linux v6.6: its rw_semaphore (kernel/locking/rwsem.c after the v5.3 rework: handoff, reader lock
 // stealing, writer spinning off by default here), its RCU flavours and page-table freeing, over
-// v6.1's teardown: nothing in exit_mmap, the reaper or process_mrelease that is modelled here
-// changed materially between v6.1 and v6.6 except the per-VMA locks of v6.4, which are not
-// modelled yet (the VMA container is still the vm_next list).
+// v6.1's teardown. The maple tree mm->mm_mt is in RCU mode since v6.3 (3dd4432549415f): its old
+// nodes are freed after a grace period, dup_mmap builds the child's tree out of RCU mode and
+// exit_mmap takes the tree out of it (mt_clear_in_rcu) before freeing. A fault grows a stack under
+// the write lock (v6.5, c2508ec5a58d: StackRot, a node that stack expansion under the read lock
+// retired and RCU freed under a reader holding only mmap_lock). The per-VMA locks of v6.4,
+// for which RCU mode is there (lock_vma_under_rcu, VMAs freed through call_rcu), are not modelled
+// yet: nothing else changed materially in exit_mmap, the reaper or process_mrelease.
 import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_6 } from '../kernel/locking/rwsem_v6_6.js';
 import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
-import { exit_mmap_v6_1 } from '../mm/exit_mmap.js';
+import { dup_mmap_v6_3 } from '../mm/dup_mmap.js';
+import { exit_mmap_v6_3 } from '../mm/exit_mmap.js';
+import { lock_mm_and_find_vma_v6_5 } from '../mm/fault.js';
+import { MAPLE_TREE_V6_3 } from '../mm/maple_tree.js';
 import { MMF_OOM_REAP_QUEUED_v6_1 } from '../mm/mm_types.js';
 import { TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
@@ -24,16 +31,18 @@ export const v6_6: EraProfile = {
   name: 'v6.6',
   release: '6.6.0',
   summary:
-    "v6.6's rw_semaphore (handoff, reader stealing); v6.1's teardown forms (nothing modelled in exit/reaper changed materially before v6.4's per-VMA locks, which come later)",
+    "v6.6's rw_semaphore (handoff, reader stealing); the maple tree in RCU mode (v6.3: old nodes freed after a grace period, mt_clear_in_rcu in exit_mmap); stacks grow under the write lock (v6.5, lock_mm_and_find_vma); v6.1's teardown forms otherwise (per-VMA locks, v6.4, come later)",
   commits: [
     {
       id: 'b613c7f31476',
       subject: 'locking/rwsem: Prevent non-first waiter from spinning in down_write() slowpath',
     },
+    { id: '3dd443254941', subject: 'mm: enable maple tree RCU mode by default' },
+    { id: 'c2508ec5a58d', subject: "mm: introduce new 'lock_mm_and_find_vma()' page fault helper" },
   ],
   mm: {
     check_mm: check_mm_v5_4,
-    exit_mmap: exit_mmap_v6_1,
+    exit_mmap: exit_mmap_v6_3,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_14,
     wake_oom_reaper: queue_oom_reaper_v5_18,
@@ -41,7 +50,10 @@ export const v6_6: EraProfile = {
     oom_reap_task_mm: oom_reap_task_mm_v4_17,
     __oom_reap_task_mm: __oom_reap_task_mm_v5_18,
     process_mrelease: process_mrelease_v5_17,
+    lock_mm_and_find_vma: lock_mm_and_find_vma_v6_5,
+    dup_mmap: dup_mmap_v6_3,
   },
+  vma: MAPLE_TREE_V6_3,
   mmf: { MMF_OOM_REAP_QUEUED: MMF_OOM_REAP_QUEUED_v6_1 },
   rwsem: rwsem_v6_6,
   rcu: RCU_FLAVOURS_V4_20,

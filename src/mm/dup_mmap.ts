@@ -3,6 +3,8 @@
 // file, rmap.ts); for VMAs with anonymous pages the PTEs are copied too: a private writable PTE is
 // write-protected in parent and child alike (COW), and each copied page gains a reference and a
 // mapping. Shared and never-faulted VMAs copy no PTEs: the child faults them in.
+// dup_mmap() is an era slot (era_ops.ts): v4.14 appends to the child's vm_next list, v6.1 walks
+// the parent's maple tree and stores into the child's, v6.3 does so out of RCU mode.
 //
 // Lockdep: the kernel takes the child's mmap_sem with down_write_nested() and the source PTE lock
 // with spin_lock_nested(.., SINGLE_DEPTH_NESTING). kernel/locking has no subclasses yet, so with
@@ -14,19 +16,32 @@ import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { get_current } from '../kernel/sched.js';
 import { TASK } from '../kernel/task_struct.js';
 import { mem } from '../shm/arena.js';
+import { dup_mmap } from './era_ops.js';
 import { kread, kwrite } from './kasan.js';
+import {
+  mas_destroy,
+  mas_find,
+  mas_init,
+  mas_store_gfp,
+  mt_clear_in_rcu,
+  mt_set_in_rcu,
+} from './maple_tree.js';
 import { add_mm_counter, mm_counter, vm_normal_page } from './memory.js';
 import {
   MM,
   NR_MM_COUNTERS,
+  ULONG_MAX,
+  VM_DONTCOPY,
   VM_HUGETLB,
   VM_LOCKED,
+  VM_LOCKONFAULT,
   VM_MAYWRITE,
+  VM_MIXEDMAP,
   VM_PFNMAP,
   VM_SHARED,
   VMA,
 } from './mm_types.js';
-import { VM_LOCKONFAULT, vm_area_cachep, vm_stat_account } from './mmap.js';
+import { vm_area_cachep, vm_stat_account } from './mmap.js';
 import { mmap_write_lock, mmap_write_lock_killable, mmap_write_unlock } from './mmap_lock.js';
 import { get_page } from './page_alloc.js';
 import {
@@ -49,13 +64,10 @@ import {
   pte_write,
   pte_wrprotect,
 } from './pgtable.js';
-import { anon_vma_fork, get_file, page_dup_rmap } from './rmap.js';
+import { anon_vma_fork, fput, get_file, page_dup_rmap, unlink_anon_vmas } from './rmap.js';
 import { kmem_cache_alloc, kmem_cache_free } from './slab.js';
-import { vma_append, vma_end, vma_first, vma_next, vma_pages, vma_start } from './vma_list.js';
+import { mm_init_vmas, vma_append, vma_end, vma_first, vma_next, vma_pages, vma_start } from './vma_list.js';
 
-/** include/linux/mm.h VM_DONTCOPY, VM_MIXEDMAP (not in mm_types.ts yet) */
-export const VM_DONTCOPY = 0x00020000;
-const VM_MIXEDMAP = 0x10000000;
 /** include/uapi/linux/sched.h CLONE_VM */
 export const CLONE_VM = 0x00000100;
 
@@ -177,8 +189,9 @@ function vm_area_dup(mm: number, mpnt: number): number {
 }
 
 // kernel/fork.c dup_mmap(), v4.14: both mmap_sems held for writing; the child's VMAs are appended
-// in order, each followed by its PTEs. On failure the partial copy stays for mmput() to tear down.
-export function dup_mmap(mm: number, oldmm: number): number {
+// to its list in order, each followed by its PTEs. On failure the partial copy stays for mmput()
+// to tear down.
+export function dup_mmap_v4_14(mm: number, oldmm: number): number {
   if (mmap_write_lock_killable(oldmm)) return -EINTR;
   mmap_write_lock(mm); // down_write_nested(&mm->mmap_sem, SINGLE_DEPTH_NESTING)
   Atomics.store(mem.i32, mm + MM.total_vm, Atomics.load(mem.i32, oldmm + MM.total_vm));
@@ -205,11 +218,79 @@ export function dup_mmap(mm: number, oldmm: number): number {
   return retval;
 }
 
+/** dup_mmap()'s error path for a copy that could not be linked: its anon_vma, file and itself. */
+function dup_mmap_unwind(tmp: number): void {
+  unlink_anon_vmas(tmp);
+  const file = kread(tmp + VMA.vm_file);
+  if (file) fput(file);
+  kmem_cache_free(vm_area_cachep, tmp, 'dup_mmap');
+}
+
+/**
+ * v6.1's body: mas_for_each() over the parent's tree, and each copy stored into the child's
+ * (mas.index = tmp->vm_start; mas.last = tmp->vm_end - 1; mas_store(&mas, tmp); map_count++).
+ * `rcu`: v6.3's mt_clear_in_rcu() of the child's tree first (nobody can see it yet: nodes go at
+ * once) and mt_set_in_rcu() when the copy succeeded.
+ */
+function dup_mmap_tree(mm: number, oldmm: number, rcu: boolean): number {
+  if (mmap_write_lock_killable(oldmm)) return -EINTR;
+  mmap_write_lock(mm); // down_write_nested(&mm->mmap_lock, SINGLE_DEPTH_NESTING)
+  Atomics.store(mem.i32, mm + MM.total_vm, Atomics.load(mem.i32, oldmm + MM.total_vm));
+  mm_init_vmas(mm);
+  const old_mas = mas_init(oldmm + MM.mm_mt, 0);
+  const mas = mas_init(mm + MM.mm_mt, 0);
+  if (rcu) mt_clear_in_rcu(mas.mt);
+  let retval = 0;
+  for (let mpnt = mas_find(old_mas, ULONG_MAX); mpnt; mpnt = mas_find(old_mas, ULONG_MAX)) {
+    const flags = kread(mpnt + VMA.vm_flags);
+    if (flags & VM_DONTCOPY) {
+      vm_stat_account(mm, flags, -vma_pages(mpnt));
+      continue;
+    }
+    const tmp = vm_area_dup(mm, mpnt);
+    if (!tmp) {
+      retval = -ENOMEM;
+      break;
+    }
+    // Link the vma into the MT
+    mas.index = vma_start(tmp);
+    mas.last = vma_end(tmp) - 1;
+    if (mas_store_gfp(mas, tmp)) {
+      // fail_nomem_mas_store: unlink_anon_vmas(tmp), then the VMA goes
+      retval = -ENOMEM;
+      dup_mmap_unwind(tmp);
+      break;
+    }
+    Atomics.add(mem.i32, mm + MM.map_count, 1);
+    retval = copy_page_range(mm, oldmm, mpnt);
+    point('dup_mmap:vma');
+    if (retval) break;
+  }
+  mas_destroy(mas);
+  if (rcu && !retval) mt_set_in_rcu(mas.mt);
+  mmap_write_unlock(mm);
+  mmap_write_unlock(oldmm);
+  return retval;
+}
+
+// kernel/fork.c dup_mmap(), v6.1 (d4af56c5c7c6 and "kernel/fork: use maple tree for dup_mmap()
+// during forking"): the parent's VMAs through its tree, the copies stored into the child's.
+export function dup_mmap_v6_1(mm: number, oldmm: number): number {
+  return dup_mmap_tree(mm, oldmm, false);
+}
+
+// kernel/fork.c dup_mmap(), v6.3 (3dd4432549415f "mm: enable maple tree RCU mode by default"): the
+// child's tree is built out of RCU mode and put in it once complete.
+export function dup_mmap_v6_3(mm: number, oldmm: number): number {
+  return dup_mmap_tree(mm, oldmm, true);
+}
+
 // kernel/fork.c dup_mm(), v4.14: a fresh mm (mm_alloc() is allocate_mm() + mm_init()) holding a
 // copy of `oldmm`. Returns 0 when out of memory (the partial copy is mmput()).
 export function dup_mm(tsk: number, oldmm: number): number {
   const mm = mm_alloc();
   if (!mm) return 0;
+  mm_init_vmas(mm); // mm_init()'s container part, which kernel/fork.ts's mm_alloc() leaves out
   Atomics.store(mem.i32, mm + MM.owner, tsk); // mm_init_owner()
   if (dup_mmap(mm, oldmm)) {
     mmput(mm);

@@ -29,6 +29,13 @@ export interface MmEraOps {
   __oom_reap_task_mm(mm: number): boolean;
   /** mm/oom_kill.c process_mrelease(2), v5.15+; "pidfd" is a task pointer (process_mrelease.ts). */
   process_mrelease(pidfd: number, flags: number): number;
+  /** kernel/fork.c dup_mmap(): fork's copy of the VMAs, into the era's VMA container. */
+  dup_mmap(mm: number, oldmm: number): number;
+  /**
+   * The page fault's lock and VMA lookup, a stack grown if need be: inline in __do_page_fault() to
+   * v6.4 (under the read lock), lock_mm_and_find_vma() from v6.5. The VMA, mmap_lock read-held; 0.
+   */
+  lock_mm_and_find_vma(mm: number, address: number): number;
 }
 
 function unset(): never {
@@ -53,6 +60,8 @@ export const mmEraOps: MmEraOps = {
   oom_reap_task_mm: unset,
   __oom_reap_task_mm: unset,
   process_mrelease: unset,
+  dup_mmap: unset,
+  lock_mm_and_find_vma: unset,
 };
 
 /** The era's MMF bit numbers (EraProfile.mmf, installed by applyEra()). */
@@ -67,6 +76,7 @@ export function mmf(name: keyof MmfBits): number {
 
 // --trace: function slices (cpu/trace_buffer.ts)
 const T = {
+  dup_mmap: traceFn('dup_mmap'),
   exit_mmap: traceFn('exit_mmap'),
   process_mrelease: traceFn('process_mrelease'),
 };
@@ -78,6 +88,20 @@ export function exit_mmap(mm: number): void {
   } finally {
     traceEnd(T.exit_mmap);
   }
+}
+
+/** Both mmap_locks are taken inside: 0 or -errno, the partial copy left for mmput(). */
+export function dup_mmap(mm: number, oldmm: number): number {
+  traceBegin(T.dup_mmap);
+  try {
+    return mmEraOps.dup_mmap(mm, oldmm);
+  } finally {
+    traceEnd(T.dup_mmap);
+  }
+}
+
+export function lock_mm_and_find_vma(mm: number, address: number): number {
+  return mmEraOps.lock_mm_and_find_vma(mm, address);
 }
 
 export function __mmput(mm: number): void {

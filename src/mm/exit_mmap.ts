@@ -2,7 +2,9 @@
 // last mmput() tears it down (kernel-mm.md §1, table §1.9). The era profile picks one (era_ops.ts).
 // Phases: P2 munlock, P4 unmap_vmas, P5 free_pgtables, P6 the remove_vma() loop. mmu notifiers,
 // arch_exit_mmap (the LDT's page tables, unreachable from any VMA) and vm_unacct_memory have
-// nothing to do here. The VMA container is the vm_next list in every era, v6.1 included.
+// nothing to do here. Up to rfc-2022-05 the VMAs are on the vm_next list (mm->mmap); v6.1 walks
+// the maple tree mm->mm_mt with mas_find() and destroys it (__mt_destroy()), v6.3 after taking it
+// out of RCU mode.
 import { point } from '../cpu/context.js';
 import { set_bit } from '../kernel/bitops.js';
 import { die } from '../kernel/panic.js';
@@ -10,8 +12,18 @@ import { KERN_WARNING, printk } from '../kernel/printk.js';
 import { get_current } from '../kernel/sched.js';
 import { __oom_reap_task_mm } from './era_ops.js';
 import { kread, kwrite } from './kasan.js';
-import { free_pgtables, unmap_vmas, vm_normal_page, vma_end, vma_next, vma_start } from './memory.js';
-import { FIRST_USER_ADDRESS, MM, MMF_OOM_SKIP, USER_PGTABLES_CEILING, VM_LOCKED, VMA } from './mm_types.js';
+import { __mt_destroy, mas_find, mas_init, mt_clear_in_rcu } from './maple_tree.js';
+import { free_pgtables, unmap_vmas } from './memory.js';
+import { munlock_vma_pages_all } from './mlock.js';
+import {
+  FIRST_USER_ADDRESS,
+  MM,
+  MMF_OOM_SKIP,
+  ULONG_MAX,
+  USER_PGTABLES_CEILING,
+  VM_LOCKED,
+  VMA,
+} from './mm_types.js';
 import { remove_vma } from './mmap.js';
 import {
   mmap_assert_write_locked,
@@ -22,16 +34,7 @@ import {
 } from './mmap_lock.js';
 import { type MmuGather, tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import { mm_is_oom_victim_v4_15, tsk_is_oom_victim } from './oom_kill.js';
-import { get_page, put_page } from './page_alloc.js';
-import {
-  pgd_offset,
-  pgd_present,
-  pmd_none,
-  pmd_offset,
-  pte_offset_map_lock,
-  pte_present,
-  pte_unmap_unlock,
-} from './pgtable.js';
+import { type MaState, vma_first, vma_next } from './vma_list.js';
 
 // include/asm-generic/bug.h BUG_ON() on x86, v4.14: ud2 traps to report_bug(), which prints the
 // cut-here line and "kernel BUG at" (the function stands in for the line number), then die().
@@ -41,68 +44,36 @@ function BUG_ON(cond: boolean, file: string, fn: string): void {
   die(`kernel BUG at ${file}:${fn}!`, 'invalid opcode: 0000');
 }
 
-// mm/gup.c follow_page_mask(vma, address, FOLL_GET | FOLL_DUMP) for a PTE-mapped page, v4.14:
-// the page with a reference, or 0 (gup.ts keeps its own copy private).
-function follow_page_get(vma: number, address: number): number {
-  const pgdval = kread(pgd_offset(kread(vma + VMA.vm_mm), address));
-  if (!pgd_present(pgdval)) return 0;
-  const pmdval = kread(pmd_offset(pgdval, address));
-  if (pmd_none(pmdval)) return 0;
-  // Between the pmd_none() test and the PTL: where the C1 reaper cleared a huge PMD.
-  point('munlock:pmd');
-  const out = { ptl: 0 };
-  const ptep = pte_offset_map_lock(pmdval, address, out);
-  const pte = kread(ptep);
-  let page = 0;
-  if (pte_present(pte)) {
-    page = vm_normal_page(vma, address, pte);
-    if (page) get_page(page);
-  }
-  pte_unmap_unlock(out.ptl);
-  return page;
-}
-
-// mm/mlock.c munlock_vma_pages_range(vma, vm_start, vm_end) = munlock_vma_pages_all(), v4.14:
-// VM_LOCKED is cleared first (how munlock tells other lockers apart, and what the reaper tests),
-// then every page is looked up through the page tables. PG_mlocked and the unevictable LRU are
-// not modelled: each page found is referenced and released, as munlock_vma_page() would.
-export function munlock_vma_pages_all(vma: number): void {
-  kwrite(vma + VMA.vm_flags, kread(vma + VMA.vm_flags) & ~VM_LOCKED);
-  point('munlock_vma_pages_range');
-  for (let addr = vma_start(vma); addr < vma_end(vma); addr = (addr + 4096) >>> 0) {
-    const page = follow_page_get(vma, addr);
-    if (page) put_page(page, 'munlock_vma_pages_range');
-  }
-}
-
 /** P2, ≤ v5.17: the munlock loop (unlock_range(mm->mmap, ULONG_MAX) from v5.12, the same walk). */
 function munlock_all(mm: number): void {
   if (!kread(mm + MM.locked_vm)) return;
-  for (let vma = kread(mm + MM.mmap); vma; vma = vma_next(vma)) {
+  for (let vma = vma_first(mm); vma; vma = vma_next(vma)) {
     if (kread(vma + VMA.vm_flags) & VM_LOCKED) munlock_vma_pages_all(vma);
   }
 }
 
-/** P4: a fullmm gather and every PTE zapped; the tables stay. */
-function unmap_all(mm: number, vma: number): MmuGather {
+/** P4: a fullmm gather and every PTE zapped; the tables stay. `mt`: v6.1's &mm->mm_mt (0: the list). */
+function unmap_all(mm: number, vma: number, mt = 0): MmuGather {
   const tlb = tlb_gather_mmu(mm, 0, -1);
-  unmap_vmas(tlb, vma, 0, -1); // concurrent with a reaper's unmap_page_range(): harmless (N1)
+  unmap_vmas(tlb, vma, 0, -1, mt); // concurrent with a reaper's unmap_page_range(): harmless (N1)
   return tlb;
 }
 
 /** P5: page tables unhooked and freed (with the gathered pages at tlb_finish_mmu). */
-function free_all_pgtables(tlb: MmuGather, vma: number): void {
+function free_all_pgtables(tlb: MmuGather, vma: number, mt = 0): void {
   point('exit_mmap:free_pgtables');
-  free_pgtables(tlb, vma, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);
+  free_pgtables(tlb, vma, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING, mt);
   tlb_finish_mmu(tlb, 0, -1);
 }
 
-/** P6: the remove_vma() loop; returns how many VMAs were freed. */
+/** P6 on the list: the remove_vma() loop over vm_next; returns how many VMAs were freed. */
 function remove_vmas(vma: number): number {
   let count = 0;
   while (vma) {
     point('exit_mmap:remove_vma');
-    vma = remove_vma(vma);
+    const next = vma_next(vma); // v4.14's remove_vma() returns vma->vm_next, read before the free
+    remove_vma(vma);
+    vma = next;
     count++;
   }
   return count;
@@ -118,7 +89,7 @@ function oom_barrier(mm: number): void {
 // mm_users (mmget_not_zero), so it is done before this starts or never starts.
 export function exit_mmap_v4_13(mm: number): void {
   munlock_all(mm);
-  const vma = kread(mm + MM.mmap);
+  const vma = vma_first(mm);
   if (!vma) return; // can happen if dup_mmap() received an OOM
   const tlb = unmap_all(mm, vma);
   free_all_pgtables(tlb, vma);
@@ -129,7 +100,7 @@ export function exit_mmap_v4_13(mm: number): void {
 // whether *current* is an OOM victim, so a non-victim doing the last mmput() skips it (B1).
 export function exit_mmap_v4_14(mm: number): void {
   munlock_all(mm);
-  const vma = kread(mm + MM.mmap);
+  const vma = vma_first(mm);
   if (!vma) return;
   const tlb = unmap_all(mm, vma);
   set_bit(MMF_OOM_SKIP, mm + MM.flags);
@@ -145,7 +116,7 @@ export function exit_mmap_v4_14(mm: number): void {
 // reaper that skips only the VMAs it *sees* VM_LOCKED (C1).
 export function exit_mmap_v4_15(mm: number): void {
   munlock_all(mm);
-  const vma = kread(mm + MM.mmap);
+  const vma = vma_first(mm);
   if (!vma) return;
   const tlb = unmap_all(mm, vma);
   if (mm_is_oom_victim_v4_15(mm)) {
@@ -168,7 +139,7 @@ export function exit_mmap_v4_17(mm: number): void {
     oom_barrier(mm);
   }
   munlock_all(mm);
-  const vma = kread(mm + MM.mmap);
+  const vma = vma_first(mm);
   if (!vma) return;
   const tlb = unmap_all(mm, vma);
   free_all_pgtables(tlb, vma);
@@ -184,7 +155,7 @@ function exit_mmap_write_locked(mm: number, clear_list: boolean): void {
   }
   mmap_write_lock(mm);
   munlock_all(mm);
-  const vma = kread(mm + MM.mmap);
+  const vma = vma_first(mm);
   if (!vma) {
     mmap_write_unlock(mm);
     return;
@@ -212,14 +183,18 @@ export function exit_mmap_v5_17(mm: number): void {
 }
 
 /** The read-locked first half of rfc-2022-05 and v6.1: P4 alongside reapers, then MMF_OOM_SKIP. */
-function exit_mmap_unmap_read_locked(mm: number): { vma: number; tlb: MmuGather } | null {
+function exit_mmap_unmap_read_locked(
+  mm: number,
+  first: () => number,
+  mt: number,
+): { vma: number; tlb: MmuGather } | null {
   mmap_read_lock(mm);
-  const vma = kread(mm + MM.mmap);
+  const vma = first();
   if (!vma) {
     mmap_read_unlock(mm); // can happen if dup_mmap() received an OOM
     return null;
   }
-  const tlb = unmap_all(mm, vma);
+  const tlb = unmap_all(mm, vma, mt);
   mmap_read_unlock(mm);
   // Hide the mm from the OOM killer and the reaper: its memory is already freed.
   set_bit(MMF_OOM_SKIP, mm + MM.flags);
@@ -232,7 +207,7 @@ function exit_mmap_unmap_read_locked(mm: number): { vma: number; tlb: MmuGather 
 // arch_exit_mmap + unmap_vmas, MMF_OOM_SKIP for everyone, write lock for free_pgtables and the
 // remove_vma loop, mm->mmap = NULL.
 export function exit_mmap_rfc_2022_05(mm: number): void {
-  const r = exit_mmap_unmap_read_locked(mm);
+  const r = exit_mmap_unmap_read_locked(mm, () => vma_first(mm), 0);
   if (!r) return;
   mmap_write_lock(mm);
   free_all_pgtables(r.tlb, r.vma);
@@ -242,22 +217,45 @@ export function exit_mmap_rfc_2022_05(mm: number): void {
   mmap_write_unlock(mm);
 }
 
-// lib/maple_tree.c __mt_destroy(&mm->mm_mt), v6.1, on the vm_next list: the container is emptied
-// (mm->mmap = NULL) under the write lock, the tree's external lock (mt_set_external_lock()).
-export function __mt_destroy(mm: number): void {
-  mmap_assert_write_locked(mm);
-  kwrite(mm + MM.mmap, 0);
-}
-
-// mm/mmap.c exit_mmap(), v6.1 (bf3980c85212 on the maple tree): as rfc-2022-05, with every VMA
-// counted against map_count (BUG_ON) and the container destroyed instead of mm->mmap = NULL.
-export function exit_mmap_v6_1(mm: number): void {
-  const r = exit_mmap_unmap_read_locked(mm);
+/**
+ * v6.1's body on the maple tree. As in the kernel, one MA_STATE(mas, &mm->mm_mt, 0, 0) finds the
+ * first VMA and then walks on from it in the remove_vma() loop (unmap_vmas() and free_pgtables()
+ * walk with their own): the node it holds was read under the read lock, and nobody writes the
+ * tree of an mm whose users are gone. `rcu`: v6.3's mt_clear_in_rcu() once the write lock is
+ * held, so that __mt_destroy() frees the node at once.
+ */
+function exit_mmap_tree(mm: number, rcu: boolean): void {
+  const mt = mm + MM.mm_mt;
+  const mas: MaState = mas_init(mt, 0);
+  const r = exit_mmap_unmap_read_locked(mm, () => mas_find(mas, ULONG_MAX), mt);
   if (!r) return;
   mmap_write_lock(mm);
-  free_all_pgtables(r.tlb, r.vma);
-  const count = remove_vmas(r.vma);
+  if (rcu) mt_clear_in_rcu(mt);
+  free_all_pgtables(r.tlb, r.vma, mt);
+  // Walk the list again, actually closing and freeing it, with preemption enabled, without holding
+  // any MM locks besides the unreachable mmap_write_lock.
+  let count = 0;
+  let vma = r.vma;
+  do {
+    point('exit_mmap:remove_vma');
+    remove_vma(vma);
+    count++;
+    vma = mas_find(mas, ULONG_MAX);
+  } while (vma);
   BUG_ON(count !== kread(mm + MM.map_count), 'mm/mmap.c', 'exit_mmap');
-  __mt_destroy(mm);
+  __mt_destroy(mt);
   mmap_write_unlock(mm);
+}
+
+// mm/mmap.c exit_mmap(), v6.1 (bf3980c85212 on the maple tree): as rfc-2022-05, the VMAs found
+// with mas_find() in mm->mm_mt, counted against map_count (BUG_ON), and the tree destroyed
+// (__mt_destroy) where rfc-2022-05 set mm->mmap = NULL.
+export function exit_mmap_v6_1(mm: number): void {
+  exit_mmap_tree(mm, false);
+}
+
+// mm/mmap.c exit_mmap(), v6.3 (3dd4432549415f "mm: enable maple tree RCU mode by default"): v6.1's,
+// with mt_clear_in_rcu(&mm->mm_mt) after mmap_write_lock(): the tree's nodes are freed at once.
+export function exit_mmap_v6_3(mm: number): void {
+  exit_mmap_tree(mm, true);
 }

@@ -79,7 +79,7 @@ import {
   shmem_getpage,
   unlink_anon_vmas,
 } from './rmap.js';
-import { vma_end, vma_next, vma_start } from './vma_list.js';
+import { mas_after_vma, mas_find, mm_mt, vma_end, vma_next, vma_start } from './vma_list.js';
 
 export { vma_end, vma_next, vma_start };
 
@@ -295,11 +295,17 @@ function unmap_single_vma(tlb: MmuGather, vma: number, start_addr: number, end_a
   if (start !== end) unmap_page_range(tlb, vma, start, end);
 }
 
-// mm/memory.c unmap_vmas(), v4.14 (no mmu notifiers registered)
-export function unmap_vmas(tlb: MmuGather, vma: number, start_addr: number, end_addr: number): void {
+// mm/memory.c unmap_vmas(), v4.14 and v6.1 (no mmu notifiers registered): `vma` and the VMAs after
+// it that start below end_addr. The next VMA is the container's: vma->vm_next up to v6.0 (the
+// mm's list, or munmap's detached chain), mas_find(&mas, end_addr - 1) in the tree `mt` from v6.1
+// (MA_STATE(mas, mt, vma->vm_end, vma->vm_end); &mm->mm_mt when `mt` is 0, or munmap's mt_detach).
+export function unmap_vmas(tlb: MmuGather, vma: number, start_addr: number, end_addr: number, mt = 0): void {
   traceBegin(T.unmap_vmas);
   try {
-    for (; vma && vma_start(vma) < u32(end_addr); vma = vma_next(vma)) {
+    if (!vma) return;
+    const mas = mas_after_vma(mt || mm_mt(kread(vma + VMA.vm_mm)), vma);
+    const max = u32(u32(end_addr) - 1);
+    for (; vma && vma_start(vma) < u32(end_addr); vma = mas_find(mas, max)) {
       unmap_single_vma(tlb, vma, start_addr, u32(end_addr));
       point('unmap_vmas:vma');
     }
@@ -373,19 +379,23 @@ export function free_pgd_range(
   } while ((pgdp++, (addr = next)) !== end);
 }
 
-// mm/memory.c free_pgtables(), v4.14 (file rmap unlinking is not modelled)
-export function free_pgtables(tlb: MmuGather, vma: number, floor: number, ceiling: number): void {
+// mm/memory.c free_pgtables(), v4.14 and v6.1 (file rmap unlinking is not modelled): the next VMA
+// is the container's, as in unmap_vmas() (v6.1: mas_find(&mas, ceiling - 1) in `mt`).
+export function free_pgtables(tlb: MmuGather, vma: number, floor: number, ceiling: number, mt = 0): void {
   traceBegin(T.free_pgtables);
   try {
+    if (!vma) return;
+    const mas = mas_after_vma(mt || mm_mt(kread(vma + VMA.vm_mm)), vma);
+    const max = u32(ceiling - 1); // USER_PGTABLES_CEILING is 0: ULONG_MAX
     while (vma) {
-      let next = vma_next(vma);
+      let next = mas_find(mas, max);
       const addr = vma_start(vma);
       // Hide vma from rmap before freeing its page tables.
       unlink_anon_vmas(vma);
       // Gather nearby VMAs into one call down.
       while (next && vma_start(next) <= u32(vma_end(vma) + PMD_SIZE)) {
         vma = next;
-        next = vma_next(vma);
+        next = mas_find(mas, max);
         unlink_anon_vmas(vma);
       }
       free_pgd_range(tlb, addr, vma_end(vma), floor, next ? vma_start(next) : ceiling);

@@ -4,8 +4,14 @@
 import { RWSEM } from '../kernel/locking/rwsem.js';
 import { defineStruct } from '../shm/layout.js';
 
+// include/linux/maple_tree.h struct maple_tree (v6.1): ma_flags, then ma_root (here: 0, or the one
+// node holding every entry, maple_tree.ts), then ma_external_lock (CONFIG_LOCKDEP's pointer to
+// the lock mt_set_external_lock() named; the kernel keeps it in a union with ma_lock).
+export const MAPLE_TREE = defineStruct('maple_tree', ['ma_flags', 'ma_root', 'ma_external_lock']);
+
 export const MM = defineStruct('mm_struct', [
-  'mmap', // first VMA on the vm_next list (the 4.x VMA container)
+  'mmap', // first VMA on the vm_next list: the VMA container up to v6.0 (vma_list.ts); 0 from v6.1
+  'mm_mt[3]', // struct maple_tree mm_mt: the VMA container from v6.1 (maple_tree.ts)
   'map_count',
   'pgd',
   'mm_users',
@@ -22,11 +28,12 @@ export const MM = defineStruct('mm_struct', [
   'async_put_work', // mmput_async()'s work item, v4.7-v4.13 era: the link on the deferred-__mmput list
 ]);
 if (RWSEM.SIZE !== 6) throw new Error('mm_struct.mmap_sem must be sized as struct rw_semaphore');
+if (MAPLE_TREE.SIZE !== 3) throw new Error('mm_struct.mm_mt must be sized as struct maple_tree');
 
 export const VMA = defineStruct('vm_area_struct', [
   'vm_start',
   'vm_end',
-  'vm_next',
+  'vm_next', // the vm_next list, up to v6.0; never written from v6.1 (it stays 0)
   'vm_prev',
   'vm_mm',
   'vm_page_prot',
@@ -64,13 +71,20 @@ export const VM_SHARED = 0x00000008;
 export const VM_MAYREAD = 0x00000010;
 export const VM_MAYWRITE = 0x00000020;
 export const VM_MAYEXEC = 0x00000040;
+export const VM_MAYSHARE = 0x00000080;
 export const VM_GROWSDOWN = 0x00000100;
 export const VM_PFNMAP = 0x00000400;
 export const VM_LOCKED = 0x00002000;
+export const VM_DONTCOPY = 0x00020000;
+export const VM_LOCKONFAULT = 0x00080000;
 export const VM_ACCOUNT = 0x00100000;
+export const VM_NORESERVE = 0x00200000;
 export const VM_HUGETLB = 0x00400000;
 export const VM_SOFTDIRTY = 0x08000000;
+export const VM_MIXEDMAP = 0x10000000;
 
+/** include/linux/limits.h ULONG_MAX of the 32-bit kernel emulated here (addresses are u32). */
+export const ULONG_MAX = 0xffffffff;
 export const FIRST_USER_ADDRESS = 0;
 export const USER_PGTABLES_CEILING = 0;
 export const TASK_SIZE = 0xc0000000;

@@ -1,6 +1,8 @@
 // mm/mmap.c (v4.14): anonymous mmap (private and shared), munmap with VMA splitting, stack
-// expansion and the populate of MAP_LOCKED/MAP_POPULATE. Era-neutral entry points: every VMA-list
-// change goes through vma_list.ts (the v4.14…v6.0 container); exit_mmap's eras are exit_mmap.ts.
+// expansion and the populate of MAP_LOCKED/MAP_POPULATE. Era-neutral entry points: every VMA
+// lookup, walk and container change goes through vma_list.ts, which hands it to the era's
+// container (the vm_next list up to v6.0, the maple tree from v6.1: maple_tree.ts), so these
+// v4.14 algorithms run on either; exit_mmap's eras are exit_mmap.ts, fork's dup_mmap.ts.
 //
 // Simplified against the kernel: no vma_merge() (a new mapping or an mprotect()ed range is always
 // a VMA of its own, so map_count can be higher than the kernel's); anonymous mappings only (no
@@ -17,10 +19,12 @@ import { might_sleep } from '../kernel/sched.js';
 import { mem } from '../shm/arena.js';
 import { kread, kwrite } from './kasan.js';
 import { FAULT_FLAG_WRITE, free_pgtables, handle_mm_fault, unmap_vmas, VM_FAULT_ERROR } from './memory.js';
+import { munlock_vma_pages_all } from './mlock.js';
 import {
   FIRST_USER_ADDRESS,
   MM,
   TASK_SIZE,
+  ULONG_MAX,
   USER_PGTABLES_CEILING,
   VM_ACCOUNT,
   VM_EXEC,
@@ -28,7 +32,9 @@ import {
   VM_LOCKED,
   VM_MAYEXEC,
   VM_MAYREAD,
+  VM_MAYSHARE,
   VM_MAYWRITE,
+  VM_NORESERVE,
   VM_PFNMAP,
   VM_READ,
   VM_SHARED,
@@ -52,20 +58,29 @@ import {
   fput,
   get_file,
   shmem_zero_setup,
+  unlink_anon_vmas,
 } from './rmap.js';
 import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from './slab.js';
 import {
   __insert_vm_struct,
   detach_vmas_to_be_unmapped,
+  detached_destroy,
   find_vma,
-  find_vma_links,
+  find_vma_intersection,
   find_vma_prev,
+  for_each_vma,
+  type MaState,
+  mas_after_vma,
+  mas_destroy,
+  mas_find,
+  mm_mt,
+  vma_after,
+  vma_before,
   vma_end,
-  vma_first,
   vma_link,
-  vma_next,
+  vma_mas_store,
   vma_pages,
-  vma_prev,
+  vma_prealloc,
   vma_start,
 } from './vma_list.js';
 
@@ -88,12 +103,6 @@ export const MAP_LOCKED = 0x2000;
 export const MAP_NORESERVE = 0x4000;
 export const MAP_POPULATE = 0x8000;
 export const MAP_NONBLOCK = 0x10000;
-
-/** include/linux/mm.h VM_MAYSHARE (mm_types.ts has no constant for it yet). */
-export const VM_MAYSHARE = 0x00000080;
-/** include/linux/mm.h VM_LOCKONFAULT, VM_NORESERVE (not in mm_types.ts yet). */
-export const VM_LOCKONFAULT = 0x00080000;
-export const VM_NORESERVE = 0x00200000;
 
 const PAGE_SIZE = 4096;
 const PAGE_MASK = ~(PAGE_SIZE - 1);
@@ -149,15 +158,18 @@ function vm_start_gap(vma: number): number {
 
 /**
  * An anonymous private mapping at a fixed address: mmap_region() reduced to a new VMA linked into
- * the sorted list. The caller holds mmap_sem for writing. Returns the VMA, or 0.
+ * the mm's container. The caller holds mmap_sem for writing. Returns the VMA, or 0 (the range is
+ * not free, or no memory).
  */
 export function mmap_anon_fixed(mm: number, addr: number, len: number, vm_flags: number): number {
   const end = u32(addr + len);
-  const { prev, overlap } = find_vma_links(mm, addr, end);
-  if (overlap) return 0;
+  if (find_vma_intersection(mm, addr, end)) return 0;
   const vma = vm_area_alloc(mm, addr, end, vm_flags, addr >>> 12);
   if (!vma) return 0;
-  vma_link(mm, vma, prev);
+  if (vma_link(mm, vma)) {
+    kmem_cache_free(vm_area_cachep, vma, 'mmap_anon_fixed');
+    return 0;
+  }
   vm_stat_account(mm, vm_flags, len >>> 12);
   return vma;
 }
@@ -176,26 +188,25 @@ function vm_area_alloc(mm: number, start: number, end: number, vm_flags: number,
   return vma;
 }
 
-// mm/mmap.c remove_vma(), v4.14: close, fput, free the VMA; returns the next one.
-export function remove_vma(vma: number): number {
+// mm/mmap.c remove_vma(), v6.1: close, fput, free the VMA. (v4.14's also returned vma->vm_next,
+// read before the free; its callers here take the next VMA from their walk first.)
+export function remove_vma(vma: number): void {
   traceBegin(T.remove_vma);
   try {
-    const next = vma_next(vma);
     might_sleep('mm/mmap.c:remove_vma');
     const file = kread(vma + VMA.vm_file);
     if (file) fput(file);
     kmem_cache_free(vm_area_cachep, vma, 'remove_vma');
-    return next;
   } finally {
     traceEnd(T.remove_vma);
   }
 }
 
-// mm/mmap.c unmapped_area_topdown(), v4.14, as a list walk: the highest gap of `length` bytes
-// between low_limit and high_limit, keeping each stack's guard gap.
+// mm/mmap.c unmapped_area_topdown(), v4.14, as a walk of the VMAs (no free-gap augmentation, in
+// either container): the highest gap of `length` bytes between low_limit and high_limit, keeping
+// each stack's guard gap.
 function unmapped_area_topdown(mm: number, length: number, low_limit: number, high_limit: number): number {
-  const vmas: number[] = [];
-  for (let vma = vma_first(mm); vma; vma = vma_next(vma)) vmas.push(vma);
+  const vmas = [...for_each_vma(mm)];
   for (let i = vmas.length; i >= 0; i--) {
     const gap_start = Math.max(i > 0 ? vma_end(vmas[i - 1]!) : 0, low_limit);
     const gap_end = Math.min(i < vmas.length ? vm_start_gap(vmas[i]!) : TASK_SIZE, high_limit);
@@ -241,10 +252,11 @@ function accountable_mapping(vm_flags: number): boolean {
 }
 
 // mm/mmap.c mmap_region(), v4.14, anonymous: unmap what is there, then a new VMA (no vma_merge);
-// a shared one gets its shmem file. The caller holds mmap_sem for writing.
+// a shared one gets its shmem file. The caller holds mmap_sem for writing. vma_link() fails only
+// in the tree (v6.1's mas_preallocate()): the VMA and its file go again.
 export function mmap_region(mm: number, addr: number, len: number, vm_flags: number, pgoff: number): number {
   const end = u32(addr + len);
-  while (find_vma_links(mm, addr, end).overlap) {
+  while (find_vma_intersection(mm, addr, end)) {
     if (do_munmap(mm, addr, len)) return -ENOMEM;
   }
   if (accountable_mapping(vm_flags)) vm_flags |= VM_ACCOUNT;
@@ -257,7 +269,12 @@ export function mmap_region(mm: number, addr: number, len: number, vm_flags: num
       return error;
     }
   }
-  vma_link(mm, vma, find_vma_links(mm, addr, end).prev);
+  if (vma_link(mm, vma)) {
+    const file = kread(vma + VMA.vm_file);
+    if (file) fput(file);
+    kmem_cache_free(vm_area_cachep, vma, 'mmap_region');
+    return -ENOMEM;
+  }
   vm_stat_account(mm, vm_flags, len >>> 12);
   if (vm_flags & VM_LOCKED) Atomics.add(mem.i32, mm + MM.locked_vm, len >>> 12);
   // New (or expanded) vma always get soft dirty status.
@@ -373,7 +390,7 @@ export function mm_populate(mm: number, start: number, len: number): void {
   mmap_read_lock(mm);
   let vma = 0;
   for (let nstart = start, nend = 0; nstart < end; nstart = nend) {
-    vma = vma ? (nstart >= vma_end(vma) ? vma_next(vma) : vma) : find_vma(mm, nstart);
+    vma = vma ? (nstart >= vma_end(vma) ? vma_after(mm, vma) : vma) : find_vma(mm, nstart);
     if (!vma || vma_start(vma) >= end) break;
     nend = Math.min(end, vma_end(vma));
     if (kread(vma + VMA.vm_flags) & VM_PFNMAP) continue;
@@ -384,16 +401,23 @@ export function mm_populate(mm: number, start: number, len: number): void {
 }
 
 // mm/mmap.c __vma_adjust(), v4.14, for split_vma() only: the VMA shrinks to [start, end) and its
-// other half `insert` goes on the list, under the anon_vma lock (no merging, no interval trees).
-function vma_adjust(vma: number, start: number, end: number, pgoff: number, insert: number): void {
+// other half `insert` goes into the container, under the anon_vma lock (no merging, no interval
+// trees). v6.1's container part: mas_preallocate() first (the only failure, -ENOMEM), then
+// vma_mas_store(vma) and vma_mas_store(insert).
+function vma_adjust(vma: number, start: number, end: number, pgoff: number, insert: number): number {
   const mm = kread(vma + VMA.vm_mm);
+  const mas = vma_prealloc(mm);
+  if (!mas) return -ENOMEM;
   const anon_vma = kread(vma + VMA.anon_vma);
   if (anon_vma) anon_vma_lock_write(anon_vma);
   kwrite(vma + VMA.vm_start, start);
   kwrite(vma + VMA.vm_end, end);
   kwrite(vma + VMA.vm_pgoff, pgoff);
-  __insert_vm_struct(mm, insert);
+  vma_mas_store(mas, vma);
+  __insert_vm_struct(mas, mm, insert);
   if (anon_vma) anon_vma_unlock_write(anon_vma);
+  mas_destroy(mas);
+  return 0;
 }
 
 // mm/mmap.c __split_vma(), v4.14: a copy of the VMA takes [vm_start, addr) (new_below) or
@@ -409,12 +433,21 @@ export function __split_vma(_mm: number, vma: number, addr: number, new_below: b
     kwrite(nw + VMA.vm_start, addr);
     kwrite(nw + VMA.vm_pgoff, pgoff + ((addr - start) >>> 12));
   }
-  anon_vma_clone(nw, vma);
+  if (anon_vma_clone(nw, vma)) {
+    kmem_cache_free(vm_area_cachep, nw, 'vm_area_dup');
+    return -ENOMEM;
+  }
   const file = kread(nw + VMA.vm_file);
   if (file) get_file(file);
-  if (new_below) vma_adjust(vma, addr, vma_end(vma), pgoff + ((addr - start) >>> 12), nw);
-  else vma_adjust(vma, start, addr, pgoff, nw);
-  return 0;
+  const err = new_below
+    ? vma_adjust(vma, addr, vma_end(vma), pgoff + ((addr - start) >>> 12), nw)
+    : vma_adjust(vma, start, addr, pgoff, nw);
+  if (!err) return 0;
+  // Clean everything up if vma_adjust failed.
+  if (file) fput(file);
+  unlink_anon_vmas(nw);
+  kmem_cache_free(vm_area_cachep, nw, 'vm_area_dup');
+  return err;
 }
 
 /** mm/mmap.c sysctl_max_map_count (DEFAULT_MAX_MAP_COUNT) */
@@ -426,33 +459,39 @@ export function split_vma(mm: number, vma: number, addr: number, new_below: bool
   return __split_vma(mm, vma, addr, new_below);
 }
 
-// mm/mlock.c munlock_vma_pages_all(), v4.14, reduced to clearing VM_LOCKED|VM_LOCKONFAULT (pages
-// carry no mlock state here). exit_mmap.ts has the page walk of munlock_vma_pages_range(); one
-// shared copy in an mm/mlock.ts would serve both.
-function munlock_vma_pages_all(vma: number): void {
-  kwrite(vma + VMA.vm_flags, kread(vma + VMA.vm_flags) & ~(VM_LOCKED | VM_LOCKONFAULT));
-}
-
-// mm/mmap.c unmap_region(), v4.14: zap the detached VMAs and free their page tables, keeping the
-// tables that the neighbours (prev, next) still use.
-export function unmap_region(mm: number, vma: number, prev: number, start: number, end: number): void {
-  const next = prev ? vma_next(prev) : vma_first(mm);
+// mm/mmap.c unmap_region(), v4.14 (v6.1: with the tree `mt` the detached VMAs are in): zap the
+// detached VMAs and free their page tables, keeping the tables that the neighbours (prev, next)
+// still use.
+export function unmap_region(
+  mm: number,
+  mt: number,
+  vma: number,
+  prev: number,
+  start: number,
+  end: number,
+): void {
+  const next = prev ? vma_after(mm, prev) : find_vma(mm, 0); // prev->vm_next : mm->mmap
   const tlb = tlb_gather_mmu(mm, start, end);
-  unmap_vmas(tlb, vma, start, end);
+  unmap_vmas(tlb, vma, start, end, mt);
   free_pgtables(
     tlb,
     vma,
     prev ? vma_end(prev) : FIRST_USER_ADDRESS,
     next ? vma_start(next) : USER_PGTABLES_CEILING,
+    mt,
   );
   tlb_finish_mmu(tlb, start, end);
 }
 
-// mm/mmap.c remove_vma_list(), v4.14
-export function remove_vma_list(mm: number, vma: number): void {
+// mm/mmap.c remove_vma_list(), v4.14 (v6.1 remove_mt(): mas_for_each over the detached tree `mt`):
+// `vma` and the VMAs after it in the detached set. `mt` 0: the mm's own (the list's vm_next chain).
+export function remove_vma_list(mm: number, vma: number, mt = 0): void {
+  const mas: MaState = mas_after_vma(mt || mm_mt(mm), vma);
   do {
+    const next = mas_find(mas, ULONG_MAX);
     vm_stat_account(mm, kread(vma + VMA.vm_flags), -vma_pages(vma));
-    vma = remove_vma(vma);
+    remove_vma(vma);
+    vma = next;
   } while (vma);
 }
 
@@ -467,7 +506,7 @@ export function do_munmap(mm: number, start: number, len: number): number {
     if (len === 0) return -EINVAL;
     let vma = find_vma(mm, start);
     if (!vma) return 0;
-    let prev = vma_prev(vma);
+    let prev = vma_before(mm, vma);
     const end = start + len;
     if (vma_start(vma) >= end) return 0;
     if (start > vma_start(vma)) {
@@ -481,21 +520,24 @@ export function do_munmap(mm: number, start: number, len: number): number {
       const error = __split_vma(mm, last, end, true);
       if (error) return error;
     }
-    vma = prev ? vma_next(prev) : vma_first(mm);
+    vma = prev ? vma_after(mm, prev) : find_vma(mm, 0); // prev->vm_next : mm->mmap
     if (kread(mm + MM.locked_vm)) munlock_range(mm, vma, end);
-    detach_vmas_to_be_unmapped(mm, vma, prev, end);
+    // v6.1: the VMAs go to a detached tree (mt_detach); the list leaves them chained.
+    const mt = detach_vmas_to_be_unmapped(mm, vma, prev, end);
+    if (mt < 0) return mt;
     point('do_munmap:detached');
-    unmap_region(mm, vma, prev, start, end);
-    remove_vma_list(mm, vma);
+    unmap_region(mm, mt, vma, prev, start, end);
+    remove_vma_list(mm, vma, mt);
+    detached_destroy(mt);
     return 0;
   } finally {
     traceEnd(T.do_munmap);
   }
 }
 
-/** do_munmap()'s "unlock any mlock()ed ranges before detaching vmas". */
+/** do_munmap()'s "unlock any mlock()ed ranges before detaching vmas" (mm/mlock.c, mlock.ts). */
 function munlock_range(mm: number, vma: number, end: number): void {
-  for (let tmp = vma; tmp && vma_start(tmp) < end; tmp = vma_next(tmp)) {
+  for (let tmp = vma; tmp && vma_start(tmp) < end; tmp = vma_after(mm, tmp)) {
     if (kread(tmp + VMA.vm_flags) & VM_LOCKED) {
       Atomics.sub(mem.i32, mm + MM.locked_vm, vma_pages(tmp));
       munlock_vma_pages_all(tmp);
@@ -517,20 +559,28 @@ function acct_stack_growth(_vma: number, size: number, _grow: number): number {
 }
 
 // mm/mmap.c expand_downwards(), v4.14: grow a VM_GROWSDOWN VMA down to `address`. Called by the
-// fault path under mmap_sem for *reading* (v4.14…v6.4): concurrent expansions are serialized by
-// the anon_vma lock, and vm_start and the counters are written under mm->page_table_lock.
+// fault path under mmap_sem for *reading* (v4.14…v6.4; for writing from v6.5, fault.ts):
+// concurrent expansions are serialized by the anon_vma lock, and vm_start and the counters are
+// written under mm->page_table_lock. v6.1 also rewrites the VMA's range in the tree there
+// (mas_preallocate() first, mas_store_prealloc() under page_table_lock): the maple tree's one
+// store under the read lock (maple_tree.ts).
 export function expand_downwards(vma: number, address: number): number {
   traceBegin(T.expand_downwards);
   try {
     const mm = kread(vma + VMA.vm_mm);
     address = u32(address & PAGE_MASK);
     if (address < mmap_min_addr) return -EPERM; // security_mmap_addr(): no CAP_SYS_RAWIO
-    const prev = vma_prev(vma);
+    const prev = vma_before(mm, vma);
     const pflags = prev ? kread(prev + VMA.vm_flags) : 0;
     if (prev && !(pflags & VM_GROWSDOWN) && pflags & (VM_WRITE | VM_READ | VM_EXEC)) {
       if (u32(address - vma_end(prev)) < stack_guard_gap) return -ENOMEM;
     }
-    if (anon_vma_prepare(vma)) return -ENOMEM;
+    const mas = vma_prealloc(mm);
+    if (!mas) return -ENOMEM;
+    if (anon_vma_prepare(vma)) {
+      mas_destroy(mas);
+      return -ENOMEM;
+    }
     const anon_vma = kread(vma + VMA.anon_vma);
     anon_vma_lock_write(anon_vma);
     let error = 0;
@@ -541,10 +591,11 @@ export function expand_downwards(vma: number, address: number): number {
       error = -ENOMEM;
       if (grow <= kread(vma + VMA.vm_pgoff)) {
         error = acct_stack_growth(vma, size, grow);
-        if (!error) grow_vma_start(mm, vma, address, grow);
+        if (!error) grow_vma_start(mm, vma, address, grow, mas);
       }
     }
     anon_vma_unlock_write(anon_vma);
+    mas_destroy(mas);
     return error;
   } finally {
     traceEnd(T.expand_downwards);
@@ -552,13 +603,14 @@ export function expand_downwards(vma: number, address: number): number {
 }
 
 /** expand_downwards()' update, under page_table_lock (mmap_sem is only held for reading). */
-function grow_vma_start(mm: number, vma: number, address: number, grow: number): void {
+function grow_vma_start(mm: number, vma: number, address: number, grow: number, mas: MaState): void {
   spin_lock(mm + MM.page_table_lock);
   const flags = kread(vma + VMA.vm_flags);
   if (flags & VM_LOCKED) Atomics.add(mem.i32, mm + MM.locked_vm, grow);
   vm_stat_account(mm, flags, grow);
   kwrite(vma + VMA.vm_start, address);
   kwrite(vma + VMA.vm_pgoff, kread(vma + VMA.vm_pgoff) - grow);
+  vma_mas_store(mas, vma); // v6.1: overwrite the old entry in the tree
   spin_unlock(mm + MM.page_table_lock);
 }
 

@@ -10,7 +10,17 @@ import { point } from '../cpu/context.js';
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { EACCES, EINTR, EINVAL, ENOMEM } from '../kernel/errno.js';
 import { kread, kwrite, kxchg } from './kasan.js';
-import { VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_LOCKED, VM_READ, VM_SHARED, VM_WRITE, VMA } from './mm_types.js';
+import {
+  VM_ACCOUNT,
+  VM_EXEC,
+  VM_HUGETLB,
+  VM_LOCKED,
+  VM_NORESERVE,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  VMA,
+} from './mm_types.js';
 import {
   calc_vm_prot_bits,
   find_vma,
@@ -19,7 +29,6 @@ import {
   PROT_WRITE,
   populate_vma_page_range,
   split_vma,
-  VM_NORESERVE,
   vm_stat_account,
   vma_set_page_prot,
 } from './mmap.js';
@@ -36,7 +45,7 @@ import {
   pte_present,
   pte_unmap_unlock,
 } from './pgtable.js';
-import { vma_end, vma_next, vma_prev, vma_start } from './vma_list.js';
+import { vma_after, vma_before, vma_end, vma_start } from './vma_list.js';
 
 const PAGE_SIZE = 4096;
 /** include/uapi/asm-generic/mman-common.h PROT_SEM: accepted and ignored */
@@ -166,11 +175,15 @@ export function do_mprotect_pkey(mm: number, start: number, len: number, prot: n
   }
 }
 
-/** do_mprotect_pkey()'s walk over the VMAs of [start, end), under mmap_sem for writing. */
+/**
+ * do_mprotect_pkey()'s walk over the VMAs of [start, end), under mmap_sem for writing: from
+ * vma->vm_prev and prev->vm_next up to v6.0, from the tree in v6.1 (mas_prev(), then
+ * find_vma(mm, prev->vm_end)), through the container either way.
+ */
 function mprotect_vmas(mm: number, start: number, end: number, prot: number): number {
   let vma = find_vma(mm, start);
   if (!vma || vma_start(vma) > start) return -ENOMEM;
-  const out = { prev: vma_prev(vma) };
+  const out = { prev: vma_before(mm, vma) };
   if (start > vma_start(vma)) out.prev = vma;
   for (let nstart = start; ; ) {
     let newflags = calc_vm_prot_bits(prot);
@@ -182,7 +195,7 @@ function mprotect_vmas(mm: number, start: number, end: number, prot: number): nu
     if (error) return error;
     nstart = Math.max(tmp, vma_end(out.prev));
     if (nstart >= end) return 0;
-    vma = vma_next(out.prev);
+    vma = vma_after(mm, out.prev);
     if (!vma || vma_start(vma) !== nstart) return -ENOMEM;
   }
 }

@@ -16,7 +16,7 @@ import { wait_event_interruptible, wait_event_interruptible_timeout, wake_up } f
 import { mem } from '../shm/arena.js';
 import { __oom_reap_task_mm, mmf, oom_reap_task, oom_reap_task_mm } from './era_ops.js';
 import { kread, kwrite } from './kasan.js';
-import { get_mm_counter, unmap_page_range, vma_end, vma_next, vma_start } from './memory.js';
+import { get_mm_counter, unmap_page_range, vma_end, vma_start } from './memory.js';
 import {
   MM,
   MM_ANONPAGES,
@@ -33,6 +33,7 @@ import {
 import { mmap_read_trylock, mmap_read_unlock } from './mmap_lock.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import { OOM_REAPER_TIMERS, oomStatic } from './oom_kill.js';
+import { for_each_vma } from './vma_list.js';
 
 export const MAX_OOM_REAP_RETRIES = 10;
 /** v5.18 (e4a38402c36e): the victim gets this long to exit (and run its futex cleanup) first. */
@@ -70,10 +71,13 @@ function reaped(tsk: number, mm: number): void {
   );
 }
 
+// The walks below are for_each_vma() of the era's container: `for (vma = mm->mmap; vma; vma =
+// vma->vm_next)` up to v6.0, mas_for_each(&mas, vma, ULONG_MAX) over mm->mm_mt in v6.1.
+
 /** v4.13/v4.14: one fullmm gather over every VMA. */
 function reap_vmas_fullmm(mm: number): void {
   const tlb = tlb_gather_mmu(mm, 0, -1);
-  for (let vma = kread(mm + MM.mmap); vma; vma = vma_next(vma)) {
+  for (const vma of for_each_vma(mm)) {
     point('oom_reap:vma');
     if (!can_madv_dontneed_vma(vma)) continue;
     if (reapable(vma)) unmap_page_range(tlb, vma, vma_start(vma), vma_end(vma));
@@ -83,7 +87,7 @@ function reap_vmas_fullmm(mm: number): void {
 
 /** v4.15+ (687cb0884a71): a gather per VMA, so no fullmm TLB shortcut while threads still run. */
 function reap_vmas(mm: number, can_reap: (vma: number) => boolean): void {
-  for (let vma = kread(mm + MM.mmap); vma; vma = vma_next(vma)) {
+  for (const vma of for_each_vma(mm)) {
     point('oom_reap:vma');
     if (!can_reap(vma) || !reapable(vma)) continue;
     const start = vma_start(vma);

@@ -4,10 +4,12 @@ import { expect } from 'vitest';
 import { cpuCtx } from '../../src/cpu/context.js';
 import { mm_alloc, mmput, spawnTask } from '../../src/kernel/fork.js';
 import { down_write, up_write } from '../../src/kernel/locking/rwsem.js';
+import { rcu_barrier } from '../../src/kernel/rcu/callbacks.js';
 import { TASK } from '../../src/kernel/task_struct.js';
 import { copy_mm } from '../../src/mm/dup_mmap.js';
 import { __do_page_fault } from '../../src/mm/fault.js';
 import { kread, kwrite } from '../../src/mm/kasan.js';
+import { maple_node_caches, maple_tree_cachep } from '../../src/mm/maple_tree.js';
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../../src/mm/memory.js';
 import { MM, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, VMA } from '../../src/mm/mm_types.js';
 import { for_each_vma, mmap_anon_fixed } from '../../src/mm/mmap.js';
@@ -28,6 +30,7 @@ import {
   pte_pfn,
   pte_present,
 } from '../../src/mm/pgtable.js';
+import { kmem_cache_live } from '../../src/mm/slab.js';
 import { mem } from '../../src/shm/arena.js';
 import { boot } from './boot.js';
 
@@ -157,4 +160,13 @@ export function exitAll(p: Proc): void {
   kwrite(p.task + TASK.mm, 0);
   kwrite(p.task + TASK.active_mm, 0);
   mmput(p.mm);
+}
+
+/**
+ * Live maple tree nodes and trees (on-stack mt_detach ones), once every RCU callback queued so far
+ * has run: the nodes an RCU-mode tree retired with kfree_rcu() are then gone too.
+ */
+export function mapleNodesLive(): number {
+  rcu_barrier();
+  return maple_node_caches.reduce((n, c) => n + kmem_cache_live(c), 0) + kmem_cache_live(maple_tree_cachep);
 }
