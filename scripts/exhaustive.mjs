@@ -39,6 +39,10 @@ const CASES = [
   ['dfs-rcu', 'no-sync', 'reproduces'],
   ['dfs-rcu', 'early-free', 'reproduces'],
   ['dfs-rwsem-xadd', 'readers-busted', 'reproduces'],
+  ['vma-tree-rcu', 'rcu-mode', 'clean'],
+  ['vma-tree-rcu', 'v6.1-locked', 'clean'],
+  ['vma-tree-rcu', 'no-grace-period', 'reproduces'],
+  ['vma-tree-rcu', 'v6.1', 'reproduces'],
 ];
 
 function mmrace(args) {

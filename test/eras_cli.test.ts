@@ -45,6 +45,7 @@ describe('mmrace eras', { timeout: 60_000 }, () => {
       expect(r.stdout).toContain(`${e.name}  ${e.release}  ${e.summary}`);
       for (const c of e.commits) expect(r.stdout).toContain(`${c.id} ${c.subject}`);
       expect(r.stdout).toContain(e.rwsem.name);
+      expect(r.stdout).toContain(`  vmas      ${e.vma.name}`);
       for (const f of Object.values(e.mm)) expect(r.stdout).toContain(f.name);
     }
     expect(r.stdout).toContain('exit_mmap_v4_14');
@@ -60,6 +61,7 @@ describe('mmrace eras', { timeout: 60_000 }, () => {
       commits: { id: string; subject: string }[];
       mm: Record<string, string>;
       rwsem: string;
+      vma: string;
       rcu: { set: string | null; functions: Record<string, string> };
       pgtableFree: { set: string | null; functions: Record<string, string> };
     }[];
@@ -71,6 +73,7 @@ describe('mmrace eras', { timeout: 60_000 }, () => {
       expect(x.commits.length).toBeGreaterThan(0);
       expect(x.mm).toEqual(Object.fromEntries(Object.entries(e.mm).map(([k, f]) => [k, f.name])));
       expect(x.rwsem).toBe(e.rwsem.name);
+      expect(x.vma).toBe(e.vma.name);
       expect(Object.keys(x.rcu.functions)).toEqual(Object.keys(e.rcu));
       expect(Object.keys(x.pgtableFree.functions)).toEqual(['tlb_remove_table', 'tlb_table_flush']);
     }

@@ -23,6 +23,8 @@ export interface EraListing {
   /** era.rwsem.name, and the kernel source it mirrors. */
   rwsem: string;
   rwsemSource: string;
+  /** The VMA container's name (era.vma.name). */
+  vma: string;
   rcu: OpsSet;
   /** The .config the era's scenarios run with. */
   config: Record<string, boolean>;
@@ -54,6 +56,7 @@ export function eraListing(era: EraProfile): EraListing {
     mm: functionNames(era.mm),
     rwsem: era.rwsem.name,
     rwsemSource: era.rwsem.source,
+    vma: era.vma.name,
     rcu: { set: exportName(rcuFlavours, era.rcu), functions: functionNames(era.rcu) },
     config: { ...era.config },
     pgtableFree: { set: exportName(mmuGather, tables), functions: functionNames(tables) },
@@ -86,6 +89,7 @@ export function erasText(list: readonly EraListing[]): string {
     if (e.commits.length === 0) out.push('  commits   (none)');
     out.push(`  mm        ${slotsText(e.mm)}`);
     out.push(`  rwsem     ${e.rwsem}`);
+    out.push(`  vmas      ${e.vma}`);
     out.push(`  rcu       ${opsText(e.rcu)}`);
     out.push(`  pgtables  ${opsText(e.pgtableFree)}${config ? ` with ${config}` : ''}`);
     out.push('');
