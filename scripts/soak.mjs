@@ -8,7 +8,7 @@
 // era; exits 1 when a check fired in an era the scenario expects clean (or a run crashed or hung),
 // 2 on bad options.
 import os from 'node:os';
-import { traceSnapshot } from '../dist/src/cpu/trace_buffer.js';
+import { traceArm, traceSnapshot } from '../dist/src/cpu/trace_buffer.js';
 import { ERAS } from '../dist/src/eras/index.js';
 import { runVariant, sharedMachine, shutdownMachine } from '../dist/src/scenarios/campaign.js';
 import { findScenario } from '../dist/src/scenarios/catalogue.js';
@@ -180,10 +180,18 @@ function newCounts() {
   return c;
 }
 
-/** The soak with one more final check: the traced run's overlaps, counted. */
-function probeScenario(s, counts) {
+/**
+ * The soak traced in every run (armed by its setup: --trace's observer would stop recording after
+ * the first failing run), with one more final check: the run's overlaps, counted. A failing run's
+ * final checks do not run, so only clean runs are counted.
+ */
+function probeScenario(s, counts, mode) {
   return {
     ...s,
+    setup(g, v) {
+      s.setup(g, v);
+      traceArm(true, mode);
+    },
     checks: [
       ...s.checks,
       {
@@ -258,17 +266,12 @@ async function soakEra(machine, entry, era, o, log) {
     // Traced: the overlaps of every PCT run are counted too (in virtual time: interleaved slices).
     const r = await runVariant(
       machine,
-      probeScenario(s, pctOverlap),
+      probeScenario(s, pctOverlap, 'controlled'),
       variant,
-      {
-        runs: o.pctRuns,
-        seed: o.seed,
-        mode: 'controlled',
-        strategy: { name: 'pct', depth: o.depth },
-        trace: true,
-      },
+      { runs: o.pctRuns, seed: o.seed, mode: 'controlled', strategy: { name: 'pct', depth: o.depth } },
       entry.url,
     );
+    traceArm(false, 'controlled');
     Object.assign(pct, {
       runs: r.runs,
       hits: r.hits,
@@ -283,17 +286,18 @@ async function soakEra(machine, entry, era, o, log) {
     `${era}: PCT ${pct.runs} runs in ${(pct.wallMs / 1000).toFixed(1)} s, ${pct.hits + pct.checkFailures} fired`,
   );
 
-  // The overlap probe: traced free runs (tracing stops after a failing run, which it keeps).
+  // The overlap probe: traced free runs.
   const counts = newCounts();
   if (o.probe > 0) {
     const t2 = performance.now();
     await runVariant(
       machine,
-      probeScenario(s, counts),
+      probeScenario(s, counts, 'free'),
       variant,
-      { runs: o.probe, seed: o.seed + 1_000_000, trace: true },
+      { runs: o.probe, seed: o.seed + 1_000_000 },
       entry.url,
     );
+    traceArm(false, 'free');
     counts.wallMs = Math.round(performance.now() - t2);
     takeSoakTotals();
   }
