@@ -5,6 +5,7 @@ import { utsname } from '../kernel/utsname.js';
 import { type MmEraOps, type MmfBits, mmEraOps, mmfBits } from '../mm/era_ops.js';
 import { type PgtableFreeOps, pgtableFreeOps } from '../mm/mmu_gather.js';
 import { type VmaContainer, vmaContainer } from '../mm/vma_list.js';
+import { NO_PER_VMA_LOCK, type VmaLockOps, vmaLockOps } from '../mm/vma_lock.js';
 import type { KernelConfig } from './config.js';
 
 export interface EraCommit {
@@ -24,6 +25,8 @@ export interface EraProfile {
   readonly mm: MmEraOps;
   /** The VMA container: the vm_next list to v6.0 (vma_list.ts), the maple tree from v6.1 (maple_tree.ts). */
   readonly vma: VmaContainer;
+  /** The per-VMA lock generation (mm/vma_lock.ts); absent: no CONFIG_PER_VMA_LOCK. */
+  readonly vmaLock?: VmaLockOps;
   /** The mm->flags bits whose numbers moved (MMF_OOM_VICTIM, MMF_OOM_REAP_QUEUED; kernel-mm.md §3.3). */
   readonly mmf: MmfBits;
   /** The rw_semaphore algorithm (kernel/locking/rwsem_ops.ts). */
@@ -40,6 +43,7 @@ export interface EraProfile {
 export function applyEra(era: EraProfile): void {
   Object.assign(mmEraOps, era.mm);
   Object.assign(vmaContainer, era.vma);
+  Object.assign(vmaLockOps, era.vmaLock ?? NO_PER_VMA_LOCK);
   mmfBits.bits = era.mmf;
   installRwsem(era.rwsem);
   Object.assign(rcuFlavour, era.rcu);

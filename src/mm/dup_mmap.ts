@@ -41,7 +41,7 @@ import {
   VM_SHARED,
   VMA,
 } from './mm_types.js';
-import { vm_area_cachep, vm_stat_account } from './mmap.js';
+import { vm_stat_account } from './mmap.js';
 import { mmap_write_lock, mmap_write_lock_killable, mmap_write_unlock } from './mmap_lock.js';
 import { get_page } from './page_alloc.js';
 import {
@@ -67,6 +67,14 @@ import {
 import { anon_vma_fork, fput, get_file, page_dup_rmap, unlink_anon_vmas } from './rmap.js';
 import { kmem_cache_alloc, kmem_cache_free } from './slab.js';
 import { mm_init_vmas, vma_append, vma_end, vma_first, vma_next, vma_pages, vma_start } from './vma_list.js';
+import {
+  __vm_area_free,
+  dup_mmap_lock_parent,
+  vm_area_cache,
+  vma_attach,
+  vma_lock_init,
+  vma_write_lock,
+} from './vma_lock.js';
 
 /** include/uapi/linux/sched.h CLONE_VM */
 export const CLONE_VM = 0x00000100;
@@ -174,12 +182,16 @@ export function copy_page_range(dst_mm: number, src_mm: number, vma: number): nu
 
 /** dup_mmap()'s copy of one VMA for the child (*tmp = *mpnt, then the fix-ups); 0 when out of memory. */
 function vm_area_dup(mm: number, mpnt: number): number {
-  const tmp = kmem_cache_alloc(vm_area_cachep, 'dup_mmap');
+  const tmp = kmem_cache_alloc(vm_area_cache(), 'dup_mmap');
   if (!tmp) return 0;
   for (let i = 0; i < VMA.SIZE; i++) kwrite(tmp + i, kread(mpnt + i));
+  if (vma_lock_init(tmp)) {
+    kmem_cache_free(vm_area_cache(), tmp, 'dup_mmap');
+    return 0;
+  }
   kwrite(tmp + VMA.vm_mm, mm);
   if (anon_vma_fork(tmp, mpnt)) {
-    kmem_cache_free(vm_area_cachep, tmp, 'dup_mmap');
+    __vm_area_free(tmp);
     return 0;
   }
   kwrite(tmp + VMA.vm_flags, kread(tmp + VMA.vm_flags) & ~(VM_LOCKED | VM_LOCKONFAULT));
@@ -223,7 +235,7 @@ function dup_mmap_unwind(tmp: number): void {
   unlink_anon_vmas(tmp);
   const file = kread(tmp + VMA.vm_file);
   if (file) fput(file);
-  kmem_cache_free(vm_area_cachep, tmp, 'dup_mmap');
+  __vm_area_free(tmp);
 }
 
 /**
@@ -247,11 +259,13 @@ function dup_mmap_tree(mm: number, oldmm: number, rcu: boolean): number {
       vm_stat_account(mm, flags, -vma_pages(mpnt));
       continue;
     }
+    dup_mmap_lock_parent(mpnt); // fb49c455323f "fork: lock VMAs of the parent process when forking"
     const tmp = vm_area_dup(mm, mpnt);
     if (!tmp) {
       retval = -ENOMEM;
       break;
     }
+    vma_write_lock(tmp);
     // Link the vma into the MT
     mas.index = vma_start(tmp);
     mas.last = vma_end(tmp) - 1;
@@ -261,6 +275,7 @@ function dup_mmap_tree(mm: number, oldmm: number, rcu: boolean): number {
       dup_mmap_unwind(tmp);
       break;
     }
+    vma_attach(tmp);
     Atomics.add(mem.i32, mm + MM.map_count, 1);
     retval = copy_page_range(mm, oldmm, mpnt);
     point('dup_mmap:vma');

@@ -35,6 +35,7 @@ import {
 import { type MmuGather, tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import { mm_is_oom_victim_v4_15, tsk_is_oom_victim } from './oom_kill.js';
 import { type MaState, vma_first, vma_next } from './vma_list.js';
+import { vma_mark_detached, vma_start_write } from './vma_lock.js';
 
 // include/asm-generic/bug.h BUG_ON() on x86, v4.14: ud2 traps to report_bug(), which prints the
 // cut-here line and "kernel BUG at" (the function stands in for the line number), then die().
@@ -224,13 +225,19 @@ export function exit_mmap_rfc_2022_05(mm: number): void {
  * tree of an mm whose users are gone. `rcu`: v6.3's mt_clear_in_rcu() once the write lock is
  * held, so that __mt_destroy() frees the node at once.
  */
-function exit_mmap_tree(mm: number, rcu: boolean): void {
+function exit_mmap_tree(mm: number, rcu: boolean, vmaLocks: 'none' | 'G' | 'H' = 'none'): void {
   const mt = mm + MM.mm_mt;
   const mas: MaState = mas_init(mt, 0);
   const r = exit_mmap_unmap_read_locked(mm, () => mas_find(mas, ULONG_MAX), mt);
   if (!r) return;
   mmap_write_lock(mm);
   if (rcu) mt_clear_in_rcu(mt);
+  // v6.4 free_pgtables(..., mm_wr_locked = true): vma_start_write() on every VMA before its
+  // anon_vma and file links go (done here in one walk ahead of the frees).
+  if (vmaLocks !== 'none') {
+    const w = mas_init(mt, 0);
+    for (let v = mas_find(w, ULONG_MAX); v; v = mas_find(w, ULONG_MAX)) vma_start_write(v);
+  }
   free_all_pgtables(r.tlb, r.vma, mt);
   // Walk the list again, actually closing and freeing it, with preemption enabled, without holding
   // any MM locks besides the unreachable mmap_write_lock.
@@ -238,7 +245,10 @@ function exit_mmap_tree(mm: number, rcu: boolean): void {
   let vma = r.vma;
   do {
     point('exit_mmap:remove_vma');
-    remove_vma(vma);
+    if (vmaLocks === 'H') vma_mark_detached(vma);
+    // v6.4 remove_vma(vma, true): unreachable (mm_users is 0, no page-fault reader can exist), freed
+    // without RCU; v6.15: into the SLAB_TYPESAFE_BY_RCU cache.
+    remove_vma(vma, vmaLocks === 'G');
     count++;
     vma = mas_find(mas, ULONG_MAX);
   } while (vma);
@@ -258,4 +268,17 @@ export function exit_mmap_v6_1(mm: number): void {
 // with mt_clear_in_rcu(&mm->mm_mt) after mmap_write_lock(): the tree's nodes are freed at once.
 export function exit_mmap_v6_3(mm: number): void {
   exit_mmap_tree(mm, true);
+}
+
+// mm/mmap.c exit_mmap(), v6.4 (era G, kernel-mm.md §1): v6.3's, with free_pgtables() write-locking
+// each VMA and remove_vma(vma, true) freeing them directly (seed 002: "Replace call_rcu batching
+// with direct freeing from exit_mmap, per Liam R. Howlett").
+export function exit_mmap_v6_4(mm: number): void {
+  exit_mmap_tree(mm, true, 'G');
+}
+
+// mm/mmap.c exit_mmap(), v6.15 (era H): v6.4's, each VMA vma_mark_detached() before remove_vma(),
+// which frees it into the SLAB_TYPESAFE_BY_RCU VMA cache (reusable at once).
+export function exit_mmap_v6_15(mm: number): void {
+  exit_mmap_tree(mm, true, 'H');
 }

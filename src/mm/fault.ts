@@ -19,6 +19,7 @@ import {
   mmap_write_lock_killable,
   mmap_write_unlock,
 } from './mmap_lock.js';
+import { type FaultHooks, LOCK_MM_AND_FIND_VMA, vmaLockOps } from './vma_lock.js';
 
 // --trace: function slices (cpu/trace_buffer.ts)
 const T = {
@@ -82,10 +83,17 @@ export function lock_mm_and_find_vma_v6_5(mm: number, address: number): number {
   return vma;
 }
 
+const FAULT_HOOKS: FaultHooks = { access_error, handle_mm_fault };
+
+// arch/x86/mm/fault.c do_user_addr_fault() (__do_page_fault() to v5.7): from v6.4 the per-VMA
+// lock is tried first (vma_lock.ts, per the era's generation); the classic mmap_lock path follows
+// when it declines (no VMA lock, VMA_LOCK_ABORT) or the handler asked to retry (VMA_LOCK_RETRY).
 export function __do_page_fault(mm: number, address: number, flags: number): number {
   traceBegin(T.__do_page_fault);
   try {
     address >>>= 0;
+    const f = vmaLockOps.do_user_addr_fault_vma(mm, address, flags, FAULT_HOOKS);
+    if (f !== LOCK_MM_AND_FIND_VMA) return f;
     const vma = lock_mm_and_find_vma(mm, address);
     if (!vma) return VM_FAULT_SIGSEGV; // bad_area(), bad_area_nosemaphore()
     if (access_error(flags, vma)) {

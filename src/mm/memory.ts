@@ -21,6 +21,7 @@ import {
   VM_WRITE,
   VMA,
 } from './mm_types.js';
+import { mmap_read_trylock, mmap_read_unlock } from './mmap_lock.js';
 import {
   __tlb_remove_page,
   type MmuGather,
@@ -80,6 +81,7 @@ import {
   unlink_anon_vmas,
 } from './rmap.js';
 import { mas_after_vma, mas_find, mm_mt, vma_end, vma_next, vma_start } from './vma_list.js';
+import { FAULT_FLAG_VMA_LOCK, VM_FAULT_RETRY, vma_end_read, vmstatVmaLockReset } from './vma_lock.js';
 
 export { vma_end, vma_next, vma_start };
 
@@ -109,6 +111,7 @@ const T = {
 export const MEMORY = defineStatics('memory', ['bad_pte_shown', 'bad_pte_unshown']);
 
 export function memoryReset(): void {
+  vmstatVmaLockReset();
   const b = MEMORY.base();
   Atomics.store(mem.i32, b + MEMORY.layout.bad_pte_shown, 0);
   Atomics.store(mem.i32, b + MEMORY.layout.bad_pte_unshown, 0);
@@ -427,15 +430,35 @@ export function linear_page_index(vma: number, address: number): number {
   return ((address - vma_start(vma)) >>> 12) + kread(vma + VMA.vm_pgoff);
 }
 
+// mm/memory.c vmf_anon_prepare(), v6.10 ("mm: Delay the check for a NULL anon_vma"): under the VMA
+// lock an anon_vma is created only if mmap_lock can be had for reading at once; otherwise the VMA
+// lock is dropped and the fault retried the classic way. Earlier eras' anon_vma_prepare() is the
+// case without FAULT_FLAG_VMA_LOCK (their lock_vma_under_rcu() never hands over a VMA without one).
+function vmf_anon_prepare(vma: number, flags: number): number {
+  if (kread(vma + VMA.anon_vma)) return 0;
+  if (flags & FAULT_FLAG_VMA_LOCK) {
+    const mm = kread(vma + VMA.vm_mm);
+    if (!mmap_read_trylock(mm)) {
+      vma_end_read(vma);
+      return VM_FAULT_RETRY;
+    }
+    const ret = anon_vma_prepare(vma) ? VM_FAULT_OOM : 0;
+    mmap_read_unlock(mm);
+    return ret;
+  }
+  return anon_vma_prepare(vma) ? VM_FAULT_OOM : 0;
+}
+
 // mm/memory.c do_anonymous_page(), v4.14 (write faults: the zero page is not modelled)
-function do_anonymous_page(vma: number, pmdp: number, address: number): number {
+function do_anonymous_page(vma: number, pmdp: number, address: number, fault_flags: number): number {
   traceBegin(T.do_anonymous_page);
   try {
     const mm = kread(vma + VMA.vm_mm);
     const flags = kread(vma + VMA.vm_flags);
     if (flags & VM_SHARED) return VM_FAULT_SIGBUS;
     if (pte_alloc(mm, pmdp)) return VM_FAULT_OOM;
-    if (anon_vma_prepare(vma)) return VM_FAULT_OOM;
+    const ret0 = vmf_anon_prepare(vma, fault_flags);
+    if (ret0) return ret0;
     const page = alloc_page(GFP_KERNEL | __GFP_ZERO, 'do_anonymous_page');
     if (!page) return VM_FAULT_OOM;
     let entry = mk_pte(page, kread(vma + VMA.vm_page_prot));
@@ -582,7 +605,7 @@ function handle_pte_fault(vma: number, pmdp: number, address: number, flags: num
   const orig_pte = pmd_none(pmdval) ? 0 : kread(pte_offset_map(pmdval, address));
   if (pte_none(orig_pte)) {
     return vma_is_anonymous(vma)
-      ? do_anonymous_page(vma, pmdp, address)
+      ? do_anonymous_page(vma, pmdp, address, flags)
       : do_fault(vma, pmdp, address, flags);
   }
   if (!pte_present(orig_pte)) return 0;

@@ -24,7 +24,8 @@ export const MM = defineStruct('mm_struct', [
   'total_vm',
   'locked_vm',
   'owner',
-  'mm_lock_seq',
+  'mm_lock_seq', // per-VMA locks: int (rfc-2022-09, v6.4), seqcount_t's sequence (v6.14+, vma_lock.ts)
+  'vma_writer_wait', // struct rcuwait (v6.15): the writer waiting for a VMA's readers to leave
   'async_put_work', // mmput_async()'s work item, v4.7-v4.13 era: the link on the deferred-__mmput list
 ]);
 if (RWSEM.SIZE !== 6) throw new Error('mm_struct.mmap_sem must be sized as struct rw_semaphore');
@@ -42,7 +43,13 @@ export const VMA = defineStruct('vm_area_struct', [
   'vm_file',
   'vm_pgoff',
   'vm_lock_seq',
+  'vm_lock_rwsem[6]', // struct rw_semaphore lock inside the VMA: the Sep 2022 RFC (vma_lock.ts)
+  'vm_lock', // struct vma_lock *vm_lock, separately allocated (v6.4 to v6.14)
+  'detached', // bool detached (v6.4 to v6.14)
+  'vm_refcnt', // refcount_t vm_refcnt (v6.15+): 0 detached, 1 attached, +1 per reader, +VMA_LOCK_OFFSET writer
 ]);
+if (VMA.vm_lock_rwsem + RWSEM.SIZE !== VMA.vm_lock)
+  throw new Error('vm_area_struct.lock must be sized as struct rw_semaphore');
 
 // rss counters (include/linux/mm_types_task.h)
 export const MM_FILEPAGES = 0;

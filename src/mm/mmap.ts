@@ -60,7 +60,7 @@ import {
   shmem_zero_setup,
   unlink_anon_vmas,
 } from './rmap.js';
-import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from './slab.js';
+import { kmem_cache_alloc, kmem_cache_free } from './slab.js';
 import {
   __insert_vm_struct,
   detach_vmas_to_be_unmapped,
@@ -83,10 +83,20 @@ import {
   vma_prealloc,
   vma_start,
 } from './vma_list.js';
+import {
+  __vm_area_free,
+  vm_area_cache,
+  vm_area_free,
+  vma_attach,
+  vma_detach,
+  vma_expand_lock,
+  vma_lock_init,
+  vma_write_lock,
+} from './vma_lock.js';
 
 export { find_vma, find_vma_prev, for_each_vma, for_each_vma_range } from './vma_list.js';
 
-export const vm_area_cachep = kmem_cache_create('vm_area_struct', VMA.SIZE, 128);
+export { vm_area_cachep } from './vma_lock.js';
 
 // include/uapi/asm-generic/mman-common.h, errno-base.h
 export const PROT_NONE = 0x0;
@@ -166,37 +176,47 @@ export function mmap_anon_fixed(mm: number, addr: number, len: number, vm_flags:
   if (find_vma_intersection(mm, addr, end)) return 0;
   const vma = vm_area_alloc(mm, addr, end, vm_flags, addr >>> 12);
   if (!vma) return 0;
+  vma_write_lock(vma); // v6.4 stable "mm: lock newly mapped VMA ..." (before it becomes visible)
   if (vma_link(mm, vma)) {
-    kmem_cache_free(vm_area_cachep, vma, 'mmap_anon_fixed');
+    __vm_area_free(vma);
     return 0;
   }
+  vma_attach(vma);
   vm_stat_account(mm, vm_flags, len >>> 12);
   return vma;
 }
 
 /** kmem_cache_zalloc(vm_area_cachep) with mmap_region()'s field setup. */
 function vm_area_alloc(mm: number, start: number, end: number, vm_flags: number, pgoff: number): number {
-  const vma = kmem_cache_alloc(vm_area_cachep, 'vm_area_alloc');
+  const cachep = vm_area_cache();
+  const vma = kmem_cache_alloc(cachep, 'vm_area_alloc');
   if (!vma) return 0;
+  // vma_init(): memset(vma, 0, ...) (a SLAB_TYPESAFE_BY_RCU cache hands the object back as it was)
+  for (let i = 0; i < VMA.SIZE; i++) kwrite(vma + i, 0);
   kwrite(vma + VMA.vm_start, start);
   kwrite(vma + VMA.vm_end, end);
   kwrite(vma + VMA.vm_mm, mm);
   kwrite(vma + VMA.vm_flags, vm_flags);
   kwrite(vma + VMA.vm_page_prot, vm_get_page_prot(vm_flags));
   kwrite(vma + VMA.vm_pgoff, pgoff);
-  kwrite(vma + VMA.vm_lock_seq, -1);
+  if (vma_lock_init(vma)) {
+    kmem_cache_free(cachep, vma, 'vm_area_alloc');
+    return 0;
+  }
   return vma;
 }
 
 // mm/mmap.c remove_vma(), v6.1: close, fput, free the VMA. (v4.14's also returned vma->vm_next,
-// read before the free; its callers here take the next VMA from their walk first.)
-export function remove_vma(vma: number): void {
+// read before the free; its callers here take the next VMA from their walk first.) v6.4's
+// `unreachable` (exit_mmap): __vm_area_free() at once instead of vm_area_free()'s call_rcu().
+export function remove_vma(vma: number, unreachable = false): void {
   traceBegin(T.remove_vma);
   try {
     might_sleep('mm/mmap.c:remove_vma');
     const file = kread(vma + VMA.vm_file);
     if (file) fput(file);
-    kmem_cache_free(vm_area_cachep, vma, 'remove_vma');
+    if (unreachable) __vm_area_free(vma);
+    else vm_area_free(vma);
   } finally {
     traceEnd(T.remove_vma);
   }
@@ -265,16 +285,18 @@ export function mmap_region(mm: number, addr: number, len: number, vm_flags: num
   if (vm_flags & VM_SHARED) {
     const error = shmem_zero_setup(vma);
     if (error) {
-      kmem_cache_free(vm_area_cachep, vma, 'mmap_region');
+      __vm_area_free(vma);
       return error;
     }
   }
+  vma_write_lock(vma); // v6.4 stable "mm: lock newly mapped VMA ..." (before it becomes visible)
   if (vma_link(mm, vma)) {
     const file = kread(vma + VMA.vm_file);
     if (file) fput(file);
-    kmem_cache_free(vm_area_cachep, vma, 'mmap_region');
+    __vm_area_free(vma);
     return -ENOMEM;
   }
+  vma_attach(vma);
   vm_stat_account(mm, vm_flags, len >>> 12);
   if (vm_flags & VM_LOCKED) Atomics.add(mem.i32, mm + MM.locked_vm, len >>> 12);
   // New (or expanded) vma always get soft dirty status.
@@ -408,6 +430,8 @@ function vma_adjust(vma: number, start: number, end: number, pgoff: number, inse
   const mm = kread(vma + VMA.vm_mm);
   const mas = vma_prealloc(mm);
   if (!mas) return -ENOMEM;
+  vma_write_lock(vma); // v6.4 vma_prepare(): vma_start_write(vma)
+  vma_write_lock(insert);
   const anon_vma = kread(vma + VMA.anon_vma);
   if (anon_vma) anon_vma_lock_write(anon_vma);
   kwrite(vma + VMA.vm_start, start);
@@ -415,6 +439,7 @@ function vma_adjust(vma: number, start: number, end: number, pgoff: number, inse
   kwrite(vma + VMA.vm_pgoff, pgoff);
   vma_mas_store(mas, vma);
   __insert_vm_struct(mas, mm, insert);
+  vma_attach(insert); // v6.15 vma_iter_store_new() -> vma_mark_attached()
   if (anon_vma) anon_vma_unlock_write(anon_vma);
   mas_destroy(mas);
   return 0;
@@ -423,9 +448,13 @@ function vma_adjust(vma: number, start: number, end: number, pgoff: number, inse
 // mm/mmap.c __split_vma(), v4.14: a copy of the VMA takes [vm_start, addr) (new_below) or
 // [addr, vm_end); both share the anon_vma and the file.
 export function __split_vma(_mm: number, vma: number, addr: number, new_below: boolean): number {
-  const nw = kmem_cache_alloc(vm_area_cachep, 'vm_area_dup');
+  const nw = kmem_cache_alloc(vm_area_cache(), 'vm_area_dup');
   if (!nw) return -ENOMEM;
   for (let i = 0; i < VMA.SIZE; i++) kwrite(nw + i, kread(vma + i)); // *new = *vma
+  if (vma_lock_init(nw)) {
+    kmem_cache_free(vm_area_cache(), nw, 'vm_area_dup');
+    return -ENOMEM;
+  }
   const start = vma_start(vma);
   const pgoff = kread(vma + VMA.vm_pgoff);
   if (new_below) kwrite(nw + VMA.vm_end, addr);
@@ -434,7 +463,7 @@ export function __split_vma(_mm: number, vma: number, addr: number, new_below: b
     kwrite(nw + VMA.vm_pgoff, pgoff + ((addr - start) >>> 12));
   }
   if (anon_vma_clone(nw, vma)) {
-    kmem_cache_free(vm_area_cachep, nw, 'vm_area_dup');
+    __vm_area_free(nw);
     return -ENOMEM;
   }
   const file = kread(nw + VMA.vm_file);
@@ -446,7 +475,7 @@ export function __split_vma(_mm: number, vma: number, addr: number, new_below: b
   // Clean everything up if vma_adjust failed.
   if (file) fput(file);
   unlink_anon_vmas(nw);
-  kmem_cache_free(vm_area_cachep, nw, 'vm_area_dup');
+  __vm_area_free(nw);
   return err;
 }
 
@@ -522,9 +551,14 @@ export function do_munmap(mm: number, start: number, len: number): number {
     }
     vma = prev ? vma_after(mm, prev) : find_vma(mm, 0); // prev->vm_next : mm->mmap
     if (kread(mm + MM.locked_vm)) munlock_range(mm, vma, end);
+    // v6.4: each VMA write-locked before it leaves the tree, then marked detached.
+    const gone: number[] = [];
+    for (let tmp = vma; tmp && vma_start(tmp) < end; tmp = vma_after(mm, tmp)) gone.push(tmp);
+    for (const tmp of gone) vma_write_lock(tmp);
     // v6.1: the VMAs go to a detached tree (mt_detach); the list leaves them chained.
     const mt = detach_vmas_to_be_unmapped(mm, vma, prev, end);
     if (mt < 0) return mt;
+    for (const tmp of gone) vma_detach(tmp);
     point('do_munmap:detached');
     unmap_region(mm, mt, vma, prev, start, end);
     remove_vma_list(mm, vma, mt);
@@ -581,6 +615,7 @@ export function expand_downwards(vma: number, address: number): number {
       mas_destroy(mas);
       return -ENOMEM;
     }
+    vma_expand_lock(vma); // v6.4 stable "mm: lock a vma before stack expansion"
     const anon_vma = kread(vma + VMA.anon_vma);
     anon_vma_lock_write(anon_vma);
     let error = 0;

@@ -17,6 +17,7 @@ import {
   up_write,
 } from '../kernel/locking/rwsem.js';
 import { MM } from './mm_types.js';
+import { mmap_write_locked, vma_unlock_all } from './vma_lock.js';
 
 const mmap_sem = (mm: number): number => mm + MM.mmap_sem;
 
@@ -26,27 +27,36 @@ export function mmap_init_lock(mm: number): void {
 }
 
 // include/linux/mmap_lock.h mmap_write_lock(), v5.8
+// (v6.14: then mm_lock_seqcount_begin(), vma_lock.ts)
 export function mmap_write_lock(mm: number): void {
   down_write(mmap_sem(mm));
+  mmap_write_locked(mm);
 }
 
 // include/linux/mmap_lock.h mmap_write_lock_killable(), v5.8
 export function mmap_write_lock_killable(mm: number): number {
-  return down_write_killable(mmap_sem(mm));
+  const ret = down_write_killable(mmap_sem(mm));
+  if (!ret) mmap_write_locked(mm);
+  return ret;
 }
 
 // include/linux/mmap_lock.h mmap_write_trylock(), v5.8
 export function mmap_write_trylock(mm: number): boolean {
-  return down_write_trylock(mmap_sem(mm));
+  const ok = down_write_trylock(mmap_sem(mm));
+  if (ok) mmap_write_locked(mm);
+  return ok;
 }
 
-// include/linux/mmap_lock.h mmap_write_unlock(), v5.8
+// include/linux/mmap_lock.h mmap_write_unlock(), v5.8 (per-VMA locks: vma_mark_unlocked_all(),
+// vma_end_write_all() first, vma_lock.ts)
 export function mmap_write_unlock(mm: number): void {
+  vma_unlock_all(mm);
   up_write(mmap_sem(mm));
 }
 
 // include/linux/mmap_lock.h mmap_write_downgrade(), v5.8
 export function mmap_write_downgrade(mm: number): void {
+  vma_unlock_all(mm);
   downgrade_write(mmap_sem(mm));
 }
 

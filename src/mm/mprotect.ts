@@ -46,6 +46,7 @@ import {
   pte_unmap_unlock,
 } from './pgtable.js';
 import { vma_after, vma_before, vma_end, vma_start } from './vma_list.js';
+import { vma_write_lock } from './vma_lock.js';
 
 const PAGE_SIZE = 4096;
 /** include/uapi/asm-generic/mman-common.h PROT_SEM: accepted and ignored */
@@ -143,6 +144,7 @@ export function mprotect_fixup(
     const error = split_vma(mm, vma, end, false);
     if (error) return error;
   }
+  vma_write_lock(vma); // v6.4 vm_flags_reset() -> vma_start_write()
   kwrite(vma + VMA.vm_flags, newflags);
   vma_set_page_prot(vma);
   change_protection(vma, start, end, kread(vma + VMA.vm_page_prot));

@@ -19,6 +19,7 @@ import { cpuCtx } from '../../src/cpu/context.js';
 import { eraByName } from '../../src/eras/index.js';
 import { ENOMEM } from '../../src/kernel/errno.js';
 import { mm_alloc, spawnTask } from '../../src/kernel/fork.js';
+import { rcu_barrier } from '../../src/kernel/rcu/callbacks.js';
 import { TASK } from '../../src/kernel/task_struct.js';
 import { copy_mm } from '../../src/mm/dup_mmap.js';
 import { __do_page_fault } from '../../src/mm/fault.js';
@@ -57,7 +58,6 @@ import {
   PROT_NONE,
   PROT_READ,
   PROT_WRITE,
-  vm_area_cachep,
   vm_mmap,
   vm_munmap,
 } from '../../src/mm/mmap.js';
@@ -76,6 +76,7 @@ import {
 } from '../../src/mm/rmap.js';
 import { kmem_cache_live } from '../../src/mm/slab.js';
 import { VMA_LIST_V4_14 } from '../../src/mm/vma_list.js';
+import { NO_PER_VMA_LOCK, vm_area_cache, vma_lock_cachep, vmaLockOps } from '../../src/mm/vma_lock.js';
 import { mem } from '../../src/shm/arena.js';
 import { reports } from './boot.js';
 import {
@@ -413,7 +414,9 @@ function checkAll(w: World): void {
   same(kmem_cache_live(anon_vma_cachep), t.anonRefs.size, 'live anon_vmas');
   same(kmem_cache_live(shmem_inode_cachep), t.fileRefs.size, 'live shmem files');
   const vmas = w.procs.reduce((s, p) => s + counter(p.mm, 'map_count'), 0);
-  same(kmem_cache_live(vm_area_cachep), vmas, 'live VMAs');
+  // VMAs freed through call_rcu() (rfc-2022-09, v6.4) stay live until their grace period.
+  if (vmaLockOps.vm_area_free !== NO_PER_VMA_LOCK.vm_area_free) rcu_barrier();
+  same(kmem_cache_live(vm_area_cache()), vmas, 'live VMAs');
   // One node per non-empty tree, once RCU mode's retired nodes had their grace period.
   const trees = w.tree ? w.procs.filter((p) => counter(p.mm, 'map_count') > 0).length : 0;
   same(mapleNodesLive(), trees, 'live maple nodes');
@@ -454,7 +457,9 @@ export function runMix(
   for (const p of w.procs.splice(0)) exitAll(p);
   expect(reports(w.dmesg())).toEqual([]);
   expect(nr_free_pages()).toBe(nr_pages());
-  expect(kmem_cache_live(vm_area_cachep)).toBe(0);
+  rcu_barrier();
+  expect(kmem_cache_live(vm_area_cache())).toBe(0);
+  expect(kmem_cache_live(vma_lock_cachep)).toBe(0);
   expect(kmem_cache_live(anon_vma_cachep)).toBe(0);
   expect(kmem_cache_live(shmem_inode_cachep)).toBe(0);
   expect(mapleNodesLive()).toBe(0);
