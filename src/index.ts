@@ -16,7 +16,7 @@ export {
   type StrategyName,
 } from './cpu/strategies/index.js';
 export type { RunEnd, Strategy } from './cpu/strategy.js';
-export { applyEra, ERAS, type EraProfile, eraByName } from './eras/index.js';
+export { applyEra, ERAS, type EraProfile, eraByName, HAZARD_ERAS } from './eras/index.js';
 // Kernel core
 export * from './kernel/bitops.js';
 export { EACCES, EAGAIN, EBADF, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH } from './kernel/errno.js';
@@ -64,6 +64,7 @@ export { rcu_gp_kthread } from './kernel/rcu/gp_kthread.js';
 export { RCU_GET_STATE_COMPLETED } from './kernel/rcu/rcu.js';
 export * from './kernel/rcu/tree.js';
 export * from './kernel/rcu/update.js';
+export { rcuwait_init, rcuwait_wait_event, rcuwait_wake_up } from './kernel/rcuwait.js';
 export * from './kernel/refcount.js';
 export * from './kernel/sched.js';
 export { task_lock, task_unlock } from './kernel/task_lock.js';
@@ -155,6 +156,38 @@ export {
   SLAB_TYPESAFE_BY_RCU,
   virt_to_cache,
 } from './mm/slab.js';
+export {
+  __vm_area_free,
+  dump_vma,
+  FAULT_FLAG_VMA_LOCK,
+  find_and_lock_anon_vma,
+  lock_vma_under_rcu,
+  perVmaLockGeneration,
+  VM_BUG_ON_VMA,
+  VM_FAULT_COMPLETED,
+  VM_FAULT_RETRY,
+  VMA_LOCK_OFFSET,
+  VMA_REF_LIMIT,
+  vm_area_cache,
+  vm_area_cachep_typesafe,
+  vm_area_free,
+  vma_assert_attached,
+  vma_assert_detached,
+  vma_assert_locked,
+  vma_assert_write_locked,
+  vma_end_read,
+  vma_end_write_all,
+  vma_lock_cachep,
+  vma_mark_attached,
+  vma_mark_detached,
+  vma_mark_locked,
+  vma_mark_unlocked_all,
+  vma_read_trylock,
+  vma_read_unlock,
+  vma_start_read,
+  vma_start_write,
+  vmstat_vma_lock,
+} from './mm/vma_lock.js';
 export { renderDmesg } from './report/dmesg.js';
 export {
   type CampaignOptions,

@@ -10,13 +10,13 @@ import { cpuCtx } from '../src/cpu/context.js';
 import { KernelOops } from '../src/cpu/errors.js';
 import { BootRunner } from '../src/cpu/free.js';
 import { EAGAIN } from '../src/kernel/errno.js';
-import { mm_alloc, spawnTask } from '../src/kernel/fork.js';
+import { mm_alloc, mmdrop, mmgrab, spawnTask } from '../src/kernel/fork.js';
 import { rcu_barrier } from '../src/kernel/rcu/callbacks.js';
 import { synchronize_rcu } from '../src/kernel/rcu/tree.js';
 import { rcu_read_lock, rcu_read_unlock } from '../src/kernel/rcu/update.js';
 import { __do_page_fault } from '../src/mm/fault.js';
 import { kread } from '../src/mm/kasan.js';
-import { FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../src/mm/memory.js';
+import { FAULT_FLAG_WRITE, handle_mm_fault, VM_FAULT_ERROR } from '../src/mm/memory.js';
 import { MM, VMA } from '../src/mm/mm_types.js';
 import {
   MAP_ANONYMOUS,
@@ -32,8 +32,10 @@ import { mprotect } from '../src/mm/mprotect.js';
 import { slab_is_live, virt_to_cache } from '../src/mm/slab.js';
 import { find_vma } from '../src/mm/vma_list.js';
 import {
+  FAULT_FLAG_VMA_LOCK,
   lock_vma_under_rcu,
   perVmaLockGeneration,
+  VM_FAULT_RETRY,
   VMA_LOCK_OFFSET,
   vm_area_cachep_typesafe,
   vma_assert_attached,
@@ -330,5 +332,47 @@ describe('v6.15: vm_refcnt, seqcount mm_lock_seq, SLAB_TYPESAFE_BY_RCU', () => {
     mmap_write_unlock(p.mm);
     exitAll(p);
     expect(reports(p.dmesg())).toEqual([]);
+  });
+});
+
+describe('fallback rules and the exit_mmap argument (seed 002)', () => {
+  it('v6.15: a first anonymous fault under the VMA lock while mmap_lock is write-held elsewhere: vmf_anon_prepare() drops the VMA lock, VM_FAULT_RETRY', () => {
+    const p = newProcess('t', 'v6.15');
+    const vma = map(p, A);
+    const other = spawnTask('writer', { mm: p.mm });
+    const v = lock_vma_under_rcu(p.mm, A);
+    expect(v).toBe(vma);
+    expect(refcnt(vma)).toBe(2);
+    cpuCtx.current = other;
+    mmap_write_lock(p.mm); // another task holds it: the trylock fails
+    cpuCtx.current = p.task;
+    expect(handle_mm_fault(v, A, FAULT_FLAG_WRITE | FAULT_FLAG_VMA_LOCK)).toBe(VM_FAULT_RETRY);
+    expect(refcnt(vma)).toBe(1); // the handler released the VMA lock itself (v6.6+ rule)
+    expect(kread(vma + VMA.anon_vma)).toBe(0);
+    cpuCtx.current = other;
+    mmap_write_unlock(p.mm);
+    cpuCtx.current = p.task;
+    expect(reports(p.dmesg())).toEqual([]);
+    exitAll(p);
+  });
+
+  it.each([
+    'v6.4',
+    'v6.15',
+  ])('%s: a per-VMA reader of an mm whose users are gone is reported; a live mm is silent', (era) => {
+    const p = newProcess('t', era);
+    map(p, A);
+    expect(fault(p, A) & VM_FAULT_ERROR).toBe(0);
+    expect(fault(p, A + P) & VM_FAULT_ERROR).toBe(0);
+    expect(reports(p.dmesg())).toEqual([]);
+    mmgrab(p.mm); // mm_count only: the struct stays, the address space goes
+    exitAll(p);
+    expect(lock_vma_under_rcu(p.mm, A)).toBe(0); // the tree was destroyed
+    expect(reports(p.dmesg())).toEqual([
+      expect.stringMatching(
+        /^WARNING: .* at mm\/(memory|mmap_lock)\.c:lock_vma_under_rcu \(emulator: per-VMA reader of an mm without users/,
+      ),
+    ]);
+    mmdrop(p.mm);
   });
 });

@@ -120,6 +120,20 @@ export function VM_BUG_ON_VMA(cond: boolean, vma: number, site: string): void {
   die(`kernel BUG at ${site}!`, 'invalid opcode: 0000');
 }
 
+/**
+ * The emulator's check of seed 002's argument (kernel-mm.md §5.2, N1): exit_mmap frees VMAs without
+ * RCU (v6.4) because a page-fault reader needs the mm's users, and there are none left. A per-VMA
+ * reader of an mm whose mm_users is 0 breaks that argument: WARN (once per run).
+ */
+function assert_mm_users(mm: number, site: string): void {
+  if (Atomics.load(i32(), mm + MM.mm_users) === 0) {
+    WARN_ON_ONCE(
+      true,
+      `${site} (emulator: per-VMA reader of an mm without users; exit_mmap frees its VMAs without RCU)`,
+    );
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The era slot
 
@@ -529,6 +543,7 @@ function __vm_area_free_v6_4(vma: number): void {
 // address re-checked under the lock (vm_rcu may have overwritten the bounds), a detached VMA
 // retried ("The area was replaced with another one").
 function lock_vma_under_rcu_v6_4(mm: number, address: number): number {
+  assert_mm_users(mm, 'mm/memory.c:lock_vma_under_rcu');
   rcu_read_lock();
   for (;;) {
     const vma = mas_walk(mm, address);
@@ -763,6 +778,7 @@ function vm_area_free_v6_15(vma: number): void {
 
 // mm/mmap_lock.c lock_vma_under_rcu(), v6.15: no anon/uffd filter (the handlers decide).
 function lock_vma_under_rcu_v6_15(mm: number, address: number): number {
+  assert_mm_users(mm, 'mm/mmap_lock.c:lock_vma_under_rcu');
   rcu_read_lock();
   for (;;) {
     const vma = mas_walk(mm, address);
