@@ -16,7 +16,7 @@ import { synchronize_rcu } from '../src/kernel/rcu/tree.js';
 import { rcu_read_lock, rcu_read_unlock } from '../src/kernel/rcu/update.js';
 import { __do_page_fault } from '../src/mm/fault.js';
 import { kread } from '../src/mm/kasan.js';
-import { FAULT_FLAG_WRITE, handle_mm_fault, VM_FAULT_ERROR } from '../src/mm/memory.js';
+import { FAULT_FLAG_WRITE, handle_mm_fault, VM_FAULT_ERROR, VM_FAULT_SIGSEGV } from '../src/mm/memory.js';
 import { MM, VMA } from '../src/mm/mm_types.js';
 import {
   MAP_ANONYMOUS,
@@ -53,6 +53,7 @@ import {
 } from '../src/mm/vma_lock.js';
 import { reports } from './helpers/boot.js';
 import { exitAll, newProcess, type Proc } from './helpers/process.js';
+import { ScriptRunner } from './helpers/script_runner.js';
 
 const P = 4096;
 const A = 0x08000000;
@@ -374,5 +375,66 @@ describe('fallback rules and the exit_mmap argument (seed 002)', () => {
       ),
     ]);
     mmdrop(p.mm);
+  });
+});
+
+describe('v6.15 across two CPUs, scripted on the boot CPU', () => {
+  /** Run `f` as `task` on `cpu`. */
+  function as<T>(cpu: number, task: number, f: () => T): T {
+    const [c, t] = [cpuCtx.cpu, cpuCtx.current];
+    cpuCtx.cpu = cpu;
+    cpuCtx.current = task;
+    try {
+      return f();
+    } finally {
+      cpuCtx.cpu = c;
+      cpuCtx.current = t;
+    }
+  }
+
+  it("VMA_LOCK_MISS: munmap detaches and frees the VMA between the reader's lookup and its refcount increment", () => {
+    const p = newProcess('t', 'v6.15');
+    map(p, A);
+    expect(fault(p, A) & VM_FAULT_ERROR).toBe(0);
+    const writer = spawnTask('writer', { mm: p.mm });
+    let done = false;
+    cpuCtx.runner = new ScriptRunner((ev) => {
+      if (ev !== 'vma_start_read:inc' || done) return;
+      done = true;
+      expect(as(1, writer, () => vm_munmap(p.mm, A, 2 * P))).toBe(0);
+    });
+    const before = counters();
+    expect(fault(p, A)).toBe(VM_FAULT_SIGSEGV); // retried, found nothing, the mmap_lock path says SIGSEGV
+    cpuCtx.runner = new BootRunner();
+    expect(done).toBe(true);
+    const after = counters();
+    expect(after.map((n, i) => n - before[i]!)).toEqual([0, 1, 0, 1]); // ABORT after one MISS
+    expect(reports(p.dmesg())).toEqual([]);
+    exitAll(p);
+  });
+
+  it("a writer waits on mm->vma_writer_wait until the reader leaves; the reader's put wakes it", () => {
+    const p = newProcess('t', 'v6.15');
+    const vma = map(p, A);
+    expect(fault(p, A) & VM_FAULT_ERROR).toBe(0);
+    const reader = spawnTask('reader', { mm: p.mm });
+    const v = as(1, reader, () => lock_vma_under_rcu(p.mm, A));
+    expect(refcnt(v)).toBe(2);
+    let seen = -1;
+    const runner = new ScriptRunner((ev) => {
+      if (ev !== 'wait' || seen >= 0) return;
+      seen = refcnt(vma);
+      expect(kread(p.mm + MM.vma_writer_wait)).toBe(p.task);
+      as(1, reader, () => vma_end_read(v));
+    });
+    cpuCtx.runner = runner;
+    expect(mprotect(p.mm, A, 2 * P, PROT_READ)).toBe(0); // vm_flags change: vma_start_write()
+    cpuCtx.runner = new BootRunner();
+    expect(seen).toBe(VMA_LOCK_OFFSET + 2); // the writer's bit and the reader's reference
+    expect(runner.woken.length).toBeGreaterThan(0);
+    expect(refcnt(vma)).toBe(1);
+    expect(kread(p.mm + MM.vma_writer_wait)).toBe(0);
+    expect(reports(p.dmesg())).toEqual([]);
+    exitAll(p);
   });
 });
