@@ -13,7 +13,7 @@ import { EAGAIN } from '../src/kernel/errno.js';
 import { mm_alloc, mmdrop, mmgrab, spawnTask } from '../src/kernel/fork.js';
 import { rcu_barrier } from '../src/kernel/rcu/callbacks.js';
 import { synchronize_rcu } from '../src/kernel/rcu/tree.js';
-import { rcu_read_lock, rcu_read_unlock } from '../src/kernel/rcu/update.js';
+import { rcu_read_lock, rcu_read_unlock, rcuReadLockNesting } from '../src/kernel/rcu/update.js';
 import { __do_page_fault } from '../src/mm/fault.js';
 import { kread } from '../src/mm/kasan.js';
 import { FAULT_FLAG_WRITE, handle_mm_fault, VM_FAULT_ERROR, VM_FAULT_SIGSEGV } from '../src/mm/memory.js';
@@ -434,6 +434,60 @@ describe('v6.15 across two CPUs, scripted on the boot CPU', () => {
     expect(runner.woken.length).toBeGreaterThan(0);
     expect(refcnt(vma)).toBe(1);
     expect(kread(p.mm + MM.vma_writer_wait)).toBe(0);
+    expect(reports(p.dmesg())).toEqual([]);
+    exitAll(p);
+  });
+});
+
+describe("v6.4: the reader side of Jann Horn's case, scripted on the boot CPU", () => {
+  it.each([
+    ['v6.4', 1],
+    ['v6.4-norcu', 0],
+  ])('%s: up_read() of vma_end_read() runs inside an RCU read section: nesting %i', (era, nesting) => {
+    const p = newProcess('t', era);
+    map(p, A);
+    expect(fault(p, A) & VM_FAULT_ERROR).toBe(0);
+    const v = lock_vma_under_rcu(p.mm, A);
+    expect(v).not.toBe(0);
+    let seen = -1;
+    cpuCtx.runner = new ScriptRunner((ev) => {
+      if (ev === 'up_read' && seen < 0) seen = rcuReadLockNesting(cpuCtx.cpu);
+    });
+    vma_end_read(v);
+    cpuCtx.runner = new BootRunner();
+    expect(seen).toBe(nesting);
+    exitAll(p);
+  });
+
+  it('v6.4: a writer blocks in vma_start_write() until the reader leaves (the rwsem), then detaches and queues the VMA for RCU', () => {
+    const p = newProcess('t', 'v6.4');
+    const vma = map(p, A);
+    expect(fault(p, A) & VM_FAULT_ERROR).toBe(0);
+    const reader = spawnTask('reader', { mm: p.mm });
+    cpuCtx.cpu = 1;
+    cpuCtx.current = reader;
+    const v = lock_vma_under_rcu(p.mm, A);
+    cpuCtx.cpu = 0;
+    cpuCtx.current = p.task;
+    expect(v).toBe(vma);
+    let released = false;
+    cpuCtx.runner = new ScriptRunner((ev) => {
+      if (released || (ev !== 'wait' && ev !== 'relax')) return;
+      released = true;
+      const [c, t] = [cpuCtx.cpu, cpuCtx.current];
+      cpuCtx.cpu = 1;
+      cpuCtx.current = reader;
+      vma_end_read(v);
+      cpuCtx.cpu = c;
+      cpuCtx.current = t;
+    });
+    expect(vm_munmap(p.mm, A, 2 * P)).toBe(0);
+    cpuCtx.runner = new BootRunner();
+    expect(released).toBe(true);
+    expect(kread(vma + VMA.detached)).toBe(1);
+    expect(slab_is_live(virt_to_cache(vma)!, vma)).toBe(true); // call_rcu: the reader may still be in up_read()
+    rcu_barrier();
+    expect(slab_is_live(virt_to_cache(vma)!, vma)).toBe(false);
     expect(reports(p.dmesg())).toEqual([]);
     exitAll(p);
   });

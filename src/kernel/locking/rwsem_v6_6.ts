@@ -407,6 +407,9 @@ function rwsem_wake(sem: number): void {
 function __up_read(sem: number): void {
   const tmp = (Atomics.sub(mem.i32, cnt(sem), RWSEM_READER_BIAS) - RWSEM_READER_BIAS) | 0;
   if ((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) === RWSEM_FLAG_WAITERS) {
+    // Released, not done: a writer may take the lock and free the memory holding it before the
+    // wake-up below touches it (kernel-locking.md §1.14; per-VMA locks, Jann Horn, Jan 2023).
+    atomicPoint('__up_read:released');
     clear_nonspinnable(sem);
     rwsem_wake(sem);
   }
