@@ -3,11 +3,13 @@
 // mm_lock_seq in the mm (a VMA is write-locked while the two are equal; mmap_write_unlock() and
 // mmap_write_downgrade() bump mm_lock_seq: vma_mark_unlocked_all()), find_and_lock_anon_vma() for
 // anonymous faults under RCU, VMAs freed through call_rcu() everywhere (exit_mmap too: seed 002),
-// the maple tree in RCU mode (the series carried "mm: enable maple tree RCU mode by default").
+// the maple tree in RCU mode (the series carried "mm: enable maple tree RCU mode by default"), and
+// stacks grown under the write lock (v6.5's lock_mm_and_find_vma, StackRot; not in the RFC).
 // 'rfc-2022-09-seq2' is the same with a 2-bit mm_lock_seq, so a stale vm_lock_seq meets a wrapped
 // mm_lock_seq after four write sections: the false "locked" the RFC documents as harmless.
 import { dup_mmap_v6_3 } from '../mm/dup_mmap.js';
 import { exit_mmap_v6_3 } from '../mm/exit_mmap.js';
+import { lock_mm_and_find_vma_v6_5 } from '../mm/fault.js';
 import { MAPLE_TREE_V6_3 } from '../mm/maple_tree.js';
 import { vmaLockRfc202209 } from '../mm/vma_lock.js';
 import type { EraProfile } from './profile.js';
@@ -30,7 +32,15 @@ export const rfc_2022_09: EraProfile = {
         'mm: add per-VMA lock and helper functions to control it (here the RFC of Sep 2022 as posted: lore 20220901173516.702122-1-surenb@google.com)',
     },
   ],
-  mm: { ...v6_1.mm, exit_mmap: exit_mmap_v6_3, dup_mmap: dup_mmap_v6_3 },
+  // The fault's lookup with the StackRot fix (c2508ec5a58d, v6.5): a stack grown under the read lock
+  // in a tree in RCU mode frees a node under RCU readers (teardown-soak: KASAN in mas_find), a
+  // later bug that would mask the lock's own behaviour.
+  mm: {
+    ...v6_1.mm,
+    exit_mmap: exit_mmap_v6_3,
+    dup_mmap: dup_mmap_v6_3,
+    lock_mm_and_find_vma: lock_mm_and_find_vma_v6_5,
+  },
   vma: MAPLE_TREE_V6_3,
   vmaLock: vmaLockRfc202209(32),
 };
