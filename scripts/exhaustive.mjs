@@ -43,6 +43,15 @@ const CASES = [
   ['vma-tree-rcu', 'v6.1-locked', 'clean'],
   ['vma-tree-rcu', 'no-grace-period', 'reproduces'],
   ['vma-tree-rcu', 'v6.1', 'reproduces'],
+  // Per-VMA locks (issue 11): each generation's protocol, and a broken form of each.
+  ...['rfc', 'v6.4', 'v6.15'].flatMap((g) => [
+    ['vma-lock-dfs', `${g}-readers`, 'clean'],
+    ['vma-lock-dfs', `${g}-detach`, 'clean'],
+    ['vma-lock-dfs', `${g}-bump`, 'clean'],
+    ['vma-lock-dfs', `${g}-readers-no-recheck`, 'reproduces'],
+    ['vma-lock-dfs', `${g}-detach-no-wait`, 'reproduces'],
+    ['vma-lock-dfs', `${g}-bump-no-bump`, 'reproduces'],
+  ]),
 ];
 
 function mmrace(args) {
@@ -89,7 +98,7 @@ function replays(fixture, variant, points, schedule) {
 let failed = 0;
 const pad = (s, n) => String(s).padEnd(n);
 console.log(
-  `${pad('fixture', 20)}${pad('variant', 21)}${pad('coarse', 20)}${pad('atomic', 20)}${pad('verdict', 12)}replay`,
+  `${pad('fixture', 20)}${pad('variant', 23)}${pad('coarse', 20)}${pad('atomic', 20)}${pad('verdict', 12)}replay`,
 );
 for (const [fixture, variant, expected] of CASES) {
   const cells = [];
@@ -109,7 +118,7 @@ for (const [fixture, variant, expected] of CASES) {
       }
     }
   }
-  const line = `${pad(fixture, 20)}${pad(variant, 21)}${pad(cells[0], 20)}${pad(cells[1], 20)}${pad(verdict, 12)}${replay}`;
+  const line = `${pad(fixture, 20)}${pad(variant, 23)}${pad(cells[0], 20)}${pad(cells[1], 20)}${pad(verdict, 12)}${replay}`;
   console.log(line);
 }
 console.log(`\n${failed === 0 ? 'all as expected' : `${failed} checks FAILED`}`);
