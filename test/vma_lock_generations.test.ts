@@ -492,3 +492,39 @@ describe("v6.4: the reader side of Jann Horn's case, scripted on the boot CPU", 
     exitAll(p);
   });
 });
+
+describe('a reader handed a VMA munmap already removed', () => {
+  it.each([
+    ['rfc-2022-09', 'find_and_lock_anon_vma:trylock', true],
+    ['v6.4', 'vma_start_read:trylock', false],
+    ['v6.15', 'vma_start_read:inc', false],
+  ])('%s: munmap runs whole at %s; the fault is reported: %s', (era, at, reported) => {
+    const p = newProcess('t', era);
+    map(p, A);
+    expect(fault(p, A) & VM_FAULT_ERROR).toBe(0); // the anon_vma
+    const writer = spawnTask('writer', { mm: p.mm });
+    let done = false;
+    cpuCtx.runner = new ScriptRunner((ev) => {
+      if (ev !== at || done) return;
+      done = true;
+      const [c, t] = [cpuCtx.cpu, cpuCtx.current];
+      cpuCtx.cpu = 1;
+      cpuCtx.current = writer;
+      expect(vm_munmap(p.mm, A, 2 * P)).toBe(0);
+      cpuCtx.cpu = c;
+      cpuCtx.current = t;
+    });
+    const r = fault(p, A + P);
+    cpuCtx.runner = new BootRunner();
+    expect(done).toBe(true);
+    const warn = reports(p.dmesg()).filter((l) => l.includes('holds a VMA that is not in the tree'));
+    if (reported) {
+      // The RFC (no detached flag): the stale VMA locks and the page goes into a range with no VMA.
+      expect(warn).toHaveLength(1);
+      expect(r & VM_FAULT_ERROR).toBe(0);
+    } else {
+      expect(reports(p.dmesg())).toEqual([]);
+      expect(r).toBe(VM_FAULT_SIGSEGV); // aborted (v6.4: vm_rcu bounds or detached; v6.15: MISS), then bad_area
+    }
+  });
+});

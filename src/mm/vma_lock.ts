@@ -298,6 +298,18 @@ function fault_vma_locked(
   if (!vma) return LOCK_MM_AND_FIND_VMA;
   vmaLockOps.vma_assert_locked(vma);
   VM_BUG_ON_VMA(kread(vma + VMA.vm_mm) !== mm, vma, 'arch/x86/mm/fault.c:do_user_addr_fault');
+  // The emulator's check: a VMA locked for reading cannot leave the tree (the writer waits for the
+  // reader), so the reader must have been handed one that is still there (a detached VMA here is
+  // the lookup's bug: the RFC's reader has no detached check).
+  rcu_read_lock();
+  const cur = mas_walk(mm, address);
+  rcu_read_unlock();
+  if (cur !== vma) {
+    WARN_ON_ONCE(
+      true,
+      'arch/x86/mm/fault.c:do_user_addr_fault (emulator: the per-VMA reader holds a VMA that is not in the tree)',
+    );
+  }
   if (hooks.access_error(flags, vma)) {
     end_read(vma);
     return LOCK_MM_AND_FIND_VMA; // 6.4: fall back to the mmap_lock path, which reports it
