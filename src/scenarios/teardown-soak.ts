@@ -30,10 +30,15 @@
 // same: without it the last mmput() of an unmarked thread would skip the v4.14 barrier (B1, a real
 // bug for CLONE_VM processes that are not threads, but not this process's).
 //
-// Expected: clean in every era but v5.15-rc1, where process_mrelease() (884a7e5964e0) pins only
-// mm_count and never re-tests MMF_OOM_SKIP under the lock: a process_mrelease() that checked the
-// flag before exit_mmap() set it takes the read lock after exit_mmap()'s barrier and walks VMAs
-// and page tables exit_mmap() frees (kernel-mm.md §6 D2; fixed by 337546e83fc7 in v5.15).
+// Expected: clean in every era but two, whose kernels have a bug on these paths:
+//  - v5.15-rc1: process_mrelease() (884a7e5964e0) pins only mm_count and never re-tests
+//    MMF_OOM_SKIP under the lock: a process_mrelease() that checked the flag before exit_mmap()
+//    set it takes the read lock after exit_mmap()'s barrier and walks VMAs and page tables
+//    exit_mmap() frees (kernel-mm.md §6 D2; fixed by 337546e83fc7 in v5.15);
+//  - rfc-2022-09: the maple tree in RCU mode, a stack growing under mmap_read_lock replaces the
+//    tree's node and frees it after a grace period, under the reaper's or process_mrelease()'s
+//    for_each_vma(), which hold only mmap_read_lock (StackRot, CVE-2023-3269, in mainline from
+//    v6.3's RCU mode to v6.4; fixed in v6.5 by growing stacks under the write lock).
 //
 // Written against the public API ('mmrace'), but for the exports marked MISSING below.
 import {
@@ -513,8 +518,8 @@ function mmAfterExit(g: Record<string, number>): void {
 
 // --- the scenario ---
 
-/** The eras where this program meets a real kernel bug (see the header). */
-const KNOWN_BUGGY = ['v5.15-rc1'];
+/** The eras where this program meets a real kernel bug (see the header): D2, StackRot. */
+const KNOWN_BUGGY = ['v5.15-rc1', 'rfc-2022-09'];
 /**
  * process_mrelease() of 884a7e5964e0 tests MMF_OOM_SKIP, then task_will_free_mem() tests it again:
  * set in between (the reaper's oom_reap_task() is done), the syscall returns -EINVAL. Later forms
@@ -545,7 +550,8 @@ export function teardownSoak(o: SoakOptions = {}): ScenarioInput {
       '(COW after the fork), the main thread maps, unmaps, mprotects and forks (the child COW-faults ' +
       "and exits). A thread's failed allocation OOM-kills it mid-way (the era kill path), all its " +
       'threads are marked and killed, lmkd calls process_mrelease(2); the oom_reaper reaps while the ' +
-      'threads exit and the last mmput() runs exit_mmap(). Clean in every era but v5.15-rc1 (D2).',
+      'threads exit and the last mmput() runs exit_mmap(). Clean in every era but v5.15-rc1 (D2) ' +
+      'and rfc-2022-09 (StackRot).',
     variants: ERAS.map((e) => ({
       name: e.name,
       era: e.name,
