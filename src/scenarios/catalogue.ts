@@ -11,6 +11,8 @@ import { compileTs, TsBuildError } from './load_ts.js';
 import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
 import { type Scenario, ScenarioError } from './scenario.js';
 import { scenario as teardownSoak } from './teardown-soak.js';
+import { scenario as vmaLockExitMmap } from './vma-lock-exit-mmap.js';
+import { scenario as vmaLockJannUaf } from './vma-lock-jann-uaf.js';
 
 export interface CatalogueEntry {
   readonly scenario: Scenario;
@@ -32,7 +34,10 @@ export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017].map((s) => ({
  */
 let soaks: readonly CatalogueEntry[] | undefined;
 export function soakEntries(): readonly CatalogueEntry[] {
-  soaks ??= [teardownSoak].map((s) => ({ scenario: s, url: scenarioUrl(s) }));
+  soaks ??= [teardownSoak, vmaLockJannUaf, vmaLockExitMmap].map((s) => ({
+    scenario: s,
+    url: scenarioUrl(s),
+  }));
   return soaks;
 }
 
