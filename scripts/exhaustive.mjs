@@ -52,6 +52,9 @@ const CASES = [
     ['vma-lock-dfs', `${g}-detach-no-wait`, 'reproduces'],
     ['vma-lock-dfs', `${g}-bump-no-bump`, 'reproduces'],
   ]),
+  ['vma-lock-seq-overflow', 'false-locked', 'clean'],
+  ['vma-lock-seq-overflow', 'unwrapped', 'clean'],
+  ['vma-lock-seq-overflow', 'wrap-while-held', 'reproduces'],
 ];
 
 function mmrace(args) {
@@ -98,7 +101,7 @@ function replays(fixture, variant, points, schedule) {
 let failed = 0;
 const pad = (s, n) => String(s).padEnd(n);
 console.log(
-  `${pad('fixture', 20)}${pad('variant', 23)}${pad('coarse', 20)}${pad('atomic', 20)}${pad('verdict', 12)}replay`,
+  `${pad('fixture', 23)}${pad('variant', 23)}${pad('coarse', 20)}${pad('atomic', 20)}${pad('verdict', 12)}replay`,
 );
 for (const [fixture, variant, expected] of CASES) {
   const cells = [];
@@ -118,7 +121,7 @@ for (const [fixture, variant, expected] of CASES) {
       }
     }
   }
-  const line = `${pad(fixture, 20)}${pad(variant, 23)}${pad(cells[0], 20)}${pad(cells[1], 20)}${pad(verdict, 12)}${replay}`;
+  const line = `${pad(fixture, 23)}${pad(variant, 23)}${pad(cells[0], 20)}${pad(cells[1], 20)}${pad(verdict, 12)}${replay}`;
   console.log(line);
 }
 console.log(`\n${failed === 0 ? 'all as expected' : `${failed} checks FAILED`}`);

@@ -82,3 +82,53 @@ describe('vma-lock-dfs: bounded dfs (1 preemption), every generation', () => {
     CLI_TIMEOUT_MS,
   );
 });
+
+// The RFC's mm_lock_seq overflow with a 2-bit sequence (test/fixtures/vma-lock-seq-overflow.mjs),
+// the whole space at 2 preemptions (63, 83 and 133 schedules).
+describe('vma-lock-seq-overflow: bounded dfs (2 preemptions)', () => {
+  const SEQ = fixture('vma-lock-seq-overflow');
+  function seqDfs(variant: string): DfsRow {
+    const args = ['run', SEQ, '--variant', variant, '--strategy', 'dfs', '--preemptions', '2'];
+    const [x] = json<{ rows: DfsRow[] }>(
+      mmrace([...args, '--runs', '100000', '--json'], CLI_TIMEOUT_MS),
+    ).rows;
+    expect(x!.error).toBeNull();
+    expect(x!.runs).toBeLessThan(100_000);
+    console.log(
+      `dfs vma-lock-seq-overflow ${variant} (k=2): ${x!.explored} schedules explored, ${x!.hits} hits`,
+    );
+    return x!;
+  }
+
+  it.each(['false-locked', 'unwrapped'])(
+    '%s: clean; a reader of the false-locked VMA falls back to mmap_lock, counted by VMA_LOCK_ABORT',
+    (variant) => {
+      expect(seqDfs(variant)).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0 });
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
+    "wrap-while-held: a stale mark taken as the writer's own lets it in beside a reader; replays 10/10",
+    () => {
+      const r = seqDfs('wrap-while-held');
+      expect(r.observed).toBe('reproduces');
+      expect(r.firstHit!.summary).toBe(
+        'BUG: VMA lock exclusion violated: writer entered vma0 readers=1 writers=1',
+      );
+      const again = row([
+        'run',
+        SEQ,
+        '--replay',
+        r.schedule!,
+        '--variant',
+        'wrap-while-held',
+        '--runs',
+        '10',
+        '--json',
+      ]);
+      expect(again).toMatchObject({ observed: 'reproduces', hits: 10, error: null });
+    },
+    CLI_TIMEOUT_MS,
+  );
+});
