@@ -14,8 +14,9 @@ const R_SEQ = 1;
 const R_CPU = 2;
 const R_PID = 3;
 const R_LEVEL = 4;
-const R_USEC = 5;
-const R_HDR = 6;
+const R_USEC = 5; // microseconds mod 2^32
+const R_USEC_HI = 6; // and the carry: emulated runs at a high time scale pass 4295 s
+const R_HDR = 7;
 
 export interface LogRecord {
   seq: number;
@@ -54,7 +55,8 @@ export function logWrite(level: number, cpu: number, pid: number, usec: number, 
   i32[r + R_CPU] = cpu;
   i32[r + R_PID] = pid;
   i32[r + R_LEVEL] = level;
-  i32[r + R_USEC] = usec;
+  i32[r + R_USEC] = usec | 0;
+  i32[r + R_USEC_HI] = Math.floor(usec / 2 ** 32);
   const u16 = mem.u16;
   const cb = (r + R_HDR) * 2;
   for (let i = 0; i < text.length; i++) u16[cb + i] = text.charCodeAt(i);
@@ -80,7 +82,7 @@ export function logRead(): { records: LogRecord[]; dropped: number } {
       cpu: i32[r + R_CPU]!,
       pid: i32[r + R_PID]!,
       level: i32[r + R_LEVEL]!,
-      usec: i32[r + R_USEC]!,
+      usec: i32[r + R_USEC_HI]! * 2 ** 32 + (i32[r + R_USEC]! >>> 0),
       text: String.fromCharCode(...mem.u16.subarray(cb, cb + len)),
     });
     off += R_HDR + ((len + 1) >> 1);

@@ -15,7 +15,8 @@ export const KERN_DEBUG = 7;
 
 /** Writes each line of `text` as one record at `level`. */
 export function printk(level: number, text: string): void {
-  const usec = Math.max(0, Math.floor(cpuCtx.runner.now() * 1000)) | 0;
+  // Not `| 0`: past 2147 s of emulated time a signed 32-bit count of microseconds wrapped.
+  const usec = Math.max(0, Math.floor(cpuCtx.runner.now() * 1000));
   const pid = task_pid(cpuCtx.current);
   for (const line of text.split('\n')) {
     const seq = logWrite(level, cpuCtx.cpu, pid, usec, line);

@@ -5,6 +5,7 @@
 import { wallNow } from '../cpu/clock.js';
 import { AbortReason, bootEpoch, C, ctl, PC, percpu } from '../cpu/control.js';
 import { check_hung_uninterruptible_tasks, hung_task_reset } from '../kernel/hung_task.js';
+import { HZ, jiffies } from '../kernel/time.js';
 import { softlockup_report, WATCHDOG_THRESH } from '../kernel/watchdog.js';
 import { mem } from '../shm/arena.js';
 
@@ -32,6 +33,8 @@ function stopRun(): void {
 export class Watchdogs {
   readonly hungTaskSecs: number;
   readonly softLockupSecs: number;
+  /** jiffies of khungtaskd's next pass. */
+  private nextHungCheck = 0;
 
   constructor(
     runTimeoutMs: number,
@@ -46,11 +49,20 @@ export class Watchdogs {
   /** Before each run: the kernel's warning budget back to 10. */
   reset(): void {
     hung_task_reset();
+    this.nextHungCheck = 0;
   }
 
-  /** One pass of both watchdogs; stops the run when either reported. */
+  /** One tick of the soft-lockup detector, and khungtaskd's pass when due; stops the run on a report. */
   tick(): void {
-    if (this.softLockups() + check_hung_uninterruptible_tasks(this.hungTaskSecs) > 0) stopRun();
+    let reported = this.softLockups();
+    // kernel/hung_task.c watchdog(): khungtaskd sleeps hung_task_check_interval_secs (by default
+    // the timeout) between passes, so tasks that blocked within one interval are reported together.
+    const now = jiffies();
+    if (now >= this.nextHungCheck) {
+      this.nextHungCheck = now + this.hungTaskSecs * HZ;
+      reported += check_hung_uninterruptible_tasks(this.hungTaskSecs);
+    }
+    if (reported > 0) stopRun();
   }
 
   private softLockups(): number {
