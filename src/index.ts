@@ -23,12 +23,15 @@ export { EACCES, EAGAIN, EBADF, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH } f
 export { do_exit, exit_mm } from './kernel/exit.js';
 export {
   mm_alloc,
+  mm_cachep,
   mmdrop,
   mmget,
   mmget_not_zero,
   mmgrab,
   mmput,
+  signal_cachep,
   spawnTask,
+  task_struct_cachep,
 } from './kernel/fork.js';
 export { kthread_should_stop, kthread_stop } from './kernel/kthread.js';
 // lockdep and lock_stat (both off by default)
@@ -101,6 +104,8 @@ export {
   unmap_page_range,
   unmap_vmas,
   VM_FAULT_ERROR,
+  VM_FAULT_SIGBUS,
+  VM_FAULT_SIGSEGV,
   VM_FAULT_WRITE,
 } from './mm/memory.js';
 export * from './mm/mm_types.js';
@@ -136,8 +141,11 @@ export * from './mm/mmap_lock.js';
 export { tlb_finish_mmu, tlb_gather_mmu } from './mm/mmu_gather.js';
 export { do_mprotect_pkey, mprotect } from './mm/mprotect.js';
 export {
+  do_send_sig_info_SIGKILL,
   exit_oom_victim,
   find_lock_task_mm,
+  get_mm_rss,
+  oom_badness,
   oom_init,
   oom_kill_process,
   oom_killer_disable,
@@ -145,6 +153,9 @@ export {
   oom_reap_task,
   oom_reaper,
   oom_victims,
+  out_of_memory,
+  task_will_free_mem,
+  tsk_is_oom_victim,
 } from './mm/oom_kill.js';
 export { __GFP_ZERO, alloc_page, GFP_KERNEL, nr_free_pages, nr_pages, put_page } from './mm/page_alloc.js';
 export {
@@ -153,7 +164,9 @@ export {
   kmem_cache_alloc,
   kmem_cache_create,
   kmem_cache_free,
+  kmem_cache_live,
   SLAB_TYPESAFE_BY_RCU,
+  slab_is_live,
   virt_to_cache,
 } from './mm/slab.js';
 export {

@@ -43,83 +43,62 @@
 //    (734797c), the soak found StackRot there (CVE-2023-3269: a stack growing under
 //    mmap_read_lock in a tree in RCU mode freed a maple node under the reaper's for_each_vma()).
 //
-// Written against the public API ('mmrace'), but for the exports marked MISSING below.
+// Written against the kernel functions 'mmrace' exports, imported here from their modules (a
+// built-in scenario importing the package's index would cycle through the catalogue).
+import { cpuCtx, point } from '../cpu/context.js';
+import { ERAS } from '../eras/index.js';
+import { EINVAL, ENOSYS, ESRCH } from '../kernel/errno.js';
+import { do_exit } from '../kernel/exit.js';
+import { mm_alloc, mm_cachep, mmget, signal_cachep, spawnTask, task_struct_cachep } from '../kernel/fork.js';
 import {
-  __do_page_fault,
-  copy_mm,
-  cpuCtx,
-  defineScenario,
-  defineStatics,
-  do_exit,
-  do_mmap,
-  do_munmap,
-  EINVAL,
-  ENOSYS,
-  ERAS,
-  ESRCH,
-  FAULT_FLAG_WRITE,
   fatal_signal_pending,
-  find_lock_task_mm,
-  find_vma,
   get_current,
   get_task_struct,
-  kread,
+  put_task_struct,
+  schedule,
+  schedule_timeout_uninterruptible,
+  set_current_state,
+  wake_up_process,
+} from '../kernel/sched.js';
+import { task_unlock } from '../kernel/task_lock.js';
+import { TASK, TASK_KILLABLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../kernel/task_struct.js';
+import { copy_mm } from '../mm/dup_mmap.js';
+import { mark_oom_victim, process_mrelease } from '../mm/era_ops.js';
+import { __do_page_fault } from '../mm/fault.js';
+import { kread } from '../mm/kasan.js';
+import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV } from '../mm/memory.js';
+import { MM, MMF_UNSTABLE, VMA } from '../mm/mm_types.js';
+import {
+  do_mmap,
+  do_munmap,
+  find_vma,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_GROWSDOWN,
   MAP_LOCKED,
   MAP_PRIVATE,
   MAP_SHARED,
-  MM,
-  MMF_UNSTABLE,
-  mark_oom_victim,
-  mem,
-  mm_alloc,
-  mmap_read_lock,
-  mmap_read_unlock,
-  mmap_write_lock,
-  mmap_write_unlock,
-  mmget,
-  mprotect,
-  nr_free_pages,
-  nr_pages,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  vm_mmap,
+  vm_munmap,
+} from '../mm/mmap.js';
+import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock } from '../mm/mmap_lock.js';
+import { mprotect } from '../mm/mprotect.js';
+import {
+  do_send_sig_info_SIGKILL,
+  find_lock_task_mm,
   oom_init,
   oom_kill_process,
   oom_reaper,
   oom_victims,
-  PROT_NONE,
-  PROT_READ,
-  PROT_WRITE,
-  point,
-  process_mrelease,
-  put_task_struct,
-  type Scenario,
-  type ScenarioInput,
-  schedule,
-  schedule_timeout_uninterruptible,
-  set_current_state,
-  spawnTask,
-  TASK,
-  TASK_KILLABLE,
-  TASK_RUNNING,
-  TASK_UNINTERRUPTIBLE,
-  task_unlock,
-  VM_FAULT_ERROR,
-  VMA,
-  vm_mmap,
-  vm_munmap,
-  wake_up_process,
-} from 'mmrace';
-// MISSING from the public API (src/index.ts); imported from their modules meanwhile:
-// the caches and their liveness test (all tasks and mms freed), and the SIGKILL that
-// __oom_kill_process() sends to the other processes sharing the mm.
-import { mm_cachep, signal_cachep, task_struct_cachep } from '../kernel/fork.js';
-import { do_send_sig_info_SIGKILL } from '../mm/oom_kill.js';
+} from '../mm/oom_kill.js';
+import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { kmem_cache_live } from '../mm/slab.js';
-
-// MISSING from the public API: VM_FAULT_SIGBUS and VM_FAULT_SIGSEGV (mm/memory.ts exports them).
-const VM_FAULT_SIGBUS = 0x0002;
-const VM_FAULT_SIGSEGV = 0x0040;
+import { defineScenario, type Scenario, type ScenarioInput } from '../scenarios/scenario.js';
+import { mem } from '../shm/arena.js';
+import { defineStatics } from '../shm/statics.js';
 
 const PAGE = 4096;
 const pages = (n: number): number => n * PAGE;
