@@ -296,6 +296,34 @@ export function kfree_rcu(c: KmemCache, obj: number): void {
   call_rcu(obj, KFREE_RCU_CB);
 }
 
+/**
+ * A word between objects (a slot's header or its padding): KASAN's redzone, slab-out-of-bounds
+ * whatever the neighbours' states, described against the object to its left as the kernel does.
+ */
+function redzone(c: KmemCache, addr: number, idx: number, inSlot: number): BadAccess {
+  const left = inSlot < c.hdr ? idx - 1 : idx;
+  const size = c.objWords * 4;
+  if (left < 0)
+    return {
+      kind: 'slab-out-of-bounds',
+      details: [`The buggy address ${hex8(addr)} is in the cache ${c.name}'s first redzone`],
+    };
+  const s = base(c) + CACHE_HDR + left * c.stride;
+  const obj = s + c.hdr;
+  const i32 = mem.i32;
+  return {
+    kind: 'slab-out-of-bounds',
+    details: [
+      ...track('Allocated', i32[s + OH_ALLOC_PID]!, i32[s + OH_ALLOC_CPU]!, i32[s + OH_ALLOC_SITE]!),
+      '',
+      `The buggy address belongs to the object at ${hex8(obj)}`,
+      ` which belongs to the cache ${c.name} of size ${size}`,
+      `The buggy address is located ${(addr - obj - c.objWords) * 4} bytes to the right of`,
+      ` ${size}-byte region [${hex8(obj)}, ${hex8(obj + c.objWords)})`,
+    ],
+  };
+}
+
 function slabCheck(c: KmemCache, addr: number): BadAccess | null {
   const i32 = mem.i32;
   const rel = addr - base(c) - CACHE_HDR;
@@ -314,6 +342,7 @@ function slabCheck(c: KmemCache, addr: number): BadAccess | null {
     if (cookie === RCU_COOKIE_NONE || !poll_state_synchronize_rcu(cookie)) return null;
     released = true;
   }
+  if (!inObject) return redzone(c, addr, idx, inSlot);
   const obj = s + c.hdr;
   const size = c.objWords * 4;
   const off = (addr - obj) * 4;
