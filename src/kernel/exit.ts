@@ -13,7 +13,7 @@ import { down_read, up_read } from './locking/rwsem.js';
 import { call_rcu, defineRcuCallback } from './rcu/callbacks.js';
 import { __set_current_state, get_current, put_task_struct } from './sched.js';
 import { task_lock, task_unlock } from './task_lock.js';
-import { PF_EXITING, TASK, TASK_DEAD, TIF_MEMDIE } from './task_struct.js';
+import { EXIT_DEAD, PF_EXITING, TASK, TASK_DEAD, TIF_MEMDIE } from './task_struct.js';
 
 // --trace: function slices (cpu/trace_buffer.ts)
 const T = {
@@ -59,6 +59,9 @@ export function exit_mm(): void {
 // kernel/exit.c exit_notify(), v4.14, reduced to the autoreap case: parents are not modelled, so
 // every task is reaped as it exits, as when its parent ignores SIGCHLD (exit_state EXIT_DEAD).
 function exit_notify(tsk: number): void {
+  // Unhashed before the RCU-delayed put: a for_each_process() that starts now skips it, and one
+  // already running holds RCU, which the put waits for.
+  Atomics.store(mem.i32, tsk + TASK.exit_state, EXIT_DEAD);
   release_task(tsk);
 }
 

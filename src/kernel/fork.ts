@@ -240,6 +240,7 @@ export function spawnTask(comm: string, opts: { kthread?: boolean; mm?: number }
   Atomics.store(i32, sig + SIGNAL.nr_threads, 1);
   Atomics.store(i32, t + TASK.signal, sig);
   Atomics.store(i32, t + TASK.__state, TASK_RUNNING);
+  Atomics.store(i32, t + TASK.exit_state, 0);
   // One reference for the task itself (dropped by finish_task_switch() after its last schedule),
   // one for whoever reaps it (release_task(), through call_rcu()).
   Atomics.store(i32, t + TASK.usage, 2);

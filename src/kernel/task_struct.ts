@@ -4,6 +4,7 @@ import { defineStruct } from '../shm/layout.js';
 
 export const TASK = defineStruct('task_struct', [
   '__state',
+  'exit_state', // EXIT_DEAD once unhashed (release_task): for_each_process() no longer sees it
   'usage',
   'pid',
   'comm[4]', // TASK_COMM_LEN = 16 bytes
@@ -47,6 +48,8 @@ export const TASK_RUNNING = 0x0;
 export const TASK_INTERRUPTIBLE = 0x1;
 export const TASK_UNINTERRUPTIBLE = 0x2;
 export const TASK_DEAD = 0x80;
+// task->exit_state
+export const EXIT_DEAD = 0x10;
 export const TASK_WAKEKILL = 0x100;
 export const TASK_NOLOAD = 0x400;
 export const TASK_KILLABLE = TASK_WAKEKILL | TASK_UNINTERRUPTIBLE;

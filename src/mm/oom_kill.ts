@@ -252,8 +252,11 @@ function oom_evaluate_task(task: number, oc: OomControl): boolean {
  * whose signal_struct is not being freed (__put_task_struct() frees it first) stand in for it.
  */
 function for_each_process(): number[] {
+  // A task unhashed before the walk began may be freed during it (its grace period need not wait
+  // for this reader): its exit_state reads EXIT_DEAD, or poison, never 0, so it is skipped.
   return kmem_cache_live_objects(task_struct_cachep).filter(
     (p) =>
+      Atomics.load(mem.i32, p + TASK.exit_state) === 0 &&
       Atomics.load(mem.i32, p + TASK.__state) !== TASK_DEAD &&
       slab_is_live(signal_cachep, Atomics.load(mem.i32, p + TASK.signal)),
   );
@@ -287,6 +290,17 @@ function rss_text(mm: number): string {
  * signal->oom_mm pins each earlier victim's mm_struct, so reading its counters is safe.
  */
 function check_spurious_oom_kill(victim: number, mm: number): void {
+  // for_each_process() under RCU, as select_bad_process(): a task_struct is freed only after a
+  // grace period (delayed_put_task_struct), so none of the walked tasks is freed under us.
+  rcu_read_lock();
+  try {
+    walkForSpuriousKill(victim, mm);
+  } finally {
+    rcu_read_unlock();
+  }
+}
+
+function walkForSpuriousKill(victim: number, mm: number): void {
   for (const t of for_each_process()) {
     if (t === victim) continue;
     const oom_mm = Atomics.load(mem.i32, Atomics.load(mem.i32, t + TASK.signal) + SIGNAL.oom_mm);
