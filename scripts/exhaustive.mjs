@@ -1,7 +1,7 @@
 // npm run test:exhaustive: bounded DFS over the whole schedule space of every lock primitive's
 // fixture, at coarse and at atomic granularity (--points atomic: a decision before every shared
 // access inside the primitives), side by side. Correct variants must be clean; broken variants
-// must be caught, and their schedule must replay 10/10. Preemption bound 2, or 1 where bound 2
+// must be caught, and their schedule must replay 10/10. Arguments pick fixtures by name prefix. Preemption bound 2, or 1 where bound 2
 // passes MAX_SCHEDULES (the table says which). Exits 1 if any check fails.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -103,7 +103,10 @@ const pad = (s, n) => String(s).padEnd(n);
 console.log(
   `${pad('fixture', 23)}${pad('variant', 23)}${pad('coarse', 20)}${pad('atomic', 20)}${pad('verdict', 12)}replay`,
 );
-for (const [fixture, variant, expected] of CASES) {
+// `npm run test:exhaustive -- dfs-rwsem vma-lock`: only the fixtures whose name starts so.
+const only = process.argv.slice(2);
+const picked = CASES.filter(([f]) => only.length === 0 || only.some((o) => f.startsWith(o)));
+for (const [fixture, variant, expected] of picked) {
   const cells = [];
   let verdict = '';
   let replay = '';
