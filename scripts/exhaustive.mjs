@@ -1,8 +1,9 @@
 // npm run test:exhaustive: bounded DFS over the whole schedule space of every lock primitive's
 // fixture, at coarse and at atomic granularity (--points atomic: a decision before every shared
 // access inside the primitives), side by side. Correct variants must be clean; broken variants
-// must be caught, and their schedule must replay 10/10. Arguments pick fixtures by name prefix. Preemption bound 2, or 1 where bound 2
-// passes MAX_SCHEDULES (the table says which). Exits 1 if any check fails.
+// must be caught, and their schedule must replay 10/10. Preemption bound 2, or 1 where bound 2
+// passes MAX_SCHEDULES (the table says which). Arguments pick fixtures by name prefix. Exits 1 if
+// any check fails.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
