@@ -1,6 +1,7 @@
 // The kernel .config options that change what the emulated kernel does. An era profile carries
 // the configuration its scenarios run by default; a variant picks another one through the era
 // name: 'v4.14+PARAVIRT=n' is v4.14 built with CONFIG_PARAVIRT=n.
+import { type PgtableFreeOps, RCU_TABLE_FREE_V4_14, TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import type { EraProfile } from './profile.js';
 
 export interface KernelConfig {
@@ -39,3 +40,11 @@ export function parseConfigName(name: string): { era: string; patch: Partial<Ker
   }
   return { era, patch: patch as Partial<KernelConfig> };
 }
+
+// arch/x86/Kconfig v4.14-v4.18: select HAVE_RCU_TABLE_FREE if PARAVIRT (9e52fc2b50de).
+export const x86_pgtable_free_v4_14 = (c: KernelConfig): PgtableFreeOps =>
+  c.PARAVIRT ? RCU_TABLE_FREE_V4_14 : TLB_REMOVE_PAGE_TABLES;
+
+// arch/x86 before v4.14, and bare metal since 48a8b97cfd80 (v4.19): tables go with the pages
+// (KVM, Xen and Hyper-V guests that free them through RCU are not modelled).
+export const x86_pgtable_free_direct = (): PgtableFreeOps => TLB_REMOVE_PAGE_TABLES;

@@ -7,12 +7,11 @@ import { dup_mmap_v4_14 } from '../mm/dup_mmap.js';
 import { notInEra } from '../mm/era_ops.js';
 import { exit_mmap_v4_14 } from '../mm/exit_mmap.js';
 import { lock_mm_and_find_vma_v4_14 } from '../mm/fault.js';
-import { RCU_TABLE_FREE_V4_14, TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
 import { __oom_reap_task_mm_v4_14, oom_reap_task_v4_13, wake_oom_reaper_v4_14 } from '../mm/oom_reaper.js';
 import { process_mrelease_enosys } from '../mm/process_mrelease.js';
 import { VMA_LIST_V4_14 } from '../mm/vma_list.js';
-import { X86_DISTRO_CONFIG } from './config.js';
+import { X86_DISTRO_CONFIG, x86_pgtable_free_v4_14 } from './config.js';
 import type { EraProfile } from './profile.js';
 
 export const v4_14: EraProfile = {
@@ -38,6 +37,5 @@ export const v4_14: EraProfile = {
   rwsem: rwsem_v4_14,
   rcu: RCU_FLAVOURS_V4_14,
   config: X86_DISTRO_CONFIG,
-  // arch/x86/Kconfig v4.14: select HAVE_RCU_TABLE_FREE if PARAVIRT
-  pgtableFree: (c) => (c.PARAVIRT ? RCU_TABLE_FREE_V4_14 : TLB_REMOVE_PAGE_TABLES),
+  pgtableFree: x86_pgtable_free_v4_14,
 };

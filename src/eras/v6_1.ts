@@ -4,27 +4,16 @@
 // free_pgtables and the VMA teardown (BUG_ON(count != mm->map_count)), and destroys the VMA
 // container. The VMAs are in the maple tree mm->mm_mt (maple_tree.ts: one copy-on-write node),
 // not in RCU mode: readers hold mmap_lock, a write frees the node it replaces at once.
-import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
-import { rwsem_v6_1 } from '../kernel/locking/rwsem_v6_1.js';
-import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
 import { dup_mmap_v6_1 } from '../mm/dup_mmap.js';
 import { exit_mmap_v6_1 } from '../mm/exit_mmap.js';
-import { lock_mm_and_find_vma_v4_14 } from '../mm/fault.js';
 import { MAPLE_TREE_V6_1 } from '../mm/maple_tree.js';
 import { MMF_OOM_REAP_QUEUED_v6_1 } from '../mm/mm_types.js';
-import { TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
 import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
-import {
-  __oom_reap_task_mm_v5_18,
-  oom_reap_task_mm_v4_17,
-  oom_reap_task_v4_17,
-  queue_oom_reaper_v5_18,
-} from '../mm/oom_reaper.js';
-import { process_mrelease_v5_17 } from '../mm/process_mrelease.js';
-import { X86_DISTRO_CONFIG } from './config.js';
 import type { EraProfile } from './profile.js';
+import { rfc_2022_05 } from './rfc_2022_05.js';
 
 export const v6_1: EraProfile = {
+  ...rfc_2022_05,
   name: 'v6.1',
   release: '6.1.0',
   summary:
@@ -40,23 +29,11 @@ export const v6_1: EraProfile = {
     { id: 'b3541d912a84', subject: 'mm: delete unused MMF_OOM_VICTIM flag' },
   ],
   mm: {
-    check_mm: check_mm_v5_4,
+    ...rfc_2022_05.mm,
     exit_mmap: exit_mmap_v6_1,
-    __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_14,
-    wake_oom_reaper: queue_oom_reaper_v5_18,
-    oom_reap_task: oom_reap_task_v4_17,
-    oom_reap_task_mm: oom_reap_task_mm_v4_17,
-    __oom_reap_task_mm: __oom_reap_task_mm_v5_18,
-    process_mrelease: process_mrelease_v5_17,
-    lock_mm_and_find_vma: lock_mm_and_find_vma_v4_14,
     dup_mmap: dup_mmap_v6_1,
   },
   vma: MAPLE_TREE_V6_1,
   mmf: { MMF_OOM_REAP_QUEUED: MMF_OOM_REAP_QUEUED_v6_1 },
-  rwsem: rwsem_v6_1,
-  rcu: RCU_FLAVOURS_V4_20,
-  config: X86_DISTRO_CONFIG,
-  // arch/x86 since 48a8b97cfd80 (v4.19): bare metal frees tables with the pages.
-  pgtableFree: () => TLB_REMOVE_PAGE_TABLES,
 };

@@ -7,27 +7,16 @@
 // retired and RCU freed under a reader holding only mmap_lock). The per-VMA locks of v6.4,
 // for which RCU mode is there (lock_vma_under_rcu, VMAs freed through call_rcu), are not modelled
 // yet: nothing else changed materially in exit_mmap, the reaper or process_mrelease.
-import { __mmput_v4_14, check_mm_v5_4 } from '../kernel/fork.js';
 import { rwsem_v6_6 } from '../kernel/locking/rwsem_v6_6.js';
-import { RCU_FLAVOURS_V4_20 } from '../kernel/rcu/flavour.js';
 import { dup_mmap_v6_3 } from '../mm/dup_mmap.js';
 import { exit_mmap_v6_3 } from '../mm/exit_mmap.js';
 import { lock_mm_and_find_vma_v6_5 } from '../mm/fault.js';
 import { MAPLE_TREE_V6_3 } from '../mm/maple_tree.js';
-import { MMF_OOM_REAP_QUEUED_v6_1 } from '../mm/mm_types.js';
-import { TLB_REMOVE_PAGE_TABLES } from '../mm/mmu_gather.js';
-import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
-import {
-  __oom_reap_task_mm_v5_18,
-  oom_reap_task_mm_v4_17,
-  oom_reap_task_v4_17,
-  queue_oom_reaper_v5_18,
-} from '../mm/oom_reaper.js';
-import { process_mrelease_v5_17 } from '../mm/process_mrelease.js';
-import { X86_DISTRO_CONFIG } from './config.js';
 import type { EraProfile } from './profile.js';
+import { v6_1 } from './v6_1.js';
 
 export const v6_6: EraProfile = {
+  ...v6_1,
   name: 'v6.6',
   release: '6.6.0',
   summary:
@@ -41,24 +30,11 @@ export const v6_6: EraProfile = {
     { id: 'c2508ec5a58d', subject: "mm: introduce new 'lock_mm_and_find_vma()' page fault helper" },
   ],
   mm: {
-    check_mm: check_mm_v5_4,
+    ...v6_1.mm,
     exit_mmap: exit_mmap_v6_3,
-    __mmput: __mmput_v4_14,
-    mark_oom_victim: mark_oom_victim_v4_14,
-    wake_oom_reaper: queue_oom_reaper_v5_18,
-    oom_reap_task: oom_reap_task_v4_17,
-    oom_reap_task_mm: oom_reap_task_mm_v4_17,
-    __oom_reap_task_mm: __oom_reap_task_mm_v5_18,
-    process_mrelease: process_mrelease_v5_17,
     lock_mm_and_find_vma: lock_mm_and_find_vma_v6_5,
     dup_mmap: dup_mmap_v6_3,
   },
   vma: MAPLE_TREE_V6_3,
-  mmf: { MMF_OOM_REAP_QUEUED: MMF_OOM_REAP_QUEUED_v6_1 },
   rwsem: rwsem_v6_6,
-  rcu: RCU_FLAVOURS_V4_20,
-  config: X86_DISTRO_CONFIG,
-  // arch/x86 v6.6 (48a8b97cfd80, v4.19): even with PARAVIRT, bare metal frees tables with the pages;
-  // only Xen, Hyper-V and KVM guests with PV TLB flush use tlb_remove_table() (not modelled).
-  pgtableFree: () => TLB_REMOVE_PAGE_TABLES,
 };
