@@ -21,6 +21,7 @@ import { do_send_sig_info_SIGKILL, oom_init, oom_kill_process } from '../src/mm/
 import { nr_free_pages } from '../src/mm/page_alloc.js';
 import { kmem_cache_live } from '../src/mm/slab.js';
 import { for_each_vma, vma_start } from '../src/mm/vma_list.js';
+import { as } from './helpers/as_cpu.js';
 import { boot, reports } from './helpers/boot.js';
 import { fault, mapleNodesLive, mmap } from './helpers/process.js';
 import { ScriptRunner } from './helpers/script_runner.js';
@@ -32,19 +33,6 @@ const ERAS = ['v4.13', 'v4.14', 'v4.15', 'v4.17', 'v5.15-rc1', 'v5.15'] as const
 const WRITE_LOCKED = ['v5.17-rc1', 'v5.17'] as const;
 const SPLIT = ['rfc-2022-05', 'v6.1', 'v6.6'] as const;
 const ALL = [...ERAS, ...WRITE_LOCKED, ...SPLIT];
-
-/** Run `f` as `task` on `cpu` (its current, its per-CPU words), as another CPU would. */
-function as<T>(cpu: number, task: number, f: () => T): T {
-  const [c, t] = [cpuCtx.cpu, cpuCtx.current];
-  cpuCtx.cpu = cpu;
-  cpuCtx.current = task;
-  try {
-    return f();
-  } finally {
-    cpuCtx.cpu = c;
-    cpuCtx.current = t;
-  }
-}
 
 /** A process with two anonymous VMAs faulted in (and optionally an mlocked one), plus bystanders. */
 function world(era: string, locked = false) {

@@ -28,6 +28,7 @@ import {
 } from '../src/mm/oom_reaper.js';
 import { nr_free_pages } from '../src/mm/page_alloc.js';
 import { mem } from '../src/shm/arena.js';
+import { as } from './helpers/as_cpu.js';
 import { boot, reports } from './helpers/boot.js';
 import { json, mmrace } from './helpers/cli.js';
 import { fault, mmap } from './helpers/process.js';
@@ -47,18 +48,6 @@ const ALL = [
   'v6.6',
 ];
 const TIMER = ['rfc-2022-05', 'v6.1', 'v6.6'];
-
-function as<T>(cpu: number, task: number, f: () => T): T {
-  const [c, t] = [cpuCtx.cpu, cpuCtx.current];
-  cpuCtx.cpu = cpu;
-  cpuCtx.current = task;
-  try {
-    return f();
-  } finally {
-    cpuCtx.cpu = c;
-    cpuCtx.current = t;
-  }
-}
 
 /** A process `comm` with `pages` anonymous pages faulted in at `addr`; returns its task and mm. */
 function proc(comm: string, pages: number, addr = 0x08000000): { task: number; mm: number } {

@@ -19,24 +19,13 @@ import { do_send_sig_info_SIGKILL, oom_init } from '../src/mm/oom_kill.js';
 import { nr_free_pages } from '../src/mm/page_alloc.js';
 import { EINVAL, ENOSYS, ESRCH } from '../src/mm/process_mrelease.js';
 import { mem } from '../src/shm/arena.js';
+import { as } from './helpers/as_cpu.js';
 import { boot, reports } from './helpers/boot.js';
 import { json, mmrace } from './helpers/cli.js';
 import { fault, mmap } from './helpers/process.js';
 import { ScriptRunner } from './helpers/script_runner.js';
 
 const SYSCALL = ['v5.15-rc1', 'v5.15', 'v5.17-rc1', 'v5.17', 'rfc-2022-05', 'v6.1', 'v6.6'];
-
-function as<T>(cpu: number, task: number, f: () => T): T {
-  const [c, t] = [cpuCtx.cpu, cpuCtx.current];
-  cpuCtx.cpu = cpu;
-  cpuCtx.current = task;
-  try {
-    return f();
-  } finally {
-    cpuCtx.cpu = c;
-    cpuCtx.current = t;
-  }
-}
 
 /** A process with two anonymous VMAs, 4 pages each faulted in, and lmkd. */
 function world(era: string) {

@@ -48,6 +48,7 @@ import {
   vma_before,
   vma_start,
 } from '../src/mm/vma_list.js';
+import { as } from './helpers/as_cpu.js';
 import { reports } from './helpers/boot.js';
 import { runMix } from './helpers/mm_mix.js';
 import {
@@ -67,19 +68,6 @@ const NEW = 0x08030000;
 const hex = (x: number): string => (x >>> 0).toString(16);
 const root = (mm: number): number => kread(mm + MM.mm_mt + MAPLE_TREE.ma_root);
 const live = (node: number): boolean => slab_is_live(virt_to_cache(node)!, node);
-
-/** Run `f` as `task` on `cpu` (its current, its per-CPU words: RCU reader slot, preempt count). */
-function as<T>(cpu: number, task: number, f: () => T): T {
-  const [c, t] = [cpuCtx.cpu, cpuCtx.current];
-  cpuCtx.cpu = cpu;
-  cpuCtx.current = task;
-  try {
-    return f();
-  } finally {
-    cpuCtx.cpu = c;
-    cpuCtx.current = t;
-  }
-}
 
 /** A process with three one-page VMAs (ADDRS); the task is current. */
 function threeVmas(era: string): Proc {
