@@ -7,7 +7,7 @@
 // mixed 2855, readers-spinning 3006, writers-spinning 2288, mixed-spinning 2724;
 // dfs-rwsem-downgrade xadd 845, dfs-rwsem-trylock xadd 1521; 3-7 s each.
 import { describe, expect, it } from 'vitest';
-import { dfs, row } from './helpers/dfs.js';
+import { dfs, expectReplaysTenOfTen } from './helpers/dfs.js';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -53,25 +53,7 @@ describe('bounded dfs catches a broken xadd fast path', () => {
       expect(r.firstHit!.summary).toMatch(
         /^BUG: rwsem exclusion violated: writer entered readers=1 writers=1/,
       );
-      const again = row([
-        'run',
-        'test/fixtures/dfs-rwsem-xadd.mjs',
-        '--replay',
-        r.schedule!,
-        '--variant',
-        'readers-busted',
-        '--runs',
-        '10',
-        '--json',
-      ]);
-      expect(again).toMatchObject({
-        observed: 'reproduces',
-        strategy: 'replay',
-        runs: 10,
-        hits: 10,
-        error: null,
-      });
-      expect(again.firstHit!.summary).toBe(r.firstHit!.summary);
+      expectReplaysTenOfTen('test/fixtures/dfs-rwsem-xadd.mjs', 'readers-busted', r);
     },
     TEST_TIMEOUT_MS,
   );

@@ -7,7 +7,7 @@
 // on the 2-core host: 9,162 to 19,020 schedules per variant, 10-25 s each.
 import { describe, expect, it } from 'vitest';
 import { json, mmrace } from './helpers/cli.js';
-import { type DfsRow, fixture, row } from './helpers/dfs.js';
+import { type DfsRow, expectReplaysTenOfTen, fixture, row } from './helpers/dfs.js';
 
 const FIXTURE = fixture('vma-lock-dfs');
 const CLI_TIMEOUT_MS = 60_000;
@@ -61,25 +61,7 @@ describe('vma-lock-dfs: bounded dfs (1 preemption), every generation', () => {
       expect(r.firstHit!.summary).toMatch(/^BUG: VMA (lock exclusion violated|still write-locked)/);
       // (bump-no-bump's replay is left to npm run test:exhaustive, to keep this file near 40 s)
       if (variant.endsWith('-no-bump')) return;
-      const again = row([
-        'run',
-        FIXTURE,
-        '--replay',
-        r.schedule!,
-        '--variant',
-        variant,
-        '--runs',
-        '10',
-        '--json',
-      ]);
-      expect(again).toMatchObject({
-        observed: 'reproduces',
-        strategy: 'replay',
-        runs: 10,
-        hits: 10,
-        error: null,
-      });
-      expect(again.firstHit!.summary).toBe(r.firstHit!.summary);
+      expectReplaysTenOfTen(FIXTURE, variant, r);
     },
     CLI_TIMEOUT_MS,
   );

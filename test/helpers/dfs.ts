@@ -55,3 +55,26 @@ export function dfs(name: string, variant: string, extra: string[] = []): DfsRow
   console.log(`dfs ${name} ${variant} ${extra.join(' ')}: ${r.explored} schedules explored`);
   return r;
 }
+
+/** `found`'s failing schedule, replayed 10 times: every run fails the same way. */
+export function expectReplaysTenOfTen(fixturePath: string, variant: string, found: DfsRow): void {
+  const again = row([
+    'run',
+    fixturePath,
+    '--replay',
+    found.schedule!,
+    '--variant',
+    variant,
+    '--runs',
+    '10',
+    '--json',
+  ]);
+  expect(again).toMatchObject({
+    observed: 'reproduces',
+    strategy: 'replay',
+    runs: 10,
+    hits: 10,
+    error: null,
+  });
+  expect(again.firstHit!.summary).toBe(found.firstHit!.summary);
+}
