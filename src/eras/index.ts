@@ -3,7 +3,7 @@ import { parseConfigName, withConfig } from './config.js';
 import type { EraProfile } from './profile.js';
 import { rfc_2022_05 } from './rfc_2022_05.js';
 import { rfc_2022_09, rfc_2022_09_seq2 } from './rfc_2022_09.js';
-import { v4_13 } from './v4_13.js';
+import { v4_13, v4_13_rc4 } from './v4_13.js';
 import { v4_14 } from './v4_14.js';
 import { v4_15 } from './v4_15.js';
 import { v4_17 } from './v4_17.js';
@@ -39,7 +39,7 @@ export const ERAS: readonly EraProfile[] = [
  * Named hazard variants, found by eraByName() but not in the era matrix (ERAS): 'v6.4-norcu'
  * (Jann Horn's unlock-then-free), 'rfc-2022-09-seq2' (mm_lock_seq wrapping after four sections).
  */
-export const HAZARD_ERAS: readonly EraProfile[] = [v6_4_norcu, rfc_2022_09_seq2];
+export const HAZARD_ERAS: readonly EraProfile[] = [v4_13_rc4, v6_4_norcu, rfc_2022_09_seq2];
 
 export function eraByName(name: string): EraProfile | undefined {
   // 'v4.14+PARAVIRT=n': the era built with another .config (config.ts).

@@ -7,6 +7,7 @@ import { dup_mmap_v4_14 } from '../mm/dup_mmap.js';
 import { notInEra } from '../mm/era_ops.js';
 import { exit_mmap_v4_13 } from '../mm/exit_mmap.js';
 import { lock_mm_and_find_vma_v4_14 } from '../mm/fault.js';
+import { check_stable_address_space_none, check_stable_address_space_v4_13 } from '../mm/memory.js';
 import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
 import { __oom_reap_task_mm_v4_13, oom_reap_task_v4_13, wake_oom_reaper_v4_14 } from '../mm/oom_reaper.js';
 import { process_mrelease_enosys } from '../mm/process_mrelease.js';
@@ -28,6 +29,7 @@ export const v4_13: EraProfile = {
   ],
   mm: {
     check_mm: check_mm_v4_13,
+    check_stable_address_space: check_stable_address_space_v4_13,
     exit_mmap: exit_mmap_v4_13,
     __mmput: __mmput_v4_13,
     mark_oom_victim: mark_oom_victim_v4_14,
@@ -47,4 +49,14 @@ export const v4_13: EraProfile = {
   // arch/x86/Kconfig v4.13: x86 selects HAVE_RCU_TABLE_FREE only from v4.14 (9e52fc2b50de), so
   // page tables are freed with the pages at tlb_finish_mmu(), PARAVIRT or not.
   pgtableFree: x86_pgtable_free_direct,
+};
+
+/** v4.13 before 6b31d5955cb2 (merged for -rc5): faults do not check MMF_UNSTABLE (not in the era matrix). */
+export const v4_13_rc4: EraProfile = {
+  ...v4_13,
+  name: 'v4.13-rc4',
+  release: '4.13.0-rc4',
+  summary: `${v4_13.summary}; HAZARD: no check_stable_address_space(), a fault repopulates what the reaper zapped`,
+  commits: v4_13.commits.filter((c) => c.id !== '6b31d5955cb2'),
+  mm: { ...v4_13.mm, check_stable_address_space: check_stable_address_space_none },
 };

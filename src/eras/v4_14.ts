@@ -7,6 +7,7 @@ import { dup_mmap_v4_14 } from '../mm/dup_mmap.js';
 import { notInEra } from '../mm/era_ops.js';
 import { exit_mmap_v4_14 } from '../mm/exit_mmap.js';
 import { lock_mm_and_find_vma_v4_14 } from '../mm/fault.js';
+import { check_stable_address_space_v4_13 } from '../mm/memory.js';
 import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
 import { __oom_reap_task_mm_v4_14, oom_reap_task_v4_13, wake_oom_reaper_v4_14 } from '../mm/oom_reaper.js';
 import { process_mrelease_enosys } from '../mm/process_mrelease.js';
@@ -21,6 +22,7 @@ export const v4_14: EraProfile = {
   commits: [{ id: '212925802454', subject: 'mm: oom: let oom_reap_task and exit_mmap run concurrently' }],
   mm: {
     check_mm: check_mm_v4_13,
+    check_stable_address_space: check_stable_address_space_v4_13,
     exit_mmap: exit_mmap_v4_14,
     __mmput: __mmput_v4_14,
     mark_oom_victim: mark_oom_victim_v4_14,

@@ -13,6 +13,8 @@ export interface MmfBits {
 export interface MmEraOps {
   /** mm/mmap.c exit_mmap(). */
   exit_mmap(mm: number): void;
+  /** mm/memory.c check_stable_address_space(): SIGBUS once the reaper started (v4.13+). */
+  check_stable_address_space(mm: number): number;
   /** kernel/fork.c check_mm() at __mmdrop: the era's message forms. */
   check_mm(mm: number): void;
   /** kernel/fork.c __mmput(): the last mm_users reference is gone. */
@@ -53,6 +55,7 @@ export function notInEra(name: string): () => never {
 export const mmEraOps: MmEraOps = {
   exit_mmap: unset,
   check_mm: unset,
+  check_stable_address_space: unset,
   __mmput: unset,
   mark_oom_victim: unset,
   wake_oom_reaper: unset,
@@ -106,6 +109,10 @@ export function lock_mm_and_find_vma(mm: number, address: number): number {
 
 export function __mmput(mm: number): void {
   mmEraOps.__mmput(mm);
+}
+
+export function check_stable_address_space(mm: number): number {
+  return mmEraOps.check_stable_address_space(mm);
 }
 
 export function check_mm(mm: number): void {

@@ -9,6 +9,7 @@ import { get_current } from '../kernel/sched.js';
 import { task_comm } from '../kernel/task_struct.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
+import { check_stable_address_space } from './era_ops.js';
 import { kread, kwrite, kxchg } from './kasan.js';
 import {
   MM,
@@ -410,9 +411,28 @@ export function free_pgtables(tlb: MmuGather, vma: number, floor: number, ceilin
   }
 }
 
-// mm/memory.c check_stable_address_space(), v4.14
-function check_stable_address_space(mm: number): number {
+// include/linux/oom.h check_stable_address_space(), v4.13 (6b31d5955cb2): a fault in an mm the
+// reaper has started on fails, so no thread of the victim reads a zero page where its data was.
+export function check_stable_address_space_v4_13(mm: number): number {
   return Atomics.load(mem.i32, mm + MM.flags) & (1 << MMF_UNSTABLE) ? VM_FAULT_SIGBUS : 0;
+}
+
+/** Before 6b31d5955cb2 (v4.13-rc4 and older): no check; the fault repopulates a reaped range. */
+export function check_stable_address_space_none(_mm: number): number {
+  return 0;
+}
+
+/**
+ * Emulator check at set_pte_at() in the fault paths, under the PTE lock: the fault found the mm
+ * stable under that lock, so MMF_UNSTABLE here means the era's fault path does not check (a zero
+ * page where the victim's data was: 6b31d5955cb2's data corruption).
+ */
+function assert_stable_populate(mm: number, address: number): void {
+  if (!(Atomics.load(mem.i32, mm + MM.flags) & (1 << MMF_UNSTABLE))) return;
+  printk(
+    KERN_ERR,
+    `BUG: fault populated ${hex8(address)} in mm ${hex8(mm)} after the OOM reaper marked it MMF_UNSTABLE (emulator check)`,
+  );
 }
 
 /** include/linux/mm.h vma_is_anonymous(): no vm_ops; here, no file behind it. */
@@ -472,6 +492,7 @@ function do_anonymous_page(vma: number, pmdp: number, address: number, fault_fla
       __free_page(page, 'do_anonymous_page');
       return ret;
     }
+    assert_stable_populate(mm, address);
     add_mm_counter(mm, MM_ANONPAGES, 1);
     page_add_new_anon_rmap(page, vma, address);
     kwrite(pte, entry); // set_pte_at()
