@@ -422,19 +422,6 @@ export function check_stable_address_space_none(_mm: number): number {
   return 0;
 }
 
-/**
- * Emulator check at set_pte_at() in the fault paths, under the PTE lock: the fault found the mm
- * stable under that lock, so MMF_UNSTABLE here means the era's fault path does not check (a zero
- * page where the victim's data was: 6b31d5955cb2's data corruption).
- */
-function assert_stable_populate(mm: number, address: number): void {
-  if (!(Atomics.load(mem.i32, mm + MM.flags) & (1 << MMF_UNSTABLE))) return;
-  printk(
-    KERN_ERR,
-    `BUG: fault populated ${hex8(address)} in mm ${hex8(mm)} after the OOM reaper marked it MMF_UNSTABLE (emulator check)`,
-  );
-}
-
 /** include/linux/mm.h vma_is_anonymous(): no vm_ops; here, no file behind it. */
 export function vma_is_anonymous(vma: number): boolean {
   return kread(vma + VMA.vm_file) === 0;
@@ -492,7 +479,6 @@ function do_anonymous_page(vma: number, pmdp: number, address: number, fault_fla
       __free_page(page, 'do_anonymous_page');
       return ret;
     }
-    assert_stable_populate(mm, address);
     add_mm_counter(mm, MM_ANONPAGES, 1);
     page_add_new_anon_rmap(page, vma, address);
     kwrite(pte, entry); // set_pte_at()
