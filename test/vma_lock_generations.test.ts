@@ -51,6 +51,7 @@ import {
   vma_start_write,
   vmstat_vma_lock,
 } from '../src/mm/vma_lock.js';
+import { as } from './helpers/as_cpu.js';
 import { reports } from './helpers/boot.js';
 import { exitAll, newProcess, type Proc } from './helpers/process.js';
 import { ScriptRunner } from './helpers/script_runner.js';
@@ -379,19 +380,6 @@ describe('fallback rules and the exit_mmap argument (seed 002)', () => {
 });
 
 describe('v6.15 across two CPUs, scripted on the boot CPU', () => {
-  /** Run `f` as `task` on `cpu`. */
-  function as<T>(cpu: number, task: number, f: () => T): T {
-    const [c, t] = [cpuCtx.cpu, cpuCtx.current];
-    cpuCtx.cpu = cpu;
-    cpuCtx.current = task;
-    try {
-      return f();
-    } finally {
-      cpuCtx.cpu = c;
-      cpuCtx.current = t;
-    }
-  }
-
   it("VMA_LOCK_MISS: munmap detaches and frees the VMA between the reader's lookup and its refcount increment", () => {
     const p = newProcess('t', 'v6.15');
     map(p, A);

@@ -122,9 +122,8 @@ export function __oom_reap_task_mm_v4_13(tsk: number, mm: number): boolean {
   }
 }
 
-// mm/oom_kill.c __oom_reap_task_mm(tsk, mm), v4.14 (212925802454): no mm_users pin; exit_mmap()
-// may run concurrently, and MMF_OOM_SKIP under mmap_sem is what keeps the reaper off its frees.
-export function __oom_reap_task_mm_v4_14(tsk: number, mm: number): boolean {
+/** v4.14 and v4.15's body: the MMF_OOM_SKIP test under mmap_sem, then `reap` over the VMAs. */
+function reapUnderReadLock(tsk: number, mm: number, reap: (mm: number) => void): boolean {
   traceBegin(T.__oom_reap_task_mm);
   try {
     point('__oom_reap_task_mm');
@@ -135,7 +134,7 @@ export function __oom_reap_task_mm_v4_14(tsk: number, mm: number): boolean {
       return true;
     }
     set_bit(MMF_UNSTABLE, mm + MM.flags);
-    reap_vmas_fullmm(mm);
+    reap(mm);
     reaped(tsk, mm);
     mmap_read_unlock(mm);
     return true;
@@ -144,24 +143,15 @@ export function __oom_reap_task_mm_v4_14(tsk: number, mm: number): boolean {
   }
 }
 
+// mm/oom_kill.c __oom_reap_task_mm(tsk, mm), v4.14 (212925802454): no mm_users pin; exit_mmap()
+// may run concurrently, and MMF_OOM_SKIP under mmap_sem is what keeps the reaper off its frees.
+export function __oom_reap_task_mm_v4_14(tsk: number, mm: number): boolean {
+  return reapUnderReadLock(tsk, mm, reap_vmas_fullmm);
+}
+
 // mm/oom_kill.c __oom_reap_task_mm(tsk, mm), v4.15: as v4.14, one gather per VMA (687cb0884a71).
 export function __oom_reap_task_mm_v4_15(tsk: number, mm: number): boolean {
-  traceBegin(T.__oom_reap_task_mm);
-  try {
-    point('__oom_reap_task_mm');
-    if (!mmap_read_trylock(mm)) return false;
-    if (test_bit(MMF_OOM_SKIP, mm + MM.flags)) {
-      mmap_read_unlock(mm);
-      return true;
-    }
-    set_bit(MMF_UNSTABLE, mm + MM.flags);
-    reap_vmas(mm, can_madv_dontneed_vma);
-    reaped(tsk, mm);
-    mmap_read_unlock(mm);
-    return true;
-  } finally {
-    traceEnd(T.__oom_reap_task_mm);
-  }
+  return reapUnderReadLock(tsk, mm, (m) => reap_vmas(m, can_madv_dontneed_vma));
 }
 
 // mm/oom_kill.c __oom_reap_task_mm(mm), v4.17 (27ae357fa82b split it out for exit_mmap): the mm
