@@ -23,13 +23,16 @@ const T = {
   __access_remote_vm: traceFn('__access_remote_vm'),
 };
 
-// mm/gup.c follow_page_pte() via follow_page_mask(), v4.14
-function follow_page(vma: number, address: number): number {
+// mm/gup.c follow_page_pte() via follow_page_mask(vma, address, FOLL_GET), v4.14: the page with a
+// reference, or 0. `afterPmd` runs between the pmd_none() test and taking the PTE lock (munlock's
+// preemption point there: mlock.ts).
+export function follow_page(vma: number, address: number, afterPmd?: () => void): number {
   const mm = kread(vma + VMA.vm_mm);
   const pgdval = kread(pgd_offset(mm, address));
   if (!pgd_present(pgdval)) return 0;
   const pmdval = kread(pmd_offset(pgdval, address));
   if (pmd_none(pmdval)) return 0;
+  afterPmd?.();
   const out = { ptl: 0 };
   const ptep = pte_offset_map_lock(pmdval, address, out);
   const pte = kread(ptep);
