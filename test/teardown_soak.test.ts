@@ -117,6 +117,25 @@ describe('teardown soak', { timeout: 60_000 }, () => {
     expect(v414!.overlap.reaperFault).toBeGreaterThan(0);
   });
 
+  // The hazard era before 6b31d5955cb2: the soak's fault threads populate what the reaper freed.
+  // PCT is seeded (22 hits in 500 runs at seed 1, 5 in the first 200); free mode hit 15-19 in 300
+  // runs here, so 600 runs missing it all has odds below 1e-8 at that rate.
+  it('v4.13-rc4: the populate-after-reap check fires, under PCT and in free mode', () => {
+    for (const mode of [
+      ['--strategy', 'pct', '--depth', '3', '--runs', '200'],
+      ['--runs', '600'],
+    ]) {
+      const r = mmrace(['repro', 'teardown-soak', '--eras', 'v4.13-rc4', ...mode, '--json']);
+      expect(r.code).toBe(0);
+      const row = json<{ rows: { observed: string; hits: number; firstHit: { dmesg: string[] } }[] }>(r)
+        .rows[0]!;
+      expect(row.observed).toBe('reproduces');
+      expect(row.firstHit.dmesg.join('\n')).toMatch(
+        /BUG: mmrace: fault repopulated a page the OOM reaper freed, in process soak-[wr] /,
+      );
+    }
+  });
+
   describe('a broken step in the soak is caught', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmrace-soak-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));

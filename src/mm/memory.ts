@@ -30,6 +30,7 @@ import {
   tlb_flush_mmu_free,
   tlb_flush_mmu_tlbonly,
 } from './mmu_gather.js';
+import { checkReapedPte, clearReapedPtes, markReapedPte } from './oom_reaped_ptes.js';
 import {
   __free_page,
   __GFP_ZERO,
@@ -228,6 +229,9 @@ function zap_pte_range(tlb: MmuGather, vma: number, pmdp: number, addr: number, 
       point('zap_pte_range:pmd');
       let pte = pte_offset_map_lock(pmdval, addr, out);
       const ptl = out.ptl;
+      // mmrace's populate-after-reap check (oom_reaped_ptes.ts): the reaper stamps what it clears.
+      const reaper = tlb.oomReap;
+      if (!reaper) clearReapedPtes(pte, u32(end - addr) >>> 12);
       do {
         point('zap_pte');
         const ptent = kread(pte);
@@ -235,6 +239,7 @@ function zap_pte_range(tlb: MmuGather, vma: number, pmdp: number, addr: number, 
         if (pte_present(ptent)) {
           const page = vm_normal_page(vma, addr, ptent);
           kxchg(pte, 0); // ptep_get_and_clear_full()
+          if (reaper) markReapedPte(pte);
           if (!page) continue;
           rss[mm_counter(page)]!--;
           page_remove_rmap(page);
@@ -479,6 +484,7 @@ function do_anonymous_page(vma: number, pmdp: number, address: number, fault_fla
       __free_page(page, 'do_anonymous_page');
       return ret;
     }
+    checkReapedPte(pte, address);
     add_mm_counter(mm, MM_ANONPAGES, 1);
     page_add_new_anon_rmap(page, vma, address);
     kwrite(pte, entry); // set_pte_at()
@@ -514,6 +520,7 @@ function do_fault(vma: number, pmdp: number, address: number, flags: number): nu
   }
   let entry = mk_pte(page, kread(vma + VMA.vm_page_prot));
   if (flags & FAULT_FLAG_WRITE) entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+  checkReapedPte(pte, address);
   add_mm_counter(mm, mm_counter(page), 1);
   page_add_file_rmap(page);
   kwrite(pte, entry); // set_pte_at()

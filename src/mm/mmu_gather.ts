@@ -37,6 +37,8 @@ export interface MmuGather {
   tables: number[];
   /** struct mmu_table_batch (kernel address of its page), 0 when none (HAVE_RCU_TABLE_FREE). */
   batch: number;
+  /** mmrace: the OOM reaper's gather (its zaps are stamped for the populate check, oom_reaped_ptes.ts). */
+  oomReap: boolean;
 }
 
 /** How ___pte_free_tlb()/___pmd_free_tlb() hand a table page to the gather, and the flush of it. */
@@ -67,6 +69,7 @@ export function tlb_gather_mmu(mm: number, start: number, end: number): MmuGathe
     pages: [],
     tables: [],
     batch: 0,
+    oomReap: false,
   };
 }
 

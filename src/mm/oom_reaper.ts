@@ -77,6 +77,7 @@ function reaped(tsk: number, mm: number): void {
 /** v4.13/v4.14: one fullmm gather over every VMA. */
 function reap_vmas_fullmm(mm: number): void {
   const tlb = tlb_gather_mmu(mm, 0, -1);
+  tlb.oomReap = true;
   for (const vma of for_each_vma(mm)) {
     point('oom_reap:vma');
     if (!can_madv_dontneed_vma(vma)) continue;
@@ -93,6 +94,7 @@ function reap_vmas(mm: number, can_reap: (vma: number) => boolean): void {
     const start = vma_start(vma);
     const end = vma_end(vma);
     const tlb = tlb_gather_mmu(mm, start, end);
+    tlb.oomReap = true;
     unmap_page_range(tlb, vma, start, end);
     tlb_finish_mmu(tlb, start, end);
   }

@@ -6,6 +6,7 @@ import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/locking/spinlo
 import { mem } from '../shm/arena.js';
 import { kread, kwrite } from './kasan.js';
 import { MM, VM_SHARED, VM_WRITE } from './mm_types.js';
+import { clearReapedPtes } from './oom_reaped_ptes.js';
 import {
   __free_page,
   __GFP_ZERO,
@@ -141,6 +142,7 @@ function table_alloc(mm: number, site: string): number {
   spin_lock_init(page + PAGE.ptl, 'ptlock_ptr(page)');
   mem.i32[page + PAGE.flags]! |= PG_table;
   mem.i32[page + PAGE.pt_mm] = mm;
+  clearReapedPtes(page_address(page), PTRS_PER_PTE);
   return page;
 }
 

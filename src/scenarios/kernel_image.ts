@@ -16,6 +16,7 @@ import { defineStatics, staticsRegions } from '../shm/statics.js';
 import { STRTAB_REGION } from '../shm/strtab.js';
 import '../mm/mmap.js';
 import '../mm/oom_kill.js';
+import { reapedPtesRegions } from '../mm/oom_reaped_ptes.js';
 import { page_alloc_reset, pageAllocRegions } from '../mm/page_alloc.js';
 import { allCaches, kmem_cache_reset, slabRegions } from '../mm/slab.js';
 import { mem } from '../shm/arena.js';
@@ -35,6 +36,7 @@ export function machineRegions(nrPages = DEFAULT_PAGES): RegionSpec[] {
     ...staticsRegions(),
     ...slabRegions(),
     ...pageAllocRegions(nrPages),
+    ...reapedPtesRegions(nrPages),
     // Last, so that adding it moved no kernel address: free-mode --record's buffers (cpu/record.ts).
     RECORD_REGION,
     // --trace's per-CPU buffers (cpu/trace_buffer.ts), also after every kernel address.

@@ -500,8 +500,11 @@ function mmAfterExit(g: Record<string, number>): void {
 
 // --- the scenario ---
 
-/** The eras where this program can meet a real kernel bug (see the header). */
-const KNOWN_BUGGY = ['v5.15-rc1', 'rfc-2022-09'];
+/**
+ * The eras where this program can meet a real kernel bug (see the header); v4.13-rc4 is a hazard
+ * era (`--eras v4.13-rc4`): faults populate what the reaper freed.
+ */
+const KNOWN_BUGGY = ['v4.13-rc4', 'v5.15-rc1', 'rfc-2022-09'];
 /**
  * process_mrelease() of 884a7e5964e0 tests MMF_OOM_SKIP, then task_will_free_mem() tests it again:
  * set in between (the reaper's oom_reap_task() is done), the syscall returns -EINVAL. Later forms
