@@ -30,11 +30,12 @@ it('vma-lock-soak, 1 s per generation: zero checks fired, counters per generatio
     console.log(`vma-lock-soak ${row.variant}: ${row.runs} runs, ${row.fired} fired, ${JSON.stringify(row)}`);
     expect(row.runs).toBeGreaterThan(0);
     expect(row.errors).toBe(0);
-    // rfc-2022-09 has no detached flag (v2 of the series added it): a reader that found a VMA
-    // before munmap removed it can take its lock after mmap_write_unlock()'s bump and fault on a
-    // VMA no longer in the tree. The soak saw it 2 times in 3,500 runs (10 s); reported, not hidden.
+    // rfc-2022-09 as posted does not re-check the VMA's bounds once locked (v2 added that): a
+    // reader that found a VMA before munmap()/mprotect() shrank it can lock it after the bump and
+    // fault outside it (vma-lock-rfc-bounds). The soak saw it 37 times in 4,450 runs (10 s), about
+    // 4 in a 1 s run, too few to require; reported, not hidden.
     if (row.variant === 'rfc-2022-09' && row.fired)
-      expect(row.first).toContain('a VMA that is not in the tree');
+      expect(row.first).toContain('a VMA that does not cover the address');
     else expect(row.fired).toBe(0);
     if (row.variant === 'v6.6') expect(row.VMA_LOCK_SUCCESS).toBe(0);
     else expect(row.VMA_LOCK_SUCCESS).toBeGreaterThan(0);

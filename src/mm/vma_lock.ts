@@ -299,16 +299,15 @@ function fault_vma_locked(
   vmaLockOps.vma_assert_locked(vma);
   VM_BUG_ON_VMA(kread(vma + VMA.vm_mm) !== mm, vma, 'arch/x86/mm/fault.c:do_user_addr_fault');
   // The emulator's check: a VMA locked for reading cannot leave the tree (the writer waits for the
-  // reader), so the reader must have been handed one that is still there (a detached VMA here is
-  // the lookup's bug: the RFC's reader has no detached check).
+  // reader), so the reader must have been handed one that is still there and covers the address
+  // (anything else is the lookup's bug).
   rcu_read_lock();
   const cur = mas_walk(mm, address);
+  const inTree = cur === vma || mas_walk(mm, kread(vma + VMA.vm_start)) === vma;
   rcu_read_unlock();
   if (cur !== vma) {
-    WARN_ON_ONCE(
-      true,
-      'arch/x86/mm/fault.c:do_user_addr_fault (emulator: the per-VMA reader holds a VMA that is not in the tree)',
-    );
+    const what = inTree ? 'a VMA that does not cover the address' : 'a VMA that is not in the tree';
+    WARN_ON_ONCE(true, `arch/x86/mm/fault.c:do_user_addr_fault (emulator: the per-VMA reader holds ${what})`);
   }
   if (hooks.access_error(flags, vma)) {
     end_read(vma);
@@ -334,6 +333,7 @@ const rfc_lock = (vma: number): number => vma + VMA.vm_lock_rwsem;
 function vma_init_lock_rfc(vma: number): number {
   init_rwsem(rfc_lock(vma), '&vma->lock');
   kwrite(vma + VMA.vm_lock_seq, -1);
+  kwrite(vma + VMA.detached, 0); // RB_CLEAR_NODE() until inserted
   return 0;
 }
 
@@ -404,24 +404,35 @@ function __vm_area_free_rfc(vma: number): void {
   kmem_cache_free(vm_area_cachep, vma, 'vm_area_free_rcu_cb');
 }
 
-// mm/memory.c find_and_lock_anon_vma(), RFC Sep 2022 (lock_vma_under_rcu() from v2): anonymous VMAs
-// with an anon_vma only; no detached flag yet (a VMA munmap removed reads as unlocked once
-// mmap_write_unlock() bumped mm_lock_seq: only its bounds are checked).
+// mm/memory.c find_and_lock_anon_vma() with find_vma_under_rcu(), RFC Aug/Sep 2022 (patch 21/28,
+// lock_vma_under_rcu() from v2): the VMA covering the address, anonymous, read-locked, and still in
+// the tree (RB_EMPTY_NODE(&vma->vm_rb) -> VMA_LOCK_MISS; `detached` stands for the cleared rb
+// node). The bounds are not re-checked once locked (v2 added that). Simplified: the VMA must have
+// an anon_vma, as from v2 (the RFC's anon_vma_prepare() under the VMA lock read unlocked
+// neighbours in find_mergeable_anon_vma(), which is why v2 required one; not modelled).
 function find_and_lock_anon_vma_rfc(mm: number, address: number): number {
   rcu_read_lock();
   let vma = mas_walk(mm, address);
   if (!vma || !vma_is_anonymous(vma) || !kread(vma + VMA.anon_vma)) vma = 0;
   else {
     point('find_and_lock_anon_vma:trylock');
-    if (!vma_read_trylock_rfc(vma)) vma = 0;
-    else if (!in_bounds(vma, address)) {
+    if (!vma_read_trylock_rfc(vma)) {
+      count_vm_vma_lock_event('VMA_LOCK_ABORT');
+      vma = 0;
+    } else if (kread(vma + VMA.detached)) {
+      // Check if the VMA got isolated after we found it
       vma_read_unlock_rfc(vma);
+      count_vm_vma_lock_event('VMA_LOCK_MISS');
       vma = 0;
     }
   }
   rcu_read_unlock();
-  if (!vma) count_vm_vma_lock_event('VMA_LOCK_ABORT');
   return vma;
+}
+
+// The RFC's side of VMA isolation: detach_vmas_to_be_unmapped()'s rb_erase leaves the node empty.
+function vma_mark_isolated_rfc(vma: number): void {
+  kwrite(vma + VMA.detached, 1);
 }
 
 /** rfc-2022-09, on v6.1 (the RFC applied on mm-unstable of Aug 2022); `bits`: mm_lock_seq's width. */
@@ -433,6 +444,7 @@ export function vmaLockRfc202209(bits = 32): VmaLockOps {
     vma_lock_init: vma_init_lock_rfc,
     vma_write_lock: vma_mark_locked_rfc,
     vma_unlock_all: vma_mark_unlocked_all_rfc,
+    vma_detach: vma_mark_isolated_rfc,
     vm_area_free: vm_area_free_rfc,
     __vm_area_free: __vm_area_free_rfc,
     do_user_addr_fault_vma: (mm, address, flags, hooks) =>

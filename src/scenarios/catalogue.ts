@@ -13,6 +13,7 @@ import { type Scenario, ScenarioError } from './scenario.js';
 import { scenario as teardownSoak } from './teardown-soak.js';
 import { scenario as vmaLockExitMmap } from './vma-lock-exit-mmap.js';
 import { scenario as vmaLockJannUaf } from './vma-lock-jann-uaf.js';
+import { scenario as vmaLockRfcBounds } from './vma-lock-rfc-bounds.js';
 import { scenario as vmaLockSoak } from './vma-lock-soak.js';
 
 export interface CatalogueEntry {
@@ -35,7 +36,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017].map((s) => ({
  */
 let soaks: readonly CatalogueEntry[] | undefined;
 export function soakEntries(): readonly CatalogueEntry[] {
-  soaks ??= [teardownSoak, vmaLockJannUaf, vmaLockExitMmap, vmaLockSoak].map((s) => ({
+  soaks ??= [teardownSoak, vmaLockJannUaf, vmaLockExitMmap, vmaLockRfcBounds, vmaLockSoak].map((s) => ({
     scenario: s,
     url: scenarioUrl(s),
   }));

@@ -74,10 +74,16 @@ export const scenario = defineScenario({
   description:
     'CPUs 0-2 fault on three anonymous regions (per-VMA lock first, mmap_lock fallback); CPU3 splits ' +
     'and merges them with mprotect() and punches and refills holes with munmap()/mmap(); CPU4 is ' +
-    'rcu_sched (call_rcu() VMA frees). Expected clean in every generation.',
+    'rcu_sched (call_rcu() VMA frees). Expected clean in every generation but the RFC as posted, ' +
+    'whose reader does not re-check the bounds of the VMA it locked (vma-lock-rfc-bounds).',
   variants: [
     { name: 'v6.6', era: 'v6.6', expected: 'clean', note: 'no per-VMA locks: the mmap_lock path' },
-    { name: 'rfc-2022-09', era: 'rfc-2022-09', expected: 'clean' },
+    {
+      name: 'rfc-2022-09',
+      era: 'rfc-2022-09',
+      expected: 'reproduces',
+      note: 'no bounds re-check once locked (vma-lock-rfc-bounds)',
+    },
     { name: 'v6.4', era: 'v6.4', expected: 'clean' },
     { name: 'v6.15', era: 'v6.15', expected: 'clean' },
   ],
