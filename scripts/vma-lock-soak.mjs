@@ -1,7 +1,7 @@
 // npm run soak:vma -- [--seconds S] [--batch N] [--seed s] [--json]
 // The per-VMA lock soak (src/scenarios/vma-lock-soak.ts): 3 CPUs faulting against an
-// mmap/munmap/mprotect CPU, truly in parallel (free mode), S seconds per generation (v6.6's
-// mmap_lock path, rfc-2022-09, v6.4, v6.15). One row per generation: runs, faults' VMA_LOCK_*
+// mmap/munmap/mprotect CPU, truly in parallel (free mode), S seconds per generation (v6.1's
+// mmap_lock path, rfc-2022-09, v6.4, v6.6, v6.15). One row per generation: runs, faults' VMA_LOCK_*
 // counters summed over the runs, checks fired. Exit 1 when a check fired in a generation the
 // scenario expects clean (all but the RFC as posted: vma-lock-rfc-bounds) or a run failed.
 import { runVariant, sharedMachine, shutdownMachine } from '../dist/src/scenarios/campaign.js';
@@ -58,8 +58,9 @@ try {
     }
     row.wallMs = Math.round(performance.now() - t0);
     Object.assign(row, takeVmaLockSoakTotals(), { runs: row.runs });
-    // The RFC as posted is expected to fire (vma-lock-rfc-bounds); the released generations not.
-    if (row.errors || row.fired > 0 !== (variant.expected === 'reproduces')) bad++;
+    // The RFC as posted may fire (vma-lock-rfc-bounds: a soak is not required to find it); the
+    // released generations must not.
+    if (row.errors || (row.fired > 0 && variant.expected === 'clean')) bad++;
     rows.push(row);
     if (!o.json) process.stderr.write(`${variant.name}: ${row.runs} runs, ${row.fired} fired\n`);
   }

@@ -413,8 +413,11 @@ function __vm_area_free_rfc(vma: number): void {
 function find_and_lock_anon_vma_rfc(mm: number, address: number): number {
   rcu_read_lock();
   let vma = mas_walk(mm, address);
-  if (!vma || !vma_is_anonymous(vma) || !kread(vma + VMA.anon_vma)) vma = 0;
-  else {
+  if (!vma || !vma_is_anonymous(vma)) vma = 0;
+  else if (!kread(vma + VMA.anon_vma)) {
+    count_vm_vma_lock_event('VMA_LOCK_ABORT'); // as v2 counts it
+    vma = 0;
+  } else {
     point('find_and_lock_anon_vma:trylock');
     if (!vma_read_trylock_rfc(vma)) {
       count_vm_vma_lock_event('VMA_LOCK_ABORT');
@@ -593,6 +596,35 @@ function lock_vma_under_rcu_v6_4(mm: number, address: number): number {
   return 0;
 }
 
+// mm/memory.c lock_vma_under_rcu(), v6.5/v6.6: as v6.4, with the anon_vma test after the VMA is
+// locked (657b5146955e, Jann Horn: tested before, a concurrent anon_vma_prepare() could be missed).
+function lock_vma_under_rcu_v6_5(mm: number, address: number): number {
+  assert_mm_users(mm, 'mm/memory.c:lock_vma_under_rcu');
+  rcu_read_lock();
+  for (;;) {
+    const vma = mas_walk(mm, address);
+    if (!vma) break;
+    if (!vma_is_anonymous(vma)) break;
+    if (!vmaLockOps.vma_start_read(mm, vma)) break;
+    point('lock_vma_under_rcu:locked');
+    // find_mergeable_anon_vma uses adjacent vmas which are not locked: no anon_vma, no VMA lock.
+    if (!kread(vma + VMA.anon_vma) || !in_bounds(vma, address)) {
+      vmaLockOps.vma_end_read(vma);
+      break;
+    }
+    if (kread(vma + VMA.detached)) {
+      vmaLockOps.vma_end_read(vma);
+      count_vm_vma_lock_event('VMA_LOCK_MISS');
+      continue;
+    }
+    rcu_read_unlock();
+    return vma;
+  }
+  rcu_read_unlock();
+  count_vm_vma_lock_event('VMA_LOCK_ABORT');
+  return 0;
+}
+
 function vmaLockV6_4(end_read: (vma: number) => void, free: (vma: number) => void): VmaLockOps {
   return {
     ...NO_PER_VMA_LOCK,
@@ -619,6 +651,19 @@ function vmaLockV6_4(end_read: (vma: number) => void, free: (vma: number) => voi
 
 /** v6.4 as merged. */
 export const VMA_LOCK_V6_4: VmaLockOps = vmaLockV6_4(vma_end_read_v6_4, vm_area_free_v6_4);
+/**
+ * v6.6: v6.4's lock with the 6.4.y/6.5 fixes (the parent's VMAs write-locked in dup_mmap,
+ * fb49c455323f; anon_vma tested once locked, 657b5146955e) and handlers that drop the VMA lock
+ * themselves when they return VM_FAULT_RETRY or VM_FAULT_COMPLETED (v6.6).
+ */
+export const VMA_LOCK_V6_6: VmaLockOps = {
+  ...VMA_LOCK_V6_4,
+  generation: 'v6.4',
+  dup_mmap_lock_parent: vma_start_write_v6_4,
+  do_user_addr_fault_vma: (mm, address, flags, hooks) =>
+    fault_vma_locked(lock_vma_under_rcu_v6_5, vma_end_read_v6_4, true, mm, address, flags, hooks),
+  lock_vma_under_rcu: lock_vma_under_rcu_v6_5,
+};
 /** v6.4 with the series' v1 lifetime: vma_end_read() without RCU, munmap freeing VMAs at once (Jann Horn's case). */
 export const VMA_LOCK_V6_4_NORCU: VmaLockOps = {
   ...vmaLockV6_4(vma_end_read_norcu, __vm_area_free_v6_4),

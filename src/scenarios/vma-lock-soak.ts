@@ -77,7 +77,7 @@ export const scenario = defineScenario({
     'rcu_sched (call_rcu() VMA frees). Expected clean in every generation but the RFC as posted, ' +
     'whose reader does not re-check the bounds of the VMA it locked (vma-lock-rfc-bounds).',
   variants: [
-    { name: 'v6.6', era: 'v6.6', expected: 'clean', note: 'no per-VMA locks: the mmap_lock path' },
+    { name: 'v6.1', era: 'v6.1', expected: 'clean', note: 'no per-VMA locks: the mmap_lock path' },
     {
       name: 'rfc-2022-09',
       era: 'rfc-2022-09',
@@ -85,6 +85,7 @@ export const scenario = defineScenario({
       note: 'no bounds re-check once locked (vma-lock-rfc-bounds)',
     },
     { name: 'v6.4', era: 'v6.4', expected: 'clean' },
+    { name: 'v6.6', era: 'v6.6', expected: 'clean', note: "v6.4's locks with the 6.4.y/6.5 fixes" },
     { name: 'v6.15', era: 'v6.15', expected: 'clean' },
   ],
   globals: ['mm', 'f0', 'f1', 'f2', 'ch', 'rcu'],
