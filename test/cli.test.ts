@@ -51,6 +51,10 @@ describe('mmrace command line', () => {
     }[];
     const s = list.find((x) => x.id === ID);
     expect(s?.variants.map((v) => v.name)).toEqual(['v4.14', 'v4.15']);
+    // the long-running scenarios `repro` finds are listed too, marked as outside the default run
+    const soak = list.find((x) => x.id === 'vma-lock-soak') as { inDefaultRun?: boolean } | undefined;
+    expect(soak?.inDefaultRun).toBe(false);
+    expect(r.stdout).toContain('teardown-soak (run it with `mmrace repro`; not in the default run)');
   });
 
   it('--json rows carry the fields scripts read', () => {

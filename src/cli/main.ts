@@ -6,7 +6,7 @@ import { MachineError } from '../cpu/machine.js';
 import { ScheduleError } from '../cpu/schedule.js';
 import { STRATEGY_NAMES } from '../cpu/strategies/index.js';
 import { shutdownMachine } from '../scenarios/campaign.js';
-import { findScenario, loadScenarioFile, ScenarioFileError } from '../scenarios/catalogue.js';
+import { findScenario, loadScenarioFile, ScenarioFileError, soakEntries } from '../scenarios/catalogue.js';
 import { ScenarioCodeError } from '../scenarios/user_code.js';
 import { ArenaLayoutError } from '../shm/arena.js';
 import { intIn, parseRuns, parseSeed, suggestSimilar, UsageError } from './args.js';
@@ -127,8 +127,11 @@ async function main(argv: string[]): Promise<number> {
     .description('list the scenarios and their variants')
     .option('--json', 'print as JSON')
     .action((o: { json?: boolean }) => {
-      const list = builtinEntries().map(({ scenario: s }) => ({
+      // Every scenario `repro` finds; `inDefaultRun`: part of `mmrace` with no command.
+      const entries = [...builtinEntries(), ...soakEntries()];
+      const list = entries.map(({ scenario: s }) => ({
         id: s.id,
+        inDefaultRun: builtinEntries().some((e) => e.scenario.id === s.id),
         title: s.title,
         cpus: s.cpus.map((c) => c.name),
         variants: s.variants.map((v) => ({ name: v.name, era: v.era, expected: v.expected })),
@@ -138,7 +141,8 @@ async function main(argv: string[]): Promise<number> {
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       else {
         for (const s of list) {
-          process.stdout.write(`${s.id}\n  ${s.title}\n  CPUs: ${s.cpus.join(', ')}\n`);
+          const where = s.inDefaultRun ? '' : ' (run it with `mmrace repro`; not in the default run)';
+          process.stdout.write(`${s.id}${where}\n  ${s.title}\n  CPUs: ${s.cpus.join(', ')}\n`);
           process.stdout.write(
             `  variants: ${s.variants.map((v) => `${v.name} (${v.expected})`).join(', ')}\n`,
           );

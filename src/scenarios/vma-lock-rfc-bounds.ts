@@ -50,10 +50,11 @@ export const scenario = defineScenario({
     "and all released by mmap_write_unlock()'s sequence bump. The RFC's reader, having found the " +
     'VMA before the split, locks it after: it no longer covers the address, and the fault maps a ' +
     'page in the hole, outside every VMA. v6.4 and v6.15 re-check the bounds and fall back to ' +
-    'mmap_lock (which finds no VMA: SIGSEGV).',
+    'mmap_lock (which finds no VMA: SIGSEGV); so does v6.6.',
   variants: [
     { name: 'rfc-2022-09', era: 'rfc-2022-09', expected: 'reproduces', note: 'no bounds re-check' },
     { name: 'v6.4', era: 'v6.4', expected: 'clean' },
+    { name: 'v6.6', era: 'v6.6', expected: 'clean' },
     { name: 'v6.15', era: 'v6.15', expected: 'clean' },
   ],
   expectFailIn: ['rfc-2022-09'],
