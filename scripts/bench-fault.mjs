@@ -17,6 +17,28 @@
 // Env: ROUNDS (default 5), REPS (timed repetitions per round and era, default 5), PAGES (default
 // 16384 = 64 MiB real, 32 MiB of arena frames), KASAN_INSTRUMENT=0 (lock and atomic words not
 // KASAN-checked; default: checked, as campaigns run).
+//
+// Second part (issue "per-VMA locks"): faults per second on real worker threads (free mode,
+// runVariant on the shared machine, scripts/bench-fault-churn.mjs), for the mmap_lock path (v6.1)
+// and every era with a per-VMA lock generation: one CPU faulting alone, and the same CPU beside a
+// second CPU of the same mm that takes mmap_lock for writing again and again (mprotect split and
+// merge, munmap and mmap of a hole) on an unrelated VMA. The faulter write-faults a region of
+// CHURN_PAGES pages pass after pass, munmap()ing and mmap()ing it again between passes and
+// faulting its first page (untimed: that fault gives the fresh VMA its anon_vma, through the
+// mmap_lock path up to v6.6); a pass is the other CHURN_PAGES - 1 faults, timed and counted:
+// faults/s = faults / time inside the passes, VMA_LOCK_* counters read around the passes. Per
+// era: median [min–max] over rounds (the era order rotated and the alone/writer order swapped from
+// round to round), the ratio with/alone and the ratio to v6.1 with a writer (both taken per round),
+// the writer's loops/s, and the VMA_LOCK_* counters summed over the timed runs with the writer.
+// A second table separates the host's part (on a shared machine the figures above are mostly
+// about who got a core): from /proc/thread-self/schedstat, the share of the faulter's pass time
+// spent runnable on the host's run queue (read around each pass), the same for the writer's loop,
+// and faults/s with the writer over the pass time less that share.
+// The writer waits in rcu_barrier() whenever more than CHURN_BACKLOG call_rcu() callbacks are queued
+// (VMAs freed through RCU; the emulated VMA cache holds 128, and without the wait half its mmaps
+// fail in the per-VMA lock eras): the writer's loops/s and waits are printed beside the figures.
+// Env: CHURN_MS (ms of faulting per run, default 300), CHURN_ROUNDS (default 5), CHURN_PAGES
+// (default 256), CHURN_BACKLOG (default 32; 0: never wait), CHURN=0 (skip this part).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -26,6 +48,7 @@ import {
   __do_page_fault,
   applyEra,
   cpuCtx,
+  DEFAULT_PAGES,
   down_write,
   ERAS,
   FAULT_FLAG_WRITE,
@@ -43,6 +66,9 @@ import {
   mmap_anon_fixed,
   mmput,
   nr_free_pages,
+  runVariant,
+  sharedMachine,
+  shutdownMachine,
   spawnTask,
   TASK,
   up_write,
@@ -268,6 +294,226 @@ export function countPerFault(era, pages, opts = {}) {
   };
 }
 
+// ---- faults/s on worker threads, alone and beside an mmap_lock writer ----
+
+const CHURN_URL = new URL('./bench-fault-churn.mjs', import.meta.url).href;
+const COUNTERS = ['VMA_LOCK_SUCCESS', 'VMA_LOCK_ABORT', 'VMA_LOCK_RETRY', 'VMA_LOCK_MISS'];
+const fps = (t) => (t.us > 0 ? t.faults / (t.us / 1e6) : 0);
+/** The share of `us` spent waiting on the host's run queue; null without schedstat. */
+const waitShare = (rq, us) => (rq < 0 || us <= 0 ? null : Math.min(1, rq / us));
+/**
+ * Faults/s over the passes' time less the share of it the faulter waited on the host's run queue
+ * (read around each pass: `rqus` of `brus`); null without schedstat or when it never ran.
+ */
+const fpsOwnCore = (t) => {
+  const w = waitShare(t.rqus, t.brus);
+  return w === null || w >= 1 || t.us <= 0 ? null : t.faults / ((t.us * (1 - w)) / 1e6);
+};
+/** summary() of the values, null if any is null. */
+const summaryOrNull = (xs) => (xs.length && xs.every((x) => x !== null) ? summary(xs) : null);
+const sumRuns = (ts) => {
+  const o = {
+    runs: 0,
+    faults: 0,
+    us: 0,
+    bad: 0,
+    loops: 0,
+    wus: 0,
+    barriers: 0,
+    wfail: 0,
+    rqus: 0,
+    brus: 0,
+    wrqus: 0,
+  };
+  for (const k of COUNTERS) o[k] = 0;
+  for (const t of ts) for (const k of Object.keys(o)) o[k] = o[k] < 0 || t[k] < 0 ? -1 : o[k] + t[k];
+  return o;
+};
+
+/**
+ * Free-mode runs of scripts/bench-fault-churn.mjs on the shared machine (its CPU workers), for the
+ * mmap_lock path (v6.1) and every era with a per-VMA lock generation: `rounds` runs of `ms` ms of
+ * faulting per era, alone and with the writer, after one warm-up run of each of `warmMs`. Throws
+ * when a run crashed, hung, logged a kernel report or saw a failed fault. Shuts the shared machine
+ * down at the end.
+ */
+export async function churnBench({
+  ms = 300,
+  rounds = 5,
+  pages = 256,
+  warmMs = Math.min(150, ms),
+  backlog = 32,
+} = {}) {
+  const fx = await import(CHURN_URL);
+  const s = fx.scenario;
+  const eras = fx.CHURN_ERAS;
+  const load0 = os.loadavg();
+  const t0 = performance.now();
+  const machine = sharedMachine(Math.max(DEFAULT_PAGES, 2 * pages + 256));
+  const runs = new Map(eras.map((e) => [e.name, { alone: [], writer: [] }]));
+  const one = async (era, kind, runMs, seed) => {
+    fx.setChurnParams({ ms: runMs, pages, backlog });
+    const v = s.variants.find((x) => x.name === `${era.name}/${kind}`);
+    fx.takeChurnTotals();
+    const r = await runVariant(machine, s, v, { runs: 1, seed }, CHURN_URL);
+    const t = fx.takeChurnTotals();
+    if (r.observed !== 'clean' || t.runs !== 1 || t.faults <= 0) {
+      const why =
+        r.crash?.message ??
+        r.hang ??
+        r.stopped ??
+        r.userError ??
+        r.firstCheckFailure?.detail ??
+        r.firstHit?.summary ??
+        `${t.runs} runs checked, ${t.faults} faults`;
+      throw new Error(`bench fault (${v.name}, free mode): ${why}`);
+    }
+    return t;
+  };
+  try {
+    for (const e of eras) for (const k of ['alone', 'writer']) await one(e, k, warmMs, 0);
+    for (let r = 0; r < rounds; r++) {
+      for (let j = 0; j < eras.length; j++) {
+        const e = eras[(j + r) % eras.length];
+        for (const k of r % 2 ? ['writer', 'alone'] : ['alone', 'writer'])
+          runs.get(e.name)[k].push(await one(e, k, ms, r + 1));
+      }
+    }
+  } finally {
+    await shutdownMachine();
+  }
+  const base = runs.get(fx.BASELINE_ERA);
+  const rows = eras.map((e) => {
+    const x = runs.get(e.name);
+    const generation = fx.generationOf(e);
+    return {
+      era: e.name,
+      release: e.release,
+      generation,
+      path: generation === 'none' ? 'mmap_lock' : 'per-VMA lock',
+      faultsPerSec: { alone: summary(x.alone.map(fps)), writer: summary(x.writer.map(fps)) },
+      ratioWriterAlone: summary(x.writer.map((t, i) => fps(t) / fps(x.alone[i]))),
+      ratioVsMmapLockWriter: base ? summary(x.writer.map((t, i) => fps(t) / fps(base.writer[i]))) : null,
+      writerLoopsPerSec: summary(x.writer.map((t) => (t.wus > 0 ? t.loops / (t.wus / 1e6) : 0))),
+      // The host's share: the faulter's run-queue wait inside its passes, the writer's in its loop.
+      hostWait: {
+        alone: summaryOrNull(x.alone.map((t) => waitShare(t.rqus, t.brus))),
+        writer: summaryOrNull(x.writer.map((t) => waitShare(t.rqus, t.brus))),
+        writerThread: summaryOrNull(x.writer.map((t) => waitShare(t.wrqus, t.wus))),
+      },
+      writerOwnCore: summaryOrNull(x.writer.map(fpsOwnCore)),
+      ratioVsMmapLockWriterOwnCore: base
+        ? summaryOrNull(
+            x.writer.map((t, i) => {
+              const a = fpsOwnCore(t);
+              const b = fpsOwnCore(base.writer[i]);
+              return a === null || b === null ? null : a / b;
+            }),
+          )
+        : null,
+      alone: sumRuns(x.alone),
+      writer: sumRuns(x.writer),
+    };
+  });
+  return {
+    baseline: fx.BASELINE_ERA,
+    ms,
+    rounds,
+    pages,
+    warmMs,
+    backlog,
+    cores: os.cpus().length,
+    load: { start: load0, end: os.loadavg() },
+    seconds: (performance.now() - t0) / 1000,
+    rows,
+  };
+}
+
+const kfmt = (x) =>
+  x >= 1e4 ? `${(x / 1000).toFixed(0)}k` : x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0);
+const kstat = (s) => (s ? `${kfmt(s.median)} [${kfmt(s.min)}–${kfmt(s.max)}]` : '—');
+const rstat = (s) => (s ? `${s.median.toFixed(2)} [${s.min.toFixed(2)}–${s.max.toFixed(2)}]` : '—');
+
+/** The second part's table, as printed. */
+export function churnText(c) {
+  const loadStr = (l) => l.map((x) => x.toFixed(2)).join(' ');
+  const out = [];
+  out.push(
+    `Faults/s on worker threads (free mode): one CPU write-faulting its own ${c.pages}-page anonymous region pass after pass (between passes, untimed: munmap+mmap, and the first page's fault, which gives the VMA its anon_vma; a pass is the other ${c.pages - 1} faults; faults/s = faults / time inside the passes), alone and beside a second CPU of the same mm taking mmap_lock for writing on an unrelated VMA (mprotect split+merge, munmap+mmap of a hole: 4 write sections per loop); a third CPU is rcu_sched. Median [min–max] of ${c.rounds} rounds of ${c.ms} ms per era and case (after a ${c.warmMs} ms warm-up); ratios taken per round; VMA_LOCK_* counters of the passes, summed over the runs with the writer`,
+  );
+  out.push(
+    `machine: ${c.cores} host cores; load average ${loadStr(c.load.start)} at start, ${loadStr(c.load.end)} at end (the faulter, the writer, rcu_sched and the main thread share them)`,
+  );
+  const cols = [
+    ['era', 13],
+    ['generation', 12],
+    ['path', 13],
+    ['faults/s alone', 21],
+    ['faults/s with writer', 21],
+    ['with/alone', 18],
+    [`vs ${c.baseline} w/ writer`, 18],
+    ['writer loops/s', 19],
+    ['SUCCESS', 9],
+    ['ABORT', 7],
+    ['RETRY', 7],
+    ['MISS', 6],
+    ['cores', 5],
+  ];
+  out.push(cols.map(([h, w]) => h.padEnd(w)).join(' '));
+  for (const r of c.rows) {
+    const cells = [
+      r.era,
+      r.generation,
+      r.path,
+      kstat(r.faultsPerSec.alone),
+      kstat(r.faultsPerSec.writer),
+      rstat(r.ratioWriterAlone),
+      rstat(r.ratioVsMmapLockWriter),
+      kstat(r.writerLoopsPerSec),
+      ...COUNTERS.map((k) => String(r.writer[k])),
+      String(c.cores),
+    ];
+    out.push(cells.map((x, i) => x.padEnd(cols[i][1])).join(' '));
+  }
+  const pct = (x) =>
+    x ? `${(x.median * 100).toFixed(0)}% [${(x.min * 100).toFixed(0)}–${(x.max * 100).toFixed(0)}%]` : '—';
+  out.push(
+    "The host's part (/proc/thread-self/schedstat): the share of the faulter's pass time it waited on the host's run queue (runnable, no core; read around each pass), the writer's share of its loop time, and faults/s with the writer over the faulter's pass time less that share (as if it had a core of its own; the writer still shares, and on the mmap_lock path a writer descheduled inside its write section still blocks the faulter):",
+  );
+  const cols2 = [
+    ['era', 13],
+    ['faulter wait alone', 19],
+    ['faulter wait w/ writer', 23],
+    ['writer wait', 15],
+    ['faults/s w/ writer, own core', 29],
+    [`vs ${c.baseline} (own core)`, 18],
+  ];
+  out.push(cols2.map(([h, w]) => h.padEnd(w)).join(' '));
+  for (const r of c.rows) {
+    const cells = [
+      r.era,
+      pct(r.hostWait.alone),
+      pct(r.hostWait.writer),
+      pct(r.hostWait.writerThread),
+      kstat(r.writerOwnCore),
+      rstat(r.ratioVsMmapLockWriterOwnCore),
+    ];
+    out.push(cells.map((x, i) => x.padEnd(cols2[i][1])).join(' '));
+  }
+  out.push(
+    `faults counted, alone / with writer: ${c.rows.map((r) => `${r.era} ${r.alone.faults} / ${r.writer.faults}`).join(', ')}`,
+  );
+  out.push(
+    `VMA_LOCK_SUCCESS/ABORT/RETRY/MISS alone: ${c.rows.map((r) => `${r.era} ${COUNTERS.map((k) => r.alone[k]).join('/')}`).join(', ')}`,
+  );
+  out.push(
+    `writer: loops (4 mmap_lock write sections each) / rcu_barrier() waits (more than ${c.backlog} call_rcu() callbacks queued) / failed mmaps: ${c.rows
+      .map((r) => `${r.era} ${r.writer.loops}/${r.writer.barriers}/${r.writer.wfail}`)
+      .join(', ')}; ${c.seconds.toFixed(1)} s`,
+  );
+  return out;
+}
+
 // ---- machine description ----
 
 function cpuModel() {
@@ -299,6 +545,11 @@ export async function run(argv = process.argv.slice(2)) {
   const REPS = int('REPS', 5, 1);
   const PAGES = int('PAGES', 16384, 512);
   const kasanAtomics = process.env.KASAN_INSTRUMENT !== '0';
+  const CHURN = process.env.CHURN !== '0';
+  const CHURN_MS = int('CHURN_MS', 300, 20);
+  const CHURN_ROUNDS = int('CHURN_ROUNDS', 5, 1);
+  const CHURN_PAGES = int('CHURN_PAGES', 256, 16);
+  const CHURN_BACKLOG = process.env.CHURN_BACKLOG === '0' ? 0 : int('CHURN_BACKLOG', 32, 1);
   const eras = [...ERAS];
   const log = json ? () => {} : (s) => console.log(s);
 
@@ -344,6 +595,10 @@ export async function run(argv = process.argv.slice(2)) {
   // Untimed: what one fault does, per era.
   const counts = new Map(eras.map((e) => [e.name, countPerFault(e, 1024, { kasanAtomics })]));
   const load1 = os.loadavg();
+  // Faults/s on worker threads, alone and beside an mmap_lock writer (the shared machine).
+  const churn = CHURN
+    ? await churnBench({ ms: CHURN_MS, rounds: CHURN_ROUNDS, pages: CHURN_PAGES, backlog: CHURN_BACKLOG })
+    : null;
 
   const hasC = real.length > 0;
   const realNs = hasC ? summary(real.map((x) => x.ns)) : null;
@@ -393,6 +648,7 @@ export async function run(argv = process.argv.slice(2)) {
             : null,
           skipped: hasC ? null : 'no C compiler (cc/gcc/clang): real faults not measured',
           eras: rows,
+          churn: churn ?? { skipped: 'CHURN=0' },
           seconds,
         },
         null,
@@ -477,6 +733,9 @@ export async function run(argv = process.argv.slice(2)) {
         : `verdict: goal (emulated fault ≥ ${GOAL}x faster than the real one) MET for every era`,
     );
   } else log('verdict: no real baseline, no verdict.');
+  log('');
+  if (churn) for (const line of churnText(churn)) log(line);
+  else log('faults/s on worker threads: skipped (CHURN=0)');
   log(`(${seconds.toFixed(1)} s)`);
 }
 
