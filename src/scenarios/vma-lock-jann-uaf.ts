@@ -19,7 +19,12 @@
 // CPUs: a thread faulting on the VMA, a thread munmap()ing it, a late wake_q wake-up of the
 // munmap task (the writer must be awake in its slowpath to take the rwsem inside the reader's
 // up_read(): kernel-locking.md §1.14), rcu_sched.
+// Free mode widens the window as a kernel developer would, with a delay between up_read()'s count
+// release and its rwsem_wake() (withUpReadWindow() and the jitter overrides below): v6.4-norcu and
+// rfc-2022-09 hit in 600-700 of 1,000 free runs, v6.4 and v6.15 none (without the delay, 1-2 in
+// 1,000). Controlled mode runs the same code and schedules as before.
 import { cpuCtx, point } from '../cpu/context.js';
+import { pointGranularity, setPointGranularity } from '../cpu/granularity.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { down_read, down_write, init_rwsem, RWSEM, up_read, up_write } from '../kernel/locking/rwsem.js';
 import { rcu_gp_kthread } from '../kernel/rcu/gp_kthread.js';
@@ -60,8 +65,27 @@ function fault_under_vma_lock(mm: number, address: number): void {
   if (!vma) return; // the mmap_lock path: nothing to show here
   point('jann:vma_locked');
   handle_mm_fault(vma, address, FAULT_FLAG_WRITE | FAULT_FLAG_VMA_LOCK);
-  if (rfc) vma_read_unlock(vma);
-  else vma_end_read(vma);
+  const unlock = rfc ? vma_read_unlock : vma_end_read;
+  if (cpuCtx.runner.mode === 'free' && pointGranularity() === 'coarse') withUpReadWindow(unlock, vma);
+  else unlock(vma);
+}
+
+/**
+ * Free mode: the window between __up_read()'s count release and rwsem_wake()'s spin_lock() is
+ * the atomic point '__up_read:released' (kernel/locking/rwsem_v6_6.ts), which reaches the runner
+ * only at atomic granularity (cpu/granularity.ts): at the default coarse granularity the jitter
+ * window of that name never fires. So the reader's unlock runs at atomic granularity, and the
+ * window gets its delay (the mdelay() a kernel developer patches in to widen a race). Every other
+ * atomic point on the way is a plain point with no jitter; controlled mode is left alone (its
+ * granularity is the campaign's, and its schedules do not change).
+ */
+function withUpReadWindow(unlock: (vma: number) => void, vma: number): void {
+  setPointGranularity('atomic');
+  try {
+    unlock(vma);
+  } finally {
+    setPointGranularity('coarse');
+  }
 }
 
 const RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT;
@@ -144,12 +168,27 @@ export const scenario = defineScenario({
     Object.assign(g, { mm, faulter, unmapper, waker, rcu });
   },
   checks: [],
+  // Free mode. The use-after-free needs, in one run: munmap queued on the VMA lock before the
+  // reader's up_read() (else up_read() takes no wake-up path), a wake-up of munmap after the
+  // count is released, and munmap through the free before the reader's rwsem_wake(). Without the
+  // delays below, 1-2 hits in 1,000 runs; with them 600-700 in v6.4-norcu and rfc-2022-09, none
+  // in v6.4 and v6.15 (test/vma_lock_jann_free.test.ts has the bounds).
   jitter: {
     windows: ['__up_read:released', 'jann:vma_locked', 'rwsem_down_write_slowpath', 'jann:late_wake'],
     probability: 0.5,
     maxSpin: 400,
     yieldShare: 0.3,
     maxYieldUs: 50,
+    overrides: {
+      // The debug delay in the window itself (taken only when a writer waits: __up_read() reaches
+      // the point only on its wake-up path), up to 2 ms: munmap finishes, or the call_rcu() free's
+      // grace period ends, inside it.
+      '__up_read:released': { probability: 0.9, yieldShare: 1, maxYieldUs: 2000 },
+      // The fault takes longer than munmap's way to vma_start_write(): munmap queues first.
+      'jann:vma_locked': { probability: 0.9, yieldShare: 1, maxYieldUs: 300 },
+      // The late wake-ups spread over a few hundred microseconds: one lands in the window.
+      'jann:late_wake': { probability: 1, yieldShare: 1, maxYieldUs: 500 },
+    },
   },
   timeScale: 50,
 });
