@@ -107,6 +107,7 @@ export const scenario = defineScenario({
   variants: [
     { name: 'v6.4-norcu', era: 'v6.4-norcu', expected: 'reproduces' },
     { name: 'v6.4', era: 'v6.4', expected: 'clean' },
+    { name: 'v6.6', era: 'v6.6', expected: 'clean' },
     { name: 'v6.15', era: 'v6.15', expected: 'clean' },
     {
       name: 'rfc-2022-09',
