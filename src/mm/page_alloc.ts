@@ -1,11 +1,18 @@
 // mm/page_alloc.c with include/linux/mm_types.h struct page: a free list of page frames, with the
 // free-time checks ("BUG: Bad page state") and page poisoning. A frame is PAGE_WORDS words: enough
 // for one page table of 512 32-bit entries; user data is not modelled.
+//
+// User pages are highmem (__GFP_HIGHMEM: i386 PAE has no permanent kernel mapping for them, the
+// kernel zeroes one through kmap in clear_user_highpage()). Their frames hold no data here, and
+// only a stale table pointer makes kernel code read one, so a zeroed highmem page whose frame still
+// holds the poison of its last free is not zeroed at allocation: the first KASAN-checked access
+// zeroes it (framesCheck), and a free that finds it untouched need not poison it again. Every
+// checked access sees what it saw when the allocator zeroed and poisoned eagerly.
 import { cpuCtx } from '../cpu/context.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { add_taint, die, dump_stack, TAINT_BAD_PAGE } from '../kernel/panic.js';
 import { hex8, KERN_ALERT, printk } from '../kernel/printk.js';
-import { task_comm, task_pid } from '../kernel/task_struct.js';
+import { TASK, task_comm } from '../kernel/task_struct.js';
 import type { Arena, RegionSpec } from '../shm/arena.js';
 import { mem } from '../shm/arena.js';
 import { defineStruct } from '../shm/layout.js';
@@ -48,15 +55,31 @@ const POISON_FRAME = new Int32Array(PAGE_WORDS).fill(PAGE_POISON);
 const allocSiteId = internCached();
 const freeSiteId = internCached();
 
+// page->state (mmrace's, for KASAN and the bad-page checks). KASAN's fast path passes PS_ALLOCATED.
+/** Free; what its frame holds is not known (a new arena, a page allocated at a reset, a bad write). */
 const PS_FREE = 0;
 const PS_ALLOCATED = 1;
+/** Free, and every word of its frame is PAGE_POISON. */
+const PS_FREE_POISONED = 2;
+/** Allocated highmem page with __GFP_ZERO pending: its frame still holds the poison. */
+const PS_CLEAR = 3;
+/** A PS_CLEAR page whose first kernel access is zeroing it now. */
+const PS_CLEARING = 4;
 
 // page->flags bits (include/linux/page-flags.h)
 export const PG_anon = 1 << 0; // PAGE_MAPPING_ANON, kept as a flag for simplicity
 export const PG_table = 1 << 1; // PageTable / __SetPageTable
 
+// include/linux/gfp_types.h, v6.1 values
+export const __GFP_HIGHMEM = 0x02;
+export const __GFP_MOVABLE = 0x08;
 export const __GFP_ZERO = 0x100;
+export const __GFP_HARDWALL = 0x100000;
 export const GFP_KERNEL = 0xcc0;
+export const GFP_USER = GFP_KERNEL | __GFP_HARDWALL;
+export const GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM;
+/** A user page: do_anonymous_page(), wp_page_copy(), the shmem page cache. */
+export const GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE;
 
 export const PAGE_ALLOC = defineStatics('page_alloc', ['zone_lock', 'free_head', 'nr_free', 'nr_pages']);
 
@@ -125,16 +148,20 @@ export function virt_to_page(addr: number): number {
   return pfn_to_page((addr - frames()) >> PAGE_WORDS_SHIFT);
 }
 
-/** Every frame free, in pfn order. */
+/** Every frame free, in pfn order. Frames are not touched: a free one known poisoned stays so. */
 export function page_alloc_reset(nrPages?: number): void {
   const i32 = mem.i32;
   const n = nrPages ?? Math.floor(mem.arena.region(MEM_MAP_REGION).words / PAGE.SIZE);
   const mm = memMap();
+  const poisoned = new Uint8Array(n);
+  for (let pfn = 0; pfn < n; pfn++)
+    poisoned[pfn] = +(i32[mm + pfn * PAGE.SIZE + PAGE.state] === PS_FREE_POISONED);
   i32.fill(0, mm, mm + n * PAGE.SIZE);
   for (let pfn = 0; pfn < n; pfn++) {
     const p = mm + pfn * PAGE.SIZE;
     i32[p + PAGE._mapcount] = -1;
     i32[p + PAGE.next_free] = pfn + 1 < n ? p + PAGE.SIZE : 0;
+    if (poisoned[pfn]) i32[p + PAGE.state] = PS_FREE_POISONED;
   }
   Atomics.store(i32, g('free_head'), n ? mm : 0);
   Atomics.store(i32, g('nr_free'), n);
@@ -164,13 +191,25 @@ export function alloc_page(gfp: number, site: string): number {
   i32[page + PAGE.index] = 0;
   i32[page + PAGE.pt_mm] = 0;
   i32[page + PAGE.alloc_site] = allocSiteId(site);
-  i32[page + PAGE.alloc_pid] = task_pid(cpuCtx.current);
+  i32[page + PAGE.alloc_pid] = current_pid();
   Atomics.store(i32, page + PAGE._refcount, 1);
   if (gfp & __GFP_ZERO) {
+    // A highmem page still poisoned from its free is zeroed by its first kernel access, if any.
+    if (
+      gfp & __GFP_HIGHMEM &&
+      Atomics.compareExchange(i32, page + PAGE.state, PS_FREE_POISONED, PS_CLEAR) === PS_FREE_POISONED
+    )
+      return page;
     i32.set(ZERO_FRAME, page_address(page));
   }
   Atomics.store(i32, page + PAGE.state, PS_ALLOCATED);
   return page;
+}
+
+/** task_pid(current) for the page's tracks: a task's pid is set before it runs and never changes. */
+function current_pid(): number {
+  const t = cpuCtx.current;
+  return t > 0 && t < mem.i32.length ? mem.i32[t + TASK.pid]! : 0;
 }
 
 export function dump_page(page: number, reason: string): void {
@@ -199,7 +238,8 @@ function bad_page(page: number, reason: string): void {
 // mm/page_alloc.c free_pages_prepare() checks + __free_pages_ok(): the page goes back poisoned.
 export function free_unref_page(page: number, site: string): void {
   const i32 = mem.i32;
-  if (Atomics.load(i32, page + PAGE.state) !== PS_ALLOCATED) {
+  let state = Atomics.load(i32, page + PAGE.state);
+  if (!allocated(state)) {
     bad_page(page, 'freeing a free page');
     return;
   }
@@ -212,13 +252,21 @@ export function free_unref_page(page: number, site: string): void {
     return;
   }
   i32[page + PAGE.free_site] = freeSiteId(site);
-  i32[page + PAGE.free_pid] = task_pid(cpuCtx.current);
+  i32[page + PAGE.free_pid] = current_pid();
   i32[page + PAGE.free_cpu] = cpuCtx.cpu;
   i32[page + PAGE.flags] = 0;
   i32[page + PAGE.mapping] = 0;
-  Atomics.store(i32, page + PAGE.state, PS_FREE);
-  // Poison with plain stores: only a buggy, racing reader can look at a free frame.
-  i32.set(POISON_FRAME, page_address(page));
+  // A racing first access may be zeroing a PS_CLEAR frame (framesCheck): let it finish.
+  while (state === PS_CLEARING) state = Atomics.load(i32, page + PAGE.state);
+  // Untouched since its allocation, the frame still holds the poison; else poison it now.
+  if (
+    state !== PS_CLEAR ||
+    Atomics.compareExchange(i32, page + PAGE.state, PS_CLEAR, PS_FREE_POISONED) !== PS_CLEAR
+  ) {
+    Atomics.store(i32, page + PAGE.state, PS_FREE_POISONED);
+    // Poison with plain stores: only a buggy, racing reader can look at a free frame.
+    i32.set(POISON_FRAME, page_address(page));
+  }
   const z = PAGE_ALLOC.base();
   spin_lock(z + ZONE_LOCK);
   i32[page + PAGE.next_free] = i32[z + FREE_HEAD]!;
@@ -253,15 +301,32 @@ export function put_page(page: number, site = 'put_page'): void {
   if (put_page_testzero(page)) free_unref_page(page, site);
 }
 
+const allocated = (state: number): boolean =>
+  state === PS_ALLOCATED || state === PS_CLEAR || state === PS_CLEARING;
+
 export function page_is_allocated(page: number): boolean {
-  return Atomics.load(mem.i32, page + PAGE.state) === PS_ALLOCATED;
+  return allocated(Atomics.load(mem.i32, page + PAGE.state));
 }
 
-function framesCheck(addr: number): BadAccess | null {
+// KASAN's slow path for a frame: not PS_ALLOCATED. A PS_CLEAR frame is zeroed here (the
+// allocator's deferred __GFP_ZERO) and passes; a free one is reported.
+function framesCheck(addr: number, write: boolean): BadAccess | null {
   const pfn = (addr - frames()) >> PAGE_WORDS_SHIFT;
   const page = pfn_to_page(pfn);
   const i32 = mem.i32;
-  if (Atomics.load(i32, page + PAGE.state) === PS_ALLOCATED) return null;
+  const at = page + PAGE.state;
+  let state = Atomics.load(i32, at);
+  for (; allocated(state); state = Atomics.load(i32, at)) {
+    if (state === PS_ALLOCATED) return null;
+    if (state === PS_CLEAR && Atomics.compareExchange(i32, at, PS_CLEAR, PS_CLEARING) === PS_CLEAR) {
+      i32.set(ZERO_FRAME, page_address(page));
+      Atomics.store(i32, at, PS_ALLOCATED);
+      return null;
+    }
+    // PS_CLEARING: another CPU's first access is zeroing the frame (no preemption point inside).
+  }
+  // A bad write goes on (as KASAN lets it): the free frame is no longer all poison.
+  if (write && state === PS_FREE_POISONED) Atomics.compareExchange(i32, at, PS_FREE_POISONED, PS_FREE);
   return {
     kind: 'use-after-free',
     details: [

@@ -17,7 +17,15 @@ import { mem } from '../shm/arena.js';
 import { defineStruct } from '../shm/layout.js';
 import { kread, kwrite } from './kasan.js';
 import { MM, VMA } from './mm_types.js';
-import { __GFP_ZERO, alloc_page, get_page, PAGE, PG_anon, put_page } from './page_alloc.js';
+import {
+  __GFP_ZERO,
+  alloc_page,
+  GFP_HIGHUSER_MOVABLE,
+  get_page,
+  PAGE,
+  PG_anon,
+  put_page,
+} from './page_alloc.js';
 import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from './slab.js';
 
 /** include/linux/page-flags.h PG_swapbacked (page_alloc.ts has no bit for it yet). */
@@ -229,7 +237,8 @@ export function shmem_getpage(file: number, index: number): number {
   if (index >= kread(file + SHMEM.size)) return 0;
   let page = lookup_get(file, index);
   if (page) return page;
-  const fresh = alloc_page(__GFP_ZERO, 'shmem_alloc_page');
+  // mapping_gfp_mask(): GFP_HIGHUSER_MOVABLE; zeroed as clear_highpage() does for a new page
+  const fresh = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 'shmem_alloc_page');
   if (!fresh) return 0;
   spin_lock(file + SHMEM.tree_lock);
   page = kread(file + SHMEM.pages + index);
