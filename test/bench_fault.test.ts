@@ -36,7 +36,7 @@ describe('bench fault', () => {
     expect(k.kasanChecks).toBeGreaterThan(1);
     expect(k.callers.length).toBeGreaterThan(0);
     expect(Object.hasOwn(bench.mem.arena, 'regionOf')).toBe(false);
-  });
+  }, 60_000); // a stack trace per Atomics call: ~2 s, several times that on a loaded host
 
   describe('the C side', () => {
     let c: { exe: string; dir: string; version: string } | null = null;
