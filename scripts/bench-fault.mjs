@@ -593,7 +593,9 @@ export async function run(argv = process.argv.slice(2)) {
     if (c) rmSync(c.dir, { recursive: true, force: true });
   }
   // Untimed: what one fault does, per era.
-  const counts = new Map(eras.map((e) => [e.name, countPerFault(e, 1024, { kasanAtomics })]));
+  // At most 1024 faults: the boot machine holds PAGES pages (PAGES=512 ran out of frames here).
+  const COUNT_PAGES = Math.min(1024, PAGES);
+  const counts = new Map(eras.map((e) => [e.name, countPerFault(e, COUNT_PAGES, { kasanAtomics })]));
   const load1 = os.loadavg();
   // Faults/s on worker threads, alone and beside an mmap_lock writer (the shared machine).
   const churn = CHURN
@@ -708,7 +710,7 @@ export async function run(argv = process.argv.slice(2)) {
     }; real second touch (no fault) ${hasC ? stat(summary(real.map((x) => x.retouchNs))) : '—'}`,
   );
   log(
-    'per emulated fault (counted untimed, Atomics wrapped, 1024 faults; eras with the same counts share a line):',
+    `per emulated fault (counted untimed, Atomics wrapped, ${COUNT_PAGES} faults; eras with the same counts share a line):`,
   );
   const groups = new Map();
   for (const row of rows) {
