@@ -46,17 +46,23 @@ import { find_vma } from './vma_list.js';
 
 const i32 = (): Int32Array => mem.i32;
 
+/**
+ * VMAs per cache: room for the RCU-delayed frees of the per-VMA lock eras (a CPU looping on
+ * mmap/munmap outruns rcu_sched on a 2-core host; with 128 its mmaps failed with ENOMEM).
+ */
+const VMA_OBJECTS = 512;
+
 /** kernel/fork.c vm_area_cachep: the VMA cache of every era up to v6.14. */
-export const vm_area_cachep = kmem_cache_create('vm_area_struct', VMA.SIZE, 128);
+export const vm_area_cachep = kmem_cache_create('vm_area_struct', VMA.SIZE, VMA_OBJECTS);
 /** kernel/fork.c vm_area_cachep, v6.15: SLAB_TYPESAFE_BY_RCU (a freed VMA may be reused at once). */
 export const vm_area_cachep_typesafe = kmem_cache_create(
   'vm_area_struct(typesafe)',
   VMA.SIZE,
-  128,
+  VMA_OBJECTS,
   SLAB_TYPESAFE_BY_RCU,
 );
 /** kernel/fork.c vma_lock_cachep, v6.4 to v6.14: struct vma_lock { struct rw_semaphore lock; }. */
-export const vma_lock_cachep = kmem_cache_create('vma_lock', VMA.vm_lock - VMA.vm_lock_rwsem, 128);
+export const vma_lock_cachep = kmem_cache_create('vma_lock', VMA.vm_lock - VMA.vm_lock_rwsem, VMA_OBJECTS);
 
 // include/linux/vm_event_item.h, CONFIG_PER_VMA_LOCK_STATS (v6.4): /proc/vmstat's vma_lock_*.
 export const VMA_LOCK_STATS = defineStatics('vma_lock_stats', [
