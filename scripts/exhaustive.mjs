@@ -102,7 +102,7 @@ function replays(fixture, variant, points, schedule) {
 let failed = 0;
 const pad = (s, n) => String(s).padEnd(n);
 console.log(
-  `${pad('fixture', 23)}${pad('variant', 23)}${pad('coarse', 20)}${pad('atomic', 20)}${pad('verdict', 12)}replay`,
+  `${pad('fixture', 23)}${pad('variant', 26)}${pad('coarse', 20)}${pad('atomic', 20)}${pad('verdict', 12)}replay`,
 );
 // `npm run test:exhaustive -- dfs-rwsem vma-lock`: only the fixtures whose name starts so.
 const only = process.argv.slice(2);
@@ -125,7 +125,7 @@ for (const [fixture, variant, expected] of picked) {
       }
     }
   }
-  const line = `${pad(fixture, 23)}${pad(variant, 23)}${pad(cells[0], 20)}${pad(cells[1], 20)}${pad(verdict, 12)}${replay}`;
+  const line = `${pad(fixture, 23)}${pad(variant, 26)}${pad(cells[0], 20)}${pad(cells[1], 20)}${pad(verdict, 12)}${replay}`;
   console.log(line);
 }
 console.log(`\n${failed === 0 ? 'all as expected' : `${failed} checks FAILED`}`);
