@@ -6,7 +6,7 @@ import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { MAX_CPUS } from './control.js';
 import { BootRunner } from './free.js';
-import { atomicPoints } from './granularity.js';
+import { atomicPoints, atomicWindows } from './granularity.js';
 import type { Runner } from './runner.js';
 
 export const BOOT_CPU = -1;
@@ -65,8 +65,10 @@ export function smp_processor_id(): number {
 
 /**
  * A decision point before a shared access inside a primitive, at atomic granularity only
- * (cpu/granularity.ts); at the default coarse granularity it costs one test of a flag.
+ * (cpu/granularity.ts); at the default coarse granularity it costs one test of a flag, or two in
+ * a free-mode campaign with jitter windows, where it may be one of them (Runner.window).
  */
 export function atomicPoint(id: string): void {
   if (atomicPoints()) cpuCtx.runner.point(id);
+  else if (atomicWindows()) cpuCtx.runner.window?.(id);
 }

@@ -3,6 +3,7 @@ import { mem } from '../shm/arena.js';
 import { emulatedNow, timeScale, wallNow } from './clock.js';
 import { bootEpoch, C, ctl, PC, percpu } from './control.js';
 import { CpuStop } from './errors.js';
+import { setAtomicWindows } from './granularity.js';
 import { digestStep, type JitterConfig, jitterDecision, type WindowInfo, windowTable } from './jitter.js';
 import { EventKind, RecordWriter, recordBase } from './record.js';
 import type { Runner, WaitResult } from './runner.js';
@@ -36,6 +37,7 @@ export class FreeRunner implements Runner {
     private readonly cpu: number,
   ) {
     this.windows = windowTable(cfg);
+    setAtomicWindows(this.windows.size > 0);
     this.abortAt = ctl() + C.ABORT;
     this.spinSinceAt = percpu(cpu, PC.SPIN_SINCE);
     const rb = recordBase(mem.arena);
@@ -69,6 +71,11 @@ export class FreeRunner implements Runner {
     // the stamp of the point that ends it (strategies/follow.ts), and a delay injected here belongs
     // to the stretch that starts here.
     if (this.recording) this.rec!.stamp(EventKind.Point);
+    const w = this.windows.get(id);
+    if (w !== undefined) this.inject(w);
+  }
+
+  window(id: string): void {
     const w = this.windows.get(id);
     if (w !== undefined) this.inject(w);
   }

@@ -20,3 +20,17 @@ export function pointGranularity(): PointGranularity {
 export function atomicPoints(): boolean {
   return atomic;
 }
+
+let windows = false;
+
+/**
+ * Free mode with jitter windows: an atomic point that is not a decision point may still be a
+ * named race window (a delay there is how a kernel developer widens a race of a few instructions).
+ */
+export function setAtomicWindows(on: boolean): void {
+  windows = on;
+}
+
+export function atomicWindows(): boolean {
+  return windows;
+}

@@ -7,6 +7,8 @@ export interface Runner {
   readonly mode: 'boot' | 'free' | 'controlled';
   /** A preemption point: the kernel can be interrupted here. */
   point(id: string): void;
+  /** Free mode: an atomic point at coarse granularity, which only a jitter window can delay. */
+  window?(id: string): void;
   /** Futex wait on arena word `addr` while it holds `expected`, for at most `timeoutMs` emulated ms. */
   wait(addr: number, expected: number, timeoutMs: number): WaitResult;
   /** Wake up to `count` CPUs waiting on `addr`. */

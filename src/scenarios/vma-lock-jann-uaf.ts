@@ -20,11 +20,11 @@
 // munmap task (the writer must be awake in its slowpath to take the rwsem inside the reader's
 // up_read(): kernel-locking.md §1.14), rcu_sched.
 // Free mode widens the window as a kernel developer would, with a delay between up_read()'s count
-// release and its rwsem_wake() (withUpReadWindow() and the jitter overrides below): v6.4-norcu and
+// release and its rwsem_wake() (the atomic point '__up_read:released', a jitter window even at
+// coarse granularity: context.ts atomicPoint(); the overrides below): v6.4-norcu and
 // rfc-2022-09 hit in 600-700 of 1,000 free runs, v6.4 and v6.15 none (without the delay, 1-2 in
 // 1,000). Controlled mode runs the same code and schedules as before.
 import { cpuCtx, point } from '../cpu/context.js';
-import { pointGranularity, setPointGranularity } from '../cpu/granularity.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { down_read, down_write, init_rwsem, RWSEM, up_read, up_write } from '../kernel/locking/rwsem.js';
 import { rcu_gp_kthread } from '../kernel/rcu/gp_kthread.js';
@@ -65,27 +65,8 @@ function fault_under_vma_lock(mm: number, address: number): void {
   if (!vma) return; // the mmap_lock path: nothing to show here
   point('jann:vma_locked');
   handle_mm_fault(vma, address, FAULT_FLAG_WRITE | FAULT_FLAG_VMA_LOCK);
-  const unlock = rfc ? vma_read_unlock : vma_end_read;
-  if (cpuCtx.runner.mode === 'free' && pointGranularity() === 'coarse') withUpReadWindow(unlock, vma);
-  else unlock(vma);
-}
-
-/**
- * Free mode: the window between __up_read()'s count release and rwsem_wake()'s spin_lock() is
- * the atomic point '__up_read:released' (kernel/locking/rwsem_v6_6.ts), which reaches the runner
- * only at atomic granularity (cpu/granularity.ts): at the default coarse granularity the jitter
- * window of that name never fires. So the reader's unlock runs at atomic granularity, and the
- * window gets its delay (the mdelay() a kernel developer patches in to widen a race). Every other
- * atomic point on the way is a plain point with no jitter; controlled mode is left alone (its
- * granularity is the campaign's, and its schedules do not change).
- */
-function withUpReadWindow(unlock: (vma: number) => void, vma: number): void {
-  setPointGranularity('atomic');
-  try {
-    unlock(vma);
-  } finally {
-    setPointGranularity('coarse');
-  }
+  if (rfc) vma_read_unlock(vma);
+  else vma_end_read(vma);
 }
 
 const RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT;
