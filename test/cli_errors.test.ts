@@ -1,7 +1,7 @@
 // The front door: every bad command line, and a scenario's own broken code, is one `mmrace:` line
 // on stderr with the documented exit code, no stack trace, and no process left in the command's
 // process group. Each case runs the built command as a user would (test/helpers/cli.ts).
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -168,4 +168,36 @@ describe('the leftover-process check itself', () => {
     const clean = await mmraceAlone([], { shell: 'sleep 0.1; echo done' });
     expect(clean.leftover).toBe(false);
   });
+});
+
+describe('--shard and merge: bad input is one line, exit 2', () => {
+  const notJson = join(dir, 'not-json.json');
+  writeFileSync(notJson, 'mmrace: not a JSON output\n');
+  it.each([
+    [
+      ['repro', ID, '--shard', '0/4'],
+      /option '--shard <i\/n>' argument '0\/4' is invalid. expected i\/n with 1 <= i <= n/,
+    ],
+    [['repro', ID, '--shard', '5/4'], /argument '5\/4' is invalid/],
+    [['repro', ID, '--shard', '2'], /argument '2' is invalid/],
+    [['repro', ID, '--shard', '1/0'], /argument '1\/0' is invalid/],
+    [['repro', ID, '--shard', 'a/b'], /argument 'a\/b' is invalid/],
+    [['run', 'test/fixtures/user/no-jitter.mjs', '--shard', '-1/2'], /argument '-1\/2' is invalid/],
+    [['--shard', '3/2'], /argument '3\/2' is invalid/],
+    [
+      ['repro', ID, '--shard', '1/2', '--replay', 'S1:3:a5'],
+      /--shard splits a campaign; a --replay runs one schedule/,
+    ],
+    [['merge'], /missing required argument 'results'/],
+    [['merge', join(dir, 'nosuch.json')], /merge: cannot read .*nosuch\.json: ENOENT/],
+    [['merge', notJson], /merge: .*not-json\.json is not JSON/],
+  ])(
+    '%j',
+    async (args, message) => {
+      const r = await mmraceAlone(args);
+      expectOneLine(r, 2, message);
+      expect(r.stdout).toBe('');
+    },
+    30_000,
+  );
 });

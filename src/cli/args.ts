@@ -1,5 +1,6 @@
 // Option parsers: bad values become one clear line and exit code 2.
 import { InvalidArgumentError } from 'commander';
+import type { Shard } from '../cpu/strategies/shard.js';
 
 export { suggestSimilar } from '../scenarios/suggest.js';
 
@@ -17,3 +18,16 @@ export function intIn(min: number, max: number): (v: string) => number {
 
 export const parseRuns = intIn(1, 10_000_000);
 export const parseSeed = intIn(0, 0xffffffff);
+
+/** Most shards a campaign splits into. */
+export const MAX_SHARDS = 100_000;
+
+/** `--shard i/n`: shard i of n, 1 <= i <= n. */
+export function parseShard(v: string): Shard {
+  const m = /^(\d{1,9})\/(\d{1,9})$/.exec(v.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || index < 1 || count > MAX_SHARDS || index > count)
+    throw new InvalidArgumentError(`expected i/n with 1 <= i <= n <= ${MAX_SHARDS} (shard i of n, e.g. 2/4)`);
+  return { index, count };
+}

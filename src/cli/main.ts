@@ -9,9 +9,10 @@ import { shutdownMachine } from '../scenarios/campaign.js';
 import { findScenario, loadScenarioFile, ScenarioFileError, soakEntries } from '../scenarios/catalogue.js';
 import { ScenarioCodeError } from '../scenarios/user_code.js';
 import { ArenaLayoutError } from '../shm/arena.js';
-import { intIn, parseRuns, parseSeed, suggestSimilar, UsageError } from './args.js';
+import { intIn, parseRuns, parseSeed, parseShard, suggestSimilar, UsageError } from './args.js';
 import { parseEras } from './era_matrix.js';
 import { erasCommand } from './eras_command.js';
+import { mergeCommand } from './merge.js';
 import { exitingOnPurpose, guardStdout } from './output.js';
 import { builtinEntries, printOutcome, type ReproOptions, runEntries } from './repro.js';
 import { tortureCommand } from './torture.js';
@@ -45,6 +46,11 @@ function runFlags(cmd: Command): Command {
     )
     .option('--runs <n>', 'runs per variant', parseRuns)
     .option('--seed <s>', 'campaign seed; run r uses seed + r', parseSeed)
+    .option(
+      '--shard <i/n>',
+      'run shard i of n of the campaign (its block of runs, seeds kept; dfs: its subtrees); combine with `mmrace merge`',
+      parseShard,
+    )
     .option(
       '--cpus <n>',
       `CPUs of the machine (at least the scenario's, at most ${MAX_CPUS})`,
@@ -196,6 +202,10 @@ async function main(argv: string[]): Promise<number> {
     });
 
   erasCommand(program);
+
+  mergeCommand(program, color, (c) => {
+    code = c;
+  });
 
   tortureCommand(program, (c) => {
     code = c;

@@ -4,6 +4,7 @@ import type { PointGranularity } from '../cpu/granularity.js';
 import { decodeSchedule } from '../cpu/schedule.js';
 import type { StrategyConfig, StrategyName } from '../cpu/strategies/index.js';
 import type { OnDivergence } from '../cpu/strategies/replay.js';
+import type { Shard } from '../cpu/strategies/shard.js';
 import { lockStatClear } from '../kernel/locking/lock_stat.js';
 import { lockStatText } from '../kernel/locking/lockdep_proc.js';
 import { lock_stat_enable, lockdep_enable } from '../kernel/locking/lockdep_state.js';
@@ -12,6 +13,7 @@ import { runVariant, sharedMachine } from '../scenarios/campaign.js';
 import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
 import { replayRecordings } from '../scenarios/record_replay.js';
 import type { Scenario, Variant } from '../scenarios/scenario.js';
+import { type ShardCampaign, shardInfo } from '../scenarios/shard_plan.js';
 import { UsageError } from './args.js';
 import {
   MATRIX_RUN_BUDGET,
@@ -24,6 +26,7 @@ import {
 import { setCodeIfStdoutCloses } from './output.js';
 import { type RecordFlags, recordCapOf, recordLines } from './record.js';
 import { replayCommand } from './replay_command.js';
+import { mergedLines, shardLines } from './shard_lines.js';
 import { checkShrinkFlags, shrinkLines, shrinkRow } from './shrink.js';
 import { checkTracePath, type TraceWritten, tracePathFor, writeVariantTrace } from './trace_file.js';
 
@@ -51,6 +54,8 @@ export interface ReproOptions extends RecordFlags {
   trace?: string;
   /** Scheduling granularity: coarse (default) or atomic (controlled mode). */
   points?: PointGranularity;
+  /** --shard i/n: run only shard i of the campaign (its runs keep their seeds). */
+  shard?: Shard;
 }
 
 interface ModeChoice {
@@ -119,6 +124,8 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   if (o.points === 'atomic' && mode.mode !== 'controlled')
     throw new UsageError('--points atomic needs --mode controlled (free mode has no decisions to add)');
   const recordCap = recordCapOf(o, mode.mode);
+  if (o.shard && o.replay !== undefined)
+    throw new UsageError('--shard splits a campaign; a --replay runs one schedule (give --runs instead)');
   const choice = recordCap > 0 ? { ...mode, record: recordCap } : mode;
   const replayCpus = o.replay !== undefined ? decodeSchedule(o.replay).ncpus : undefined;
   for (const e of entries) {
@@ -164,8 +171,17 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
     for (const v of selected(e)) {
       const trace = o.trace !== undefined;
       const points = o.points ?? 'coarse';
-      const r = await runVariant(machine, e.scenario, v, { runs, seed, ...choice, trace, points }, e.url);
+      const shard = o.shard ? { shard: o.shard } : {};
+      const r = await runVariant(
+        machine,
+        e.scenario,
+        v,
+        { runs, seed, ...choice, trace, points, ...shard },
+        e.url,
+      );
       rows.push(toRow(r));
+      if (o.shard)
+        rows.at(-1)!.shard = shardInfo(o.shard, campaignOf(mode, runs, seed, points), rows.at(-1)!);
       if (o.shrink) await shrinkRow(rows.at(-1)!, machine, e.scenario, v, r, e.url);
       if (recordCap > 0)
         rows.at(-1)!.record = await replayRecordings(machine, e.scenario, v, r, e.url, recordCap);
@@ -187,6 +203,20 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   };
 }
 
+/** What every shard of this campaign has in common (`mmrace merge` checks it). */
+function campaignOf(mode: ModeChoice, runs: number, seed: number, points: PointGranularity): ShardCampaign {
+  const st = mode.strategy;
+  return {
+    seed,
+    runs,
+    mode: mode.mode,
+    strategy: st?.name ?? null,
+    depth: st?.name === 'pct' ? (st.depth ?? 2) : null,
+    preemptions: st?.name === 'dfs' ? (st.preemptions ?? 2) : null,
+    points,
+  };
+}
+
 /** The variants to run: the scenario's (or --variant), or with --eras one per era (era_matrix.ts). */
 function variantsOf(s: Scenario, o: ReproOptions): readonly Variant[] {
   if (o.eras) return matrixVariants(s, o.eras, o.variant);
@@ -202,7 +232,14 @@ function variantsOf(s: Scenario, o: ReproOptions): readonly Variant[] {
  * replay, the scenario's own error) also gets one line on stderr, so no exit 3 is silent there.
  * `command`: how to run the scenario again (`mmrace run ./my-race.mjs` for a file).
  */
-export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean, command?: string): void {
+export function printOutcome(
+  out: ReproOutcome,
+  o: ReproOptions,
+  color: boolean,
+  command?: string,
+  /** `mmrace merge`: the files merged (a field of the JSON, a line of the text). */
+  merged?: { files: string[] },
+): void {
   setCodeIfStdoutCloses(out.code);
   const m = out.matrix;
   // A matrix row is its era (or the variant on it); its schedules replay with --eras <era>.
@@ -217,6 +254,8 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean,
       schema: JSON_SCHEMA_VERSION,
       ok: out.code === 0,
       ...(m ? { eras: m.eras, runsPerEra: m.runsPerEra } : {}),
+      ...(o.shard ? { shard: o.shard } : {}),
+      ...(merged ? { merged } : {}),
       rows: out.rows,
       lockStat: out.lockStat,
       traces: out.traces,
@@ -227,8 +266,10 @@ export function printOutcome(out: ReproOutcome, o: ReproOptions, color: boolean,
   const lines = m
     ? [matrixHeading(out, m, o), renderMatrix(out.rows, color)]
     : [renderTable(out.rows, color)];
+  if (merged) lines.push('', `merged ${merged.files.length} shards: ${merged.files.join(' ')}`);
   for (const r of out.rows) {
     const again = commandOf(r);
+    lines.push(...shardLines(r, label(r)), ...mergedLines(r, label(r)));
     if (r.error) lines.push('', `${label(r)}: ${r.error}`);
     const showDmesg = o.dmesg ?? out.rows.length === 1;
     if (r.firstHit && showDmesg) {

@@ -2,6 +2,7 @@
 import pc from 'picocolors';
 import type { VariantResult } from '../scenarios/campaign.js';
 import type { RecordSummary } from '../scenarios/record_replay.js';
+import type { ShardInfo } from '../scenarios/shard_plan.js';
 import type { ShrinkResult } from '../scenarios/shrink.js';
 import { crashText } from './crash_text.js';
 import { renderDmesg } from './dmesg.js';
@@ -46,6 +47,18 @@ export interface VerdictRow {
   };
   /** --record: the controlled replays of the recorded failing free runs. */
   record?: RecordSummary;
+  /** --shard i/n: which part of the campaign this row ran (what `mmrace merge` needs). */
+  shard?: ShardInfo;
+  /** `mmrace merge`: the shards this row sums, by shard index. */
+  merged?: MergedShards;
+}
+
+/** A merged row's shards, each list in shard order. */
+export interface MergedShards {
+  count: number;
+  runs: number[];
+  hits: number[];
+  explored: number[];
 }
 
 export function toRow(r: VariantResult): VerdictRow {

@@ -16,6 +16,7 @@ import {
 import { DfsStrategy } from '../cpu/strategies/dfs.js';
 import { makeStrategy, type StrategyConfig } from '../cpu/strategies/index.js';
 import { ReplayStrategy } from '../cpu/strategies/replay.js';
+import type { Shard } from '../cpu/strategies/shard.js';
 import type { Strategy } from '../cpu/strategy.js';
 import { applyEra, type EraProfile, eraByName } from '../eras/index.js';
 import { deadlock_report } from '../kernel/deadlock_report.js';
@@ -26,6 +27,7 @@ import { DEFAULT_PAGES, kernelReset, machineRegions, writeGlobals } from './kern
 import { recordObserver } from './record_observer.js';
 import type { RunObserver, RunView } from './run_observer.js';
 import type { Globals, Scenario, Variant } from './scenario.js';
+import { runPlan, type ShardPhase, shardPlan } from './shard_plan.js';
 import { traceObserver } from './trace_observer.js';
 import { callScenarioCode, ScenarioCodeError } from './user_code.js';
 import { type FailedRecording, newResult, timeResult, type VariantResult } from './variant_result.js';
@@ -57,6 +59,8 @@ export interface CampaignOptions {
   record?: number;
   /** Scheduling granularity (cpu/granularity.ts): coarse (default) or atomic. */
   points?: PointGranularity;
+  /** Run only this shard of the campaign (shard_plan.ts); run indices and seeds stay the unsharded ones. */
+  shard?: Shard;
 }
 
 export function scenarioUrl(s: Scenario): string {
@@ -123,7 +127,9 @@ export async function runVariant(
   const mode = opts.mode ?? 'free';
   if ((opts.record ?? 0) > 0 && mode !== 'free')
     throw new Error('recording (--record) is for free mode only');
-  const strategy = mode === 'controlled' ? makeStrategy(opts.strategy ?? { name: 'random' }) : undefined;
+  const shard = opts.shard ? { shard: opts.shard } : {};
+  const strategy =
+    mode === 'controlled' ? makeStrategy({ ...(opts.strategy ?? { name: 'random' }), ...shard }) : undefined;
   const res = newResult(s, variant, opts.seed, mode, strategy?.name ?? null);
   res.points = opts.points ?? 'coarse';
   machine.attach();
@@ -134,10 +140,11 @@ export async function runVariant(
   const kthreadCpus = s.cpus.flatMap((c, i) => (c.kthread ? [i] : []));
   let globals: Globals = {};
   let halt: string | undefined;
+  const phase: ShardPhase = { offset: 0, probing: false, more: true };
   const hooks: CampaignHooks = {
     setup(run) {
-      globals = setupRun(s, variant, era, run);
-      for (const o of obs) o.beforeRun?.(run);
+      globals = setupRun(s, variant, era, run + phase.offset);
+      if (!phase.probing) for (const o of obs) o.beforeRun?.(run + phase.offset);
     },
     tick() {
       for (const o of obs) o.tick?.();
@@ -146,7 +153,13 @@ export async function runVariant(
     stopKthreads() {
       for (const i of kthreadCpus) kthread_stop(globals[s.cpus[i]!.task]!);
     },
-    finish(o) {
+    finish(machineRun) {
+      const o = { ...machineRun, run: machineRun.run + phase.offset };
+      if (phase.probing) {
+        if (o.abort === AbortReason.Halted) halt ??= `run ${o.run}: ${(o.report ?? []).join('; ')}`;
+        phase.more = strategy!.endRun({ steps: o.picks?.length ?? 0, failed: false }) && !halt;
+        return false;
+      }
       runTimes.push(o.wallMs);
       const view = gradeOrNote(s, o, (opts.seed + o.run) >>> 0, globals, res);
       if (!view) return false;
@@ -157,12 +170,13 @@ export async function runVariant(
         halt ??= `run ${o.run}: ${(o.report ?? []).join('; ')}`;
         return false;
       }
-      const more = strategy ? strategy.endRun({ steps: o.picks?.length ?? 0, failed: view.failed }) : true;
-      return more && !(opts.stopOnHit && res.hits > 0);
+      phase.more = strategy ? strategy.endRun({ steps: o.picks?.length ?? 0, failed: view.failed }) : true;
+      return phase.more && !(opts.stopOnHit && res.hits > 0);
     },
   };
   const spec = campaignSpec(machine, s, variant, opts, moduleUrl, strategy);
-  const r = await machine.campaign(spec, hooks).catch((e: unknown): CampaignResult => {
+  const plan = shardPlan(opts.runs, opts.shard, strategy?.name ?? null);
+  const r = await runPlan(machine, spec, hooks, plan, phase).catch((e: unknown): CampaignResult => {
     // The setup that ran fine before any run threw in a later one (state kept across runs in the
     // scenario module, say): an error during the runs, as a final check that throws.
     if (!(e instanceof ScenarioCodeError)) throw e;

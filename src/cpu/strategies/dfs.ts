@@ -4,7 +4,15 @@
 // the previous run's choices up to the deepest decision that still has an untried alternative,
 // takes that alternative, then runs without preempting. Requires deterministic runs (controlled
 // mode): the same choices must lead to the same decisions.
+//
+// Sharded (`--shard i/n`): the tree splits at the first run's decisions, its spine (every choice
+// the non-preemptive one). Every leaf but the spine's own leaves the spine at one decision by one
+// alternative: the subtree of (decision, alternative). Numbered in spine order from 1 (the spine
+// leaf is 0), subtree t belongs to shard (t mod n) + 1; a shard explores only its subtrees, so the
+// shards' schedules together are the unsharded space, each once. Every shard runs the spine first
+// to learn it; only shard 1 counts it (`lastRunOwned`).
 import type { RunEnd, Strategy } from '../strategy.js';
+import { NO_SHARD, type Shard } from './shard.js';
 
 interface Decision {
   /** The options at this decision, the non-preemptive one first. */
@@ -20,10 +28,17 @@ export class DfsStrategy implements Strategy {
   readonly name = 'dfs';
   private stack: Decision[] = [];
   private replayUpTo = -1;
-  /** Schedules run so far. */
+  /** Schedules run so far (sharded: this shard's only). */
   explored = 0;
+  /** Sharded: the number of each spine decision's first alternative's subtree (null: not run yet). */
+  private spine: number[] | null = null;
+  /** Whether the last run's schedule is this shard's (always, unsharded). */
+  lastRunOwned = true;
 
-  constructor(readonly preemptions: number) {
+  constructor(
+    readonly preemptions: number,
+    readonly shard: Shard = NO_SHARD,
+  ) {
     if (!Number.isInteger(preemptions) || preemptions < 0)
       throw new RangeError('dfs: preemption bound must be >= 0');
   }
@@ -74,19 +89,48 @@ export class DfsStrategy implements Strategy {
   }
 
   endRun(end: RunEnd): boolean {
-    this.explored++;
     this.stack.length = end.steps;
+    this.spine ??= this.numberSpine();
+    this.lastRunOwned = this.owns(this.subtree());
+    if (this.lastRunOwned) this.explored++;
+    const leaves = this.leavesSpineAt();
     for (let i = this.stack.length - 1; i >= 0; i--) {
       const d = this.stack[i]!;
-      const nextChoice = d.chosen + 1;
-      const cost = d.canContinue ? 1 : 0;
-      if (nextChoice < d.options.length && d.spent + cost <= this.preemptions) {
-        d.chosen = nextChoice;
+      if (d.spent + (d.canContinue ? 1 : 0) > this.preemptions) continue;
+      for (let next = d.chosen + 1; next < d.options.length; next++) {
+        if (i <= leaves && !this.owns(this.spine[i]! + next - 1)) continue;
+        d.chosen = next;
         this.stack.length = i + 1;
         this.replayUpTo = i;
         return true;
       }
     }
     return false;
+  }
+
+  /** The spine's subtrees: the number of each decision's first alternative (the spine leaf is 0). */
+  private numberSpine(): number[] {
+    let next = 1;
+    return this.stack.map((d) => {
+      const first = next;
+      if (d.spent + (d.canContinue ? 1 : 0) <= this.preemptions) next += d.options.length - 1;
+      return first;
+    });
+  }
+
+  /** The decision where the current schedule leaves the spine (its length if it does not). */
+  private leavesSpineAt(): number {
+    const i = this.stack.findIndex((d) => d.chosen > 0);
+    return i < 0 ? this.stack.length : i;
+  }
+
+  /** The number of the subtree the current schedule is in (0: the spine leaf). */
+  private subtree(): number {
+    const i = this.leavesSpineAt();
+    return i === this.stack.length ? 0 : this.spine![i]! + this.stack[i]!.chosen - 1;
+  }
+
+  private owns(subtree: number): boolean {
+    return subtree % this.shard.count === this.shard.index - 1;
   }
 }

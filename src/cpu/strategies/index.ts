@@ -9,6 +9,7 @@ import { PctStrategy } from './pct.js';
 import { RandomStrategy } from './random.js';
 import { type OnDivergence, ReplayStrategy } from './replay.js';
 import { RoundRobinStrategy } from './roundrobin.js';
+import type { Shard } from './shard.js';
 
 export const STRATEGY_NAMES = ['random', 'pct', 'dfs', 'replay', 'roundrobin'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
@@ -28,6 +29,8 @@ export interface StrategyConfig {
   recorded?: readonly RecordedEvent[];
   /** follow: hand-back options (default: probe the control block). */
   follow?: FollowOptions;
+  /** --shard: dfs explores only this shard's subtrees; pct learns its step bound from run 0 only. */
+  shard?: Shard;
 }
 
 export function makeStrategy(cfg: StrategyConfig): Strategy {
@@ -37,9 +40,9 @@ export function makeStrategy(cfg: StrategyConfig): Strategy {
     case 'roundrobin':
       return new RoundRobinStrategy();
     case 'pct':
-      return new PctStrategy(cfg.depth ?? 2);
+      return new PctStrategy(cfg.depth ?? 2, 64, cfg.shard !== undefined);
     case 'dfs':
-      return new DfsStrategy(cfg.preemptions ?? 2);
+      return new DfsStrategy(cfg.preemptions ?? 2, cfg.shard);
     case 'replay':
       if (cfg.schedule === undefined) throw new RangeError('replay: a schedule string is needed');
       return new ReplayStrategy(decodeSchedule(cfg.schedule), cfg.onDivergence);

@@ -3,6 +3,13 @@
 // from the k steps; when step k_i is reached, the running CPU's priority drops to i (below every
 // initial one). The highest-priority runnable CPU always runs. A bug of depth d is then found with
 // probability at least 1/(n * k^(d-1)). k is the longest run seen so far (the step bound).
+//
+// That makes run r depend on every run before it. With `learnFirstOnly` (every sharded campaign,
+// `--shard i/n`), k is learned from the campaign's run 0 alone (seed S, bound 64) and then frozen,
+// so run r is a function of its own seed and run 0: a shard that does not own run 0 runs it first,
+// uncounted, to learn the same k (campaign.ts), and its run r is the unsharded (`--shard 1/1`)
+// run r. Against a plain unsharded campaign, runs 0 and 1 are the same; from run 2 on, k may differ
+// (there it is the longest of runs 0..r-1, here run 0's length).
 import { rng } from '../prng.js';
 import type { RunEnd, Strategy } from '../strategy.js';
 
@@ -13,10 +20,13 @@ export class PctStrategy implements Strategy {
   private changes: [number, number][] = [];
   private nextChange = 0;
   private k: number;
+  private learned = false;
 
   constructor(
     readonly depth: number,
     initialStepBound = 64,
+    /** Learn k from the first run only, then keep it (sharded campaigns). */
+    readonly learnFirstOnly = false,
   ) {
     if (!Number.isInteger(depth) || depth < 1) throw new RangeError('pct: depth must be an integer >= 1');
     this.k = Math.max(1, initialStepBound);
@@ -57,7 +67,8 @@ export class PctStrategy implements Strategy {
   }
 
   endRun(end: RunEnd): boolean {
-    if (end.steps > this.k) this.k = end.steps;
+    if (end.steps > this.k && !(this.learnFirstOnly && this.learned)) this.k = end.steps;
+    this.learned = true;
     return true;
   }
 }
