@@ -36,7 +36,7 @@ import {
   __GFP_ZERO,
   alloc_page,
   dump_page,
-  GFP_KERNEL,
+  GFP_HIGHUSER_MOVABLE,
   get_page,
   highest_memmap_pfn,
   PAGE,
@@ -471,7 +471,7 @@ function do_anonymous_page(vma: number, pmdp: number, address: number, fault_fla
     if (pte_alloc(mm, pmdp)) return VM_FAULT_OOM;
     const ret0 = vmf_anon_prepare(vma, fault_flags);
     if (ret0) return ret0;
-    const page = alloc_page(GFP_KERNEL | __GFP_ZERO, 'do_anonymous_page');
+    const page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 'do_anonymous_page');
     if (!page) return VM_FAULT_OOM;
     let entry = mk_pte(page, kread(vma + VMA.vm_page_prot));
     if (flags & VM_WRITE) entry |= _PAGE_RW | _PAGE_DIRTY;
@@ -554,7 +554,7 @@ function wp_page_copy(vmf: WpFault): number {
   const mm = kread(vma + VMA.vm_mm);
   const old_page = vmf.page;
   if (anon_vma_prepare(vma)) return wp_oom(old_page);
-  let new_page = alloc_page(GFP_KERNEL, 'wp_page_copy');
+  let new_page = alloc_page(GFP_HIGHUSER_MOVABLE, 'wp_page_copy');
   if (!new_page) return wp_oom(old_page);
   // cow_user_page(): user data is not modelled
   point('wp_page_copy:lock');
