@@ -59,6 +59,7 @@ const benches = {
   locks: async () => (await import('./bench-locks.mjs')).run(),
   sched: async () => (await import('./bench-sched.mjs')).run(),
   fault: async () => (await import('./bench-fault.mjs')).run(process.argv.slice(3)),
+  lockdep: async () => (await import('./bench-lockdep.mjs')).run(),
 };
 if (!benches[which]) {
   console.error(`bench: unknown benchmark '${which}' (have: ${Object.keys(benches).join(', ')})`);

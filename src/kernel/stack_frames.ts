@@ -56,6 +56,21 @@ function userPath(file: string): string {
   return rel.split(sep).join('/');
 }
 
+/** What a file's frames are: kernel (with its path relative to src/), user, entry, or left out. */
+type FileClass = { kind: 'kernel'; rel: string } | { kind: 'user' } | { kind: 'entry' } | undefined;
+
+function classify(file: string): FileClass {
+  const inRoot = file.startsWith(ROOT) ? file.slice(ROOT.length).split(sep).join('/') : undefined;
+  if (inRoot !== undefined && /^(?:dist|src|workers|node_modules)\//.test(inRoot)) {
+    const k = KERNEL_DIR.exec(inRoot);
+    if (!k) return undefined;
+    if (ENTRY.test(k[1]!)) return { kind: 'entry' };
+    return { kind: 'kernel', rel: k[1]!.replace(/\.js$/, '.ts') };
+  }
+  if (file.includes(`${sep}node_modules${sep}`)) return undefined;
+  return { kind: 'user' };
+}
+
 /** One line of an Error's stack: a kernel or user frame, 'entry' (see ENTRY), or undefined. */
 function parseFrame(stackLine: string): StackFrame | 'entry' | undefined {
   const named = NAMED.exec(stackLine);
@@ -67,17 +82,44 @@ function parseFrame(stackLine: string): StackFrame | 'entry' | undefined {
   const line = Number(named ? named[3] : m[2]);
   // 'Object.run', 'Foo.bar', 'Object.<anonymous>': the function's own name is the last part.
   const fn = rawFn.slice(rawFn.lastIndexOf('.') + 1) || '<anonymous>';
-  const inRoot = file.startsWith(ROOT) ? file.slice(ROOT.length).split(sep).join('/') : undefined;
-  if (inRoot !== undefined && /^(?:dist|src|workers|node_modules)\//.test(inRoot)) {
-    const k = KERNEL_DIR.exec(inRoot);
-    if (!k) return undefined;
-    if (ENTRY.test(k[1]!)) return 'entry';
-    const at = `${k[1]!.replace(/\.js$/, '.ts')}:${line}`;
-    return { fn, file, line, kind: 'kernel', at, text: `${fn} (${at})` };
+  const c = classify(file);
+  if (c === undefined) return undefined;
+  if (c.kind === 'entry') return 'entry';
+  const at = c.kind === 'kernel' ? `${c.rel}:${line}` : `${userPath(file)}:${line}`;
+  return { fn, file, line, kind: c.kind, at, text: `${fn} (${at})` };
+}
+
+/** fileKind(): frames a trace leaves out, kernel frames, user frames, the harness's entry frames. */
+export const FILE_SKIP = 0;
+export const FILE_KERNEL = 1;
+export const FILE_USER = 2;
+export const FILE_ENTRY = 3;
+
+const kinds = new Map<string, number>();
+
+/**
+ * What stackFrames() makes of the frames of the file a V8 CallSite names (getFileName(): a
+ * file:// URL, a path, node:internal/..., or nothing): FILE_SKIP, FILE_KERNEL, FILE_USER or
+ * FILE_ENTRY. For a source-mapped file this is the class of the compiled file, which is the class
+ * of its source for mmrace's own files (dist/src/x.js and src/x.ts are both kernel, or both not).
+ */
+export function fileKind(location: string | null | undefined): number {
+  if (!location) return FILE_SKIP;
+  let k = kinds.get(location);
+  if (k === undefined) {
+    const file = pathOf(location);
+    const c = file === undefined ? undefined : classify(file);
+    k =
+      c === undefined
+        ? FILE_SKIP
+        : c.kind === 'kernel'
+          ? FILE_KERNEL
+          : c.kind === 'user'
+            ? FILE_USER
+            : FILE_ENTRY;
+    kinds.set(location, k);
   }
-  if (file.includes(`${sep}node_modules${sep}`)) return undefined;
-  const at = `${userPath(file)}:${line}`;
-  return { fn, file, line, kind: 'user', at, text: `${fn} (${at})` };
+  return k;
 }
 
 /** The kernel and user frames of a stack, innermost first, up to the harness's call into scenario code. */

@@ -25,7 +25,7 @@ import {
   pushHeldLock,
   removeHeldLock,
 } from './lockdep_held.js';
-import { callerIp, save_trace } from './lockdep_ip.js';
+import { ACQUIRE_IP_DEPTH, callerIp, ipOfError, save_trace } from './lockdep_ip.js';
 import {
   lockdep_print_held_locks,
   print_circular_bug,
@@ -119,7 +119,7 @@ function __lock_acquire(
   trylock: number,
   read: number,
   wait_type: number,
-  api: string,
+  ip: number,
 ): void {
   const depth = lockdepDepth(t);
   const class_idx = lockClassOf(lock, wait_type);
@@ -137,7 +137,7 @@ function __lock_acquire(
   }
   const prove = (flags & PROVE_LOCKING) !== 0 && debug_locks();
   const stamp = flags & LOCK_STAT ? lockstat_clock() : 0;
-  const h = prepareHeldLock(t, class_idx, read, trylock, lock, prove ? callerIp(api) : 0, stamp);
+  const h = prepareHeldLock(t, class_idx, read, trylock, lock, prove ? ip : 0, stamp);
   if (prove) {
     mark_usage(class_idx, read);
     validate_chain(t, h);
@@ -149,7 +149,7 @@ function __lock_acquire(
  * kernel/locking/lockdep.c lock_acquire(), v6.6, as the lock primitives call it before they
  * block: trylock and read (0 exclusive, 1 shared) as in the kernel, plus the lock's wait type
  * (for a lock that was never initialised under lockdep) and the name of the calling lock API
- * function, whose caller is _RET_IP_.
+ * function, whose caller is _RET_IP_; `ip`, that site when the caller has already found it.
  */
 export function lock_acquire(
   lock: number,
@@ -157,11 +157,25 @@ export function lock_acquire(
   read: number,
   wait_type: number,
   api: string,
+  ip?: number,
 ): void {
   const t = cpuCtx.current;
   const flags = lockDebugFlags();
   if (t === 0 || flags === 0) return;
-  __lock_acquire(t, flags, lock, trylock, read, wait_type, api);
+  __lock_acquire(
+    t,
+    flags,
+    lock,
+    trylock,
+    read,
+    wait_type,
+    ip ?? (wantsIp(flags) ? callerIp(api, lock_acquire) : 0),
+  );
+}
+
+/** Will lock_acquire() record the acquisition's site? (Only a validating lockdep does.) */
+function wantsIp(flags: number): boolean {
+  return (flags & PROVE_LOCKING) !== 0 && debug_locks();
 }
 
 // kernel/locking/lockdep.c lock_release(), v6.6
@@ -180,7 +194,7 @@ export function lock_contended(lock: number, api: string): void {
   const t = cpuCtx.current;
   if (t === 0 || !(lockDebugFlags() & LOCK_STAT)) return;
   const i = find_held_lock(t, lock);
-  if (i >= 0) __lock_contended(heldLock(t, i), lock, callerIp(api));
+  if (i >= 0) __lock_contended(heldLock(t, i), lock, callerIp(api, lock_contended));
 }
 
 // kernel/locking/lockdep.c lock_acquired(), v6.6
@@ -201,7 +215,7 @@ export function lock_downgrade(lock: number, api: string): void {
   const h = heldLock(t, i);
   hlockSetRead(h, 1);
   if (flags & PROVE_LOCKING) {
-    hlockSet(h, HL_ACQUIRE_IP, callerIp(api));
+    hlockSet(h, HL_ACQUIRE_IP, callerIp(api, lock_downgrade));
     mark_usage(hlock_class(h), 1);
   }
 }
@@ -244,17 +258,44 @@ export function LOCK_CONTENDED_RETURN(
 
 // include/linux/lockdep.h spin_acquire(), v6.6
 export function spin_acquire(lock: number, trylock: number, api: string): void {
-  lock_acquire(lock, trylock, 0, LD_WAIT_CONFIG, api);
+  let ip = 0;
+  if (cpuCtx.current !== 0 && wantsIp(lockDebugFlags())) {
+    // _RET_IP_: the Error is made here, first thing, so that V8 walks as few frames as it can.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = ACQUIRE_IP_DEPTH;
+    const e = new Error();
+    Error.stackTraceLimit = limit;
+    ip = ipOfError(e, api, spin_acquire);
+  }
+  lock_acquire(lock, trylock, 0, LD_WAIT_CONFIG, api, ip);
 }
 
 // include/linux/lockdep.h rwsem_acquire(), v6.6
 export function rwsem_acquire(lock: number, trylock: number, api: string): void {
-  lock_acquire(lock, trylock, 0, LD_WAIT_SLEEP, api);
+  let ip = 0;
+  if (cpuCtx.current !== 0 && wantsIp(lockDebugFlags())) {
+    // _RET_IP_: the Error is made here, first thing, so that V8 walks as few frames as it can.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = ACQUIRE_IP_DEPTH;
+    const e = new Error();
+    Error.stackTraceLimit = limit;
+    ip = ipOfError(e, api, rwsem_acquire);
+  }
+  lock_acquire(lock, trylock, 0, LD_WAIT_SLEEP, api, ip);
 }
 
 // include/linux/lockdep.h rwsem_acquire_read(), v6.6
 export function rwsem_acquire_read(lock: number, trylock: number, api: string): void {
-  lock_acquire(lock, trylock, 1, LD_WAIT_SLEEP, api);
+  let ip = 0;
+  if (cpuCtx.current !== 0 && wantsIp(lockDebugFlags())) {
+    // _RET_IP_: the Error is made here, first thing, so that V8 walks as few frames as it can.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = ACQUIRE_IP_DEPTH;
+    const e = new Error();
+    Error.stackTraceLimit = limit;
+    ip = ipOfError(e, api, rwsem_acquire_read);
+  }
+  lock_acquire(lock, trylock, 1, LD_WAIT_SLEEP, api, ip);
 }
 
 // include/linux/lockdep.h enum { LOCK_STATE_UNKNOWN = -1, LOCK_STATE_NOT_HELD, LOCK_STATE_HELD }
@@ -275,7 +316,7 @@ export function lock_is_held_type(lock: number, read: number): number {
 // include/linux/lockdep.h lockdep_assert(), v6.6: WARN_ON(debug_locks && !cond), at the caller
 function lockdep_assert(held: number, api: string): void {
   if (held !== LOCK_STATE_NOT_HELD) return;
-  const ip = callerIp(api);
+  const ip = callerIp(api, lockdep_assert);
   const m = /^(\S+) \((.*)\)$/.exec(ip ? strAt(ip) : '');
   WARN(m ? `${m[2]} ${m[1]}` : ip ? strAt(ip) : `kernel/locking/lockdep.c:${api}`);
 }

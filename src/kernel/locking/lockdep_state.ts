@@ -9,12 +9,19 @@ import { threadConfig } from '../../shm/thread_config.js';
 import { PANIC } from '../panic.js';
 import { KERN_DEBUG, printk } from '../printk.js';
 
-export const LOCKDEP_STATE = defineStatics('lockdep', ['config', 'debug_locks_off', 'lockdep_lock']);
+export const LOCKDEP_STATE = defineStatics('lockdep', [
+  'config',
+  'debug_locks_off',
+  'lockdep_lock',
+  'site_mismatches',
+]);
 const CONFIG = 0; // must stay the first field: lockDebugFlags() reads base() + 0
 
 /** config bits */
 export const PROVE_LOCKING = 1 << 0;
 export const LOCK_STAT = 1 << 1;
+/** Self-check of lockdep_ip.ts's site tables: every site and trace they answer is also symbolized and compared. */
+export const SITE_CHECK = 1 << 2;
 
 /**
  * This thread's copy of the config word (shm/thread_config.ts): refreshed when the thread attaches
@@ -48,6 +55,28 @@ export function lockdep_enable(on = true): void {
 // /proc/sys/kernel/lock_stat` turns lock statistics on, `echo 0` off.
 export function lock_stat_enable(on = true): void {
   setFlag(LOCK_STAT, on);
+}
+
+/**
+ * Tests: lockdep_ip.ts symbolizes every acquisition site and lock trace from the formatted stack
+ * too (as lockdep did before its site tables) and counts those its tables answered differently.
+ */
+export function lockdep_site_check(on = true): void {
+  setFlag(SITE_CHECK, on);
+  Atomics.store(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.site_mismatches, 0);
+}
+
+export function lockdepSiteCheck(): boolean {
+  return (config & SITE_CHECK) !== 0;
+}
+
+/** Sites and traces the tables answered differently from the formatted stack since lockdep_site_check(). */
+export function lockdepSiteMismatches(): number {
+  return Atomics.load(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.site_mismatches);
+}
+
+export function noteSiteMismatch(): void {
+  Atomics.add(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.site_mismatches, 1);
 }
 
 export function lockdepEnabled(): boolean {

@@ -1,0 +1,85 @@
+// npm run bench -- lockdep: runs/s of the 2017 scenario (oom-reaper-vs-exit-mmap-2017, variants
+// v4.14 and v4.15) with lockdep off and on (--lockdep), measured in the same process on the same
+// machine: free mode, and controlled mode with PCT. Each round runs every case with lockdep off
+// and on back to back (the order alternating from round to round); per case the median runs/s of
+// each and the median of the per-round ratios. Issue 12's goal: on/off >= 0.5.
+// Env: ROUNDS (default 5), RUNS (free-mode runs per round and case, default 200), CRUNS (controlled,
+// default 50).
+import os from 'node:os';
+import {
+  findScenario,
+  lockdep_enable,
+  lockdepReset,
+  runVariant,
+  sharedMachine,
+  shutdownMachine,
+} from '../dist/src/index.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const RUNS = Number(process.env.RUNS ?? 200);
+const CRUNS = Number(process.env.CRUNS ?? 50);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function once(machine, e, v, opts, lockdep) {
+  machine.attach();
+  lockdep_enable(lockdep);
+  try {
+    return await runVariant(machine, e.scenario, v, opts, e.url);
+  } finally {
+    machine.attach();
+    lockdep_enable(false);
+    lockdepReset();
+  }
+}
+
+export async function run() {
+  const machine = sharedMachine();
+  const real = findScenario('oom-reaper-vs-exit-mmap-2017');
+  const variants = real.scenario.variants.filter((x) => x.name === 'v4.14' || x.name === 'v4.15');
+  const cases = [];
+  for (const mode of ['free', 'controlled']) {
+    for (const v of variants) {
+      const runs = mode === 'free' ? RUNS : CRUNS;
+      const opts = (seed, n = runs) =>
+        mode === 'free' ? { runs: n, seed } : { runs: n, seed, mode, strategy: { name: 'pct' } };
+      cases.push({
+        name: `${mode === 'free' ? 'free' : 'pct'} ${v.name}`,
+        v,
+        opts,
+        off: [],
+        on: [],
+        ratio: [],
+      });
+    }
+  }
+  // warm-up: JIT, worker start, the site tables of every thread
+  for (const c of cases) for (const ld of [false, true]) await once(machine, real, c.v, c.opts(99, 20), ld);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of cases) {
+      const r = {};
+      for (const ld of round % 2 === 0 ? [false, true] : [true, false])
+        r[ld] = await once(machine, real, c.v, c.opts(1000 * round), ld);
+      c.off.push(r.false);
+      c.on.push(r.true);
+      c.ratio.push(r.true.runsPerSec / r.false.runsPerSec);
+    }
+  }
+  console.log(
+    `lockdep cost, 2017 scenario: free mode ${RUNS} runs, controlled (pct) ${CRUNS} runs, x ${ROUNDS} rounds (median); workers reused`,
+  );
+  console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, node ${process.version}`);
+  console.log('case         off runs/s   on runs/s   on/off   hit rate off / on');
+  const rate = (rs) => `${(median(rs.map((x) => x.hits / x.runs)) * 100).toFixed(0)}%`;
+  for (const c of cases) {
+    const off = median(c.off.map((x) => x.runsPerSec));
+    const on = median(c.on.map((x) => x.runsPerSec));
+    console.log(
+      `${c.name.padEnd(11)} ${off.toFixed(0).padStart(11)} ${on.toFixed(0).padStart(11)}   ${median(c.ratio)
+        .toFixed(2)
+        .padStart(5)}x   ${rate(c.off)} / ${rate(c.on)}`,
+    );
+  }
+  const worst = Math.min(...cases.map((c) => median(c.ratio)));
+  console.log(`goal on/off >= 0.50: ${worst >= 0.5 ? 'met' : 'not met'} (worst case ${worst.toFixed(2)}x)`);
+  await shutdownMachine();
+}
