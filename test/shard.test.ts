@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { DfsStrategy } from '../src/cpu/strategies/dfs.js';
-import { type Shard, shardBlock } from '../src/cpu/strategies/shard.js';
+import { balance, type Shard, shardBlock } from '../src/cpu/strategies/shard.js';
 import { json, mmrace } from './helpers/cli.js';
 
 const ID = 'oom-reaper-vs-exit-mmap-2017';
@@ -69,6 +69,22 @@ describe('DFS shards partition the schedule tree', () => {
           expect(s.runs).toBe(s.explored + (i === 0 ? 0 : 1));
         });
       }
+    }
+  });
+});
+
+describe('DFS subtrees to shards, biggest first to the least loaded', () => {
+  it('item 0 is shard 0; the loads end within the biggest other item of each other', () => {
+    expect(balance([1, 10, 9, 8, 1], 2)).toEqual([0, 1, 0, 0, 1]);
+    for (const count of [1, 2, 3, 7, 40]) {
+      const weights = Array.from({ length: 200 }, (_, i) => ((i * 7919) % 97) + 1);
+      const owner = balance(weights, count);
+      const loads = new Array<number>(count).fill(0);
+      owner.forEach((o, i) => {
+        loads[o]! += weights[i];
+      });
+      expect(owner[0]).toBe(0);
+      expect(Math.max(...loads) - Math.min(...loads)).toBeLessThanOrEqual(Math.max(...weights.slice(1)));
     }
   });
 });

@@ -7,12 +7,14 @@
 //
 // Sharded (`--shard i/n`): the tree splits at the first run's decisions, its spine (every choice
 // the non-preemptive one). Every leaf but the spine's own leaves the spine at one decision by one
-// alternative: the subtree of (decision, alternative). Numbered in spine order from 1 (the spine
-// leaf is 0), subtree t belongs to shard (t mod n) + 1; a shard explores only its subtrees, so the
-// shards' schedules together are the unsharded space, each once. Every shard runs the spine first
-// to learn it; only shard 1 counts it (`lastRunOwned`).
+// alternative: the subtree of (decision, alternative), numbered in spine order from 1 (the spine
+// leaf is 0, shard 1's). The subtrees go to the shards biggest first, each to the least loaded
+// shard, by an estimate of their size from the spine alone (subtreeWeight), so every shard makes
+// the same assignment. A shard explores only its subtrees, so the shards' schedules together are
+// the unsharded space, each once. Every shard runs the spine first to learn it; only shard 1
+// counts it (`lastRunOwned`).
 import type { RunEnd, Strategy } from '../strategy.js';
-import { NO_SHARD, type Shard } from './shard.js';
+import { balance, NO_SHARD, type Shard } from './shard.js';
 
 interface Decision {
   /** The options at this decision, the non-preemptive one first. */
@@ -32,6 +34,8 @@ export class DfsStrategy implements Strategy {
   explored = 0;
   /** Sharded: the number of each spine decision's first alternative's subtree (null: not run yet). */
   private spine: number[] | null = null;
+  /** Sharded: the shard (0-based) of each subtree. */
+  private owner: number[] = [0];
   /** Whether the last run's schedule is this shard's (always, unsharded). */
   lastRunOwned = true;
 
@@ -108,14 +112,26 @@ export class DfsStrategy implements Strategy {
     return false;
   }
 
-  /** The spine's subtrees: the number of each decision's first alternative (the spine leaf is 0). */
+  /**
+   * The spine's subtrees: the number of each decision's first alternative (the spine leaf is 0),
+   * and the shard of each subtree.
+   */
   private numberSpine(): number[] {
     let next = 1;
-    return this.stack.map((d) => {
+    const weights = [1];
+    let branching = this.stack.filter((d) => d.options.length > 1).length;
+    const firsts = this.stack.map((d) => {
       const first = next;
-      if (d.spent + (d.canContinue ? 1 : 0) <= this.preemptions) next += d.options.length - 1;
+      if (d.options.length > 1) branching--;
+      const cost = d.canContinue ? 1 : 0;
+      if (d.spent + cost > this.preemptions) return first;
+      next += d.options.length - 1;
+      const w = subtreeWeight(branching, this.preemptions - cost);
+      for (let a = 1; a < d.options.length; a++) weights.push(w);
       return first;
     });
+    if (this.shard.count > 1) this.owner = balance(weights, this.shard.count);
+    return firsts;
   }
 
   /** The decision where the current schedule leaves the spine (its length if it does not). */
@@ -131,6 +147,20 @@ export class DfsStrategy implements Strategy {
   }
 
   private owns(subtree: number): boolean {
-    return subtree % this.shard.count === this.shard.index - 1;
+    return this.shard.count === 1 || this.owner[subtree] === this.shard.index - 1;
   }
+}
+
+/**
+ * A subtree's size, estimated: the ways to place at most `budget` preemptions on the `decisions`
+ * branching decisions the spine makes after it leaves (capped, to stay a finite number).
+ */
+function subtreeWeight(decisions: number, budget: number): number {
+  let ways = 1;
+  let total = 1;
+  for (let i = 1; i <= budget && i <= decisions; i++) {
+    ways = Math.min(1e15, (ways * (decisions - i + 1)) / i);
+    total = Math.min(1e15, total + ways);
+  }
+  return total;
 }
