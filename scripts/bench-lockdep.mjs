@@ -3,8 +3,8 @@
 // machine: free mode, and controlled mode with PCT. Each round runs every case with lockdep off
 // and on back to back (the order alternating from round to round); per case the median runs/s of
 // each and the median of the per-round ratios. Issue 12's goal: on/off >= 0.5.
-// Env: ROUNDS (default 5), RUNS (free-mode runs per round and case, default 200), CRUNS (controlled,
-// default 50).
+// Env: ROUNDS (default 9), RUNS (free-mode runs per round and case, default 200), CRUNS (controlled,
+// default 40).
 import os from 'node:os';
 import {
   findScenario,
@@ -15,9 +15,9 @@ import {
   shutdownMachine,
 } from '../dist/src/index.js';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const RUNS = Number(process.env.RUNS ?? 200);
-const CRUNS = Number(process.env.CRUNS ?? 50);
+const CRUNS = Number(process.env.CRUNS ?? 40);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function once(machine, e, v, opts, lockdep) {
