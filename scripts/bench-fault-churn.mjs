@@ -126,7 +126,8 @@ export function setChurnParams(p) {
   Object.assign(params, p);
 }
 
-const zero = () => ({
+/** Every total at 0 (bench-fault.mjs sums runs into one too). */
+export const zero = () => ({
   runs: 0,
   faults: 0,
   us: 0,

@@ -77,6 +77,7 @@ import {
   VM_READ,
   VM_WRITE,
 } from '../dist/src/index.js';
+import { zero as zeroChurnTotals } from './bench-fault-churn.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -312,20 +313,7 @@ const fpsOwnCore = (t) => {
 /** summary() of the values, null if any is null. */
 const summaryOrNull = (xs) => (xs.length && xs.every((x) => x !== null) ? summary(xs) : null);
 const sumRuns = (ts) => {
-  const o = {
-    runs: 0,
-    faults: 0,
-    us: 0,
-    bad: 0,
-    loops: 0,
-    wus: 0,
-    barriers: 0,
-    wfail: 0,
-    rqus: 0,
-    brus: 0,
-    wrqus: 0,
-  };
-  for (const k of COUNTERS) o[k] = 0;
+  const o = zeroChurnTotals();
   for (const t of ts) for (const k of Object.keys(o)) o[k] = o[k] < 0 || t[k] < 0 ? -1 : o[k] + t[k];
   return o;
 };

@@ -1,6 +1,7 @@
 // Bounded DFS visits every schedule with at most k preemptions exactly once, then stops.
 import { describe, expect, it } from 'vitest';
 import { DfsStrategy } from '../src/cpu/strategies/dfs.js';
+import { driveRun } from './helpers/dfs_drive.js';
 
 /** All interleavings of n CPUs with m steps each, and their preemption counts. */
 function allSchedules(n: number, m: number): { picks: number[]; preemptions: number }[] {
@@ -31,25 +32,7 @@ function explore(n: number, m: number, k: number, runAhead = false): { seen: str
   const s = new DfsStrategy(k);
   const seen: string[] = [];
   for (let guard = 0; guard < 100_000; guard++) {
-    s.beginRun();
-    const done = new Array<number>(n).fill(0);
-    const picks: number[] = [];
-    let current = -1;
-    while (picks.length < n * m) {
-      const runnable = done.flatMap((d, c) => (d < m ? [c] : []));
-      current = s.pick(runnable, current, picks.length);
-      done[current]!++;
-      picks.push(current);
-      if (!runAhead) continue;
-      const grant = s.runAhead(current, picks.length - 1);
-      let used = 0;
-      while (used < grant && done[current]! < m) {
-        done[current]!++;
-        used++;
-      }
-      if (used > 0) s.ranAhead(current, picks.length, used);
-      for (let i = 0; i < used; i++) picks.push(current);
-    }
+    const picks = driveRun(s, n, m, runAhead);
     seen.push(picks.join(''));
     if (!s.endRun({ steps: picks.length, failed: false })) break;
   }

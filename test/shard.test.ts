@@ -11,6 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import { DfsStrategy } from '../src/cpu/strategies/dfs.js';
 import { balance, type Shard, shardBlock } from '../src/cpu/strategies/shard.js';
 import { json, mmrace } from './helpers/cli.js';
+import { driveRun } from './helpers/dfs_drive.js';
 
 const ID = 'oom-reaper-vs-exit-mmap-2017';
 const dir = mkdtempSync(join(tmpdir(), 'mmrace-shard-'));
@@ -21,25 +22,7 @@ function explore(n: number, m: number, k: number, shard?: Shard, runAhead = fals
   const counted: string[] = [];
   let runs = 0;
   for (; runs < 100_000; runs++) {
-    s.beginRun();
-    const done = new Array<number>(n).fill(0);
-    const picks: number[] = [];
-    let current = -1;
-    while (picks.length < n * m) {
-      const runnable = done.flatMap((d, c) => (d < m ? [c] : []));
-      current = s.pick(runnable, current, picks.length);
-      done[current]!++;
-      picks.push(current);
-      if (!runAhead) continue;
-      const grant = s.runAhead(current, picks.length - 1);
-      let used = 0;
-      while (used < grant && done[current]! < m) {
-        done[current]!++;
-        used++;
-      }
-      if (used > 0) s.ranAhead(current, picks.length, used);
-      for (let i = 0; i < used; i++) picks.push(current);
-    }
+    const picks = driveRun(s, n, m, runAhead);
     const more = s.endRun({ steps: picks.length, failed: false });
     if (s.lastRunOwned) counted.push(picks.join(''));
     if (!more) break;

@@ -571,21 +571,23 @@ function __vm_area_free_v6_4(vma: number): void {
   kmem_cache_free(vm_area_cachep, vma, '__vm_area_free');
 }
 
-// mm/memory.c lock_vma_under_rcu(), v6.4.0: anonymous VMAs with an anon_vma (checked before the
-// lock: §6 G4, 657b5146955e moved it after in v6.5), not userfaultfd-armed (not modelled), the
-// address re-checked under the lock (vm_rcu may have overwritten the bounds), a detached VMA
-// retried ("The area was replaced with another one").
-function lock_vma_under_rcu_v6_4(mm: number, address: number): number {
+/**
+ * lock_vma_under_rcu()'s body in v6.4.0 and v6.5/v6.6: anonymous VMAs with an anon_vma, tested
+ * before the VMA is locked (`anonFirst`) or after it, not userfaultfd-armed (not modelled), the
+ * address re-checked under the lock (vm_rcu may have overwritten the bounds), a detached VMA
+ * retried ("The area was replaced with another one").
+ */
+function lockVmaUnderRcu(mm: number, address: number, anonFirst: boolean): number {
   assert_mm_users(mm, 'mm/memory.c:lock_vma_under_rcu');
   rcu_read_lock();
   for (;;) {
     const vma = mas_walk(mm, address);
-    if (!vma) break;
-    if (!vma_is_anonymous(vma)) break;
-    if (!kread(vma + VMA.anon_vma)) break;
+    if (!vma || !vma_is_anonymous(vma)) break;
+    if (anonFirst && !kread(vma + VMA.anon_vma)) break;
     if (!vmaLockOps.vma_start_read(mm, vma)) break;
     point('lock_vma_under_rcu:locked');
-    if (!in_bounds(vma, address)) {
+    // find_mergeable_anon_vma uses adjacent vmas which are not locked: no anon_vma, no VMA lock.
+    if ((!anonFirst && !kread(vma + VMA.anon_vma)) || !in_bounds(vma, address)) {
       vmaLockOps.vma_end_read(vma);
       break;
     }
@@ -602,33 +604,15 @@ function lock_vma_under_rcu_v6_4(mm: number, address: number): number {
   return 0;
 }
 
-// mm/memory.c lock_vma_under_rcu(), v6.5/v6.6: as v6.4, with the anon_vma test after the VMA is
-// locked (657b5146955e, Jann Horn: tested before, a concurrent anon_vma_prepare() could be missed).
+// mm/memory.c lock_vma_under_rcu(), v6.4.0: anon_vma tested before the lock (§6 G4).
+function lock_vma_under_rcu_v6_4(mm: number, address: number): number {
+  return lockVmaUnderRcu(mm, address, true);
+}
+
+// mm/memory.c lock_vma_under_rcu(), v6.5/v6.6: anon_vma tested once the VMA is locked
+// (657b5146955e, Jann Horn: tested before, a concurrent anon_vma_prepare() could be missed).
 function lock_vma_under_rcu_v6_5(mm: number, address: number): number {
-  assert_mm_users(mm, 'mm/memory.c:lock_vma_under_rcu');
-  rcu_read_lock();
-  for (;;) {
-    const vma = mas_walk(mm, address);
-    if (!vma) break;
-    if (!vma_is_anonymous(vma)) break;
-    if (!vmaLockOps.vma_start_read(mm, vma)) break;
-    point('lock_vma_under_rcu:locked');
-    // find_mergeable_anon_vma uses adjacent vmas which are not locked: no anon_vma, no VMA lock.
-    if (!kread(vma + VMA.anon_vma) || !in_bounds(vma, address)) {
-      vmaLockOps.vma_end_read(vma);
-      break;
-    }
-    if (kread(vma + VMA.detached)) {
-      vmaLockOps.vma_end_read(vma);
-      count_vm_vma_lock_event('VMA_LOCK_MISS');
-      continue;
-    }
-    rcu_read_unlock();
-    return vma;
-  }
-  rcu_read_unlock();
-  count_vm_vma_lock_event('VMA_LOCK_ABORT');
-  return 0;
+  return lockVmaUnderRcu(mm, address, false);
 }
 
 function vmaLockV6_4(end_read: (vma: number) => void, free: (vma: number) => void): VmaLockOps {

@@ -25,7 +25,7 @@ import {
   pushHeldLock,
   removeHeldLock,
 } from './lockdep_held.js';
-import { ACQUIRE_IP_DEPTH, callerIp, ipOfError, save_trace } from './lockdep_ip.js';
+import { acquireIp, callerIp, save_trace } from './lockdep_ip.js';
 import {
   lockdep_print_held_locks,
   print_circular_bug,
@@ -258,43 +258,19 @@ export function LOCK_CONTENDED_RETURN(
 
 // include/linux/lockdep.h spin_acquire(), v6.6
 export function spin_acquire(lock: number, trylock: number, api: string): void {
-  let ip = 0;
-  if (cpuCtx.current !== 0 && wantsIp(lockDebugFlags())) {
-    // _RET_IP_: the Error is made here, first thing, so that V8 walks as few frames as it can.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = ACQUIRE_IP_DEPTH;
-    const e = new Error();
-    Error.stackTraceLimit = limit;
-    ip = ipOfError(e, api, spin_acquire);
-  }
+  const ip = cpuCtx.current !== 0 && wantsIp(lockDebugFlags()) ? acquireIp(api, spin_acquire) : 0;
   lock_acquire(lock, trylock, 0, LD_WAIT_CONFIG, api, ip);
 }
 
 // include/linux/lockdep.h rwsem_acquire(), v6.6
 export function rwsem_acquire(lock: number, trylock: number, api: string): void {
-  let ip = 0;
-  if (cpuCtx.current !== 0 && wantsIp(lockDebugFlags())) {
-    // _RET_IP_: the Error is made here, first thing, so that V8 walks as few frames as it can.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = ACQUIRE_IP_DEPTH;
-    const e = new Error();
-    Error.stackTraceLimit = limit;
-    ip = ipOfError(e, api, rwsem_acquire);
-  }
+  const ip = cpuCtx.current !== 0 && wantsIp(lockDebugFlags()) ? acquireIp(api, rwsem_acquire) : 0;
   lock_acquire(lock, trylock, 0, LD_WAIT_SLEEP, api, ip);
 }
 
 // include/linux/lockdep.h rwsem_acquire_read(), v6.6
 export function rwsem_acquire_read(lock: number, trylock: number, api: string): void {
-  let ip = 0;
-  if (cpuCtx.current !== 0 && wantsIp(lockDebugFlags())) {
-    // _RET_IP_: the Error is made here, first thing, so that V8 walks as few frames as it can.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = ACQUIRE_IP_DEPTH;
-    const e = new Error();
-    Error.stackTraceLimit = limit;
-    ip = ipOfError(e, api, rwsem_acquire_read);
-  }
+  const ip = cpuCtx.current !== 0 && wantsIp(lockDebugFlags()) ? acquireIp(api, rwsem_acquire_read) : 0;
   lock_acquire(lock, trylock, 1, LD_WAIT_SLEEP, api, ip);
 }
 
