@@ -81,7 +81,8 @@ describe('vma-lock-exit-mmap', () => {
 describe('vma-lock-rfc-bounds', () => {
   // The RFC as posted locks the VMA and checks only that it is still in the tree; munmap() of part
   // of it may have shrunk it in between. PCT found it 12 times in 2,000 runs (seed 1, depth 2);
-  // the schedule of the first replays it, and the final check sees the page mapped in the hole.
+  // the schedule of the first replays it. The released forms: 0 in 2,000 PCT runs each when
+  // measured (v6.4, v6.6, v6.15); the test runs 500 of each.
   it(
     'rfc-2022-09: a reader locks a VMA that no longer covers the address (replays 10/10)',
     () => {
@@ -95,12 +96,15 @@ describe('vma-lock-rfc-bounds', () => {
     TIMEOUT,
   );
 
-  it.each(['v6.4', 'v6.15'])(
-    '%s: the bounds re-check falls back to mmap_lock: clean over 2,000 PCT runs',
-    (era) => {
-      const args = ['--variant', era, '--strategy', 'pct', '--depth', '2', '--runs', '2000'];
-      const r = repro('vma-lock-rfc-bounds', args);
-      expect(r).toMatchObject({ observed: 'clean', runs: 2000, hits: 0, error: null });
+  it(
+    'v6.4, v6.6, v6.15: the bounds re-check falls back to mmap_lock: clean over 500 PCT runs each',
+    () => {
+      const args = ['--eras', 'v6.4,v6.6,v6.15', '--strategy', 'pct', '--depth', '2', '--runs', '500'];
+      const r = mmrace(['repro', 'vma-lock-rfc-bounds', ...args, '--json'], TIMEOUT);
+      const rows = json<{ rows: Row[] }>(r).rows;
+      expect(rows.map((x) => [x.era, x.observed, x.runs, x.hits, x.error])).toEqual(
+        ['v6.4', 'v6.6', 'v6.15'].map((e) => [e, 'clean', 500, 0, null]),
+      );
     },
     TIMEOUT,
   );
