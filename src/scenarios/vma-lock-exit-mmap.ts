@@ -16,7 +16,6 @@ import { exit_mm } from '../kernel/exit.js';
 import { mm_alloc, mmdrop, mmget_not_zero, mmgrab, mmput, spawnTask } from '../kernel/fork.js';
 import { down_read, down_write, init_rwsem, RWSEM, up_read, up_write } from '../kernel/locking/rwsem.js';
 import { rcu_gp_kthread } from '../kernel/rcu/gp_kthread.js';
-import { wake_up_process } from '../kernel/sched.js';
 import { __do_page_fault } from '../mm/fault.js';
 import { kread } from '../mm/kasan.js';
 import { FAULT_FLAG_WRITE } from '../mm/memory.js';
@@ -26,6 +25,7 @@ import { mmap_write_lock, mmap_write_unlock } from '../mm/mmap_lock.js';
 import { lock_vma_under_rcu, vma_end_read } from '../mm/vma_lock.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
+import { lateWakeups } from './late_wake.js';
 import { defineScenario } from './scenario.js';
 
 const P = 4096;
@@ -100,14 +100,7 @@ export const scenario = defineScenario({
       // retries the rwsem without waiting for the reader's rwsem_wake().
       name: 'late wake_q',
       task: 'waker',
-      run: (g) => {
-        down_read(gate());
-        up_read(gate());
-        for (let i = 0; i < WAKES; i++) {
-          point('exit_mmap:late_wake');
-          wake_up_process(g.owner!);
-        }
-      },
+      run: (g) => lateWakeups(gate(), 'exit_mmap:late_wake', WAKES, g.owner!),
     },
     { name: 'rcu_sched', task: 'rcu', kthread: true, run: () => rcu_gp_kthread() },
   ],

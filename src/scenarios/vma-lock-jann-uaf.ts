@@ -28,7 +28,6 @@ import { cpuCtx, point } from '../cpu/context.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { down_read, down_write, init_rwsem, RWSEM, up_read, up_write } from '../kernel/locking/rwsem.js';
 import { rcu_gp_kthread } from '../kernel/rcu/gp_kthread.js';
-import { wake_up_process } from '../kernel/sched.js';
 import { __do_page_fault } from '../mm/fault.js';
 import { FAULT_FLAG_WRITE, handle_mm_fault } from '../mm/memory.js';
 import { VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../mm/mm_types.js';
@@ -43,6 +42,7 @@ import {
   vma_read_unlock,
 } from '../mm/vma_lock.js';
 import { defineStatics } from '../shm/statics.js';
+import { lateWakeups } from './late_wake.js';
 import { defineScenario } from './scenario.js';
 
 const P = 4096;
@@ -120,14 +120,7 @@ export const scenario = defineScenario({
       // retries rwsem_try_write_lock() without waiting for the reader's rwsem_wake().
       name: 'late wake_q',
       task: 'waker',
-      run: (g) => {
-        down_read(gate());
-        up_read(gate());
-        for (let i = 0; i < WAKES; i++) {
-          point('jann:late_wake');
-          wake_up_process(g.unmapper!);
-        }
-      },
+      run: (g) => lateWakeups(gate(), 'jann:late_wake', WAKES, g.unmapper!),
     },
     { name: 'rcu_sched', task: 'rcu', kthread: true, run: () => rcu_gp_kthread() },
   ],
