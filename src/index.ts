@@ -3,7 +3,8 @@
 
 // CPUs
 export { cpuCtx, point, smp_processor_id } from './cpu/context.js';
-export { ControlledRunner, Decider } from './cpu/controlled.js';
+export { ControlledRunner } from './cpu/controlled.js';
+export { Decider } from './cpu/decider.js';
 export { KernelOops } from './cpu/errors.js';
 export type { JitterConfig } from './cpu/jitter.js';
 export { logRead } from './cpu/logring.js';

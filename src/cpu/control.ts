@@ -34,6 +34,10 @@ export const C = {
   AHEAD_USED: 18, // how many of them it passed, written when it hands the token back
   CRASH_CLAIM: 19, // 1 once a CPU claimed CRASH_TEXT for its crash report (the first crash wins)
   CRASH_LEN: 20, // bytes of that report, stored after the text (0: still being written)
+  // Controlled mode, the scheduler's per-run state (decide.ts), shared by whoever decides:
+  SPIN_STREAK: 21, // decisions in a row that found only spinning CPUs
+  KTHREADS_STOPPED: 22, // 1 once the kthread CPUs were told to stop (or there are none)
+  MAIN_REQ: 23, // bumped (and notified) when a CPU hands the token to the main thread or halts
   PERCPU: 64,
   CRASH_TEXT,
 } as const;
@@ -59,6 +63,8 @@ export const PC = {
   // The worker thread (worker_threads.threadId) running this CPU in the current campaign: the main
   // thread maps a dead worker to its CPU by it.
   THREAD_ID: 14,
+  // Controlled mode: 1 while the CPU sleeps in Atomics.wait on TURN (a hand-off then notifies).
+  SLEEPING: 15,
 } as const;
 
 export enum CpuState {

@@ -14,10 +14,13 @@ import {
   publishCrash,
   stopCampaign,
 } from './crash.js';
+import { Scheduler } from './decide.js';
+import { DecisionLog } from './decision_log.js';
 import { CpuStop, KernelOops } from './errors.js';
 import { FreeRunner } from './free.js';
 import { type PointGranularity, setPointGranularity } from './granularity.js';
 import type { JitterConfig } from './jitter.js';
+import { makeStrategy, type StrategyConfig } from './strategies/index.js';
 import { traceCpuBegin, traceCpuEnd } from './trace_buffer.js';
 import { TracingRunner } from './tracing_runner.js';
 
@@ -35,6 +38,19 @@ export interface CpuTask {
   mode: 'free' | 'controlled';
   /** Where CPUs may switch (default coarse; atomic adds every shared access in the primitives). */
   points?: PointGranularity;
+  /** Controlled mode: this CPU decides, with its own copy of the strategy (controlled.ts). */
+  decide?: CpuDecide;
+}
+
+export interface CpuDecide {
+  strategy: StrategyConfig;
+  /** The strategy's state when the campaign began (strategyState()). */
+  state: Record<string, unknown>;
+  log: SharedArrayBuffer;
+  maxSteps: number;
+  kthreadCpus: number[];
+  /** The host's cores: how long a CPU waiting for the token spins (controlled.ts). */
+  cores: number;
 }
 
 export type { CpuCrash } from './crash.js';
@@ -106,7 +122,7 @@ interface Cpu {
 async function startCpu(t: CpuTask): Promise<Cpu> {
   useArena(Arena.attach(t.sab, t.regions));
   Atomics.store(mem.i32, percpu(t.cpu, PC.THREAD_ID), threadId);
-  const runner = t.mode === 'controlled' ? new ControlledRunner(t.cpu) : new FreeRunner(t.jitter, t.cpu);
+  const runner = t.mode === 'controlled' ? controlledRunner(t) : new FreeRunner(t.jitter, t.cpu);
   if (runner instanceof FreeRunner) runner.currentTask = () => cpuCtx.current;
   active = { cpu: t.cpu, runner };
   setPointGranularity(t.points ?? 'coarse');
@@ -121,6 +137,16 @@ async function startCpu(t: CpuTask): Promise<Cpu> {
   if (typeof program !== 'function')
     throw new TypeError(`prepareCpu returned ${typeof program}, not a function`);
   return { t, runner, tracer, program };
+}
+
+function controlledRunner(t: CpuTask): ControlledRunner {
+  const d = t.decide;
+  if (!d) return new ControlledRunner(t.cpu);
+  const strategy = Object.assign(makeStrategy(d.strategy), d.state);
+  const ncpus = Atomics.load(mem.i32, ctl() + C.NCPUS);
+  const opts = { ncpus, maxSteps: d.maxSteps, kthreadCpus: d.kthreadCpus };
+  const scheduler = new Scheduler(strategy, new DecisionLog(d.log), opts, true);
+  return new ControlledRunner(t.cpu, { scheduler, cores: d.cores });
 }
 
 async function cpuMain(t: CpuTask): Promise<CpuTaskResult> {

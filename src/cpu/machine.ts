@@ -1,21 +1,25 @@
 // The main-thread side of a machine: the arena, the tinypool whose threads are the CPUs (started
 // once, reused by every campaign), and the run protocol through the control block.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { Arena, type RegionSpec, useArena } from '../shm/arena.js';
 import { wallNow } from './clock.js';
 import { cpuCtx, PREEMPT_COUNT } from './context.js';
 import { AbortReason, C, CpuState, ctl, MAX_CPUS, PC, percpu, setBootEpoch } from './control.js';
-import { Decider, type StalledCpu } from './controlled.js';
+import type { StalledCpu } from './controlled.js';
 import type { CpuTask, CpuTaskResult } from './cpu_loop.js';
 import { type CpuCrash, clearPublishedCrash } from './crash.js';
 import { CrashWatch } from './crash_watch.js';
+import { Decider } from './decider.js';
+import { DecisionLog } from './decision_log.js';
 import { BootRunner } from './free.js';
 import type { PointGranularity } from './granularity.js';
 import type { JitterConfig } from './jitter.js';
 import { MAX_SCHEDULE_DECISIONS } from './schedule.js';
-import type { Strategy } from './strategy.js';
+import type { StrategyConfig } from './strategies/index.js';
+import { type Strategy, strategyState } from './strategy.js';
 
 export interface CampaignSpec {
   entry: string;
@@ -42,6 +46,15 @@ export interface CampaignSpec {
    * the run failed). `hooks.tick` is not called in controlled mode.
    */
   strategy?: Strategy;
+  /**
+   * Controlled mode: the configuration `strategy` was made from (makeStrategy). With it the CPU
+   * threads make the decisions, each with a copy of the strategy (controlled.ts); without it, or
+   * for a strategy that cannot decide there (Strategy.decidesOnCpus), the main thread does. The
+   * copies end every run themselves, so the hooks must call `strategy.endRun` after every run they
+   * go on from, as campaign.ts does (else the copies and `strategy` part, which the main thread
+   * finds at its next decision and throws).
+   */
+  strategyConfig?: StrategyConfig;
   /** Controlled mode: a run that takes more decisions than this is stopped (default MAX_SCHEDULE_DECISIONS). */
   maxSteps?: number;
   /** Controlled mode: the deadlock report (default: the waited-on words only). */
@@ -67,6 +80,8 @@ export interface RunOutcome {
   picks?: number[];
   /** Controlled mode: the deadlock report, or why the decider stopped the run. */
   report?: string[];
+  /** Controlled mode: the decisions the main thread made (decider.ts). */
+  mainDecisions?: number;
 }
 
 export interface CampaignHooks {
@@ -131,6 +146,8 @@ export class Machine {
   private poolExited: Promise<void> = Promise.resolve();
   /** The running campaign's crash watch: the pool's worker events go to it. */
   private watch: CrashWatch | null = null;
+  /** Controlled campaigns whose CPUs decide: the decisions, shared with them. */
+  private log: DecisionLog | null = null;
 
   readonly regions: readonly RegionSpec[];
 
@@ -217,6 +234,7 @@ export class Machine {
     this.attach();
     this.resetControl(spec);
     const pool = this.ensurePool(spec.ncpus);
+    const deciding = this.decidingOnCpus(spec);
     const watch = new CrashWatch(() => this.attach(), this.arena.i32, spec.ncpus, this.heapMb, spec.cpuNames);
     this.watch = watch;
     // While the CPUs run, the main thread awaits only Atomics.waitAsync and worker events, and
@@ -224,10 +242,10 @@ export class Machine {
     // memory), Node would end the process silently with "unsettled top-level await" (exit 13).
     const keepAlive = setInterval(() => {}, 1 << 30);
     try {
-      const tasks = this.startCpus(pool, spec).map((p, cpu) => watch.task(cpu, p));
+      const tasks = this.startCpus(pool, spec, deciding).map((p, cpu) => watch.task(cpu, p));
       await this.waitReady(spec.ncpus, watch);
       const t0 = performance.now();
-      const { runs, timedOut } = await this.runAll(spec, hooks, watch, tickMs);
+      const { runs, timedOut } = await this.runAll(spec, hooks, watch, tickMs, deciding !== null);
       const wallMs = performance.now() - t0;
       await this.endCampaign(tasks, watch, timedOut !== undefined);
       const crash = watch.crash;
@@ -256,7 +274,37 @@ export class Machine {
     clearPublishedCrash();
   }
 
-  private startCpus(pool: Tinypool, spec: CampaignSpec): Promise<CpuTaskResult>[] {
+  /**
+   * Controlled mode with a strategy the CPUs can rebuild: what each CPU needs to decide. The
+   * strategy's state crosses over as it stands (a sharded campaign's probe run taught it), and
+   * every copy starts reading the log where the main thread's does.
+   */
+  private decidingOnCpus(spec: CampaignSpec): CpuTask['decide'] | null {
+    const cfg = spec.strategyConfig;
+    if (spec.mode !== 'controlled' || !cfg || !spec.strategy?.decidesOnCpus) return null;
+    const maxSteps = spec.maxSteps ?? MAX_SCHEDULE_DECISIONS;
+    return {
+      strategy: cfg,
+      state: strategyState(spec.strategy),
+      log: this.decisionLog(maxSteps).sab,
+      maxSteps,
+      kthreadCpus: [...spec.kthreadCpus],
+      cores: availableParallelism(),
+    };
+  }
+
+  /** The log, big enough for runs of `maxSteps` decisions (allocated once: 16 MB at the default). */
+  private decisionLog(maxSteps: number): DecisionLog {
+    if (!this.log || this.log.capacity < DecisionLog.capacityFor(maxSteps))
+      this.log = DecisionLog.create(maxSteps);
+    return this.log;
+  }
+
+  private startCpus(
+    pool: Tinypool,
+    spec: CampaignSpec,
+    deciding: CpuTask['decide'] | null,
+  ): Promise<CpuTaskResult>[] {
     const startGen = Atomics.load(this.arena.i32, ctl() + C.RUN_GEN);
     const tasks: Promise<CpuTaskResult>[] = [];
     for (let cpu = 0; cpu < spec.ncpus; cpu++) {
@@ -271,6 +319,7 @@ export class Machine {
         startGen,
         mode: spec.mode ?? 'free',
         ...(spec.points ? { points: spec.points } : {}),
+        ...(deciding ? { decide: deciding } : {}),
       };
       tasks.push(pool.run(t));
     }
@@ -293,12 +342,15 @@ export class Machine {
     hooks: CampaignHooks,
     watch: CrashWatch,
     tickMs: number,
+    cpusDecide: boolean,
   ): Promise<{ runs: number; timedOut?: RunOutcome }> {
     const i32 = this.arena.i32;
     const b = ctl();
     const kset = new Set(spec.kthreadCpus);
     let runs = 0;
-    for (let run = 0; run < spec.runs; run++) {
+    let run = 0;
+    const decider = spec.mode === 'controlled' ? this.decider(spec, hooks, () => run, cpusDecide) : null;
+    for (; run < spec.runs; run++) {
       if (Atomics.load(i32, b + C.STOP) !== 0 || watch.crashed) break;
       this.attach();
       hooks.setup(run);
@@ -308,10 +360,9 @@ export class Machine {
       Atomics.store(i32, b + C.RUN_STOP, 0);
       Atomics.store(i32, b + C.RUN_INDEX, run);
       const r0 = performance.now();
-      const o =
-        spec.mode === 'controlled'
-          ? await this.controlledRun(spec, spec.strategy!, hooks, run, kset, r0)
-          : await this.freeRun(spec, hooks, run, kset, r0, tickMs, watch);
+      const o = decider
+        ? await this.controlledRun(spec, decider, run, r0)
+        : await this.freeRun(spec, hooks, run, kset, r0, tickMs, watch);
       if (watch.crashed) {
         await watch.settle(CRASH_REPORT_WAIT_MS);
         break;
@@ -424,48 +475,56 @@ export class Machine {
     return o;
   }
 
-  /** One controlled run: the main thread makes every decision, blocking while a CPU runs. */
+  private decider(spec: CampaignSpec, hooks: CampaignHooks, run: () => number, cpusDecide: boolean): Decider {
+    return new Decider({
+      ncpus: spec.ncpus,
+      strategy: spec.strategy!,
+      log: this.decisionLog(spec.maxSteps ?? MAX_SCHEDULE_DECISIONS),
+      cpusDecide,
+      maxSteps: spec.maxSteps ?? MAX_SCHEDULE_DECISIONS,
+      runTimeoutMs: spec.runTimeoutMs,
+      kthreadCpus: spec.kthreadCpus,
+      ...(spec.describeDeadlock ? { describeDeadlock: spec.describeDeadlock } : {}),
+      stopKthreads: () => {
+        this.attach();
+        hooks.stopKthreads(run());
+      },
+    });
+  }
+
+  /** One controlled run: the main thread's part is the decider's (decider.ts). */
   private async controlledRun(
     spec: CampaignSpec,
-    strategy: Strategy,
-    hooks: CampaignHooks,
+    decider: Decider,
     run: number,
-    kset: ReadonlySet<number>,
     r0: number,
   ): Promise<RunOutcome> {
     const i32 = this.arena.i32;
     const b = ctl();
-    strategy.beginRun((spec.seed + run) >>> 0, spec.ncpus);
-    const decider = new Decider({
-      ncpus: spec.ncpus,
-      strategy,
-      maxSteps: spec.maxSteps ?? MAX_SCHEDULE_DECISIONS,
-      runTimeoutMs: spec.runTimeoutMs,
-      kthreadCpus: kset,
-      ...(spec.describeDeadlock ? { describeDeadlock: spec.describeDeadlock } : {}),
-      stopKthreads: () => {
-        this.attach();
-        hooks.stopKthreads(run);
-      },
-    });
-    decider.prepare();
+    const seed = (spec.seed + run) >>> 0;
+    spec.strategy!.beginRun(seed, spec.ncpus);
+    decider.prepare(seed);
     Atomics.add(i32, b + C.RUN_GEN, 1);
     Atomics.notify(i32, b + C.RUN_GEN);
     const r = await decider.decide();
-    // Every CPU now exits (or throws CpuStop at its next token wait): wait for them to report.
+    // Every CPU now exits (or throws CpuStop at its next token wait): wait for them to report,
+    // blocking at first (µs away), then letting the event loop see a worker that died.
     const deadline = performance.now() + 2000;
-    while (Atomics.load(i32, b + C.DONE) < spec.ncpus && performance.now() < deadline) {
+    for (let slice = 0; Atomics.load(i32, b + C.DONE) < spec.ncpus && performance.now() < deadline; slice++) {
       if (Atomics.load(i32, b + C.ABORT) === AbortReason.Crash) break;
-      await Atomics.waitAsync(i32, b + C.DONE, Atomics.load(i32, b + C.DONE), 50).value;
+      const done = Atomics.load(i32, b + C.DONE);
+      if (slice === 0) Atomics.wait(i32, b + C.DONE, done, 20);
+      else await Atomics.waitAsync(i32, b + C.DONE, done, 50).value;
     }
     const o = this.outcome(run, spec.ncpus, performance.now() - r0);
     // A crashed CPU never counts in DONE (its thread may be gone): that is a crash, not a hang.
-    if (o.abort === AbortReason.Crash) return { ...o, picks: r.picks, report: r.report };
+    const more = { picks: r.picks, report: r.report, mainDecisions: r.mainDecisions };
+    if (o.abort === AbortReason.Crash) return { ...o, ...more };
     if (r.abort === AbortReason.Timeout || Atomics.load(i32, b + C.DONE) < spec.ncpus) {
       Atomics.store(i32, b + C.ABORT, AbortReason.Timeout);
       o.abort = AbortReason.Timeout;
     }
-    return { ...o, picks: r.picks, report: r.report };
+    return { ...o, ...more };
   }
 
   private outcome(run: number, ncpus: number, wallMs: number): RunOutcome {

@@ -10,6 +10,12 @@ export interface RunEnd {
 
 export interface Strategy {
   readonly name: string;
+  /**
+   * The CPU threads may decide with copies of this strategy (cpu/decision_log.ts): it is rebuilt
+   * from its configuration plus strategyState(), and it is a pure function of the calls it gets,
+   * ignoring RunEnd.failed (the copies see false).
+   */
+  readonly decidesOnCpus?: boolean;
   /** Before each run; `runSeed` is the campaign seed + run index. */
   beginRun(runSeed: number, ncpus: number): void;
   /**
@@ -28,4 +34,15 @@ export interface Strategy {
   ranAhead?(cpu: number, step: number, n: number): void;
   /** After each run. Returns false when the strategy has nothing left to explore. */
   endRun(end: RunEnd): boolean;
+}
+
+/**
+ * The state a strategy carries from run to run, for a copy on a CPU thread (structured-cloned with
+ * the CPU's task): its data fields. Function fields (a random generator) are per-run, remade by
+ * beginRun from the run's seed.
+ */
+export function strategyState(s: Strategy): Record<string, unknown> {
+  const state: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(s)) if (typeof v !== 'function') state[k] = v;
+  return state;
 }

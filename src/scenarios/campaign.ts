@@ -61,6 +61,12 @@ export interface CampaignOptions {
   points?: PointGranularity;
   /** Run only this shard of the campaign (shard_plan.ts); run indices and seeds stay the unsharded ones. */
   shard?: Shard;
+  /**
+   * Controlled mode: who makes the scheduling decisions (cpu/controlled.ts). 'cpus' (the default)
+   * for every built-in strategy; 'main' makes the main thread decide every time, as before the
+   * CPUs could: the same schedules, two handoffs per switch (for comparison; MMRACE_DECIDE=main).
+   */
+  decisionsOn?: 'cpus' | 'main';
 }
 
 export function scenarioUrl(s: Scenario): string {
@@ -127,9 +133,7 @@ export async function runVariant(
   const mode = opts.mode ?? 'free';
   if ((opts.record ?? 0) > 0 && mode !== 'free')
     throw new Error('recording (--record) is for free mode only');
-  const shard = opts.shard ? { shard: opts.shard } : {};
-  const strategy =
-    mode === 'controlled' ? makeStrategy({ ...(opts.strategy ?? { name: 'random' }), ...shard }) : undefined;
+  const strategy = mode === 'controlled' ? makeStrategy(strategyConfigOf(opts)) : undefined;
   const res = newResult(s, variant, opts.seed, mode, strategy?.name ?? null);
   res.points = opts.points ?? 'coarse';
   machine.attach();
@@ -220,6 +224,15 @@ function gradeOrNote(
   }
 }
 
+/** The controlled-mode strategy's configuration: --strategy's (default random), with the shard. */
+function strategyConfigOf(opts: CampaignOptions): StrategyConfig {
+  return { ...(opts.strategy ?? { name: 'random' }), ...(opts.shard ? { shard: opts.shard } : {}) };
+}
+
+function decisionsOn(opts: CampaignOptions): 'cpus' | 'main' {
+  return opts.decisionsOn ?? (process.env.MMRACE_DECIDE === 'main' ? 'main' : 'cpus');
+}
+
 function campaignSpec(
   machine: Machine,
   s: Scenario,
@@ -242,6 +255,7 @@ function campaignSpec(
     mode: opts.mode ?? 'free',
     ...(opts.points ? { points: opts.points } : {}),
     ...(strategy ? { strategy } : {}),
+    ...(strategy && decisionsOn(opts) === 'cpus' ? { strategyConfig: strategyConfigOf(opts) } : {}),
     describeDeadlock: (cpus, headline) => {
       machine.attach();
       return deadlock_report(cpus, headline).map((l) =>

@@ -13,13 +13,13 @@ export interface CliResult {
   ms: number;
 }
 
-export function mmrace(args: string[], timeoutMs = 60_000): CliResult {
+export function mmrace(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): CliResult {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], {
     cwd: root,
     encoding: 'utf8',
     timeout: timeoutMs,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
 }

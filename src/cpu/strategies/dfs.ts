@@ -28,6 +28,7 @@ interface Decision {
 
 export class DfsStrategy implements Strategy {
   readonly name = 'dfs';
+  readonly decidesOnCpus = true;
   private stack: Decision[] = [];
   private replayUpTo = -1;
   /** Schedules run so far (sharded: this shard's only). */

@@ -15,6 +15,7 @@ import type { RunEnd, Strategy } from '../strategy.js';
 
 export class PctStrategy implements Strategy {
   readonly name = 'pct';
+  readonly decidesOnCpus = true;
   private prio: number[] = [];
   /** The change points, by step: [step, the priority the running CPU drops to]. */
   private changes: [number, number][] = [];

@@ -4,6 +4,7 @@ import type { RunEnd, Strategy } from '../strategy.js';
 
 export class RandomStrategy implements Strategy {
   readonly name = 'random';
+  readonly decidesOnCpus = true;
   private next: () => number = Math.random;
 
   beginRun(runSeed: number): void {

@@ -12,6 +12,7 @@ export type OnDivergence = 'stop' | 'random' | 'continue';
 
 export class ReplayStrategy implements Strategy {
   readonly name = 'replay';
+  readonly decidesOnCpus = true;
   private next: () => number = Math.random;
   diverged: string | null = null;
 

@@ -3,6 +3,7 @@ import type { RunEnd, Strategy } from '../strategy.js';
 
 export class RoundRobinStrategy implements Strategy {
   readonly name = 'roundrobin';
+  readonly decidesOnCpus = true;
 
   beginRun(): void {}
 
