@@ -55,7 +55,10 @@ async function benchScenario() {
 
 const which = process.argv[2] ?? 'scenario';
 const benches = {
-  scenario: benchScenario,
+  scenario: async () => {
+    await benchScenario();
+    await (await import('./bench-scenario-controlled.mjs')).run();
+  },
   locks: async () => (await import('./bench-locks.mjs')).run(),
   sched: async () => (await import('./bench-sched.mjs')).run(),
   fault: async () => (await import('./bench-fault.mjs')).run(process.argv.slice(3)),

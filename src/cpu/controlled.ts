@@ -18,7 +18,10 @@
 // PC.TURN word, saying so in PC.SLEEPING so that a handoff to a spinning CPU costs no futex wake.
 // A CPU preempted at a point (or spinning) spins long when the CPUs that are not blocked in a wait
 // fit the host's cores; otherwise briefly, since a spinner would take the core the token holder
-// needs. A CPU blocked in a wait spins briefly: its word must change first.
+// needs. A CPU blocked in a wait spins briefly: its word must change first. "Long" adapts, as
+// glibc's adaptive mutex does: it halves each time the spin ran out (the holder ran long, or
+// other processes took the cores and the holder is not running) and doubles each time the token
+// came while spinning, between HANDOFF_SPINS and HANDOFF_SPINS_ON_CORES.
 //
 // Run-ahead. Most decisions are "the running CPU goes on" (DFS past its preemption bound, replay
 // inside a run of one CPU's picks). A strategy can commit to that for the next n decisions
@@ -108,6 +111,8 @@ export class ControlledRunner implements Runner {
   /** Points this CPU may still pass without a decision, and how many it passed. */
   private ahead = 0;
   private aheadUsed = 0;
+  /** The adaptive long spin (see the top of this file). */
+  private spinLong = HANDOFF_SPINS_ON_CORES;
 
   constructor(
     private readonly cpu: number,
@@ -249,7 +254,7 @@ export class ControlledRunner implements Runner {
       const s = Atomics.load(i32, percpu(c, PC.SCHED));
       if (s === SchedState.Runnable || s === SchedState.Spinning) active++;
     }
-    return active <= own.cores ? HANDOFF_SPINS_ON_CORES : HANDOFF_SPINS;
+    return active <= own.cores ? this.spinLong : HANDOFF_SPINS;
   }
 
   private awaitToken(): void {
@@ -257,13 +262,19 @@ export class ControlledRunner implements Runner {
     const turn = percpu(this.cpu, PC.TURN);
     const sleeping = percpu(this.cpu, PC.SLEEPING);
     const copy = this.own?.scheduler.copy;
-    let budget = this.spinBudget();
+    const long = this.spinBudget();
+    let budget = long;
     for (;;) {
       const g = Atomics.load(i32, turn);
       const t = Atomics.load(i32, this.token);
       if (t === this.cpu) {
         this.ahead = Atomics.load(i32, ctl() + C.AHEAD);
         this.aheadUsed = 0;
+        // Adapt the long spin: doubled when the token came while spinning, halved when not.
+        if (long === this.spinLong) {
+          const next = budget > 0 ? long * 2 : long >> 1;
+          this.spinLong = Math.max(HANDOFF_SPINS, Math.min(HANDOFF_SPINS_ON_CORES, next));
+        }
         return;
       }
       if (t === TOKEN_HALT) throw new CpuStop();

@@ -52,6 +52,8 @@ export class Scheduler {
   private readonly kthreads: Set<number>;
   /** Points the picked CPU may pass on its own (run-ahead), set by the last decide(). */
   ahead = 0;
+  /** The last runnable() found only spinning CPUs. */
+  private spinOnly = false;
 
   constructor(
     strategy: Strategy,
@@ -111,14 +113,13 @@ export class Scheduler {
       Atomics.store(i32, b + C.KTHREADS_STOPPED, 1);
       this.o.stopKthreads();
     }
-    const spin = { only: false };
-    const runnable = this.runnable(from, spin);
+    const runnable = this.runnable(from);
     if (runnable === null) return DECIDE_ALL_EXITED;
     const mask = cpusMask(runnable);
     if (runnable.length === 0) return this.deadlock(HaltWhy.DeadlockBlocked, from, 0);
     if (copy.step >= this.o.maxSteps) return this.halt(HaltWhy.MaxSteps, from, mask);
     let pick: number;
-    if (spin.only) {
+    if (this.spinOnly) {
       // Only spinners can run: not the strategy's choice. The next spinner after the one that
       // just yielded re-checks its condition; within one round the one that can go on does.
       if (Atomics.add(i32, b + C.SPIN_STREAK, 1) + 1 > SPIN_DEADLOCK_DECISIONS)
@@ -179,9 +180,10 @@ export class Scheduler {
 
   /**
    * The runnable CPUs, ascending; null when every CPU has exited; [] on a deadlock. Spinners only
-   * when no other CPU can run, and then `spin.only` is set.
+   * when no other CPU can run, and then `spinOnly` is set.
    */
-  private runnable(from: number, spin: { only: boolean }): number[] | null {
+  private runnable(from: number): number[] | null {
+    this.spinOnly = false;
     const i32 = this.i32;
     const b = this.b;
     const vclock = f64At(b + C.VCLOCK_F64);
@@ -218,14 +220,14 @@ export class Scheduler {
       if (earliest !== Infinity && Atomics.load(i32, b + C.SPIN_STREAK) >= spinners.length) {
         Atomics.store(i32, b + C.SPIN_STREAK, 0);
         setF64At(b + C.VCLOCK_F64, earliest);
-        return this.runnable(from, spin);
+        return this.runnable(from);
       }
-      spin.only = true;
+      this.spinOnly = true;
       return spinners;
     }
     if (earliest === Infinity) return [];
     // Nothing can run before a timer fires: jump the virtual clock to the earliest one.
     setF64At(b + C.VCLOCK_F64, earliest);
-    return this.runnable(from, spin);
+    return this.runnable(from);
   }
 }

@@ -93,31 +93,37 @@ export class DecisionLog {
     return this.head();
   }
 
-  private put(words: readonly number[]): void {
-    const h = Atomics.load(this.i32, HEAD);
-    for (let i = 0; i < words.length; i++)
-      Atomics.store(this.i32, DATA + ((h + i) % this.capacity), words[i]!);
-    Atomics.store(this.i32, HEAD, h + words.length);
+  /** Appends one word (two with `second`) and publishes it. */
+  private put(w: number, second?: number): void {
+    const i32 = this.i32;
+    const h = Atomics.load(i32, HEAD);
+    Atomics.store(i32, DATA + (h % this.capacity), w);
+    if (second === undefined) {
+      Atomics.store(i32, HEAD, h + 1);
+      return;
+    }
+    Atomics.store(i32, DATA + ((h + 1) % this.capacity), second);
+    Atomics.store(i32, HEAD, h + 2);
   }
 
   pick(from: number, cpu: number, mask: number): void {
-    this.put([encode(LogKind.Pick, from, cpu, mask)]);
+    this.put(encode(LogKind.Pick, from, cpu, mask));
   }
 
   spin(from: number, cpu: number): void {
-    this.put([encode(LogKind.Spin, from, cpu, 0)]);
+    this.put(encode(LogKind.Spin, from, cpu, 0));
   }
 
   ahead(cpu: number, n: number): void {
-    this.put([LogKind.Ahead | (cpu << 3) | (n << 7)]);
+    this.put(LogKind.Ahead | (cpu << 3) | (n << 7));
   }
 
   begin(seed: number, ncpus: number): void {
-    this.put([LogKind.Begin | (ncpus << 3), seed | 0]);
+    this.put(LogKind.Begin | (ncpus << 3), seed | 0);
   }
 
   halt(why: HaltWhy, from: number, mask: number): void {
-    this.put([encode(LogKind.Halt, from, why, mask)]);
+    this.put(encode(LogKind.Halt, from, why, mask));
   }
 
   /** The entry at `at`, and where the next one starts. */

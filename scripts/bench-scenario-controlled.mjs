@@ -1,0 +1,88 @@
+// `npm run bench -- scenario`, controlled rows: the 2017 scenario under PCT beside free mode, and
+// bounded DFS over the whole v4.15 space, with the scheduling decisions on the CPU threads (the
+// default) and, as the baseline in the same process, on the main thread (decisionsOn: 'main',
+// the design before: two handoffs per switch). Rounds alternate the cases.
+// Env: ROUNDS (3), RUNS (400 per case and round), DFS=0 skips the DFS rows, DFS_MAIN_CAP (20000:
+// the main-thread DFS baseline runs this many schedules and is compared by schedules/s).
+import os from 'node:os';
+import { findScenario, runVariant, sharedMachine, shutdownMachine } from '../dist/src/index.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const RUNS = Number(process.env.RUNS ?? 400);
+const DFS_MAIN_CAP = Number(process.env.DFS_MAIN_CAP ?? 20_000);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function run() {
+  const machine = sharedMachine();
+  const e = findScenario('oom-reaper-vs-exit-mmap-2017');
+  const v414 = e.scenario.variants.find((v) => v.era === 'v4.14');
+  const v415 = e.scenario.variants.find((v) => v.era === 'v4.15');
+  const pct = { mode: 'controlled', strategy: { name: 'pct', depth: 2 } };
+  const cases = [
+    ['free mode (baseline)', {}],
+    ['PCT d=2, decisions on CPUs', pct],
+    ['PCT d=2, decisions on main', { ...pct, decisionsOn: 'main' }],
+  ];
+  const got = new Map(cases.map(([name]) => [name, []]));
+  for (const [, o] of cases) await runVariant(machine, e.scenario, v414, { runs: 50, seed: 99, ...o }, e.url);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, o] of round % 2 ? [...cases].reverse() : cases) {
+      const r = await runVariant(
+        machine,
+        e.scenario,
+        v414,
+        { runs: RUNS, seed: 1 + 1000 * round, ...o },
+        e.url,
+      );
+      if (r.observed === 'error') throw new Error(`${name}: ${r.crash?.message ?? r.hang ?? r.stopped}`);
+      got.get(name).push({ rps: r.runsPerSec, hits: r.hits / r.runs });
+    }
+  }
+  console.log('');
+  console.log(
+    `controlled mode, 2017 race v4.14, ${RUNS} runs x ${ROUNDS} rounds (median), load ${loadavg()}`,
+  );
+  console.log('case                            runs/s   hit rate   vs free   PCT goal');
+  const freeRps = median(got.get(cases[0][0]).map((x) => x.rps));
+  for (const [name] of cases) {
+    const xs = got.get(name);
+    const rps = median(xs.map((x) => x.rps));
+    const ratio = rps / freeRps;
+    const goal = name.includes('on CPUs') ? `>= 1.00x free: ${ratio >= 1 ? 'met' : 'MISSED'}` : '';
+    console.log(
+      `${name.padEnd(30)} ${rps.toFixed(0).padStart(7)}   ${(median(xs.map((x) => x.hits)) * 100).toFixed(0).padStart(7)}%   ${ratio.toFixed(2).padStart(6)}x   ${goal}`,
+    );
+  }
+  if (process.env.DFS !== '0') await dfsRows(machine, e, v415);
+  await shutdownMachine();
+}
+
+async function dfsRows(machine, e, v) {
+  const dfs = { mode: 'controlled', strategy: { name: 'dfs', preemptions: 2 } };
+  const whole = await runVariant(machine, e.scenario, v, { runs: 10_000_000, seed: 1, ...dfs }, e.url);
+  const capped = await runVariant(
+    machine,
+    e.scenario,
+    v,
+    { runs: DFS_MAIN_CAP, seed: 1, ...dfs, decisionsOn: 'main' },
+    e.url,
+  );
+  const s = whole.wallMs / 1000;
+  const rate = whole.explored / s;
+  const mainRate = capped.explored / (capped.wallMs / 1000);
+  console.log('');
+  console.log(`DFS, preemption bound 2, 2017 race v4.15 (load ${loadavg()})`);
+  console.log(
+    `decisions on CPUs: the whole space, ${whole.explored} schedules, ${s.toFixed(1)} s (${rate.toFixed(0)}/s), ${whole.observed}; goal <= 60 s: ${s <= 60 ? 'met' : 'MISSED'}`,
+  );
+  console.log(
+    `decisions on main (baseline): first ${capped.explored} schedules at ${mainRate.toFixed(0)}/s; on CPUs ÷ on main: ${(rate / mainRate).toFixed(2)}x`,
+  );
+}
+
+function loadavg() {
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+}
