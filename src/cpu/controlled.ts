@@ -16,9 +16,10 @@
 //
 // Waiting for the token: a CPU spins on it (replaying the log meanwhile) and then sleeps on its
 // PC.TURN word, saying so in PC.SLEEPING so that a handoff to a spinning CPU costs no futex wake.
-// A CPU preempted at a point (or spinning) spins long when the CPUs that are not blocked in a wait
-// fit the host's cores; otherwise briefly, since a spinner would take the core the token holder
-// needs. A CPU blocked in a wait spins briefly: its word must change first. "Long" adapts, as
+// A CPU preempted at a point (or spinning) spins long when it gets one of the spinner slots (one
+// per host core but the token holder's); otherwise briefly, since another spinner would take the
+// core the token holder needs. A CPU blocked in a wait spins briefly: its word must change first.
+// "Long" adapts, as
 // glibc's adaptive mutex does: it halves each time the spin ran out (the holder ran long, or
 // other processes took the cores and the holder is not running) and doubles each time the token
 // came while spinning, between HANDOFF_SPINS and HANDOFF_SPINS_ON_CORES.
@@ -111,8 +112,9 @@ export class ControlledRunner implements Runner {
   /** Points this CPU may still pass without a decision, and how many it passed. */
   private ahead = 0;
   private aheadUsed = 0;
-  /** The adaptive long spin (see the top of this file). */
+  /** The adaptive long spin (see the top of this file), and whether this CPU holds a spinner slot. */
   private spinLong = HANDOFF_SPINS_ON_CORES;
+  private spinSlot = false;
 
   constructor(
     private readonly cpu: number,
@@ -242,27 +244,46 @@ export class ControlledRunner implements Runner {
     else wakeCpu(to);
   }
 
-  /** Loads of the turn word before sleeping (see the top of this file). */
+  /**
+   * Loads of the turn word before sleeping (see the top of this file). A long spin takes one of
+   * the spinner slots: one core runs the token holder, each other core may have one spinner.
+   */
   private spinBudget(): number {
     const own = this.own;
     if (!own) return HANDOFF_SPINS;
     const i32 = mem.i32;
     if (Atomics.load(i32, percpu(this.cpu, PC.SCHED)) === SchedState.Waiting) return HANDOFF_SPINS;
-    const n = Atomics.load(i32, ctl() + C.NCPUS);
-    let active = 0;
-    for (let c = 0; c < n; c++) {
-      const s = Atomics.load(i32, percpu(c, PC.SCHED));
-      if (s === SchedState.Runnable || s === SchedState.Spinning) active++;
+    const slots = ctl() + C.SPINNERS;
+    for (let n = Atomics.load(i32, slots); n < own.cores - 1; n = Atomics.load(i32, slots)) {
+      if (Atomics.compareExchange(i32, slots, n, n + 1) === n) {
+        this.spinSlot = true;
+        return this.spinLong;
+      }
     }
-    return active <= own.cores ? this.spinLong : HANDOFF_SPINS;
+    return HANDOFF_SPINS;
+  }
+
+  private releaseSpinSlot(): void {
+    if (!this.spinSlot) return;
+    this.spinSlot = false;
+    Atomics.sub(mem.i32, ctl() + C.SPINNERS, 1);
   }
 
   private awaitToken(): void {
+    try {
+      this.awaitTokenSpinning();
+    } finally {
+      this.releaseSpinSlot();
+    }
+  }
+
+  private awaitTokenSpinning(): void {
     const i32 = mem.i32;
     const turn = percpu(this.cpu, PC.TURN);
     const sleeping = percpu(this.cpu, PC.SLEEPING);
     const copy = this.own?.scheduler.copy;
     const long = this.spinBudget();
+    const adapt = this.spinSlot;
     let budget = long;
     for (;;) {
       const g = Atomics.load(i32, turn);
@@ -271,7 +292,7 @@ export class ControlledRunner implements Runner {
         this.ahead = Atomics.load(i32, ctl() + C.AHEAD);
         this.aheadUsed = 0;
         // Adapt the long spin: doubled when the token came while spinning, halved when not.
-        if (long === this.spinLong) {
+        if (adapt) {
           const next = budget > 0 ? long * 2 : long >> 1;
           this.spinLong = Math.max(HANDOFF_SPINS, Math.min(HANDOFF_SPINS_ON_CORES, next));
         }
@@ -286,6 +307,7 @@ export class ControlledRunner implements Runner {
         spinUntilChanged(i32, turn, g, chunk);
         continue;
       }
+      this.releaseSpinSlot();
       Atomics.store(i32, sleeping, 1);
       Atomics.wait(i32, turn, g, TOKEN_WAIT_SLICE_MS);
       Atomics.store(i32, sleeping, 0);
