@@ -67,6 +67,17 @@ export class PctStrategy implements Strategy {
     return best;
   }
 
+  /**
+   * Run-ahead: a CPU whose priority is the highest of all CPUs is picked at every point until the
+   * next change point, whoever else becomes runnable meanwhile; past the last change point, for good.
+   */
+  runAhead(cpu: number, step: number): number {
+    const p = this.prio[cpu]!;
+    for (const q of this.prio) if (q > p) return 0;
+    const next = this.changes[this.nextChange];
+    return next === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, next[0] - step - 1);
+  }
+
   endRun(end: RunEnd): boolean {
     if (end.steps > this.k && !(this.learnFirstOnly && this.learned)) this.k = end.steps;
     this.learned = true;
