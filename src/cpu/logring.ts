@@ -37,6 +37,13 @@ export function logReset(): void {
   Atomics.store(mem.i32, b + L_DROPPED, 0);
 }
 
+/** The header and the records written so far: what a snapshot of the log must copy. */
+export function logUsedWords(): { start: number; end: number } {
+  const b = base();
+  const cap = mem.arena.region(LOG_REGION.name).words - L_DATA;
+  return { start: b, end: b + L_DATA + Math.min(Atomics.load(mem.i32, b + L_CURSOR), cap) };
+}
+
 /** Appends one record; returns its sequence number, or -1 when the ring was full (dropped). */
 export function logWrite(level: number, cpu: number, pid: number, usec: number, text: string): number {
   const b = base();
