@@ -67,6 +67,8 @@ export function logWrite(level: number, cpu: number, pid: number, usec: number, 
   const u16 = mem.u16;
   const cb = (r + R_HDR) * 2;
   for (let i = 0; i < text.length; i++) u16[cb + i] = text.charCodeAt(i);
+  // An odd length leaves half a word: zero it, so a record's words depend on the record only.
+  if (text.length & 1) u16[cb + text.length] = 0;
   Atomics.store(i32, r + R_LEN, text.length);
   return seq;
 }

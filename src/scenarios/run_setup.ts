@@ -16,6 +16,8 @@ import { callScenarioCode, ScenarioCodeError } from './user_code.js';
 export interface RunSetup {
   /** 'snapshot' when runs restore one setup's arena, 'per-run' when each run redoes setup. */
   readonly kind: 'snapshot' | 'per-run';
+  /** Snapshot: the emulated time (ms) setup ran at, and each run starts at. */
+  readonly clockMs?: number;
   /** Main thread, before run `run`: the arena as the run starts, and the run's globals. */
   beforeRun(run: number): Globals;
 }
@@ -60,6 +62,7 @@ export function prepareRunSetup(
   if (diff !== null) throw new ScenarioCodeError(where(s, variant), new Error(notRepeatable(diff)));
   return {
     kind: 'snapshot',
+    clockMs: at,
     beforeRun() {
       first.snap.restore();
       setBootEpoch(wallNow() - at / timeScale());
