@@ -158,4 +158,21 @@ describe('snapshot after setup', () => {
       expect(calls).toBe(3);
     }
   });
+
+  it('MMRACE_SNAPSHOT=0 turns snapshots off (test/run_setup_campaign.test.ts compares the two)', () => {
+    machine.attach();
+    const s = scenarios[0]!;
+    const v = s.variants[0]!;
+    const era = eraByName(v.era)!;
+    const saved = process.env.MMRACE_SNAPSHOT;
+    try {
+      delete process.env.MMRACE_SNAPSHOT;
+      expect(prepareRunSetup(s, v, era).kind).toBe('snapshot');
+      process.env.MMRACE_SNAPSHOT = '0';
+      expect(prepareRunSetup(s, v, era).kind).toBe('per-run');
+    } finally {
+      if (saved === undefined) delete process.env.MMRACE_SNAPSHOT;
+      else process.env.MMRACE_SNAPSHOT = saved;
+    }
+  });
 });
