@@ -7,6 +7,7 @@ import { CONTROL_REGION } from '../src/cpu/control.js';
 import { Machine } from '../src/cpu/machine.js';
 import { ERAS, type EraProfile, eraByName } from '../src/eras/index.js';
 import { spawnTask } from '../src/kernel/fork.js';
+import { KERN_INFO, printk } from '../src/kernel/printk.js';
 import { BUILTIN, soakEntries } from '../src/scenarios/catalogue.js';
 import { KEPT_ACROSS_RUNS, machineRegions, runStateRanges } from '../src/scenarios/kernel_image.js';
 import { prepareRunSetup, takeSnapshot } from '../src/scenarios/run_setup.js';
@@ -123,7 +124,10 @@ describe('snapshot after setup', () => {
     expect(firstDiff(before)).toBeNull();
   });
 
-  it('a setupOnce scenario whose setup keeps state in its module is refused, naming the word', () => {
+  it.each([
+    ['a task more', /region slab:/, () => spawnTask('one more')],
+    ['a log line more', /region log\)/, () => printk(KERN_INFO, 'once more')],
+  ])('a setupOnce setup that keeps state in its module (%s) is refused, naming the word', (_, where, more) => {
     machine.attach();
     const s0 = scenarios[0]!;
     let calls = 0;
@@ -131,13 +135,14 @@ describe('snapshot after setup', () => {
       ...s0,
       setup(g, v) {
         s0.setup(g, v);
-        if (++calls > 1) spawnTask('one more');
+        if (++calls > 1) more();
       },
     };
-    const era = ERAS.find((e) => e.name === s0.variants[0]!.era)!;
-    expect(() => prepareRunSetup(s, s0.variants[0]!, era, true)).toThrow(
-      /declares setupOnce, but a second setup built another arena \(word \d+, region slab:/,
-    );
+    const era = eraByName(s0.variants[0]!.era)!;
+    const refused = /declares setupOnce, but a second setup built another arena \(word \d+, /;
+    expect(() => prepareRunSetup(s, s0.variants[0]!, era, true)).toThrow(refused);
+    calls = 0;
+    expect(() => prepareRunSetup(s, s0.variants[0]!, era, true)).toThrow(where);
   });
 
   it('without setupOnce, or with snapshots off, setup runs before every run', () => {

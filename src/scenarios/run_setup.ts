@@ -48,11 +48,14 @@ export function prepareRunSetup(
   era: EraProfile,
   snapshot = process.env.MMRACE_SNAPSHOT !== '0',
 ): RunSetup {
-  const perRun = (): RunSetup => ({ kind: 'per-run', beforeRun: (run) => setupRun(s, variant, era, run) });
   if (!snapshot || !s.setupOnce || lockDebugFlags() & LOCK_STAT) {
     setupRun(s, variant, era);
-    return perRun();
+    return { kind: 'per-run', beforeRun: (run) => setupRun(s, variant, era, run) };
   }
+  return snapshotSetup(s, variant, era);
+}
+
+function snapshotSetup(s: Scenario, variant: Variant, era: EraProfile): RunSetup {
   // Setup's printk stamps and timers read the clock: it stands still while setup runs, and each
   // run starts at that time again, as if it had just run.
   const at = emulatedNow();
@@ -103,12 +106,16 @@ export function takeSnapshot(
 
 /** The first word address where two snapshots differ, or null when they are the same. */
 export function firstDifference(a: ArenaSnapshot, b: ArenaSnapshot): number | null {
-  if (JSON.stringify(a.ranges) !== JSON.stringify(b.ranges)) return a.ranges[0]?.start ?? 0;
   let at = 0;
-  for (const r of a.ranges) {
+  for (const [i, r] of a.ranges.entries()) {
+    const o = b.ranges[i];
+    if (!o) return r.start;
+    // Different ranges (a longer log): the first word one holds and the other does not.
+    if (o.start !== r.start) return Math.min(r.start, o.start);
+    if (o.end !== r.end) return Math.min(r.end, o.end);
     for (let w = r.start; w < r.end; w++, at++) if (a.words[at] !== b.words[at]) return w;
   }
-  return null;
+  return b.ranges[a.ranges.length]?.start ?? null;
 }
 
 function notRepeatable(addr: number): string {
