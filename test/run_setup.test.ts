@@ -7,6 +7,9 @@ import { CONTROL_REGION } from '../src/cpu/control.js';
 import { Machine } from '../src/cpu/machine.js';
 import { ERAS, type EraProfile, eraByName } from '../src/eras/index.js';
 import { spawnTask } from '../src/kernel/fork.js';
+import { lockStatClear } from '../src/kernel/locking/lock_stat.js';
+import { lockdepClassesReset } from '../src/kernel/locking/lockdep_classes.js';
+import { lock_stat_enable } from '../src/kernel/locking/lockdep_state.js';
 import { KERN_INFO, printk } from '../src/kernel/printk.js';
 import { BUILTIN, soakEntries } from '../src/scenarios/catalogue.js';
 import { KEPT_ACROSS_RUNS, machineRegions, runStateRanges } from '../src/scenarios/kernel_image.js';
@@ -179,5 +182,21 @@ describe('snapshot after setup', () => {
       if (saved === undefined) delete process.env.MMRACE_SNAPSHOT;
       else process.env.MMRACE_SNAPSHOT = saved;
     }
+  });
+
+  it("lock_stat on: setup before every run, so its counters see every run's setup", () => {
+    machine.attach();
+    const s = scenarios[0]!;
+    const v = s.variants[0]!;
+    // The scribbles above left garbage in the class and statistics tables lock_stat uses.
+    lockdepClassesReset();
+    lockStatClear();
+    lock_stat_enable(true);
+    try {
+      expect(prepareRunSetup(s, v, eraByName(v.era)!, true).kind).toBe('per-run');
+    } finally {
+      lock_stat_enable(false);
+    }
+    expect(prepareRunSetup(s, v, eraByName(v.era)!, true).kind).toBe('snapshot');
   });
 });
