@@ -106,6 +106,7 @@ export function takeSnapshot(
 
 /** The first word address where two snapshots differ, or null when they are the same. */
 export function firstDifference(a: ArenaSnapshot, b: ArenaSnapshot): number | null {
+  if (sameWords(a, b)) return null;
   let at = 0;
   for (const [i, r] of a.ranges.entries()) {
     const o = b.ranges[i];
@@ -116,6 +117,16 @@ export function firstDifference(a: ArenaSnapshot, b: ArenaSnapshot): number | nu
     for (let w = r.start; w < r.end; w++, at++) if (a.words[at] !== b.words[at]) return w;
   }
   return b.ranges[a.ranges.length]?.start ?? null;
+}
+
+/** One memcmp: the word-by-word walk only runs to name a difference. */
+function sameWords(a: ArenaSnapshot, b: ArenaSnapshot): boolean {
+  const bytes = (s: ArenaSnapshot) => Buffer.from(s.words.buffer, s.words.byteOffset, s.words.byteLength);
+  return (
+    a.ranges.length === b.ranges.length &&
+    a.ranges.every((r, i) => r.start === b.ranges[i]!.start && r.end === b.ranges[i]!.end) &&
+    bytes(a).equals(bytes(b))
+  );
 }
 
 function notRepeatable(addr: number): string {
