@@ -56,6 +56,8 @@ export const scenario = defineScenario({
       },
     },
   ],
+  // setup keeps no state and draws no random numbers: it runs once, each run restores its arena.
+  setupOnce: true,
   setup(g) {
     g.mm = mm_alloc();
     mmap_write_lock(g.mm);

@@ -50,6 +50,7 @@ async function benchScenario() {
         )}   ${(median(xs.map((x) => x.hits)) * 100).toFixed(0).padStart(7)}%   ${(rps / baseRps).toFixed(2)}x`,
     );
   }
+  await (await import('./bench-snapshot.mjs')).run(machine);
   await shutdownMachine();
 }
 

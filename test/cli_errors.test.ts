@@ -37,6 +37,10 @@ describe('bad command lines: one line, exit 2, nothing left running', () => {
       ['run', 'test/fixtures/user/wrong-arity.mjs'],
       /setup threw TypeError: .* at setup \(test\/fixtures\/user\/wrong-arity\.mjs:14\)/,
     ],
+    [
+      ['run', 'test/fixtures/user/setup-once-not-repeatable.mjs'],
+      /declares setupOnce, but a second setup built another arena \(word \d+, region slab:\w+\)/,
+    ],
   ])('%j', async (args, message) => {
     const r = await mmraceAlone(args);
     expectOneLine(r, 2, message);

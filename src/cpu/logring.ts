@@ -37,6 +37,13 @@ export function logReset(): void {
   Atomics.store(mem.i32, b + L_DROPPED, 0);
 }
 
+/** The header and the records written so far: what a snapshot of the log must copy. */
+export function logUsedWords(): { start: number; end: number } {
+  const b = base();
+  const cap = mem.arena.region(LOG_REGION.name).words - L_DATA;
+  return { start: b, end: b + L_DATA + Math.min(Atomics.load(mem.i32, b + L_CURSOR), cap) };
+}
+
 /** Appends one record; returns its sequence number, or -1 when the ring was full (dropped). */
 export function logWrite(level: number, cpu: number, pid: number, usec: number, text: string): number {
   const b = base();
@@ -60,6 +67,8 @@ export function logWrite(level: number, cpu: number, pid: number, usec: number, 
   const u16 = mem.u16;
   const cb = (r + R_HDR) * 2;
   for (let i = 0; i < text.length; i++) u16[cb + i] = text.charCodeAt(i);
+  // An odd length leaves half a word: zero it, so a record's words depend on the record only.
+  if (text.length & 1) u16[cb + text.length] = 0;
   Atomics.store(i32, r + R_LEN, text.length);
   return seq;
 }

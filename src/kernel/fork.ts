@@ -9,6 +9,7 @@ import { MM, MMF_OOM_SKIP, NR_MM_COUNTERS, resident_page_types } from '../mm/mm_
 import { PTE_TABLE_BYTES, pgd_alloc, pgd_free } from '../mm/pgtable.js';
 import { kmem_cache_alloc, kmem_cache_create, kmem_cache_free } from '../mm/slab.js';
 import { mem } from '../shm/arena.js';
+import { registerSnapshotMirror } from '../shm/arena_snapshot.js';
 import { defineStatics } from '../shm/statics.js';
 import { set_bit } from './bitops.js';
 import { init_rwsem } from './locking/rwsem.js';
@@ -229,6 +230,13 @@ function __put_task_struct(tsk: number): void {
 taskRelease.free = __put_task_struct;
 
 let nextPid = 100;
+// The pid counter runs on from the tasks setup made: a restored arena takes it back with them.
+registerSnapshotMirror('fork.nextPid', {
+  save: () => nextPid,
+  restore: (v) => {
+    nextPid = v as number;
+  },
+});
 
 /** A new single-threaded task (copy_process, reduced to what the scenarios need). */
 export function spawnTask(comm: string, opts: { kthread?: boolean; mm?: number } = {}): number {

@@ -29,7 +29,7 @@ const ROOT = ((): string => {
 /** Kernel code: the directories whose frames call traces show, relative to src/. */
 const KERNEL_DIR = /^(?:dist\/)?src\/((?:kernel|mm|scenarios|experiments)\/.*)$/;
 /** The harness files that call scenario code (src/scenarios holds both). */
-const ENTRY = /^scenarios\/(?:cpu_entry|campaign|grading|user_code)\.[jt]s$/;
+const ENTRY = /^scenarios\/(?:cpu_entry|campaign|grading|run_setup|user_code)\.[jt]s$/;
 
 // "at [async ][new ]name [as alias] (location:line:col)" or, for an unnamed function,
 // "at [async ]location:line:col".

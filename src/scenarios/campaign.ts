@@ -1,35 +1,29 @@
 // Runs one scenario variant many times on a machine (main-thread side). The loop is the
-// machine's; each feature of a campaign is an observer in its own file: grading (grading.ts),
-// recording (record_observer.ts), traces (trace_observer.ts), the watchdogs (watchdogs.ts); a
-// deadlock is replayed with lockdep on for its full report (deadlock_replay.ts).
+// machine's, its hooks variant_hooks.ts; each run's initial state comes from run_setup.ts; each
+// feature of a campaign is an observer in its own file: grading (grading.ts), recording
+// (record_observer.ts), traces (trace_observer.ts), the watchdogs (watchdogs.ts); a deadlock is
+// replayed with lockdep on for its full report (deadlock_replay.ts).
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cpuCtx } from '../cpu/context.js';
-import { AbortReason, CpuState } from '../cpu/control.js';
+import { CpuState } from '../cpu/control.js';
 import type { PointGranularity } from '../cpu/granularity.js';
-import {
-  type CampaignHooks,
-  type CampaignResult,
-  type CampaignSpec,
-  Machine,
-  type RunOutcome,
-} from '../cpu/machine.js';
+import { type CampaignResult, type CampaignSpec, Machine, type RunOutcome } from '../cpu/machine.js';
 import { DfsStrategy } from '../cpu/strategies/dfs.js';
 import { makeStrategy, type StrategyConfig } from '../cpu/strategies/index.js';
-import { ReplayStrategy } from '../cpu/strategies/replay.js';
 import type { Shard } from '../cpu/strategies/shard.js';
 import type { Strategy } from '../cpu/strategy.js';
-import { applyEra, type EraProfile, eraByName } from '../eras/index.js';
+import { eraByName } from '../eras/index.js';
 import { deadlock_report } from '../kernel/deadlock_report.js';
-import { kthread_stop } from '../kernel/kthread.js';
 import { deadlockWithLockdep, wantsDeadlockReplay } from './deadlock_replay.js';
-import { gradeRun, gradingObserver } from './grading.js';
-import { DEFAULT_PAGES, kernelReset, machineRegions, writeGlobals } from './kernel_image.js';
+import { gradingObserver } from './grading.js';
+import { DEFAULT_PAGES, machineRegions } from './kernel_image.js';
 import { recordObserver } from './record_observer.js';
-import type { RunObserver, RunView } from './run_observer.js';
-import type { Globals, Scenario, Variant } from './scenario.js';
+import type { RunObserver } from './run_observer.js';
+import { prepareRunSetup } from './run_setup.js';
+import type { Scenario, Variant } from './scenario.js';
 import { runPlan, type ShardPhase, shardPlan } from './shard_plan.js';
 import { traceObserver } from './trace_observer.js';
-import { callScenarioCode, ScenarioCodeError } from './user_code.js';
+import { ScenarioCodeError } from './user_code.js';
+import { type VariantRunLog, variantHooks } from './variant_hooks.js';
 import { type FailedRecording, newResult, timeResult, type VariantResult } from './variant_result.js';
 import { Watchdogs } from './watchdogs.js';
 
@@ -67,6 +61,11 @@ export interface CampaignOptions {
    * CPUs could: the same schedules, two handoffs per switch (for comparison; MMRACE_DECIDE=main).
    */
   decisionsOn?: 'cpus' | 'main';
+  /**
+   * Restore a `setupOnce` scenario's arena from one setup before each run (run_setup.ts; default
+   * yes unless MMRACE_SNAPSHOT=0); false runs setup before every run.
+   */
+  snapshot?: boolean;
 }
 
 export function scenarioUrl(s: Scenario): string {
@@ -85,18 +84,6 @@ export async function shutdownMachine(): Promise<void> {
   const m = shared;
   shared = null;
   if (m) await m.destroy();
-}
-
-/** The run's initial state: a fresh kernel of the variant's era, then the scenario's setup. */
-function setupRun(s: Scenario, variant: Variant, era: EraProfile, run?: number): Globals {
-  kernelReset();
-  applyEra(era);
-  const globals: Globals = {};
-  const where = `scenario ${s.id} (variant ${variant.name}): setup${run === undefined ? '' : ` of run ${run}`}`;
-  callScenarioCode(where, () => s.setup(globals, variant));
-  cpuCtx.current = 0;
-  writeGlobals(s.globals, globals);
-  return globals;
 }
 
 function observersOf(
@@ -137,47 +124,14 @@ export async function runVariant(
   const res = newResult(s, variant, opts.seed, mode, strategy?.name ?? null);
   res.points = opts.points ?? 'coarse';
   machine.attach();
-  setupRun(s, variant, era); // the scenario's setup errors surface here, before any CPU runs
+  // The scenario's setup errors surface here, before any CPU runs.
+  const setup = prepareRunSetup(s, variant, era, opts.snapshot);
   const recordings: FailedRecording[] = [];
   const obs = observersOf(s, res, opts, recordings);
-  const runTimes: number[] = [];
-  const kthreadCpus = s.cpus.flatMap((c, i) => (c.kthread ? [i] : []));
-  let globals: Globals = {};
-  let halt: string | undefined;
   const phase: ShardPhase = { offset: 0, probing: false, more: true };
-  const hooks: CampaignHooks = {
-    setup(run) {
-      globals = setupRun(s, variant, era, run + phase.offset);
-      if (!phase.probing) for (const o of obs) o.beforeRun?.(run + phase.offset);
-    },
-    tick() {
-      for (const o of obs) o.tick?.();
-      return false;
-    },
-    stopKthreads() {
-      for (const i of kthreadCpus) kthread_stop(globals[s.cpus[i]!.task]!);
-    },
-    finish(machineRun) {
-      const o = { ...machineRun, run: machineRun.run + phase.offset };
-      if (phase.probing) {
-        if (o.abort === AbortReason.Halted) halt ??= `run ${o.run}: ${(o.report ?? []).join('; ')}`;
-        phase.more = strategy!.endRun({ steps: o.picks?.length ?? 0, failed: false }) && !halt;
-        return false;
-      }
-      runTimes.push(o.wallMs);
-      const view = gradeOrNote(s, o, (opts.seed + o.run) >>> 0, globals, res);
-      if (!view) return false;
-      for (const ob of obs) ob.afterRun?.(view);
-      if (strategy instanceof ReplayStrategy && strategy.diverged)
-        res.divergence ??= `run ${o.run} left the schedule: ${strategy.diverged}`;
-      if (o.abort === AbortReason.Halted) {
-        halt ??= `run ${o.run}: ${(o.report ?? []).join('; ')}`;
-        return false;
-      }
-      phase.more = strategy ? strategy.endRun({ steps: o.picks?.length ?? 0, failed: view.failed }) : true;
-      return phase.more && !(opts.stopOnHit && res.hits > 0);
-    },
-  };
+  const log: VariantRunLog = { runTimes: [], halt: undefined };
+  const stopOnHit = opts.stopOnHit ?? false;
+  const hooks = variantHooks({ s, res, seed: opts.seed, stopOnHit, setup, obs, strategy, phase }, log);
   const spec = campaignSpec(machine, s, variant, opts, moduleUrl, strategy);
   const plan = shardPlan(opts.runs, opts.shard, strategy?.name ?? null);
   const r = await runPlan(machine, spec, hooks, plan, phase).catch((e: unknown): CampaignResult => {
@@ -185,14 +139,14 @@ export async function runVariant(
     // scenario module, say): an error during the runs, as a final check that throws.
     if (!(e instanceof ScenarioCodeError)) throw e;
     res.userError = e.message;
-    return { runs: runTimes.length, wallMs: runTimes.reduce((a, b) => a + b, 0) };
+    return { runs: log.runTimes.length, wallMs: log.runTimes.reduce((a, b) => a + b, 0) };
   });
   machine.attach();
   for (const o of obs) o.end?.();
-  timeResult(res, r, runTimes);
+  timeResult(res, r, log.runTimes);
   res.explored = strategy instanceof DfsStrategy ? strategy.explored : r.runs;
   if ((opts.record ?? 0) > 0) res.recordings = recordings;
-  judge(res, s, r, halt);
+  judge(res, s, r, log.halt);
   if (wantsDeadlockReplay(res, opts))
     await deadlockWithLockdep(
       runVariant,
@@ -205,23 +159,6 @@ export async function runVariant(
       res.points,
     );
   return res;
-}
-
-/** Grades a run; a final check that threw ends the campaign with the scenario's error noted. */
-function gradeOrNote(
-  s: Scenario,
-  o: RunOutcome,
-  seed: number,
-  g: Globals,
-  res: VariantResult,
-): RunView | null {
-  try {
-    return gradeRun(s, o, seed, g);
-  } catch (e) {
-    if (!(e instanceof ScenarioCodeError)) throw e;
-    res.userError = `run ${o.run}: ${e.message}`;
-    return null;
-  }
 }
 
 /** The controlled-mode strategy's configuration: --strategy's (default random), with the shard. */

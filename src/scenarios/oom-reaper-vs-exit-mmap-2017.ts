@@ -58,6 +58,7 @@ export const scenario = defineScenario({
       },
     },
   ],
+  setupOnce: true,
   setup(g) {
     const reaper = spawnTask('oom_reaper', { kthread: true });
     oom_init(reaper);

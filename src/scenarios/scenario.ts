@@ -59,6 +59,12 @@ export interface Scenario {
   readonly cpus: readonly ScenarioCpu[];
   /** Main thread, on a freshly reset kernel with the variant's era applied. */
   setup(g: Globals, variant: Variant): void;
+  /**
+   * setup builds the same arena every time for a variant (it keeps no state of its own and draws
+   * no random numbers): it runs once and each run restores its arena (run_setup.ts). Left out,
+   * setup runs before every run.
+   */
+  readonly setupOnce?: boolean;
   readonly checks: readonly FinalCheck[];
   readonly jitter: JitterConfig;
   /** Emulated time runs this much faster than wall time (long kernel sleeps). Default 1. */

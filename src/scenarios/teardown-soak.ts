@@ -556,6 +556,7 @@ export function teardownSoak(o: SoakOptions = {}): ScenarioInput {
       { name: 'forked child', task: 'child', run: (g) => child(g) },
       { name: 'lmkd: process_mrelease', task: 'lmkd', run: (g) => lmkd(g) },
     ],
+    setupOnce: true,
     setup(g, variant) {
       for (const f of FIELDS) store(f, 0);
       if (EINVAL_RACE.includes(variant.era)) store('einval_ok', 1);

@@ -104,6 +104,7 @@ export const scenario = defineScenario({
     },
     { name: 'rcu_sched', task: 'rcu', kthread: true, run: () => rcu_gp_kthread() },
   ],
+  setupOnce: true,
   setup(g, variant) {
     Atomics.store(mem.i32, ST.base() + ST.layout.past, variant.name === 'vma-past-mmput' ? 1 : 0);
     const mm = mm_alloc();

@@ -124,6 +124,7 @@ export const scenario = defineScenario({
     },
     { name: 'rcu_sched', task: 'rcu', kthread: true, run: () => rcu_gp_kthread() },
   ],
+  setupOnce: true,
   setup(g) {
     init_rwsem(gate(), 'jann_gate');
     const mm = mm_alloc();

@@ -64,6 +64,7 @@ export const scenario = defineScenario({
     { name: 'munmap', task: 'writer', run: (g) => void vm_munmap(g.mm!, A + 4 * P, 2 * P) },
     { name: 'rcu_sched', task: 'rcu', kthread: true, run: () => rcu_gp_kthread() },
   ],
+  setupOnce: true,
   setup(g) {
     const mm = mm_alloc();
     g.mm = mm;

@@ -96,6 +96,7 @@ export const scenario = defineScenario({
     { name: 'mmap/munmap/mprotect', task: 'ch', run: (g) => churn(g.mm!) },
     { name: 'rcu_sched', task: 'rcu', kthread: true, run: () => rcu_gp_kthread() },
   ],
+  setupOnce: true,
   setup(g) {
     vmstatVmaLockReset();
     const mm = mm_alloc();
