@@ -105,9 +105,10 @@ describe('who decides (machine level)', () => {
   const machine = new Machine(machineRegions(64));
   afterAll(() => machine.destroy());
 
-  const campaign = async (cfg: StrategyConfig | null, kthread: boolean) => {
+  /** Decisions on the CPUs with `cfg`, else on the main thread with the same strategy. */
+  const campaign = async (cfg: StrategyConfig, onCpus: boolean, kthread: boolean) => {
     const outcomes: RunOutcome[] = [];
-    const strategy = makeStrategy({ name: 'pct', depth: 3 });
+    const strategy = makeStrategy(cfg);
     const g = SCENARIO_GLOBALS.base() + SCENARIO_GLOBALS.layout.g;
     await machine.campaign(
       {
@@ -122,7 +123,7 @@ describe('who decides (machine level)', () => {
         kthreadCpus: kthread ? [0] : [],
         mode: 'controlled',
         strategy,
-        ...(cfg ? { strategyConfig: cfg } : {}),
+        ...(onCpus ? { strategyConfig: cfg } : {}),
       },
       {
         setup() {
@@ -143,9 +144,10 @@ describe('who decides (machine level)', () => {
   };
 
   it('with the strategy’s configuration the CPUs decide: the main thread makes only the first decision', async () => {
-    const cfg: StrategyConfig = { name: 'pct', depth: 3 };
-    const onCpus = await campaign(cfg, false);
-    const onMain = await campaign(null, false);
+    // random: no run-ahead, so on the main thread every decision is the main thread's.
+    const cfg: StrategyConfig = { name: 'random' };
+    const onCpus = await campaign(cfg, true, false);
+    const onMain = await campaign(cfg, false, false);
     expect(onCpus.map((o) => o.picks)).toEqual(onMain.map((o) => o.picks));
     for (const [i, o] of onCpus.entries()) {
       expect(o.abort).toBe(AbortReason.None);
@@ -156,8 +158,9 @@ describe('who decides (machine level)', () => {
   });
 
   it('a kthread CPU: a CPU hands the main thread the token once, to stop it', async () => {
-    const onCpus = await campaign({ name: 'pct', depth: 3 }, true);
-    const onMain = await campaign(null, true);
+    const cfg: StrategyConfig = { name: 'pct', depth: 3 };
+    const onCpus = await campaign(cfg, true, true);
+    const onMain = await campaign(cfg, false, true);
     expect(onCpus.map((o) => o.picks)).toEqual(onMain.map((o) => o.picks));
     for (const o of onCpus) {
       expect(o.abort).toBe(AbortReason.None);
