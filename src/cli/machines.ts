@@ -8,7 +8,7 @@ import type { VerdictRow } from '../report/verdict.js';
 import type { CatalogueEntry } from '../scenarios/catalogue.js';
 import { UsageError } from './args.js';
 import type { CampaignTarget } from './machine_host.js';
-import { type HostDone, MachineThread } from './machine_thread.js';
+import { type HostDone, MachineCrashError, MachineThread } from './machine_thread.js';
 import { exitNow } from './output.js';
 import { checkCampaign, type ReproOptions, type ReproOutcome, runEntries } from './repro.js';
 
@@ -60,11 +60,20 @@ async function runOnMachines(
   try {
     // The first machine to fail rejects this; the finally stops the others.
     return mergeMachines(await Promise.all(hosts.map((h) => h.result)));
+  } catch (e) {
+    throw e instanceof MachineCrashError && n > 1 ? othersStopped(e, n) : e;
   } finally {
     await stopAll();
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
   }
+}
+
+/** The crash's first line says the other machines were stopped (its report, if any, follows). */
+function othersStopped(e: MachineCrashError, n: number): MachineCrashError {
+  const [first, ...rest] = e.message.split('\n');
+  const others = n === 2 ? 'the other machine was' : `the other ${n - 1} machines were`;
+  return new MachineCrashError([`${first}; ${others} stopped`, ...rest].join('\n'));
 }
 
 const rowKey = (r: VerdictRow) => `${r.id} ${r.variant} (era ${r.era})`;
