@@ -7,6 +7,7 @@ import { mergeRows } from '../report/merge_rows.js';
 import type { VerdictRow } from '../report/verdict.js';
 import type { CatalogueEntry } from '../scenarios/catalogue.js';
 import { UsageError } from './args.js';
+import { plural } from './era_matrix.js';
 import type { CampaignTarget } from './machine_host.js';
 import { type HostDone, MachineCrashError, MachineThread } from './machine_thread.js';
 import { exitNow } from './output.js';
@@ -50,7 +51,7 @@ async function runOnMachines(
   );
   const stopAll = () => Promise.all(hosts.map((h) => h.stop()));
   const interrupted = (signal: NodeJS.Signals, code: number) => () => {
-    process.stderr.write(`mmrace: ${signal}: stopping ${n} machine${n === 1 ? '' : 's'}\n`);
+    process.stderr.write(`mmrace: ${signal}: stopping ${plural(n, 'machine')}\n`);
     void stopAll().finally(() => exitNow(code));
   };
   const onInt = interrupted('SIGINT', 130);
