@@ -1,4 +1,5 @@
 // Option parsers: bad values become one clear line and exit code 2.
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import type { Shard } from '../cpu/strategies/shard.js';
 
@@ -30,4 +31,17 @@ export function parseShard(v: string): Shard {
   if (!m || index < 1 || count > MAX_SHARDS || index > count)
     throw new InvalidArgumentError(`expected i/n with 1 <= i <= n <= ${MAX_SHARDS} (shard i of n, e.g. 2/4)`);
   return { index, count };
+}
+
+/**
+ * `--machines N`: at most one machine per core of this host. Each machine is a host thread plus
+ * its scenario's CPU threads; more machines than cores only make them take turns.
+ */
+export function parseMachines(v: string): number {
+  const cores = availableParallelism();
+  if (!/^\d{1,6}$/.test(v.trim()) || Number(v) < 1 || Number(v) > cores)
+    throw new InvalidArgumentError(
+      `expected a number of machines in 1..${cores} (at most one per core; this host has ${cores})`,
+    );
+  return Number(v);
 }

@@ -2,19 +2,27 @@
 // The mmrace command.
 import { Command, CommanderError, Option } from 'commander';
 import { MAX_CPUS } from '../cpu/control.js';
-import { MachineError } from '../cpu/machine.js';
-import { ScheduleError } from '../cpu/schedule.js';
 import { STRATEGY_NAMES } from '../cpu/strategies/index.js';
 import { shutdownMachine } from '../scenarios/campaign.js';
-import { findScenario, loadScenarioFile, ScenarioFileError, soakEntries } from '../scenarios/catalogue.js';
-import { ScenarioCodeError } from '../scenarios/user_code.js';
-import { ArenaLayoutError } from '../shm/arena.js';
-import { intIn, parseRuns, parseSeed, parseShard, suggestSimilar, UsageError } from './args.js';
+import { findScenario, loadScenarioFile, soakEntries } from '../scenarios/catalogue.js';
+import {
+  intIn,
+  parseMachines,
+  parseRuns,
+  parseSeed,
+  parseShard,
+  suggestSimilar,
+  UsageError,
+} from './args.js';
+import { badInput } from './bad_input.js';
 import { parseEras } from './era_matrix.js';
 import { erasCommand } from './eras_command.js';
+import type { CampaignTarget } from './machine_host.js';
+import { MachineCrashError } from './machine_thread.js';
+import { runCampaign } from './machines.js';
 import { mergeCommand } from './merge.js';
 import { exitingOnPurpose, guardStdout } from './output.js';
-import { builtinEntries, printOutcome, type ReproOptions, runEntries } from './repro.js';
+import { builtinEntries, printOutcome, type ReproOptions } from './repro.js';
 import { tortureCommand } from './torture.js';
 
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
@@ -50,6 +58,12 @@ function runFlags(cmd: Command): Command {
       '--shard <i/n>',
       'run shard i of n of the campaign (its block of runs, seeds kept; dfs: its subtrees); combine with `mmrace merge`',
       parseShard,
+    )
+    .option(
+      '--machines <n>',
+      'run the campaign on n emulated machines at once in this process (each its own arena and CPU ' +
+        'threads, one shard each, merged); same verdicts and hits for every n; at most one per core',
+      parseMachines,
     )
     .option(
       '--cpus <n>',
@@ -123,7 +137,10 @@ async function main(argv: string[]): Promise<number> {
   // No command: every built-in scenario's era matrix, across every era unless --eras says otherwise.
   runFlags(program).action(async (o: ReproOptions) => {
     if (program.args.length > 0) throw unknownCommand(program, program.args[0]!);
-    const out = await runEntries(builtinEntries(), { ...o, eras: o.eras ?? parseEras('all') });
+    const out = await runCampaign({ kind: 'builtin' }, builtinEntries(), {
+      ...o,
+      eras: o.eras ?? parseEras('all'),
+    });
     printOutcome(out, o, color);
     code = out.code;
   });
@@ -165,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
     .action(async (id: string, o: ReproOptions) => {
       const e = findScenario(id);
       if (!e) throw new UsageError(`unknown scenario '${id}' (see 'mmrace list')`);
-      const out = await runEntries([e], o);
+      const out = await runCampaign({ kind: 'scenario', id }, [e], o);
       printOutcome(out, o, color);
       code = out.code;
     });
@@ -178,7 +195,7 @@ async function main(argv: string[]): Promise<number> {
     .description('run a scenario file of your own, the same way as the built-in ones')
     .action(async (file: string, o: ReproOptions) => {
       const e = await loadScenarioFile(file);
-      const out = await runEntries([e], o);
+      const out = await runCampaign({ kind: 'file', path: file }, [e], o);
       printOutcome(out, o, color, `mmrace run ${shellQuote(file)}`);
       code = out.code;
     });
@@ -196,7 +213,8 @@ async function main(argv: string[]): Promise<number> {
       const e = file ? await loadScenarioFile(id) : findScenario(id);
       if (!e) throw new UsageError(`unknown scenario '${id}' (see 'mmrace list')`);
       if (o.replay !== undefined && o.replay !== schedule) throw new UsageError('give the schedule once');
-      const out = await runEntries([e], { ...o, replay: schedule });
+      const target: CampaignTarget = file ? { kind: 'file', path: id } : { kind: 'scenario', id };
+      const out = await runCampaign(target, [e], { ...o, replay: schedule });
       printOutcome(out, { ...o, replay: schedule }, color, file ? `mmrace run ${shellQuote(id)}` : undefined);
       code = out.code;
     });
@@ -221,27 +239,17 @@ async function main(argv: string[]): Promise<number> {
         ? 0
         : 2;
     }
+    if (e instanceof MachineCrashError) {
+      // As a CPU's crash: exit 3, the machine named, its report below.
+      process.stderr.write(`mmrace: ${e.message}\n`);
+      return 3;
+    }
     const bad = badInput(e);
     if (bad === null) throw e;
     process.stderr.write(`mmrace: ${bad}\n`);
     return 2;
   }
   return code;
-}
-
-/** The one line for an error that is the user's input (exit 2), or null for mmrace's own bugs. */
-function badInput(e: unknown): string | null {
-  if (
-    e instanceof UsageError ||
-    e instanceof ScenarioFileError ||
-    e instanceof ScheduleError ||
-    e instanceof MachineError ||
-    e instanceof ArenaLayoutError
-  )
-    return e.message.split('\n')[0]!;
-  // The scenario's own setup threw before any run: the scenario is broken, not mmrace.
-  if (e instanceof ScenarioCodeError) return e.message;
-  return null;
 }
 
 function unknownCommand(program: Command, word: string): UsageError {

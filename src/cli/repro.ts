@@ -23,6 +23,7 @@ import {
   plural,
   renderMatrix,
 } from './era_matrix.js';
+import { machineLines, machinesHeading } from './machine_lines.js';
 import { setCodeIfStdoutCloses } from './output.js';
 import { type RecordFlags, recordCapOf, recordLines } from './record.js';
 import { replayCommand } from './replay_command.js';
@@ -56,6 +57,8 @@ export interface ReproOptions extends RecordFlags {
   points?: PointGranularity;
   /** --shard i/n: run only shard i of the campaign (its runs keep their seeds). */
   shard?: Shard;
+  /** --machines N: run the campaign's N shards at once, each on its own machine (machines.ts). */
+  machines?: number;
 }
 
 interface ModeChoice {
@@ -109,6 +112,8 @@ export interface ReproOutcome {
   code: number;
   /** --eras: the eras run, and the runs per era (lowered from DEFAULT_RUNS to fit the budget). */
   matrix?: MatrixInfo;
+  /** --machines N: the rows are the merge of N machines' shards. */
+  machines?: number;
 }
 
 export interface MatrixInfo {
@@ -118,7 +123,20 @@ export interface MatrixInfo {
   lowered: boolean;
 }
 
-export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOptions): Promise<ReproOutcome> {
+/** A campaign's flags, checked against each other and the scenarios before any run. */
+export interface CheckedCampaign {
+  mode: ModeChoice;
+  /** --record: failing free runs to record and replay (0: none). */
+  recordCap: number;
+  /** Every scenario's variants: its own, or one per era with --eras. */
+  plan: Map<CatalogueEntry, readonly Variant[]>;
+}
+
+/**
+ * Every check of the flags that needs no run: bad input throws (UsageError, ScheduleError). The
+ * --machines path calls it too, so bad input is refused before any machine starts.
+ */
+export function checkCampaign(entries: readonly CatalogueEntry[], o: ReproOptions): CheckedCampaign {
   const mode = modeOf(o);
   checkShrinkFlags(o.shrink, mode.mode);
   if (o.points === 'atomic' && mode.mode !== 'controlled')
@@ -126,7 +144,6 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   const recordCap = recordCapOf(o, mode.mode);
   if (o.shard && o.replay !== undefined)
     throw new UsageError('--shard splits a campaign; a --replay runs one schedule (give --runs instead)');
-  const choice = recordCap > 0 ? { ...mode, record: recordCap } : mode;
   const replayCpus = o.replay !== undefined ? decodeSchedule(o.replay).ncpus : undefined;
   for (const e of entries) {
     if (replayCpus !== undefined && replayCpus !== e.scenario.cpus.length) {
@@ -142,8 +159,13 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
       throw new UsageError(`scenario ${e.scenario.id} needs ${need} CPUs; at most ${MAX_CPUS}`);
     if (o.variant === '') throw new UsageError(`--variant needs a name (see 'mmrace list')`);
   }
-  // Every scenario's variants, checked before any run: its own, or one per era with --eras.
   const plan = new Map(entries.map((e) => [e, variantsOf(e.scenario, o)]));
+  return { mode, recordCap, plan };
+}
+
+export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOptions): Promise<ReproOutcome> {
+  const { mode, recordCap, plan } = checkCampaign(entries, o);
+  const choice = recordCap > 0 ? { ...mode, record: recordCap } : mode;
   const selected = (e: CatalogueEntry) => plan.get(e)!;
   const cells = entries.flatMap(selected).length;
   const several = { scenarios: entries.length > 1, variants: cells > 1 };
@@ -256,6 +278,7 @@ export function printOutcome(
       ...(m ? { eras: m.eras, runsPerEra: m.runsPerEra } : {}),
       ...(o.shard ? { shard: o.shard } : {}),
       ...(merged ? { merged } : {}),
+      ...(out.machines ? { machines: out.machines } : {}),
       rows: out.rows,
       lockStat: out.lockStat,
       traces: out.traces,
@@ -267,9 +290,11 @@ export function printOutcome(
     ? [matrixHeading(out, m, o), renderMatrix(out.rows, color)]
     : [renderTable(out.rows, color)];
   if (merged) lines.push('', `merged ${merged.files.length} shards: ${merged.files.join(' ')}`);
+  if (out.machines) lines.push('', machinesHeading(out.machines));
   for (const r of out.rows) {
     const again = commandOf(r);
-    lines.push(...shardLines(r, label(r)), ...mergedLines(r, label(r)));
+    const parts = out.machines ? machineLines(r, label(r)) : mergedLines(r, label(r));
+    lines.push(...shardLines(r, label(r)), ...parts);
     if (r.error) lines.push('', `${label(r)}: ${r.error}`);
     const showDmesg = o.dmesg ?? out.rows.length === 1;
     if (r.firstHit && showDmesg) {

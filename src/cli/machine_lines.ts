@@ -1,0 +1,22 @@
+// The lines `--machines N` adds to the text report: that the rows merge N machines, and what each
+// machine (one shard of the campaign each) contributed to a row.
+import type { VerdictRow } from '../report/verdict.js';
+import { plural } from './era_matrix.js';
+
+export function machinesHeading(n: number): string {
+  const each = n === 1 ? 'shard 1/1' : `shards 1..${n} of ${n}, one each`;
+  return `ran on ${plural(n, 'machine')} (${each}; each its own arena and CPU threads)`;
+}
+
+/** One row's split across the machines: runs (or schedules explored) and hits per machine. */
+export function machineLines(r: VerdictRow, label: string): string[] {
+  const m = r.merged;
+  if (!m) return [];
+  const dfs = r.strategy === 'dfs';
+  const parts = dfs ? m.explored : m.runs;
+  const sum = `${parts.join(' + ')} = ${parts.reduce((a, b) => a + b, 0)}`;
+  return [
+    '',
+    `${label}: ${plural(m.count, 'machine')}, ${dfs ? 'schedules explored' : 'runs'} ${sum}; hits ${m.hits.join(' + ')}`,
+  ];
+}

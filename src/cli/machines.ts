@@ -1,0 +1,92 @@
+// `--machines N`: one campaign on N emulated machines at once, in this process. Machine i is a
+// host thread (machine_thread.ts) running exactly what `--shard i/N` runs, on its own arena and
+// CPU threads; the command merges their rows as `mmrace merge` merges shards' files. So N changes
+// how fast a campaign goes, never what it finds: every N gives `--shard 1/1`'s verdicts, hits and
+// first failing run.
+import { mergeRows } from '../report/merge_rows.js';
+import type { VerdictRow } from '../report/verdict.js';
+import type { CatalogueEntry } from '../scenarios/catalogue.js';
+import { UsageError } from './args.js';
+import { plural } from './era_matrix.js';
+import type { CampaignTarget } from './machine_host.js';
+import { type HostDone, MachineCrashError, MachineThread } from './machine_thread.js';
+import { exitNow } from './output.js';
+import { checkCampaign, type ReproOptions, type ReproOutcome, runEntries } from './repro.js';
+
+/** The command's campaign: on this thread's machine, or with --machines on N host threads. */
+export function runCampaign(
+  target: CampaignTarget,
+  entries: readonly CatalogueEntry[],
+  o: ReproOptions,
+): Promise<ReproOutcome> {
+  return o.machines === undefined ? runEntries(entries, o) : runOnMachines(target, entries, o, o.machines);
+}
+
+/** Flags that mean one machine's runs, or a single schedule: refused with --machines. */
+function checkMachineFlags(o: ReproOptions): void {
+  if (o.shard)
+    throw new UsageError(
+      '--machines N runs shards 1..N of the campaign itself; --shard i/n picks one: give one or the other',
+    );
+  if (o.replay !== undefined)
+    throw new UsageError('--machines splits a campaign; a --replay runs one schedule (give --runs instead)');
+  if (o.trace !== undefined)
+    throw new UsageError("--trace writes one machine's runs: run it without --machines");
+  if (o.lockStat) throw new UsageError("--lock-stat counts one machine's locks: run it without --machines");
+}
+
+async function runOnMachines(
+  target: CampaignTarget,
+  entries: readonly CatalogueEntry[],
+  o: ReproOptions,
+  n: number,
+): Promise<ReproOutcome> {
+  checkMachineFlags(o);
+  // Bad input is refused here, once, before any machine starts (each host checks again).
+  checkCampaign(entries, { ...o, shard: { index: 1, count: n } });
+  const { machines: _, ...options } = o;
+  const hosts = Array.from(
+    { length: n },
+    (_, i) => new MachineThread({ index: i + 1, count: n, target, options }),
+  );
+  const stopAll = () => Promise.all(hosts.map((h) => h.stop()));
+  const interrupted = (signal: NodeJS.Signals, code: number) => () => {
+    process.stderr.write(`mmrace: ${signal}: stopping ${plural(n, 'machine')}\n`);
+    void stopAll().finally(() => exitNow(code));
+  };
+  const onInt = interrupted('SIGINT', 130);
+  const onTerm = interrupted('SIGTERM', 143);
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  try {
+    // The first machine to fail rejects this; the finally stops the others.
+    return mergeMachines(await Promise.all(hosts.map((h) => h.result)));
+  } catch (e) {
+    throw e instanceof MachineCrashError && n > 1 ? othersStopped(e, n) : e;
+  } finally {
+    await stopAll();
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
+
+/** The crash's first line says the other machines were stopped (its report, if any, follows). */
+function othersStopped(e: MachineCrashError, n: number): MachineCrashError {
+  const [first, ...rest] = e.message.split('\n');
+  const others = n === 2 ? 'the other machine was' : `the other ${n - 1} machines were`;
+  return new MachineCrashError([`${first}; ${others} stopped`, ...rest].join('\n'));
+}
+
+const rowKey = (r: VerdictRow) => `${r.id} ${r.variant} (era ${r.era})`;
+
+/** The machines' rows as one table: row by row, as `mmrace merge` merges shards. */
+function mergeMachines(done: readonly HostDone[]): ReproOutcome {
+  const first = done[0]!;
+  const keys = first.rows.map(rowKey).join(', ');
+  for (const d of done)
+    if (d.rows.map(rowKey).join(', ') !== keys)
+      throw new Error(`machines ran different rows: ${keys} vs ${d.rows.map(rowKey).join(', ')}`);
+  const rows = first.rows.map((_, i) => mergeRows(done.map((d) => d.rows[i]!)));
+  const code = rows.some((r) => r.error) ? 3 : rows.every((r) => r.ok) ? 0 : 1;
+  return { rows, code, machines: done.length, ...(first.matrix ? { matrix: first.matrix } : {}) };
+}
