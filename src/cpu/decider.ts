@@ -68,12 +68,13 @@ export class Decider {
   }
 
   /**
-   * Runs the decisions that fall to the main thread until the run is over. Async only on its slow
+   * Runs the decisions that fall to the main thread until the run is over; `startCpus` wakes the
+   * CPUs after the first one (its CPU finds the token when it wakes). Async only on its slow
    * path: while the CPUs run for longer than a wait slice, it waits without blocking the event
    * loop, because a worker that dies (out of memory) is only reported there; the machine then sets
    * ABORT=Crash, which ends the run.
    */
-  async decide(): Promise<ControlledRunResult> {
+  async decide(startCpus: () => void): Promise<ControlledRunResult> {
     const i32 = this.i32;
     const b = this.b;
     const t0 = performance.now();
@@ -83,6 +84,7 @@ export class Decider {
     for (let from = -1; ; ) {
       mainDecisions++;
       const next = this.decideOnce(from);
+      if (from === -1) startCpus();
       if (next < 0) break;
       const r = await this.awaitMain(t0);
       if (r === 'over') break;

@@ -378,8 +378,9 @@ export class Machine {
 
   /** Every CPU leaves its run loop at its next look at the control block. */
   private stopCpus(): void {
-    Atomics.store(this.arena.i32, ctl() + C.STOP, 1);
-    Atomics.notify(this.arena.i32, ctl() + C.RUN_GEN);
+    const i32 = this.arena.i32;
+    Atomics.store(i32, ctl() + C.STOP, 1);
+    Atomics.notify(i32, ctl() + C.RUN_GEN);
   }
 
   /**
@@ -505,9 +506,11 @@ export class Machine {
     const seed = (spec.seed + run) >>> 0;
     spec.strategy!.beginRun(seed, spec.ncpus);
     decider.prepare(seed);
-    Atomics.add(i32, b + C.RUN_GEN, 1);
-    Atomics.notify(i32, b + C.RUN_GEN);
-    const r = await decider.decide();
+    // The first decision comes before the wake, so that its CPU runs as soon as it is awake.
+    const r = await decider.decide(() => {
+      Atomics.add(i32, b + C.RUN_GEN, 1);
+      Atomics.notify(i32, b + C.RUN_GEN);
+    });
     // Every CPU now exits (or throws CpuStop at its next token wait): wait for them to report,
     // blocking at first (µs away), then letting the event loop see a worker that died.
     const deadline = performance.now() + 2000;
