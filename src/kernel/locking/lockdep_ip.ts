@@ -31,8 +31,11 @@ const INLINE_FILE = /[/\\]mm[/\\]mmap_lock\.[jt]s$/;
 /** Formatted frames captured to symbolize: the API function is a few frames down, its caller next. */
 const IP_STACK_DEPTH = 24;
 
-/** Raw frames captured per acquisition: the API function, its caller (or an inline wrapper), the wrapper's caller. */
-const RAW_IP_DEPTH = 3;
+/**
+ * Raw frames captured per acquisition: the API function's out-of-line debug half (rwsem.ts,
+ * spinlock.ts), the API function, its caller (or an inline wrapper), the wrapper's caller.
+ */
+const RAW_IP_DEPTH = 4;
 
 /** Raw frames save_trace() captures to key a path: lockdep's own frames, then the trace's (and a few left out). */
 const RAW_TRACE_DEPTH = 14;
@@ -188,10 +191,11 @@ export function callerIp(api: string, below: Fn = callerIp): number {
 
 /**
  * The Error an acquisition's hook makes in its own frame, as the first thing it does, to find its
- * _RET_IP_ with ipOfError(): the raw frames of the hook, the API function, its caller and (past an
- * inline wrapper) the caller's caller, and no more, so that V8 walks as few frames as it can.
+ * _RET_IP_ with ipOfError(): the raw frames of the hook, the API function's debug half, the API
+ * function, its caller and (past an inline wrapper) the caller's caller, and no more, so that V8
+ * walks as few frames as it can.
  */
-export const ACQUIRE_IP_DEPTH = 4;
+export const ACQUIRE_IP_DEPTH = 5;
 
 /** _RET_IP_ of the lock API function `api` from an Error made by `hook`, the function `api` called (see ACQUIRE_IP_DEPTH). */
 export function ipOfError(e: Error, api: string, hook: Fn, skip = 1): number {
