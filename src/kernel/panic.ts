@@ -74,6 +74,11 @@ const HIDDEN_FRAMES = new Set([
   'printk',
 ]);
 
+/** Does a call trace leave out this kernel function's frame? (lockdep_ip.ts keys traces the same way.) */
+export function hiddenFrame(fn: string): boolean {
+  return HIDDEN_FRAMES.has(fn);
+}
+
 /** Frames a call trace captures: deep enough for any kernel path and the scenario code under it. */
 const TRACE_DEPTH = 64;
 

@@ -14,7 +14,7 @@
 // even one raw frame is what an acquisition still pays (2-5 µs on a loaded 2-vCPU host).
 import { type Arena, mem } from '../../shm/arena.js';
 import { intern, strAt } from '../../shm/strtab.js';
-import { callTrace } from '../panic.js';
+import { callTrace, hiddenFrame } from '../panic.js';
 import {
   FILE_ENTRY,
   FILE_KERNEL,
@@ -37,8 +37,11 @@ const IP_STACK_DEPTH = 24;
  */
 const RAW_IP_DEPTH = 4;
 
-/** Raw frames save_trace() captures to key a path: lockdep's own frames, then the trace's (and a few left out). */
-const RAW_TRACE_DEPTH = 14;
+/**
+ * Raw frames save_trace() captures to key a path: lockdep's own frames, then the trace's (and a
+ * few left out, such as the lock functions' out-of-line debug halves).
+ */
+const RAW_TRACE_DEPTH = 16;
 
 // biome-ignore lint/complexity/noBannedTypes: Error.captureStackTrace takes any function
 type Fn = Function;
@@ -322,7 +325,9 @@ function traceKey(cs: Site[]): { key: string; from: number; to: number } | undef
     const k = scriptClass[s]! & 3;
     if (k === FILE_ENTRY) return { key, from: i, to: j };
     key += `${s}:${c.getPosition()},`;
-    if (k !== FILE_SKIP && ++kept === MAX_TRACE) return { key, from: i, to: j + 1 };
+    // Counted as callTrace() prints: a kernel frame it hides is not one of the MAX_TRACE.
+    if (k === FILE_SKIP || (k === FILE_KERNEL && hiddenFrame(nameOf(c)))) continue;
+    if (++kept === MAX_TRACE) return { key, from: i, to: j + 1 };
   }
   return undefined;
 }
