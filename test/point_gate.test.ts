@@ -53,6 +53,20 @@ describe('quiet preemption points', () => {
     machine.attach();
   });
 
+  it('a run traced through another runner, then handed back, keeps its quiet points', () => {
+    const r = freeCpu();
+    for (let i = 0; i < 100; i++) point('p');
+    // cpu_loop: a traced run's runner is a TracingRunner; afterwards its own runner is put back
+    // before the count is published.
+    cpuCtx.runner = new BootRunner();
+    cpuCtx.runner = r;
+    expect(r.points).toBe(100);
+    for (let i = 0; i < 100; i++) point('p');
+    cpuCtx.runner = r; // the same runner again: nothing dropped, nothing counted twice
+    expect(r.points).toBe(200);
+    machine.attach();
+  });
+
   it('an abort stops a CPU that only makes straight-line points within QUIET_STRIDE points', () => {
     freeCpu();
     Atomics.store(mem.i32, ctl() + C.ABORT, 1);

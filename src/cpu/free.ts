@@ -82,6 +82,10 @@ export class FreeRunner implements Runner, QuietRunner {
     if (Atomics.load(mem.i32, this.abortAt) !== 0) throw new CpuStop();
   }
 
+  absorbQuietPoints(n: number): void {
+    this.counted += n;
+  }
+
   /** After the run's program: publish the recording's length. */
   endRun(): void {
     if (this.recording) this.rec!.end();
@@ -179,6 +183,7 @@ export class BootRunner implements Runner, QuietRunner {
     return this.point === BootRunner.prototype.point;
   }
   quietPoints(_n: number): void {}
+  absorbQuietPoints(_n: number): void {}
   wait(addr: number, expected: number, timeoutMs: number): WaitResult {
     const t = Number.isFinite(timeoutMs) ? timeoutMs / timeScale() : undefined;
     return Atomics.wait(mem.i32, addr, expected, t);

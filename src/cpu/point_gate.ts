@@ -17,6 +17,8 @@ export interface QuietRunner {
   pointsQuiet(): boolean;
   /** `n` quiet points went by: count them, and throw CpuStop if the run is being aborted. */
   quietPoints(n: number): void;
+  /** `n` quiet points went by and the gate passes to another runner: count them, never throw. */
+  absorbQuietPoints(n: number): void;
 }
 
 /** Points between two abort-word checks while quiet: ~20-50 µs of uncontended lock operations. */
@@ -32,10 +34,17 @@ function isQuietRunner(r: object): r is QuietRunner {
   return typeof (r as Partial<QuietRunner>).pointsQuiet === 'function';
 }
 
-/** context.ts: `r` became this thread's runner. Points owed to the previous one are dropped. */
+/**
+ * context.ts: `r` became this thread's runner. The quiet points not yet handed to the previous
+ * one go to it (cpu_loop publishes a run's count after it has put its runner back).
+ */
 export function gateRunner(r: object): void {
-  owner = isQuietRunner(r) ? r : null;
-  left = QUIET_STRIDE;
+  const next = isQuietRunner(r) ? r : null;
+  if (next !== owner) {
+    owner?.absorbQuietPoints(QUIET_STRIDE - left);
+    left = QUIET_STRIDE;
+    owner = next;
+  }
   pointsQuiet = owner?.pointsQuiet() === true;
 }
 
