@@ -1,17 +1,20 @@
 // One emulated CPU for `npm run bench -- locks` (driver: scripts/bench-locks.mjs). It attaches to
 // the machine's arena like a campaign CPU does (src/cpu/cpu_loop.ts: Arena.attach, FreeRunner with
 // no jitter windows, `current` = its own task) and runs mmrace's real lock functions in tight loops.
-// Flavours: 'free' (timed), 'boot' (timed, BootRunner: its preemption points are empty, so the
-// difference is what the free runner's point() costs) and 'count' (never timed: wraps Atomics to
-// list the calls one op makes, then is thrown away).
+// Flavours: 'free' (timed) and 'count' (never timed: wraps Atomics to list the calls one op makes,
+// then is thrown away). Beside each lock case runs its "JS floor": a loop making exactly the
+// Atomics calls of the kernel's algorithm on the same words, and nothing else (the driver checks,
+// from the counted calls, that the floor and mmrace make the same calls on the lock's words).
 import { parentPort, workerData } from 'node:worker_threads';
 import { C, ctl } from '../dist/src/cpu/control.js';
 import { BootRunner, FreeRunner } from '../dist/src/cpu/free.js';
 import { NO_JITTER } from '../dist/src/cpu/jitter.js';
 import {
+  applyEra,
   cpuCtx,
   down_read,
   down_write,
+  eraByName,
   mem,
   spin_lock,
   spin_unlock,
@@ -19,8 +22,9 @@ import {
   up_write,
 } from '../dist/src/index.js';
 import { Arena, useArena } from '../dist/src/shm/arena.js';
+import { refreshThreadConfig } from '../dist/src/shm/thread_config.js';
 
-const { sab, regions, cpu, task, flavour, addr, barrier } = workerData;
+const { sab, regions, cpu, task, flavour, addr, barrier, era } = workerData;
 
 /** The free runner, counting its futex-like sleeps and wakes (off the lock fast paths). */
 class CountingFreeRunner extends FreeRunner {
@@ -37,7 +41,10 @@ class CountingFreeRunner extends FreeRunner {
 }
 
 useArena(Arena.attach(sab, regions));
+applyEra(eraByName(era)); // the rwsem algorithm is per thread, as on campaign CPUs
 const runner = flavour === 'boot' ? new BootRunner() : new CountingFreeRunner(NO_JITTER, cpu);
+// This CPU's preempt count word (preempt_disable() in spin_lock is part of the kernel's algorithm).
+const PREEMPT = addr.preempt0 + cpu + 1;
 cpuCtx.cpu = cpu;
 cpuCtx.runner = runner;
 cpuCtx.current = task;
@@ -115,6 +122,84 @@ function loopSeq(n) {
   return acc;
 }
 
+// --- the JS floors: the algorithm's Atomics calls on the same words, inline, nothing else ---
+// The era is v6.6 (the driver applies it on every thread): kernel/locking/rwsem.c's fast paths
+// (rwsem_read_trylock, rwsem_write_trylock, __up_read, __up_write), and the ticket spinlock under
+// preempt_disable().
+
+const SEM_COUNT = SEM + addr.rwsemCount;
+const SEM_OWNER = SEM + addr.rwsemOwner;
+const READER_BIAS = 256; // RWSEM_READER_BIAS
+const READ_FAILED_MASK = 0x80000007 | 0; // RWSEM_READ_FAILED_MASK
+const WAKE_MASK = 0xffffff03 | 0; // RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS
+const NONSPINNABLE = 2;
+const READER_OWNED = 1;
+const WRITER_LOCKED = 1;
+const FLAG_WAITERS = 2;
+const HEAD = LOCK * 2;
+
+function floorRead(n) {
+  const i32 = mem.i32;
+  for (let i = 0; i < n; i++) {
+    // down_read: rwsem_read_trylock(), then rwsem_set_reader_owned() (owner load and store)
+    const c = (Atomics.add(i32, SEM_COUNT, READER_BIAS) + READER_BIAS) | 0;
+    if (c & READ_FAILED_MASK) throw new Error('contended');
+    const keep = Atomics.load(i32, SEM_OWNER) & NONSPINNABLE;
+    Atomics.store(i32, SEM_OWNER, task | keep | READER_OWNED);
+    // up_read: a wake-up only when the last locker left with waiters queued
+    const tmp = (Atomics.sub(i32, SEM_COUNT, READER_BIAS) - READER_BIAS) | 0;
+    if ((tmp & WAKE_MASK) === FLAG_WAITERS) throw new Error('waiters');
+  }
+  return 0;
+}
+
+function floorWrite(n) {
+  const i32 = mem.i32;
+  for (let i = 0; i < n; i++) {
+    // down_write: rwsem_write_trylock()'s cmpxchg from 0, then rwsem_set_owner()
+    if (Atomics.compareExchange(i32, SEM_COUNT, 0, WRITER_LOCKED) !== 0) throw new Error('contended');
+    Atomics.store(i32, SEM_OWNER, task);
+    // up_write: rwsem_clear_owner(), then the release
+    Atomics.store(i32, SEM_OWNER, 0);
+    if (Atomics.sub(i32, SEM_COUNT, WRITER_LOCKED) & FLAG_WAITERS) throw new Error('waiters');
+  }
+  return 0;
+}
+
+function floorSpin(n) {
+  const i32 = mem.i32;
+  const u16 = mem.u16;
+  for (let i = 0; i < n; i++) {
+    // spin_lock: preempt_disable(), then take a ticket
+    Atomics.add(i32, PREEMPT, 1);
+    const old = Atomics.add(i32, LOCK, 1 << 16);
+    if ((old & 0xffff) !== old >>> 16) throw new Error('contended');
+    // spin_unlock: the holder's head store, then preempt_enable()
+    const h = Atomics.load(u16, HEAD);
+    Atomics.store(u16, HEAD, (h + 1) & 0xffff);
+    if (Atomics.sub(i32, PREEMPT, 1) !== 1) throw new Error('resched pending');
+  }
+  return 0;
+}
+
+function floorSeq(n) {
+  const i32 = mem.i32;
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    let start;
+    let a;
+    let b;
+    do {
+      start = Atomics.load(i32, SEQ);
+      if (start & 1) continue;
+      a = Atomics.load(i32, D0);
+      b = Atomics.load(i32, D1);
+    } while (Atomics.load(i32, SEQ) !== start);
+    acc = (acc + a + b) | 0;
+  }
+  return acc;
+}
+
 // --- single Atomics calls, for the per-call cost model ---
 
 function loopLoad(n) {
@@ -149,6 +234,10 @@ const SINGLE = {
   rwsem_write: loopWrite,
   spin: loopSpin,
   seq_read: loopSeq,
+  floor_rwsem_read: floorRead,
+  floor_rwsem_write: floorWrite,
+  floor_spin: floorSpin,
+  floor_seq_read: floorSeq,
   atomic_load: loopLoad,
   atomic_store: loopStore,
   atomic_add: loopAdd,
@@ -162,13 +251,15 @@ function timeIt(fn, n) {
   return ((performance.now() - t0) * 1e6) / n;
 }
 
-let warmed = false;
-function single(iters, cases) {
-  if (!warmed) {
-    // Warm-up: enough calls for TurboFan to optimize every loop and the lock functions.
-    for (let k = 0; k < 3; k++) for (const c of cases) SINGLE[c](Math.max(20_000, iters / 10));
-    warmed = true;
-  }
+const warmed = new Set();
+function single(iters, cases, refresh) {
+  // The driver flipped a machine-wide switch (KASAN on lock words): take it up, as a CPU does at
+  // the start of a run.
+  if (refresh) refreshThreadConfig();
+  const cold = cases.filter((c) => !warmed.has(c));
+  // Warm-up: enough calls for TurboFan to optimize every loop and the lock functions.
+  for (let k = 0; k < 3; k++) for (const c of cold) SINGLE[c](Math.max(20_000, iters / 10));
+  for (const c of cold) warmed.add(c);
   const out = {};
   for (const c of cases) {
     SINGLE[c](Math.max(2_000, iters / 50)); // re-warm after the other cases
@@ -192,7 +283,8 @@ function loopContended(n) {
 }
 
 const bar = new Int32Array(barrier);
-function contended(n) {
+function contended(n, refresh) {
+  if (refresh) refreshThreadConfig();
   loopContended(Math.max(1, Math.floor(n / 10))); // warm-up (JIT of the slow path too)
   const waits0 = runner.waits ?? 0;
   const wakes0 = runner.wakes ?? 0;
@@ -236,6 +328,7 @@ const LOCK_WORDS = {
   spin: [LOCK, LOCK + 1],
   seq_read: null, // SEQ, D0, D1
 };
+for (const k of Object.keys(LOCK_WORDS)) LOCK_WORDS[`floor_${k}`] = LOCK_WORDS[k];
 const abortWord = ctl() + C.ABORT;
 
 function label(c, ta, idx) {
@@ -245,12 +338,14 @@ function label(c, ta, idx) {
   if (lw ? word >= lw[0] && word < lw[1] : word === SEQ) return 'lock';
   if (!lw && (word === D0 || word === D1)) return 'data';
   if (word === abortWord) return 'point';
+  if (word === PREEMPT) return 'preempt_count';
   const r = mem.arena.regionOf(word);
   return r < 0 ? 'unknown' : mem.arena.regions[r].name.replace(/^data:/, '');
 }
 
 /** Per op of each case: the Atomics calls in order, as `op(where)`, and their cost classes. */
-function countCalls(cases) {
+function countCalls(cases, refresh) {
+  if (refresh) refreshThreadConfig();
   const out = {};
   const real = Object.fromEntries(OPS.map((op) => [op, Atomics[op]]));
   for (const c of cases) {
@@ -289,9 +384,10 @@ function countCalls(cases) {
 
 parentPort.on('message', (msg) => {
   try {
-    if (msg.cmd === 'single') parentPort.postMessage({ ok: single(msg.iters, msg.cases), seqImpl, sink });
-    else if (msg.cmd === 'contended') parentPort.postMessage({ ok: contended(msg.n) });
-    else if (msg.cmd === 'count') parentPort.postMessage({ ok: countCalls(msg.cases) });
+    if (msg.cmd === 'single')
+      parentPort.postMessage({ ok: single(msg.iters, msg.cases, msg.refresh), seqImpl, sink });
+    else if (msg.cmd === 'contended') parentPort.postMessage({ ok: contended(msg.n, msg.refresh) });
+    else if (msg.cmd === 'count') parentPort.postMessage({ ok: countCalls(msg.cases, msg.refresh) });
     else throw new Error(`unknown command ${msg.cmd}`);
   } catch (e) {
     parentPort.postMessage({ error: String(e?.stack ?? e) });

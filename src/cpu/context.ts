@@ -4,9 +4,11 @@
 // arena, one word per CPU.
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
+import { threadConfig } from '../shm/thread_config.js';
 import { MAX_CPUS } from './control.js';
 import { BootRunner } from './free.js';
 import { atomicPoints, atomicWindows } from './granularity.js';
+import { gateRunner, pointsQuiet, quietPoint } from './point_gate.js';
 import type { Runner } from './runner.js';
 
 export const BOOT_CPU = -1;
@@ -21,9 +23,15 @@ export const PREEMPT_NEED_RESCHED = 1 << 30;
 /** The nesting part of the word: spinlocks, rcu_read_lock()s and preempt_disable()s held. */
 export const PREEMPT_COUNT_MASK = PREEMPT_NEED_RESCHED - 1;
 
+/** The boot CPU's preempt count word in this thread's arena (-1 before one with the region). */
+let preemptWord0 = -1;
+
 /** Address of `cpu`'s preempt count word. */
 export function preemptCountWord(cpu: number): number {
-  return PREEMPT_COUNT.base() + PREEMPT_COUNT.layout.pcpu + cpu + 1;
+  // A plain add on lock paths: the base is looked up when the thread attaches an arena.
+  return preemptWord0 >= 0
+    ? preemptWord0 + cpu + 1
+    : PREEMPT_COUNT.base() + PREEMPT_COUNT.layout.pcpu + cpu + 1;
 }
 
 export interface CpuContext {
@@ -38,25 +46,58 @@ export interface CpuContext {
   preemptCount: number;
 }
 
-// A class, so that the accessor lives on the prototype: an object literal with an accessor made
+/**
+ * This thread's copy of each CPU's preempt count, slot cpu + 1. Only the CPU itself changes the
+ * nesting part (other CPUs only set PREEMPT_NEED_RESCHED), and the copy takes the same +1 and -1,
+ * so `copy & PREEMPT_COUNT_MASK` is the word's nesting part: might_sleep() tests it without an
+ * Atomics.load. Every write of the
+ * count here writes the copy too; it is reloaded from the arena when the thread attaches one and
+ * at every run start (shm/thread_config.ts), and preemptReset() clears it with the words.
+ */
+export const preemptDepth = new Int32Array(MAX_CPUS + 1);
+threadConfig(() => {
+  const b = PREEMPT_COUNT.tryBase();
+  preemptWord0 = b < 0 ? -1 : b + PREEMPT_COUNT.layout.pcpu;
+  for (let cpu = BOOT_CPU; cpu < MAX_CPUS; cpu++)
+    preemptDepth[cpu + 1] = b < 0 ? 0 : Atomics.load(mem.i32, preemptWord0 + cpu + 1) & PREEMPT_COUNT_MASK;
+});
+
+// A class, so that the accessors live on the prototype: an object literal with an accessor made
 // every cpuCtx load on the lock paths slower (spin_lock+spin_unlock 147 against 120 ns).
 class PerThreadCpu implements CpuContext {
   cpu = BOOT_CPU;
-  runner: Runner = new BootRunner();
   current = 0;
+  private r: Runner = new BootRunner();
+  constructor() {
+    gateRunner(this.r);
+  }
+  get runner(): Runner {
+    return this.r;
+  }
+  /** Assigning a runner decides whether this thread's points are quiet (cpu/point_gate.ts). */
+  set runner(r: Runner) {
+    this.r = r;
+    gateRunner(r);
+  }
   get preemptCount(): number {
     return Atomics.load(mem.i32, preemptCountWord(this.cpu)) & PREEMPT_COUNT_MASK;
   }
   set preemptCount(v: number) {
     Atomics.store(mem.i32, preemptCountWord(this.cpu), v & PREEMPT_COUNT_MASK);
+    preemptDepth[this.cpu + 1] = v & PREEMPT_COUNT_MASK;
   }
 }
 
 export const cpuCtx: CpuContext = new PerThreadCpu();
 
-/** A preemption point: the kernel can be interrupted or preempted here. */
+/**
+ * A preemption point: the kernel can be interrupted or preempted here. While the runner has
+ * nothing to do at it (free mode without jitter windows or --record, boot), a countdown
+ * (cpu/point_gate.ts); otherwise the runner's point().
+ */
 export function point(id: string): void {
-  cpuCtx.runner.point(id);
+  if (pointsQuiet) quietPoint();
+  else cpuCtx.runner.point(id);
 }
 
 export function smp_processor_id(): number {

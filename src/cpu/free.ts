@@ -5,6 +5,7 @@ import { bootEpoch, C, ctl, PC, percpu } from './control.js';
 import { CpuStop } from './errors.js';
 import { setAtomicWindows } from './granularity.js';
 import { digestStep, type JitterConfig, jitterDecision, type WindowInfo, windowTable } from './jitter.js';
+import { clearQuietPoints, pendingQuietPoints, type QuietRunner, regate } from './point_gate.js';
 import { EventKind, RecordWriter, recordBase } from './record.js';
 import type { Runner, WaitResult } from './runner.js';
 
@@ -14,9 +15,10 @@ const SPIN_BEFORE_WAIT = 64;
 
 const parkWord = new Int32Array(new SharedArrayBuffer(4));
 
-export class FreeRunner implements Runner {
+export class FreeRunner implements Runner, QuietRunner {
   readonly mode = 'free' as const;
-  points = 0;
+  /** Points reached in this run, but for the quiet ones not yet handed over (see `points`). */
+  private counted = 0;
   jitterEvents = 0;
   jitterDigest = 0;
   private runSeed = 0;
@@ -48,7 +50,8 @@ export class FreeRunner implements Runner {
   beginRun(runSeed: number): void {
     this.runSeed = runSeed;
     this.spinDone();
-    this.points = 0;
+    this.counted = 0;
+    clearQuietPoints(this);
     this.jitterEvents = 0;
     this.jitterDigest = 0;
     this.occurrences.clear();
@@ -56,6 +59,31 @@ export class FreeRunner implements Runner {
       this.rec.begin();
       this.recording = this.rec.on;
     }
+    regate(this);
+  }
+
+  /** Preemption points reached in this run, the quiet ones included (cpu/point_gate.ts). */
+  get points(): number {
+    return this.counted + pendingQuietPoints(this);
+  }
+
+  /**
+   * No jitter window, no --record, not in a spin loop: a straight-line point would only count and
+   * check the abort word, which the gate does every QUIET_STRIDE points instead.
+   */
+  pointsQuiet(): boolean {
+    // A subclass or an instance that replaces point() hears every point.
+    if (this.point !== FreeRunner.prototype.point) return false;
+    return this.windows.size === 0 && !this.recording && !this.spinning;
+  }
+
+  quietPoints(n: number): void {
+    this.counted += n;
+    if (Atomics.load(mem.i32, this.abortAt) !== 0) throw new CpuStop();
+  }
+
+  absorbQuietPoints(n: number): void {
+    this.counted += n;
   }
 
   /** After the run's program: publish the recording's length. */
@@ -65,7 +93,7 @@ export class FreeRunner implements Runner {
 
   point(id: string): void {
     if (Atomics.load(mem.i32, this.abortAt) !== 0) throw new CpuStop();
-    this.points++;
+    this.counted++;
     if (this.spinning) this.spinDone();
     // Stamped as the CPU arrives, before any jitter: a replay orders each CPU's stretch of code by
     // the stamp of the point that ends it (strategies/follow.ts), and a delay injected here belongs
@@ -120,6 +148,7 @@ export class FreeRunner implements Runner {
   private spinDone(): void {
     this.spinning = false;
     Atomics.store(mem.i32, this.spinSinceAt, 0);
+    regate(this);
   }
 
   relax(spins: number): void {
@@ -128,6 +157,8 @@ export class FreeRunner implements Runner {
       if (this.recording) this.rec!.stamp(EventKind.Spin);
       if (!this.spinning) {
         this.spinning = true;
+        // The next point ends the spin loop (spinDone): it must reach point(), not the gate.
+        regate(this);
         Atomics.store(mem.i32, percpu(this.cpu, PC.CURRENT), this.currentTask());
         Atomics.store(mem.i32, this.spinSinceAt, ((wallNow() - bootEpoch()) | 0) + 1);
       }
@@ -144,9 +175,15 @@ export class FreeRunner implements Runner {
 }
 
 /** The runner of the main thread while it sets a machine up: no jitter, never preempted. */
-export class BootRunner implements Runner {
+export class BootRunner implements Runner, QuietRunner {
   readonly mode = 'boot' as const;
   point(_id: string): void {}
+  pointsQuiet(): boolean {
+    // A subclass or an instance that replaces point() (tests do) hears every point.
+    return this.point === BootRunner.prototype.point;
+  }
+  quietPoints(_n: number): void {}
+  absorbQuietPoints(_n: number): void {}
   wait(addr: number, expected: number, timeoutMs: number): WaitResult {
     const t = Number.isFinite(timeoutMs) ? timeoutMs / timeScale() : undefined;
     return Atomics.wait(mem.i32, addr, expected, t);

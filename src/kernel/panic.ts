@@ -51,6 +51,18 @@ const HIDDEN_FRAMES = new Set([
   'kasan_report',
   'kasan_report_invalid_free',
   'checkAccess',
+  'checkAccessSlow',
+  // The out-of-line halves of lock functions (their fast paths stay small): traces print the
+  // kernel's function, which is the next frame.
+  'down_read_debug',
+  'down_read_killable_debug',
+  'down_write_debug',
+  'down_write_killable_debug',
+  'release_debug',
+  'spin_lock_debug',
+  'spin_release_debug',
+  '__up_read_wake',
+  'rwsem_read_trylock_overflow',
   'kread',
   'kwrite',
   'kxchg',
@@ -61,6 +73,11 @@ const HIDDEN_FRAMES = new Set([
   'page_fault_oops',
   'printk',
 ]);
+
+/** Does a call trace leave out this kernel function's frame? (lockdep_ip.ts keys traces the same way.) */
+export function hiddenFrame(fn: string): boolean {
+  return HIDDEN_FRAMES.has(fn);
+}
 
 /** Frames a call trace captures: deep enough for any kernel path and the scenario code under it. */
 const TRACE_DEPTH = 64;
@@ -128,7 +145,8 @@ export function die(first: string, how = 'Oops: 0000'): never {
 /** A lock or atomic word: a wild pointer takes the page fault the hardware would; freed memory is a KASAN report. */
 export function check_kernel_pointer(addr: number, write: boolean): void {
   // The arena's header words (0..255) are the NULL page: no kernel object lives there.
-  if (!(addr >= 256 && addr < mem.i32.length && Number.isInteger(addr))) page_fault_oops(addr, write);
+  // `(addr | 0) === addr`: an int32, which every arena address is (Number.isInteger cost more).
+  if (!((addr | 0) === addr && addr >= 256 && addr < mem.i32.length)) page_fault_oops(addr, write);
   // A live address may still be freed memory: KASAN checks lock and atomic words too.
   instrument_atomic_read_write(addr);
 }

@@ -4,25 +4,37 @@
 // PREEMPT_NEED_RESCHED in it. A preempt-disabled region is an RCU-sched read-side critical
 // section: kernel/rcu/sched_qs.ts waits for it.
 
-import { cpuCtx, PREEMPT_COUNT_MASK, PREEMPT_NEED_RESCHED, preemptCountWord } from '../cpu/context.js';
+import {
+  cpuCtx,
+  PREEMPT_COUNT_MASK,
+  PREEMPT_NEED_RESCHED,
+  preemptCountWord,
+  preemptDepth,
+} from '../cpu/context.js';
 import { MAX_CPUS } from '../cpu/control.js';
 import { mem } from '../shm/arena.js';
 
 // include/linux/preempt.h preempt_disable(), v4.14
 export function preempt_disable(): void {
-  Atomics.add(mem.i32, preemptCountWord(cpuCtx.cpu), 1);
+  const cpu = cpuCtx.cpu;
+  Atomics.add(mem.i32, preemptCountWord(cpu), 1);
+  preemptDepth[cpu + 1]!++;
 }
 
 // include/linux/preempt.h preempt_enable(), v4.14, with x86's preempt_count_dec_and_test(): the
 // outermost enable with a resched pending goes to preempt_schedule().
 export function preempt_enable(): void {
-  const w = preemptCountWord(cpuCtx.cpu);
+  const cpu = cpuCtx.cpu;
+  const w = preemptCountWord(cpu);
+  preemptDepth[cpu + 1]!--;
   if (Atomics.sub(mem.i32, w, 1) === (PREEMPT_NEED_RESCHED | 1)) preempt_schedule(w);
 }
 
 // include/linux/preempt.h preempt_enable_no_resched(), v4.14: the pending resched stays pending.
 export function preempt_enable_no_resched(): void {
-  Atomics.sub(mem.i32, preemptCountWord(cpuCtx.cpu), 1);
+  const cpu = cpuCtx.cpu;
+  Atomics.sub(mem.i32, preemptCountWord(cpu), 1);
+  preemptDepth[cpu + 1]!--;
 }
 
 // include/linux/preempt.h preempt_count(), v4.14
@@ -55,4 +67,5 @@ export function resched_cpu(cpu: number): boolean {
 /** Per-run reset: every CPU's count zero (a CPU that died inside a spinlock left its count up). */
 export function preemptReset(): void {
   for (let cpu = -1; cpu < MAX_CPUS; cpu++) Atomics.store(mem.i32, preemptCountWord(cpu), 0);
+  preemptDepth.fill(0);
 }

@@ -2,7 +2,7 @@
 // a bad access prints the KASAN report (once per run, as without kasan_multi_shot) and goes on
 // with the access, as the real KASAN does. A wild pointer oopses.
 import { cpuCtx } from '../cpu/context.js';
-import { instrumentation } from '../kernel/instrumented.js';
+import { instrumentation, setAtomicsInstrumented } from '../kernel/instrumented.js';
 import { add_taint, callTrace, cpuLine, page_fault_oops, TAINT_BAD_PAGE } from '../kernel/panic.js';
 import { hex8, KERN_ERR, printk } from '../kernel/printk.js';
 import { task_comm, task_pid } from '../kernel/task_struct.js';
@@ -82,6 +82,7 @@ function loadShadows(): void {
       : undefined;
   });
   forArena = mem.arena;
+  lastHi = 0;
 }
 
 function shadowOf(id: number): Shadow | undefined {
@@ -149,7 +150,22 @@ export function kasan_report_invalid_free(
   });
 }
 
+/**
+ * The last object a check found live: its words [lastLo, lastHi) and its state word. A lock
+ * operation checks the same word again and again, and then a check is two compares and the one
+ * load of the state word (which can change at any moment: it is always loaded).
+ */
+let lastLo = 0;
+let lastHi = 0;
+let lastState = 0;
+let lastLive = 0;
+
 function checkAccess(addr: number, write: boolean): void {
+  if (addr < lastHi && addr >= lastLo && Atomics.load(mem.i32, lastState) === lastLive) return;
+  checkAccessSlow(addr, write);
+}
+
+function checkAccessSlow(addr: number, write: boolean): void {
   const id = mem.arena.regionOf(addr);
   if (forArena !== mem.arena) loadShadows();
   // Fast path: the word lies inside an object whose state says live. The state word goes through
@@ -161,12 +177,15 @@ function checkAccess(addr: number, write: boolean): void {
       // A multiply instead of a division: this runs for every checked word.
       const slot = Math.floor(rel * o.inv);
       const off = rel - slot * o.stride;
-      if (
-        off >= o.objLo &&
-        off < o.objHi &&
-        Atomics.load(mem.i32, o.stateAt + slot * o.stateStride) === o.live
-      )
+      const state = o.stateAt + slot * o.stateStride;
+      if (off >= o.objLo && off < o.objHi && Atomics.load(mem.i32, state) === o.live) {
+        const at = o.base + slot * o.stride;
+        lastLo = at + o.objLo;
+        lastHi = at + o.objHi;
+        lastState = state;
+        lastLive = o.live;
         return;
+      }
     }
   } else if (id < 0) page_fault_oops(addr, write);
   const s = byId[id];
@@ -209,16 +228,20 @@ export function kxchg(addr: number, v: number): number {
 /**
  * This thread's copy of !KASAN.atomics_off (shm/thread_config.ts): refreshed when the thread
  * attaches the arena, at every run start and by kasan_instrument_atomics(), so that a check
- * costs no Atomics.load of the flag. A machine without the KASAN statics checks.
+ * costs no Atomics.load of the flag. A machine without the KASAN statics checks. The copy the
+ * lock paths test is instrumented.ts's, kept equal to this one.
  */
 let atomicsChecked = true;
 threadConfig(() => {
   const b = KASAN.tryBase();
   atomicsChecked = b < 0 || Atomics.load(mem.i32, b + KASAN.layout.atomics_off) === 0;
+  setAtomicsInstrumented(atomicsChecked);
+  lastHi = 0; // the arena may have changed: forget the last object checked
 });
 
+// mm/kasan/shadow.c kasan_check_range() for an instrumented atomic or lock word, v6.6
 function kasan_check_atomic(addr: number, write: boolean): void {
-  if (atomicsChecked) checkAccess(addr, write);
+  checkAccess(addr, write);
 }
 
 /**
@@ -229,6 +252,7 @@ function kasan_check_atomic(addr: number, write: boolean): void {
 export function kasan_instrument_atomics(on: boolean): void {
   Atomics.store(mem.i32, KASAN.base() + KASAN.layout.atomics_off, on ? 0 : 1);
   atomicsChecked = on;
+  setAtomicsInstrumented(on);
 }
 
 /** Whether this CPU checks lock and atomic words now (its copy of the switch). */
@@ -236,6 +260,7 @@ export function kasanAtomicsInstrumented(): boolean {
   return atomicsChecked;
 }
 instrumentation.check = kasan_check_atomic;
+setAtomicsInstrumented(atomicsChecked);
 
 /** Checks an access without doing it (an atomic op on a lock word, a memcpy). */
 export function kasan_check(addr: number, write: boolean): void {

@@ -14,7 +14,7 @@
 // even one raw frame is what an acquisition still pays (2-5 µs on a loaded 2-vCPU host).
 import { type Arena, mem } from '../../shm/arena.js';
 import { intern, strAt } from '../../shm/strtab.js';
-import { callTrace } from '../panic.js';
+import { callTrace, hiddenFrame } from '../panic.js';
 import {
   FILE_ENTRY,
   FILE_KERNEL,
@@ -31,11 +31,17 @@ const INLINE_FILE = /[/\\]mm[/\\]mmap_lock\.[jt]s$/;
 /** Formatted frames captured to symbolize: the API function is a few frames down, its caller next. */
 const IP_STACK_DEPTH = 24;
 
-/** Raw frames captured per acquisition: the API function, its caller (or an inline wrapper), the wrapper's caller. */
-const RAW_IP_DEPTH = 3;
+/**
+ * Raw frames captured per acquisition: the API function's out-of-line debug half (rwsem.ts,
+ * spinlock.ts), the API function, its caller (or an inline wrapper), the wrapper's caller.
+ */
+const RAW_IP_DEPTH = 4;
 
-/** Raw frames save_trace() captures to key a path: lockdep's own frames, then the trace's (and a few left out). */
-const RAW_TRACE_DEPTH = 14;
+/**
+ * Raw frames save_trace() captures to key a path: lockdep's own frames, then the trace's (and a
+ * few left out, such as the lock functions' out-of-line debug halves).
+ */
+const RAW_TRACE_DEPTH = 16;
 
 // biome-ignore lint/complexity/noBannedTypes: Error.captureStackTrace takes any function
 type Fn = Function;
@@ -188,10 +194,11 @@ export function callerIp(api: string, below: Fn = callerIp): number {
 
 /**
  * The Error an acquisition's hook makes in its own frame, as the first thing it does, to find its
- * _RET_IP_ with ipOfError(): the raw frames of the hook, the API function, its caller and (past an
- * inline wrapper) the caller's caller, and no more, so that V8 walks as few frames as it can.
+ * _RET_IP_ with ipOfError(): the raw frames of the hook, the API function's debug half, the API
+ * function, its caller and (past an inline wrapper) the caller's caller, and no more, so that V8
+ * walks as few frames as it can.
  */
-export const ACQUIRE_IP_DEPTH = 4;
+export const ACQUIRE_IP_DEPTH = 5;
 
 /** _RET_IP_ of the lock API function `api` from an Error made by `hook`, the function `api` called (see ACQUIRE_IP_DEPTH). */
 export function ipOfError(e: Error, api: string, hook: Fn, skip = 1): number {
@@ -318,7 +325,9 @@ function traceKey(cs: Site[]): { key: string; from: number; to: number } | undef
     const k = scriptClass[s]! & 3;
     if (k === FILE_ENTRY) return { key, from: i, to: j };
     key += `${s}:${c.getPosition()},`;
-    if (k !== FILE_SKIP && ++kept === MAX_TRACE) return { key, from: i, to: j + 1 };
+    // Counted as callTrace() prints: a kernel frame it hides is not one of the MAX_TRACE.
+    if (k === FILE_SKIP || (k === FILE_KERNEL && hiddenFrame(nameOf(c)))) continue;
+    if (++kept === MAX_TRACE) return { key, from: i, to: j + 1 };
   }
   return undefined;
 }

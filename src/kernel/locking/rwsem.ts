@@ -1,9 +1,11 @@
 // The rw_semaphore's public entry points (include/linux/rwsem.h, kernel/locking/rwsem.c wrappers):
 // might_sleep(), the preemption point, lockdep's rwsem_acquire*() and LOCK_CONTENDED() (reads are
 // non-recursive shared acquisitions), --trace slices, then the era's algorithm installed by
-// rwsem_ops.ts (the v4.14 xadd rwsem or v6.6's). With lockdep and lock_stat off the entry points
-// pay one load of the config word. Also the debug views the reports read (owner, waiters), which
-// both algorithms encode alike.
+// rwsem_ops.ts (the v4.14 xadd rwsem or v6.6's). With lockdep, lock_stat and --trace off an entry
+// point tests two thread-local flags and makes the algorithm's Atomics calls and nothing else (a
+// quiet preemption point is a countdown, cpu/point_gate.ts); the debug work lives in separate
+// functions, so the fast path stays small enough for TurboFan to inline whole into its caller.
+// Also the debug views the reports read (owner, waiters), which both algorithms encode alike.
 import { point } from '../../cpu/context.js';
 import {
   LockKind,
@@ -12,6 +14,7 @@ import {
   traceFn,
   traceLockAcquired,
   traceLockReleased,
+  tracing,
 } from '../../cpu/trace_buffer.js';
 import { mem } from '../../shm/arena.js';
 import { check_kernel_pointer } from '../panic.js';
@@ -30,6 +33,15 @@ import { initSiteName } from './lockdep_ip.js';
 import { lockDebugFlags } from './lockdep_state.js';
 import type { RwsemOps } from './rwsem_ops.js';
 import { EINTR, RWSEM, RWSEM_OWNER_FLAGS_MASK, RWSEM_READER_OWNED } from './rwsem_types.js';
+
+const COUNT = RWSEM.count;
+const OWNER = RWSEM.owner;
+
+/** lockdep, lock_stat or --trace on for this thread: the entry points take their debug halves. */
+function lockDebugOrTrace(): boolean {
+  return lockDebugFlags() !== 0 || tracing();
+}
+
 import { rwsem_v6_6 } from './rwsem_v6_6.js';
 
 export * from './rwsem_types.js';
@@ -83,17 +95,17 @@ export function init_rwsem(sem: number, name?: string): void {
 
 // include/linux/rwsem.h rwsem_is_locked(): any count but RWSEM_UNLOCKED_VALUE (0 in both eras)
 export function rwsem_is_locked(sem: number): boolean {
-  return Atomics.load(mem.i32, sem + RWSEM.count) !== 0;
+  return Atomics.load(mem.i32, sem + COUNT) !== 0;
 }
 
 /** The owner task: a writer, or (v6.6) the last reader; 0 when v4.14's readers own it. */
 export function rwsem_owner(sem: number): number {
-  return Atomics.load(mem.i32, sem + RWSEM.owner) & ~RWSEM_OWNER_FLAGS_MASK;
+  return Atomics.load(mem.i32, sem + OWNER) & ~RWSEM_OWNER_FLAGS_MASK;
 }
 
 /** Bit 0 of the owner word: v6.6's RWSEM_READER_OWNED flag, v4.14's owner == (task *)1. */
 export function is_rwsem_reader_owned(sem: number): boolean {
-  return (Atomics.load(mem.i32, sem + RWSEM.owner) & RWSEM_READER_OWNED) !== 0;
+  return (Atomics.load(mem.i32, sem + OWNER) & RWSEM_READER_OWNED) !== 0;
 }
 
 /** Readers counted in the count word, in the installed algorithm's encoding (for the reports). */
@@ -103,6 +115,18 @@ export function rwsem_reader_count(sem: number): number {
 
 // kernel/locking/rwsem.c down_read(), v6.6 (both eras' wrappers)
 export function down_read(sem: number): void {
+  if (lockDebugOrTrace()) {
+    down_read_debug(sem);
+    return;
+  }
+  might_sleep('kernel/locking/rwsem.c:down_read');
+  point('down_read');
+  check_kernel_pointer(sem, true);
+  __down_read_(sem);
+}
+
+// kernel/locking/rwsem.c down_read(), v6.6, with lockdep, lock_stat or --trace on
+function down_read_debug(sem: number): void {
   traceBegin(T.down_read);
   try {
     might_sleep('kernel/locking/rwsem.c:down_read');
@@ -122,6 +146,15 @@ export function down_read(sem: number): void {
 
 // kernel/locking/rwsem.c down_read_killable(), v6.6 (both eras' wrappers)
 export function down_read_killable(sem: number): number {
+  if (lockDebugOrTrace()) return down_read_killable_debug(sem);
+  might_sleep('kernel/locking/rwsem.c:down_read_killable');
+  point('down_read');
+  check_kernel_pointer(sem, true);
+  return __down_read_killable_(sem);
+}
+
+// kernel/locking/rwsem.c down_read_killable(), v6.6, with lockdep, lock_stat or --trace on
+function down_read_killable_debug(sem: number): number {
   traceBegin(T.down_read_killable);
   let ret: number;
   try {
@@ -149,13 +182,27 @@ export function down_read_trylock(sem: number): boolean {
   point('down_read_trylock');
   check_kernel_pointer(sem, true);
   if (!__down_read_trylock_(sem)) return false;
-  if (lockDebugFlags() !== 0) rwsem_acquire_read(sem, 1, 'down_read_trylock');
-  traceLockAcquired(sem, LockKind.Read);
+  if (lockDebugOrTrace()) {
+    if (lockDebugFlags() !== 0) rwsem_acquire_read(sem, 1, 'down_read_trylock');
+    traceLockAcquired(sem, LockKind.Read);
+  }
   return true;
 }
 
 // kernel/locking/rwsem.c down_write(), v6.6 (both eras' wrappers)
 export function down_write(sem: number): void {
+  if (lockDebugOrTrace()) {
+    down_write_debug(sem);
+    return;
+  }
+  might_sleep('kernel/locking/rwsem.c:down_write');
+  point('down_write');
+  check_kernel_pointer(sem, true);
+  __down_write_(sem);
+}
+
+// kernel/locking/rwsem.c down_write(), v6.6, with lockdep, lock_stat or --trace on
+function down_write_debug(sem: number): void {
   traceBegin(T.down_write);
   try {
     might_sleep('kernel/locking/rwsem.c:down_write');
@@ -175,6 +222,15 @@ export function down_write(sem: number): void {
 
 // kernel/locking/rwsem.c down_write_killable(), v6.6 (both eras' wrappers)
 export function down_write_killable(sem: number): number {
+  if (lockDebugOrTrace()) return down_write_killable_debug(sem);
+  might_sleep('kernel/locking/rwsem.c:down_write_killable');
+  point('down_write');
+  check_kernel_pointer(sem, true);
+  return __down_write_killable_(sem);
+}
+
+// kernel/locking/rwsem.c down_write_killable(), v6.6, with lockdep, lock_stat or --trace on
+function down_write_killable_debug(sem: number): number {
   traceBegin(T.down_write_killable);
   let ret: number;
   try {
@@ -202,16 +258,19 @@ export function down_write_trylock(sem: number): boolean {
   point('down_write_trylock');
   check_kernel_pointer(sem, true);
   if (!__down_write_trylock_(sem)) return false;
-  if (lockDebugFlags() !== 0) rwsem_acquire(sem, 1, 'down_write_trylock');
-  traceLockAcquired(sem, LockKind.Write);
+  if (lockDebugOrTrace()) {
+    if (lockDebugFlags() !== 0) rwsem_acquire(sem, 1, 'down_write_trylock');
+    traceLockAcquired(sem, LockKind.Write);
+  }
   return true;
 }
 
 // kernel/locking/rwsem.c up_read(), v6.6 (both eras' wrappers)
 export function up_read(sem: number): void {
   check_kernel_pointer(sem, true);
-  traceLockReleased(sem, LockKind.Read);
-  if (currentHoldsTrackedLocks()) lock_release(sem); // rwsem_release()
+  // rwsem_release() (and the --trace slice's end): only when this thread has debugging on, or
+  // current still holds locks it tracked before debugging was switched off.
+  if (lockDebugOrTrace() || currentHoldsTrackedLocks()) release_debug(sem, LockKind.Read);
   __up_read_(sem);
   point('up_read');
 }
@@ -219,10 +278,15 @@ export function up_read(sem: number): void {
 // kernel/locking/rwsem.c up_write(), v6.6 (both eras' wrappers)
 export function up_write(sem: number): void {
   check_kernel_pointer(sem, true);
-  traceLockReleased(sem, LockKind.Write);
-  if (currentHoldsTrackedLocks()) lock_release(sem); // rwsem_release()
+  if (lockDebugOrTrace() || currentHoldsTrackedLocks()) release_debug(sem, LockKind.Write);
   __up_write_(sem);
   point('up_write');
+}
+
+// kernel/locking/rwsem.c rwsem_release() (lockdep's half of up_read/up_write), v6.6, and --trace
+function release_debug(sem: number, kind: LockKind): void {
+  traceLockReleased(sem, kind);
+  if (currentHoldsTrackedLocks()) lock_release(sem);
 }
 
 // kernel/locking/rwsem.c downgrade_write(), v6.6 (both eras' wrappers)

@@ -10,9 +10,14 @@ export const RWSEM_WAKE_ANY = 0;
 export const RWSEM_WAKE_READERS = 1;
 export const RWSEM_WAKE_READ_OWNED = 2;
 
-/** Word addresses of sem->count and sem->owner. */
-export const cnt = (sem: number): number => sem + RWSEM.count;
-export const own = (sem: number): number => sem + RWSEM.owner;
+/**
+ * Word addresses of sem->count and sem->owner. Literal offsets: V8 would load a layout object's
+ * field on every lock operation; checked against the layout once, here.
+ */
+export const cnt = (sem: number): number => sem;
+export const own = (sem: number): number => sem + 1;
+if (RWSEM.count !== 0 || RWSEM.owner !== 1)
+  throw new Error('rwsem_owner.ts: cnt()/own() disagree with RWSEM');
 
 // kernel/locking/rwsem.h rwsem_set_owner(), v4.14 (rwsem.c, v6.6)
 export function rwsem_set_owner(sem: number): void {

@@ -26,7 +26,6 @@ import {
   RWSEM_WAKE_ANY,
   RWSEM_WAKE_READ_OWNED,
   RWSEM_WAKE_READERS,
-  rwsem_clear_owner,
   rwsem_set_owner,
 } from './rwsem_owner.js';
 import {
@@ -336,26 +335,52 @@ function rwsem_down_write_slowpath(sem: number, state: number, try_lock: TryWrit
 
 let lastCount = 0;
 
-// kernel/locking/rwsem.c rwsem_read_trylock(): the bias goes in first, unconditionally.
+// The fast paths' words and bits as literals (an imported constant costs V8 a cell load and a
+// hole check on every lock operation); checked against rwsem_types.ts once, here.
+const FAST_READER_BIAS = 256; // RWSEM_READER_BIAS
+const FAST_READ_FAILED = 0x80000007 | 0; // RWSEM_READ_FAILED_MASK
+const FAST_WAKE_MASK = 0xffffff03 | 0; // RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS
+const FAST_OWNER_KEEP = 2; // RWSEM_NONSPINNABLE
+const FAST_READER_OWNED = 1; // RWSEM_READER_OWNED
+if (
+  FAST_READER_BIAS !== RWSEM_READER_BIAS ||
+  FAST_READ_FAILED !== RWSEM_READ_FAILED_MASK ||
+  FAST_WAKE_MASK !== (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS) ||
+  FAST_OWNER_KEEP !== RWSEM_NONSPINNABLE ||
+  FAST_READER_OWNED !== RWSEM_READER_OWNED ||
+  RWSEM.count !== 0 ||
+  RWSEM.owner !== 1
+)
+  throw new Error('rwsem_v6_6.ts: the fast-path literals disagree with rwsem_types.ts');
+
+// kernel/locking/rwsem.c rwsem_read_trylock(), v6.6: the bias goes in first, unconditionally.
 function rwsem_read_trylock(sem: number): boolean {
-  lastCount = (Atomics.add(mem.i32, cnt(sem), RWSEM_READER_BIAS) + RWSEM_READER_BIAS) | 0;
-  if (lastCount < 0) {
-    WARN_ON_ONCE(true, 'kernel/locking/rwsem.c:rwsem_read_trylock');
-    rwsem_set_nonspinnable(sem);
+  const i32 = mem.i32;
+  const count = (Atomics.add(i32, sem, FAST_READER_BIAS) + FAST_READER_BIAS) | 0;
+  lastCount = count;
+  if (count & FAST_READ_FAILED) {
+    if (count < 0) rwsem_read_trylock_overflow(sem);
+    return false;
   }
-  if (!(lastCount & RWSEM_READ_FAILED_MASK)) {
-    rwsem_set_reader_owned(sem);
-    return true;
-  }
-  return false;
+  // rwsem_set_reader_owned(): current, keeping the nonspinnable bit
+  const keep = Atomics.load(i32, sem + 1) & FAST_OWNER_KEEP;
+  Atomics.store(i32, sem + 1, get_current() | keep | FAST_READER_OWNED);
+  return true;
 }
 
+// kernel/locking/rwsem.c rwsem_read_trylock(), v6.6: the reader count overflowed into the sign
+// bit (RWSEM_FLAG_READFAIL, part of the failed mask). Out of line: the fast path stays small.
+function rwsem_read_trylock_overflow(sem: number): void {
+  WARN_ON_ONCE(true, 'kernel/locking/rwsem.c:rwsem_read_trylock');
+  rwsem_set_nonspinnable(sem);
+}
+
+// kernel/locking/rwsem.c rwsem_write_trylock(), v6.6
 function rwsem_write_trylock(sem: number): boolean {
-  if (Atomics.compareExchange(mem.i32, cnt(sem), 0, RWSEM_WRITER_LOCKED) === 0) {
-    rwsem_set_owner(sem);
-    return true;
-  }
-  return false;
+  const i32 = mem.i32;
+  if (Atomics.compareExchange(i32, sem, 0, 1 /* RWSEM_WRITER_LOCKED */) !== 0) return false;
+  Atomics.store(i32, sem + 1, get_current()); // rwsem_set_owner()
+  return true;
 }
 
 function __down_read_common(sem: number, state: number): number {
@@ -405,22 +430,26 @@ function rwsem_wake(sem: number): void {
 
 // kernel/locking/rwsem.c __up_read(), v6.6
 function __up_read(sem: number): void {
-  const tmp = (Atomics.sub(mem.i32, cnt(sem), RWSEM_READER_BIAS) - RWSEM_READER_BIAS) | 0;
-  if ((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) === RWSEM_FLAG_WAITERS) {
-    // Released, not done: a writer may take the lock and free the memory holding it before the
-    // wake-up below touches it (kernel-locking.md §1.14; per-VMA locks, Jann Horn, Jan 2023).
-    atomicPoint('__up_read:released');
-    clear_nonspinnable(sem);
-    rwsem_wake(sem);
-  }
+  const tmp = (Atomics.sub(mem.i32, sem, FAST_READER_BIAS) - FAST_READER_BIAS) | 0;
+  if ((tmp & FAST_WAKE_MASK) === 2 /* RWSEM_FLAG_WAITERS */) __up_read_wake(sem);
+}
+
+// kernel/locking/rwsem.c __up_read(), v6.6: the last reader left with waiters queued.
+function __up_read_wake(sem: number): void {
+  // Released, not done: a writer may take the lock and free the memory holding it before the
+  // wake-up below touches it (kernel-locking.md §1.14; per-VMA locks, Jann Horn, Jan 2023).
+  atomicPoint('__up_read:released');
+  clear_nonspinnable(sem);
+  rwsem_wake(sem);
 }
 
 // kernel/locking/rwsem.c __up_write(), v6.6
 function __up_write(sem: number): void {
-  rwsem_clear_owner(sem);
+  const i32 = mem.i32;
+  Atomics.store(i32, sem + 1, 0); // rwsem_clear_owner()
   atomicPoint('__up_write:owner_cleared'); // no owner, still write-locked: spinners see this
-  const tmp = Atomics.sub(mem.i32, cnt(sem), RWSEM_WRITER_LOCKED);
-  if (tmp & RWSEM_FLAG_WAITERS) rwsem_wake(sem);
+  const tmp = Atomics.sub(i32, sem, 1 /* RWSEM_WRITER_LOCKED */);
+  if (tmp & 2 /* RWSEM_FLAG_WAITERS */) rwsem_wake(sem);
 }
 
 // kernel/locking/rwsem.c __downgrade_write(), v6.6

@@ -1,10 +1,12 @@
 // A ticket spinlock (x86 arch_spinlock_t before qspinlock): one word, `head` in the low half,
 // `tail` in the high half. Lock takes a ticket with one fetch-add; unlock is one final store.
 // With lockdep or lock_stat on, the lock goes through spin_acquire() and LOCK_CONTENDED() as
-// kernel/locking/spinlock.c does; off, the only extra cost is the load of the config word on the
-// lock side and a plain read of current's lockdep_depth on the unlock side.
+// kernel/locking/spinlock.c does; off (and --trace off), spin_lock and spin_unlock test two
+// thread-local flags (and current's lockdep_depth on unlock), then make the preempt count's and
+// the ticket lock's Atomics calls only. The debug halves are separate functions, so that the
+// fast paths stay small enough for TurboFan to inline into their callers.
 import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
-import { LockKind, traceLockAcquired, traceLockReleased } from '../../cpu/trace_buffer.js';
+import { LockKind, traceLockAcquired, traceLockReleased, tracing } from '../../cpu/trace_buffer.js';
 import { mem } from '../../shm/arena.js';
 import { check_kernel_pointer } from '../panic.js';
 import { preempt_disable, preempt_enable } from '../preempt.js';
@@ -47,6 +49,18 @@ function do_raw_spin_trylock(lock: number): boolean {
 
 // include/linux/spinlock_api_smp.h __raw_spin_lock(), v6.6
 export function spin_lock(lock: number): void {
+  if (lockDebugFlags() !== 0 || tracing()) {
+    spin_lock_debug(lock);
+    return;
+  }
+  point('spin_lock');
+  check_kernel_pointer(lock, true);
+  preempt_disable();
+  do_raw_spin_lock(lock);
+}
+
+// include/linux/spinlock_api_smp.h __raw_spin_lock(), v6.6, with lockdep, lock_stat or --trace on
+function spin_lock_debug(lock: number): void {
   point('spin_lock');
   check_kernel_pointer(lock, true);
   preempt_disable();
@@ -78,8 +92,7 @@ export function spin_trylock(lock: number): boolean {
 // arch_spin_unlock().
 export function spin_unlock(lock: number): void {
   check_kernel_pointer(lock, true);
-  traceLockReleased(lock, LockKind.Spin);
-  if (currentHoldsTrackedLocks()) lock_release(lock);
+  if (lockDebugFlags() !== 0 || tracing() || currentHoldsTrackedLocks()) spin_release_debug(lock);
   const head = lock * 2;
   // Only the holder writes `head`, so this store is the unlock and the lock's last access.
   const h = Atomics.load(mem.u16, head);
@@ -87,6 +100,12 @@ export function spin_unlock(lock: number): void {
   Atomics.store(mem.u16, head, (h + 1) & 0xffff);
   preempt_enable();
   point('spin_unlock');
+}
+
+// include/linux/spinlock.h spin_release() (lockdep's half of spin_unlock), v6.6, and --trace
+function spin_release_debug(lock: number): void {
+  traceLockReleased(lock, LockKind.Spin);
+  if (currentHoldsTrackedLocks()) lock_release(lock);
 }
 
 export function spin_is_locked(lock: number): boolean {

@@ -1,0 +1,123 @@
+// Quiet preemption points (src/cpu/point_gate.ts): while the free runner has nothing to do at a
+// point (no jitter window, no --record, not spinning), point() is a countdown, yet the points are
+// counted exactly, an abort still stops the CPU within QUIET_STRIDE points, a runner that
+// replaces point() hears every point, and a spin loop's end is still seen by the next point.
+// Also the per-thread copy of the preempt count that might_sleep() tests.
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  BOOT_CPU,
+  cpuCtx,
+  PREEMPT_COUNT_MASK,
+  point,
+  preemptCountWord,
+  preemptDepth,
+} from '../src/cpu/context.js';
+import { C, ctl, PC, percpu } from '../src/cpu/control.js';
+import { CpuStop } from '../src/cpu/errors.js';
+import { BootRunner, FreeRunner } from '../src/cpu/free.js';
+import { NO_JITTER } from '../src/cpu/jitter.js';
+import { Machine } from '../src/cpu/machine.js';
+import { pointsQuiet, QUIET_STRIDE } from '../src/cpu/point_gate.js';
+import { preempt_disable, preempt_enable } from '../src/kernel/preempt.js';
+import { kernelReset, machineRegions } from '../src/scenarios/kernel_image.js';
+import { mem } from '../src/shm/arena.js';
+
+describe('quiet preemption points', () => {
+  const machine = new Machine(machineRegions(64));
+  afterAll(async () => {
+    machine.attach();
+    await machine.destroy();
+  });
+
+  function freeCpu(): FreeRunner {
+    machine.attach();
+    kernelReset();
+    Atomics.store(mem.i32, ctl() + C.ABORT, 0);
+    cpuCtx.cpu = 0;
+    const r = new FreeRunner(NO_JITTER, 0);
+    cpuCtx.runner = r;
+    r.beginRun(1);
+    return r;
+  }
+
+  it('a free runner without windows is quiet, and counts every point exactly', () => {
+    const r = freeCpu();
+    expect(pointsQuiet).toBe(true);
+    const n = 3 * QUIET_STRIDE + 17;
+    for (let i = 0; i < n; i++) point('p');
+    expect(r.points).toBe(n);
+    r.beginRun(2);
+    expect(r.points).toBe(0);
+    point('p');
+    expect(r.points).toBe(1);
+    machine.attach();
+  });
+
+  it('a run traced through another runner, then handed back, keeps its quiet points', () => {
+    const r = freeCpu();
+    for (let i = 0; i < 100; i++) point('p');
+    // cpu_loop: a traced run's runner is a TracingRunner; afterwards its own runner is put back
+    // before the count is published.
+    cpuCtx.runner = new BootRunner();
+    cpuCtx.runner = r;
+    expect(r.points).toBe(100);
+    for (let i = 0; i < 100; i++) point('p');
+    cpuCtx.runner = r; // the same runner again: nothing dropped, nothing counted twice
+    expect(r.points).toBe(200);
+    machine.attach();
+  });
+
+  it('an abort stops a CPU that only makes straight-line points within QUIET_STRIDE points', () => {
+    freeCpu();
+    Atomics.store(mem.i32, ctl() + C.ABORT, 1);
+    let made = 0;
+    expect(() => {
+      for (; made <= 2 * QUIET_STRIDE; made++) point('p');
+    }).toThrow(CpuStop);
+    expect(made).toBeLessThanOrEqual(QUIET_STRIDE);
+    Atomics.store(mem.i32, ctl() + C.ABORT, 0);
+    machine.attach();
+  });
+
+  it('a runner that replaces point() hears every point', () => {
+    machine.attach();
+    const heard: string[] = [];
+    cpuCtx.runner = Object.assign(new BootRunner(), { point: (id: string) => void heard.push(id) });
+    expect(pointsQuiet).toBe(false);
+    point('a');
+    point('b');
+    expect(heard).toEqual(['a', 'b']);
+    machine.attach();
+    expect(pointsQuiet).toBe(true);
+  });
+
+  it('a spin loop makes the points loud until the next point ends it', () => {
+    const r = freeCpu();
+    r.relax(0);
+    expect(pointsQuiet).toBe(false);
+    expect(Atomics.load(mem.i32, percpu(0, PC.SPIN_SINCE))).not.toBe(0);
+    point('after the loop');
+    expect(Atomics.load(mem.i32, percpu(0, PC.SPIN_SINCE))).toBe(0);
+    expect(pointsQuiet).toBe(true);
+    expect(r.points).toBe(1);
+    machine.attach();
+  });
+
+  it("might_sleep's copy of the preempt count follows the arena word's nesting part", () => {
+    machine.attach();
+    kernelReset();
+    cpuCtx.cpu = 2;
+    cpuCtx.preemptCount = 0;
+    const word = () => Atomics.load(mem.i32, preemptCountWord(2)) & PREEMPT_COUNT_MASK;
+    preempt_disable();
+    preempt_disable();
+    expect(word()).toBe(2);
+    expect(preemptDepth[3]! & PREEMPT_COUNT_MASK).toBe(2);
+    preempt_enable();
+    expect(preemptDepth[3]! & PREEMPT_COUNT_MASK).toBe(word());
+    cpuCtx.preemptCount = 0;
+    expect(preemptDepth[3]).toBe(0);
+    cpuCtx.cpu = BOOT_CPU;
+    machine.attach();
+  });
+});
