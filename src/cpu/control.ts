@@ -98,8 +98,17 @@ export enum AbortReason {
   Hung = 6, // free mode: the hung-task watchdog reported a blocked task; the CPUs are stopped
 }
 
+/** The arena ctl() last looked the control region up in, and its base there. */
+let ctlArena: object | null = null;
+let ctlBase = 0;
+
+/** Base of the control block: one region lookup per arena (it is on every scheduling path). */
 export function ctl(): number {
-  return mem.arena.region(CONTROL_REGION.name).base;
+  if (mem.arena !== ctlArena) {
+    ctlBase = mem.arena.region(CONTROL_REGION.name).base;
+    ctlArena = mem.arena;
+  }
+  return ctlBase;
 }
 
 export function percpu(cpu: number, field: number): number {

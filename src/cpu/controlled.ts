@@ -109,6 +109,7 @@ export class ControlledRunner implements Runner {
   readonly jitterDigest = 0;
   private readonly token: number;
   private readonly vclock: number;
+  private readonly ncpus: number;
   /** Points this CPU may still pass without a decision, and how many it passed. */
   private ahead = 0;
   private aheadUsed = 0;
@@ -123,6 +124,7 @@ export class ControlledRunner implements Runner {
   ) {
     this.token = ctl() + C.TOKEN;
     this.vclock = ctl() + C.VCLOCK_F64;
+    this.ncpus = Atomics.load(mem.i32, ctl() + C.NCPUS);
   }
 
   /** Before the program: wait for the token for the first time (the main thread's first pick). */
@@ -253,6 +255,8 @@ export class ControlledRunner implements Runner {
     if (!own) return HANDOFF_SPINS;
     const i32 = mem.i32;
     if (Atomics.load(i32, percpu(this.cpu, PC.SCHED)) === SchedState.Waiting) return HANDOFF_SPINS;
+    // Every CPU fits beside the holder: no slot to take (the slot word would bounce between them).
+    if (this.ncpus <= own.cores) return this.spinLong;
     const slots = ctl() + C.SPINNERS;
     for (let n = Atomics.load(i32, slots); n < own.cores - 1; n = Atomics.load(i32, slots)) {
       if (Atomics.compareExchange(i32, slots, n, n + 1) === n) {

@@ -108,7 +108,7 @@ export class Scheduler {
     copy.catchUp();
     this.ahead = 0;
     if (Atomics.load(i32, b + C.ABORT) !== AbortReason.None) return this.halt(HaltWhy.Aborted, from, 0);
-    if (Atomics.load(i32, b + C.KTHREADS_STOPPED) === 0 && this.usersDone()) {
+    if (this.kthreads.size > 0 && Atomics.load(i32, b + C.KTHREADS_STOPPED) === 0 && this.usersDone()) {
       if (!this.o.stopKthreads) return DECIDE_ASK_MAIN;
       Atomics.store(i32, b + C.KTHREADS_STOPPED, 1);
       this.o.stopKthreads();
@@ -132,7 +132,8 @@ export class Scheduler {
       }
       this.log.spin(from, pick);
     } else {
-      Atomics.store(i32, b + C.SPIN_STREAK, 0);
+      // Loaded first: a store would take the shared line from the other CPUs every decision.
+      if (Atomics.load(i32, b + C.SPIN_STREAK) !== 0) Atomics.store(i32, b + C.SPIN_STREAK, 0);
       try {
         pick = this.strategy.pick(runnable, from, copy.step);
       } catch {
@@ -146,7 +147,8 @@ export class Scheduler {
     copy.skipOwn();
     copy.recordPicks(pick, 1);
     setF64At(b + C.VCLOCK_F64, f64At(b + C.VCLOCK_F64) + VCLOCK_STEP_MS);
-    Atomics.store(i32, percpu(pick, PC.SCHED), SchedState.Runnable);
+    const sched = percpu(pick, PC.SCHED);
+    if (Atomics.load(i32, sched) !== SchedState.Runnable) Atomics.store(i32, sched, SchedState.Runnable);
     return pick;
   }
 
