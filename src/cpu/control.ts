@@ -38,7 +38,6 @@ export const C = {
   SPIN_STREAK: 21, // decisions in a row that found only spinning CPUs
   KTHREADS_STOPPED: 22, // 1 once the kthread CPUs were told to stop (or there are none)
   MAIN_REQ: 23, // bumped (and notified) when a CPU hands the token to the main thread or halts
-  SPINNERS: 24, // CPUs spinning long for the token (controlled.ts: one per core but the holder's)
   PERCPU: 64,
   CRASH_TEXT,
 } as const;

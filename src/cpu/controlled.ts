@@ -16,10 +16,11 @@
 //
 // Waiting for the token: a CPU spins on it (replaying the log meanwhile) and then sleeps on its
 // PC.TURN word, saying so in PC.SLEEPING so that a handoff to a spinning CPU costs no futex wake.
-// A CPU preempted at a point (or spinning) spins long when it gets one of the spinner slots (one
-// per host core but the token holder's); otherwise briefly, since another spinner would take the
-// core the token holder needs. A CPU blocked in a wait spins briefly: its word must change first.
-// "Long" adapts, as
+// When the run's CPUs fit the host's cores, a CPU preempted at a point (or spinning) spins long;
+// otherwise briefly: with more CPU threads than cores, a spinner takes the core that the CPU just
+// handed the token to needs when it wakes (one long spinner beside the holder, tried, made DFS
+// runs on 3 CPUs 1.7x slower on 2 cores). A CPU blocked in a wait spins briefly: its word must
+// change first. "Long" adapts, as
 // glibc's adaptive mutex does: it halves each time the spin ran out (the holder ran long, or
 // other processes took the cores and the holder is not running) and doubles each time the token
 // came while spinning, between HANDOFF_SPINS and HANDOFF_SPINS_ON_CORES.
@@ -113,9 +114,8 @@ export class ControlledRunner implements Runner {
   /** Points this CPU may still pass without a decision, and how many it passed. */
   private ahead = 0;
   private aheadUsed = 0;
-  /** The adaptive long spin (see the top of this file), and whether this CPU holds a spinner slot. */
+  /** The adaptive long spin (see the top of this file). */
   private spinLong = HANDOFF_SPINS_ON_CORES;
-  private spinSlot = false;
 
   constructor(
     private readonly cpu: number,
@@ -246,48 +246,21 @@ export class ControlledRunner implements Runner {
     else wakeCpu(to);
   }
 
-  /**
-   * Loads of the turn word before sleeping (see the top of this file). A long spin takes one of
-   * the spinner slots: one core runs the token holder, each other core may have one spinner.
-   */
+  /** Loads of the turn word before sleeping (see the top of this file). */
   private spinBudget(): number {
     const own = this.own;
-    if (!own) return HANDOFF_SPINS;
-    const i32 = mem.i32;
-    if (Atomics.load(i32, percpu(this.cpu, PC.SCHED)) === SchedState.Waiting) return HANDOFF_SPINS;
-    // Every CPU fits beside the holder: no slot to take (the slot word would bounce between them).
-    if (this.ncpus <= own.cores) return this.spinLong;
-    const slots = ctl() + C.SPINNERS;
-    for (let n = Atomics.load(i32, slots); n < own.cores - 1; n = Atomics.load(i32, slots)) {
-      if (Atomics.compareExchange(i32, slots, n, n + 1) === n) {
-        this.spinSlot = true;
-        return this.spinLong;
-      }
-    }
-    return HANDOFF_SPINS;
-  }
-
-  private releaseSpinSlot(): void {
-    if (!this.spinSlot) return;
-    this.spinSlot = false;
-    Atomics.sub(mem.i32, ctl() + C.SPINNERS, 1);
+    if (!own || this.ncpus > own.cores) return HANDOFF_SPINS;
+    if (Atomics.load(mem.i32, percpu(this.cpu, PC.SCHED)) === SchedState.Waiting) return HANDOFF_SPINS;
+    return this.spinLong;
   }
 
   private awaitToken(): void {
-    try {
-      this.awaitTokenSpinning();
-    } finally {
-      this.releaseSpinSlot();
-    }
-  }
-
-  private awaitTokenSpinning(): void {
     const i32 = mem.i32;
     const turn = percpu(this.cpu, PC.TURN);
     const sleeping = percpu(this.cpu, PC.SLEEPING);
     const copy = this.own?.scheduler.copy;
     const long = this.spinBudget();
-    const adapt = this.spinSlot;
+    const adapt = long === this.spinLong && this.own !== null && this.ncpus <= this.own.cores;
     let budget = long;
     for (;;) {
       const g = Atomics.load(i32, turn);
@@ -311,7 +284,6 @@ export class ControlledRunner implements Runner {
         spinUntilChanged(i32, turn, g, chunk);
         continue;
       }
-      this.releaseSpinSlot();
       Atomics.store(i32, sleeping, 1);
       Atomics.wait(i32, turn, g, TOKEN_WAIT_SLICE_MS);
       Atomics.store(i32, sleeping, 0);

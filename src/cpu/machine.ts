@@ -270,7 +270,6 @@ export class Machine {
     Atomics.store(i32, b + C.NCPUS, spec.ncpus);
     Atomics.store(i32, b + C.TIME_SCALE_X1000, Math.round(spec.timeScale * 1000));
     Atomics.store(i32, b + C.READY, 0);
-    Atomics.store(i32, b + C.SPINNERS, 0);
     for (let cpu = 0; cpu < MAX_CPUS; cpu++) Atomics.store(i32, percpu(cpu, PC.THREAD_ID), 0);
     clearPublishedCrash();
   }
