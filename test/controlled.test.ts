@@ -7,6 +7,7 @@
 // schedules, ~2.5 min) is measured from the CLI, not here.
 import { describe, expect, it } from 'vitest';
 import { expectUsageError, json, mmrace } from './helpers/cli.js';
+import { DFS_V415_BOUND1 } from './helpers/dfs_args.js';
 
 const ID = 'oom-reaper-vs-exit-mmap-2017';
 
@@ -63,18 +64,7 @@ describe('controlled mode, 2017 oom_reaper vs exit_mmap', () => {
   });
 
   it('v4.15 is clean over the whole dfs space with preemption bound 1, and says how much it explored', () => {
-    const args = [
-      'repro',
-      ID,
-      '--variant',
-      'v4.15',
-      '--strategy',
-      'dfs',
-      '--preemptions',
-      '1',
-      '--runs',
-      '100000',
-    ];
+    const args = DFS_V415_BOUND1;
     const r = row([...args, '--json'], 170_000);
     expect(r).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0, strategy: 'dfs', error: null });
     expect(r.explored).toBeGreaterThan(100);

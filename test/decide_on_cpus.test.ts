@@ -9,6 +9,7 @@ import { makeStrategy, type StrategyConfig } from '../src/cpu/strategies/index.j
 import { kernelReset, machineRegions, SCENARIO_GLOBALS } from '../src/scenarios/kernel_image.js';
 import { mem } from '../src/shm/arena.js';
 import { json, mmrace } from './helpers/cli.js';
+import { DFS_V415_BOUND1 } from './helpers/dfs_args.js';
 
 const ID = 'oom-reaper-vs-exit-mmap-2017';
 
@@ -54,18 +55,7 @@ describe('decisions on the CPU threads make the main thread’s schedules', () =
   }, 150_000);
 
   it('DFS with preemption bound 1 on v4.15 explores the same number of schedules', () => {
-    const args = [
-      'repro',
-      ID,
-      '--variant',
-      'v4.15',
-      '--strategy',
-      'dfs',
-      '--preemptions',
-      '1',
-      '--runs',
-      '100000',
-    ];
+    const args = DFS_V415_BOUND1;
     const [cpus, main] = both(args, 120_000);
     expect(cpus.explored).toBeGreaterThan(1000);
     expect(cpus).toMatchObject({ observed: 'clean', explored: main.explored, error: null });

@@ -3,6 +3,7 @@
 // (MMRACE_SNAPSHOT=0: setup before every run). Controlled runs are deterministic, so these are exact.
 import { afterEach, describe, expect, it } from 'vitest';
 import { json, mmrace } from './helpers/cli.js';
+import { DFS_V415_BOUND1 } from './helpers/dfs_args.js';
 
 const ID = 'oom-reaper-vs-exit-mmap-2017';
 
@@ -97,18 +98,7 @@ describe('snapshots on and off', () => {
   }, 120_000);
 
   it('DFS with bound 1 on v4.15 explores the same space, clean', () => {
-    const dfs = same([
-      'repro',
-      ID,
-      '--variant',
-      'v4.15',
-      '--strategy',
-      'dfs',
-      '--preemptions',
-      '1',
-      '--runs',
-      '100000',
-    ]);
+    const dfs = same(DFS_V415_BOUND1);
     expect(dfs).toMatchObject({ observed: 'clean', hits: 0 });
     expect(dfs.explored).toBeGreaterThan(1000);
   }, 120_000);

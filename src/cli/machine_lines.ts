@@ -2,6 +2,7 @@
 // machine (one shard of the campaign each) contributed to a row.
 import type { VerdictRow } from '../report/verdict.js';
 import { plural } from './era_matrix.js';
+import { mergedLines } from './shard_lines.js';
 
 export function machinesHeading(n: number): string {
   const each = n === 1 ? 'shard 1/1' : `shards 1..${n} of ${n}, one each`;
@@ -10,13 +11,5 @@ export function machinesHeading(n: number): string {
 
 /** One row's split across the machines: runs (or schedules explored) and hits per machine. */
 export function machineLines(r: VerdictRow, label: string): string[] {
-  const m = r.merged;
-  if (!m) return [];
-  const dfs = r.strategy === 'dfs';
-  const parts = dfs ? m.explored : m.runs;
-  const sum = `${parts.join(' + ')} = ${parts.reduce((a, b) => a + b, 0)}`;
-  return [
-    '',
-    `${label}: ${plural(m.count, 'machine')}, ${dfs ? 'schedules explored' : 'runs'} ${sum}; hits ${m.hits.join(' + ')}`,
-  ];
+  return mergedLines(r, label, (n) => plural(n, 'machine'));
 }

@@ -22,15 +22,15 @@ export function shardLines(r: VerdictRow, label: string): string[] {
   return ['', `${of} of ${s.campaign.runs} runs: ${what}${probe}`];
 }
 
-/** What each shard of a merged row contributed. */
-export function mergedLines(r: VerdictRow, label: string): string[] {
+/** What each shard (or machine: `parts` says which) of a merged row contributed. */
+export function mergedLines(r: VerdictRow, label: string, parts = (n: number) => `${n} shards`): string[] {
   const m = r.merged;
   if (!m) return [];
   const dfs = r.strategy === 'dfs';
-  const parts = dfs ? m.explored : m.runs;
-  const sum = `${parts.join(' + ')} = ${parts.reduce((a, b) => a + b, 0)}`;
+  const each = dfs ? m.explored : m.runs;
+  const sum = `${each.join(' + ')} = ${each.reduce((a, b) => a + b, 0)}`;
   return [
     '',
-    `${label}: ${m.count} shards, ${dfs ? 'schedules explored' : 'runs'} ${sum}; hits ${m.hits.join(' + ')}`,
+    `${label}: ${parts(m.count)}, ${dfs ? 'schedules explored' : 'runs'} ${sum}; hits ${m.hits.join(' + ')}`,
   ];
 }
