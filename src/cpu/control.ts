@@ -30,7 +30,7 @@ export const C = {
   TOKEN: 13,
   VCLOCK_F64: 14, // (two words) the virtual clock, emulated ms, as a float64
   FROM: 16, // the CPU that last handed the token back to the decider
-  AHEAD: 17, // points the token holder may pass without handing the token back (run-ahead)
+  AHEAD: 7, // points the token holder may pass without handing the token back (run-ahead); beside TOKEN, in its cache line
   AHEAD_USED: 18, // how many of them it passed, written when it hands the token back
   CRASH_CLAIM: 19, // 1 once a CPU claimed CRASH_TEXT for its crash report (the first crash wins)
   CRASH_LEN: 20, // bytes of that report, stored after the text (0: still being written)
