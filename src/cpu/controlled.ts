@@ -61,7 +61,7 @@ export const HANDOFF_SPINS = Number(process.env.MMRACE_HANDOFF_SPINS ?? 2000);
 export const HANDOFF_SPINS_ON_CORES = 200_000;
 
 /** Spins while `i32[at]` holds `v`, at most `spins` loads; true when it changed. */
-function spinUntilChanged(i32: Int32Array, at: number, v: number, spins: number): boolean {
+export function spinUntilChanged(i32: Int32Array, at: number, v: number, spins: number): boolean {
   for (let i = 0; i < spins; i++) if (Atomics.load(i32, at) !== v) return true;
   return false;
 }

@@ -11,6 +11,7 @@ import {
   HANDOFF_SPINS,
   handTo,
   type StalledCpu,
+  spinUntilChanged,
 } from './controlled.js';
 import { DECIDE_ALL_EXITED, DECIDE_ASK_MAIN, DECIDE_HALT, Scheduler } from './decide.js';
 import { type DecisionLog, HaltWhy, type LogEntry, maskCpus } from './decision_log.js';
@@ -203,10 +204,4 @@ function thrownBy(f: () => unknown): string {
   } catch (e) {
     return (e as Error)?.message ?? String(e);
   }
-}
-
-/** Spins while `i32[at]` holds `v`, at most `spins` loads; true when it changed. */
-function spinUntilChanged(i32: Int32Array, at: number, v: number, spins: number): boolean {
-  for (let i = 0; i < spins; i++) if (Atomics.load(i32, at) !== v) return true;
-  return false;
 }

@@ -109,6 +109,11 @@ export interface CampaignResult {
 
 export class MachineError extends Error {}
 
+/** A controlled run's decision limit. */
+function maxStepsOf(spec: CampaignSpec): number {
+  return spec.maxSteps ?? MAX_SCHEDULE_DECISIONS;
+}
+
 /** How long the main thread waits for a crashed CPU's report to arrive before it takes the
  * published copy (ms). */
 const CRASH_REPORT_WAIT_MS = 1000;
@@ -282,7 +287,7 @@ export class Machine {
   private decidingOnCpus(spec: CampaignSpec): CpuTask['decide'] | null {
     const cfg = spec.strategyConfig;
     if (spec.mode !== 'controlled' || !cfg || !spec.strategy?.decidesOnCpus) return null;
-    const maxSteps = spec.maxSteps ?? MAX_SCHEDULE_DECISIONS;
+    const maxSteps = maxStepsOf(spec);
     return {
       strategy: cfg,
       state: strategyState(spec.strategy),
@@ -480,9 +485,9 @@ export class Machine {
     return new Decider({
       ncpus: spec.ncpus,
       strategy: spec.strategy!,
-      log: this.decisionLog(spec.maxSteps ?? MAX_SCHEDULE_DECISIONS),
+      log: this.decisionLog(maxStepsOf(spec)),
       cpusDecide,
-      maxSteps: spec.maxSteps ?? MAX_SCHEDULE_DECISIONS,
+      maxSteps: maxStepsOf(spec),
       runTimeoutMs: spec.runTimeoutMs,
       kthreadCpus: spec.kthreadCpus,
       ...(spec.describeDeadlock ? { describeDeadlock: spec.describeDeadlock } : {}),
