@@ -7,8 +7,9 @@
 //  - v6.4-norcu and rfc-2022-09: 508-690 hits in 1,000 runs (seeds 1, 1000, 2000, 3000; the
 //    lowest under the heaviest load), 48-63 in 100. At 0.25 hits per run, under half the lowest
 //    rate measured, 100 runs with no hit have odds 0.75^100 = 3e-13, fewer than 5 hits 2e-8.
-//    Every hit of 1,000 runs of each era (recorded with --record) was the KASAN report in
-//    rwsem_wake(), so the first hit is it.
+//    Every hit is the KASAN report in rwsem_wake(): at its spin_lock of wait_lock when the VMA
+//    was freed before the waker got there, at its spin_unlock when the free landed while the
+//    waker held wait_lock (rare: 1,000 recorded runs of each era had none, one CI run had one).
 //  - v6.4 and v6.15: 0 hits in 1,000 runs each, in each of those campaigns. A hit there is a bug,
 //    not bad luck: the memory outlives the unlock (RCU), or there is no rwsem.
 // About 3 s (2 s to start the machine, 400 runs of 2-3 ms), 8 s under heavy load.
@@ -47,9 +48,9 @@ describe('vma-lock-jann-uaf, free mode', () => {
     const r = rows.get(era)!;
     expect(r).toMatchObject({ mode: 'free', observed: 'reproduces', ok: true, runs: RUNS, error: null });
     expect(r.hits).toBeGreaterThanOrEqual(5);
-    expect(r.firstHit!.summary).toBe('BUG: KASAN: slab-use-after-free in spin_lock');
+    expect(r.firstHit!.summary).toMatch(/^BUG: KASAN: slab-use-after-free in spin_(un)?lock$/);
     const log = r.firstHit!.dmesg.join('\n');
-    expect(log).toMatch(/spin_lock[\s\S]*rwsem_wake[\s\S]*__up_read[\s\S]*up_read/);
+    expect(log).toMatch(/spin_(un)?lock[\s\S]*rwsem_wake[\s\S]*__up_read[\s\S]*up_read/);
     expect(log).toMatch(freedBy);
   });
 
