@@ -7,6 +7,17 @@ export { ScenarioError, type ScenarioInput } from './scenario_schema.js';
 
 export type Verdict = 'reproduces' | 'clean';
 
+/**
+ * How the bug shows, jcstress-style: `expected` are the outcomes LKML reported, `acceptable` other
+ * outcomes of the same bug. A pattern is a detector line's text ('KASAN: use-after-free in
+ * zap_pte_range', 'Bad rss-counter state') or a failed final check ("final check 'every page
+ * freed'"); it matches a run whose report contains it once both are normalized (failure.ts).
+ */
+export interface Symptoms {
+  readonly expected: readonly string[];
+  readonly acceptable?: readonly string[];
+}
+
 export interface Variant {
   /** What users pass to --variant. */
   readonly name: string;
@@ -55,6 +66,11 @@ export interface Scenario {
    * (`{ name: 'v4.14', era: 'v4.14' }`) must agree with it.
    */
   readonly expectFailIn?: readonly string[];
+  /**
+   * Left out, any failing run counts as the bug. Given, a run counts only when it shows an expected
+   * symptom; one failing in no listed way is `unexpected` and fails the verdict.
+   */
+  readonly symptoms?: Symptoms;
   readonly globals: readonly string[];
   readonly cpus: readonly ScenarioCpu[];
   /** Main thread, on a freshly reset kernel with the variant's era applied. */

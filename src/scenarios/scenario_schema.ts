@@ -79,6 +79,11 @@ const cpu = z.strictObject({
 
 const check = z.strictObject({ name, check: fn });
 
+const symptoms = z.strictObject({
+  expected: z.array(name).min(1, { error: 'no expected symptom: give at least one' }),
+  acceptable: z.array(name).optional(),
+});
+
 const schema = z
   .strictObject({
     id: z
@@ -96,6 +101,7 @@ const schema = z
       .max(MAX_CPUS, { error: (iss) => `${size(iss.input)} CPUs; the machine has at most ${MAX_CPUS}` }),
     variants: z.array(variant).min(1, { error: 'no variants: give at least one' }),
     expectFailIn: z.array(eraName).optional(),
+    symptoms: symptoms.optional(),
     setup: fn,
     setupOnce: z.boolean().optional(),
     checks: z.array(check).default([]),
@@ -205,6 +211,7 @@ const TOP_KEYS = [
   'cpus',
   'variants',
   'expectFailIn',
+  'symptoms',
   'setup',
   'setupOnce',
   'checks',
