@@ -8,7 +8,13 @@ import type { Shard } from '../cpu/strategies/shard.js';
 import { lockStatClear } from '../kernel/locking/lock_stat.js';
 import { lockStatText } from '../kernel/locking/lockdep_proc.js';
 import { lock_stat_enable, lockdep_enable } from '../kernel/locking/lockdep_state.js';
-import { JSON_SCHEMA_VERSION, renderTable, toRow, type VerdictRow } from '../report/verdict.js';
+import {
+  JSON_SCHEMA_VERSION,
+  renderTable,
+  toRow,
+  unexpectedLines,
+  type VerdictRow,
+} from '../report/verdict.js';
 import { runVariant, sharedMachine } from '../scenarios/campaign.js';
 import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
 import { replayRecordings } from '../scenarios/record_replay.js';
@@ -310,6 +316,9 @@ export function printOutcome(
       const f = r.firstCheckFailure;
       lines.push('', `--- final check '${f.check}' failed in run ${f.run} (seed ${f.seed}): ${f.detail}`);
     }
+    lines.push(...unexpectedLines(r, label(r)));
+    const odd = r.firstUnexpected?.schedule;
+    if (odd) lines.push(`    its schedule: ${odd}`, `    replay it: ${replayCommand(r, odd, again)}`);
     if (r.mode === 'controlled') {
       const what = r.strategy === 'dfs' ? 'schedules explored' : 'runs';
       lines.push('', `${label(r)}: controlled mode, strategy ${r.strategy}, ${r.explored} ${what}`);

@@ -21,6 +21,7 @@ import type { RunObserver } from './run_observer.js';
 import { prepareRunSetup } from './run_setup.js';
 import type { Scenario, Variant } from './scenario.js';
 import { runPlan, type ShardPhase, shardPlan } from './shard_plan.js';
+import { observedOf } from './symptoms.js';
 import { traceObserver } from './trace_observer.js';
 import { ScenarioCodeError } from './user_code.js';
 import { type VariantRunLog, variantHooks } from './variant_hooks.js';
@@ -208,7 +209,7 @@ function judge(res: VariantResult, s: Scenario, r: CampaignResult, halt: string 
   else if (r.timedOut) res.hang = describeHang(s, r.timedOut);
   else if (halt) res.stopped = `controlled run stopped: ${halt}`;
   const error = res.crash || res.hang || res.stopped || res.userError;
-  res.observed = error ? 'error' : res.hits > 0 || res.checkFailures > 0 ? 'reproduces' : 'clean';
+  res.observed = observedOf({ ...res, error: Boolean(error) });
 }
 
 function describeHang(s: Scenario, o: RunOutcome): string {
