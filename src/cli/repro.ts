@@ -31,6 +31,7 @@ import {
 } from './era_matrix.js';
 import { machineLines, machinesHeading } from './machine_lines.js';
 import { setCodeIfStdoutCloses } from './output.js';
+import { progressBar, wantsProgress } from './progress.js';
 import { type RecordFlags, recordCapOf, recordLines } from './record.js';
 import { replayCommand } from './replay_command.js';
 import { mergedLines, shardLines } from './shard_lines.js';
@@ -195,18 +196,22 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
     o.eras && o.runs === undefined
       ? Math.min(runsPerVariant, matrixRuns(DEFAULT_RUNS, cells))
       : runsPerVariant;
+  const bar = wantsProgress(o.json) ? progressBar() : null;
   for (const e of entries) {
     for (const v of selected(e)) {
       const trace = o.trace !== undefined;
       const points = o.points ?? 'coarse';
       const shard = o.shard ? { shard: o.shard } : {};
+      const dfs = mode.mode === 'controlled' && mode.strategy?.name === 'dfs';
+      const label = `${e.scenario.id} ${o.eras ? v.era : v.name}`;
+      const onProgress = bar?.start(label, dfs ? null : runs, dfs ? 'schedules explored' : 'runs');
       const r = await runVariant(
         machine,
         e.scenario,
         v,
-        { runs, seed, ...choice, trace, points, ...shard },
+        { runs, seed, ...choice, trace, points, ...shard, ...(onProgress ? { onProgress } : {}) },
         e.url,
-      );
+      ).finally(() => bar?.stop());
       rows.push(toRow(r));
       if (o.shard)
         rows.at(-1)!.shard = shardInfo(o.shard, campaignOf(mode, runs, seed, points), rows.at(-1)!);

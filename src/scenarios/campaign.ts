@@ -67,6 +67,8 @@ export interface CampaignOptions {
    * yes unless MMRACE_SNAPSHOT=0); false runs setup before every run.
    */
   snapshot?: boolean;
+  /** Told after each run: the runs done and the failing runs so far (a progress bar). */
+  onProgress?: (runs: number, failing: number) => void;
 }
 
 export function scenarioUrl(s: Scenario): string {
@@ -106,6 +108,9 @@ function observersOf(
   }
   if (opts.trace) obs.push(traceObserver(s.cpus.length, mode, res));
   if ((opts.record ?? 0) > 0) obs.push(recordObserver(s.cpus.length, opts.record!, recordings));
+  const tell = opts.onProgress;
+  let done = 0;
+  if (tell) obs.push({ afterRun: () => tell(++done, res.hits + res.checkFailures + res.unexpected) });
   return obs;
 }
 
