@@ -26,7 +26,7 @@ export const BOUNDED: PassSizes = {
   pctRuns: 300,
   firstHitTrials: 3,
   firstHitCap: 300,
-  dfsCap: 2000,
+  dfsCap: 500,
 };
 export const FULL: PassSizes = {
   freeRuns: 1000,
