@@ -36,7 +36,7 @@ export type { FailedRecording, RunHit, TracedRun, VariantResult } from './varian
 export interface CampaignOptions {
   runs: number;
   seed: number;
-  /** Keep going after the first hit (default: yes, to measure the hit rate). */
+  /** Stop at the first run with an expected symptom, a hit or a failed final check (default: go on, to measure the hit rate). */
   stopOnHit?: boolean;
   runTimeoutMs?: number;
   /** free (default): real parallel runs with jitter; controlled: one CPU at a time, `strategy` picks. */
