@@ -8,7 +8,9 @@ import { loadScenario, NoScenarioExportError } from './cpu_entry.js';
 import { machineRegions } from './kernel_image.js';
 import { describeLoadError, mmraceNotFound } from './load_error.js';
 import { compileTs, TsBuildError } from './load_ts.js';
+import { scenario as populateAfterReap } from './oom-reaper-populate-after-reap-2017.js';
 import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
+import { scenario as mreleaseDanglingMmap } from './process-mrelease-dangling-mmap-2022.js';
 import { type Scenario, ScenarioError } from './scenario.js';
 import { scenario as teardownSoak } from './teardown-soak.js';
 import { scenario as vmaLockExitMmap } from './vma-lock-exit-mmap.js';
@@ -22,7 +24,11 @@ export interface CatalogueEntry {
   readonly url: string;
 }
 
-export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017].map((s) => ({
+export const BUILTIN: readonly CatalogueEntry[] = [
+  oomReaper2017,
+  mreleaseDanglingMmap,
+  populateAfterReap,
+].map((s) => ({
   scenario: s,
   url: scenarioUrl(s),
 }));
