@@ -10,6 +10,7 @@ import { describeLoadError, mmraceNotFound } from './load_error.js';
 import { compileTs, TsBuildError } from './load_ts.js';
 import { scenario as populateAfterReap } from './oom-reaper-populate-after-reap-2017.js';
 import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
+import { scenario as zapSamePtes } from './oom-reaper-vs-unmap-vmas-same-ptes.js';
 import { scenario as mreleaseDanglingMmap } from './process-mrelease-dangling-mmap-2022.js';
 import { type Scenario, ScenarioError } from './scenario.js';
 import { scenario as teardownSoak } from './teardown-soak.js';
@@ -28,6 +29,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
   oomReaper2017,
   mreleaseDanglingMmap,
   populateAfterReap,
+  zapSamePtes,
 ].map((s) => ({
   scenario: s,
   url: scenarioUrl(s),
