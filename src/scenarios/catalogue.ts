@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Arena, ArenaLayoutError } from '../shm/arena.js';
 import { scenarioUrl } from './campaign.js';
 import { loadScenario, NoScenarioExportError } from './cpu_entry.js';
+import { scenario as exitMmapReadThenWrite2022 } from './exit-mmap-read-then-write-lock-2022.js';
 import { scenario as exitMmapWriteLock2021 } from './exit-mmap-write-lock-2021.js';
 import { machineRegions } from './kernel_image.js';
 import { describeLoadError, mmraceNotFound } from './load_error.js';
@@ -32,6 +33,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
   populateAfterReap,
   zapSamePtes,
   exitMmapWriteLock2021,
+  exitMmapReadThenWrite2022,
 ].map((s) => ({
   scenario: s,
   url: scenarioUrl(s),
