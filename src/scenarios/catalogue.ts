@@ -10,6 +10,7 @@ import { scenario as exitMmapWriteLock2021 } from './exit-mmap-write-lock-2021.j
 import { machineRegions } from './kernel_image.js';
 import { describeLoadError, mmraceNotFound } from './load_error.js';
 import { compileTs, TsBuildError } from './load_ts.js';
+import { scenario as exitAioLiveness } from './oom-reaper-exit-aio-liveness-2017.js';
 import { scenario as populateAfterReap } from './oom-reaper-populate-after-reap-2017.js';
 import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
 import { scenario as zapSamePtes } from './oom-reaper-vs-unmap-vmas-same-ptes.js';
@@ -34,6 +35,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
   zapSamePtes,
   exitMmapWriteLock2021,
   exitMmapReadThenWrite2022,
+  exitAioLiveness,
 ].map((s) => ({
   scenario: s,
   url: scenarioUrl(s),
