@@ -11,6 +11,7 @@ import { machineRegions } from './kernel_image.js';
 import { describeLoadError, mmraceNotFound } from './load_error.js';
 import { compileTs, TsBuildError } from './load_ts.js';
 import { scenario as exitAioLiveness } from './oom-reaper-exit-aio-liveness-2017.js';
+import { scenario as doubleEnqueue2019 } from './oom-reaper-list-double-enqueue-2019.js';
 import { scenario as populateAfterReap } from './oom-reaper-populate-after-reap-2017.js';
 import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
 import { scenario as zapSamePtes } from './oom-reaper-vs-unmap-vmas-same-ptes.js';
@@ -36,6 +37,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
   exitMmapWriteLock2021,
   exitMmapReadThenWrite2022,
   exitAioLiveness,
+  doubleEnqueue2019,
 ].map((s) => ({
   scenario: s,
   url: scenarioUrl(s),
