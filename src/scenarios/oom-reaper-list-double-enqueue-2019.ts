@@ -10,6 +10,10 @@
 // the queue (walked under oom_reaper_lock, as CONFIG_DEBUG_LIST would check a list_add) holds it
 // twice. v5.0 (9bcdeb51bd7d) tests and sets MMF_OOM_REAP_QUEUED in the victim's mm instead: an mm
 // is queued once.
+//
+// Measured on the 2-core host (shared with 4 other workers), Dec 2026:
+//   v4.17 free: 762/1000 (from the first run); PCT (depth 2): 487/1000 (from the first run).
+//   v5.15-rc1 free: 0/1000; PCT: 0/10000. `--eras all`: v4.13-v4.17 55-62/71, later eras 0/71.
 import { cpuCtx, point } from '../cpu/context.js';
 import { do_exit } from '../kernel/exit.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
