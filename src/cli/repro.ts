@@ -8,7 +8,13 @@ import type { Shard } from '../cpu/strategies/shard.js';
 import { lockStatClear } from '../kernel/locking/lock_stat.js';
 import { lockStatText } from '../kernel/locking/lockdep_proc.js';
 import { lock_stat_enable, lockdep_enable } from '../kernel/locking/lockdep_state.js';
-import { JSON_SCHEMA_VERSION, renderTable, toRow, type VerdictRow } from '../report/verdict.js';
+import {
+  JSON_SCHEMA_VERSION,
+  renderTable,
+  toRow,
+  unexpectedLines,
+  type VerdictRow,
+} from '../report/verdict.js';
 import { runVariant, sharedMachine } from '../scenarios/campaign.js';
 import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
 import { replayRecordings } from '../scenarios/record_replay.js';
@@ -25,6 +31,7 @@ import {
 } from './era_matrix.js';
 import { machineLines, machinesHeading } from './machine_lines.js';
 import { setCodeIfStdoutCloses } from './output.js';
+import { progressBar, wantsProgress } from './progress.js';
 import { type RecordFlags, recordCapOf, recordLines } from './record.js';
 import { replayCommand } from './replay_command.js';
 import { mergedLines, shardLines } from './shard_lines.js';
@@ -119,7 +126,7 @@ export interface ReproOutcome {
 export interface MatrixInfo {
   eras: string[];
   runsPerEra: number;
-  /** The runs per era were lowered (no --runs) to keep the whole matrix within MATRIX_RUN_BUDGET. */
+  /** The runs per era were lowered (no --runs) to keep each scenario's matrix within MATRIX_RUN_BUDGET. */
   lowered: boolean;
 }
 
@@ -187,20 +194,27 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   // Without --runs, a matrix over many eras runs fewer runs per era (and says so).
   const runs =
     o.eras && o.runs === undefined
-      ? Math.min(runsPerVariant, matrixRuns(DEFAULT_RUNS, cells))
+      ? Math.min(
+          runsPerVariant,
+          matrixRuns(DEFAULT_RUNS, Math.max(...entries.map((e) => selected(e).length))),
+        )
       : runsPerVariant;
+  const bar = wantsProgress(o.json) ? progressBar() : null;
   for (const e of entries) {
     for (const v of selected(e)) {
       const trace = o.trace !== undefined;
       const points = o.points ?? 'coarse';
       const shard = o.shard ? { shard: o.shard } : {};
+      const dfs = mode.mode === 'controlled' && mode.strategy?.name === 'dfs';
+      const label = `${e.scenario.id} ${o.eras ? v.era : v.name}`;
+      const onProgress = bar?.start(label, dfs ? null : runs, dfs ? 'schedules explored' : 'runs');
       const r = await runVariant(
         machine,
         e.scenario,
         v,
-        { runs, seed, ...choice, trace, points, ...shard },
+        { runs, seed, ...choice, trace, points, ...shard, ...(onProgress ? { onProgress } : {}) },
         e.url,
-      );
+      ).finally(() => bar?.stop());
       rows.push(toRow(r));
       if (o.shard)
         rows.at(-1)!.shard = shardInfo(o.shard, campaignOf(mode, runs, seed, points), rows.at(-1)!);
@@ -310,6 +324,9 @@ export function printOutcome(
       const f = r.firstCheckFailure;
       lines.push('', `--- final check '${f.check}' failed in run ${f.run} (seed ${f.seed}): ${f.detail}`);
     }
+    lines.push(...unexpectedLines(r, label(r)));
+    const odd = r.firstUnexpected?.schedule;
+    if (odd) lines.push(`    its schedule: ${odd}`, `    replay it: ${replayCommand(r, odd, again)}`);
     if (r.mode === 'controlled') {
       const what = r.strategy === 'dfs' ? 'schedules explored' : 'runs';
       lines.push('', `${label(r)}: controlled mode, strategy ${r.strategy}, ${r.explored} ${what}`);
@@ -341,7 +358,7 @@ function matrixHeading(out: ReproOutcome, m: MatrixInfo, o: ReproOptions): strin
   const mode =
     out.rows[0]?.mode === 'controlled' ? `controlled mode (${out.rows[0]!.strategy})` : 'free mode';
   const lowered = m.lowered
-    ? ` (lowered from ${DEFAULT_RUNS} to keep the matrix within ${MATRIX_RUN_BUDGET} runs; --runs N to choose)`
+    ? ` (lowered from ${DEFAULT_RUNS} to keep each scenario's matrix within ${MATRIX_RUN_BUDGET} runs; --runs N to choose)`
     : '';
   return `era matrix: ${plural(m.eras.length, 'era')}, ${plural(m.runsPerEra, 'run')} per era${lowered}, seed ${o.seed ?? 1}, ${mode}\n`;
 }

@@ -3,9 +3,11 @@
 // feature of a campaign is an observer in its own file: grading (grading.ts), recording
 // (record_observer.ts), traces (trace_observer.ts), the watchdogs (watchdogs.ts); a deadlock is
 // replayed with lockdep on for its full report (deadlock_replay.ts).
+
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CpuState } from '../cpu/control.js';
 import type { PointGranularity } from '../cpu/granularity.js';
+import { NO_JITTER } from '../cpu/jitter.js';
 import { type CampaignResult, type CampaignSpec, Machine, type RunOutcome } from '../cpu/machine.js';
 import { DfsStrategy } from '../cpu/strategies/dfs.js';
 import { makeStrategy, type StrategyConfig } from '../cpu/strategies/index.js';
@@ -21,6 +23,7 @@ import type { RunObserver } from './run_observer.js';
 import { prepareRunSetup } from './run_setup.js';
 import type { Scenario, Variant } from './scenario.js';
 import { runPlan, type ShardPhase, shardPlan } from './shard_plan.js';
+import { observedOf } from './symptoms.js';
 import { traceObserver } from './trace_observer.js';
 import { ScenarioCodeError } from './user_code.js';
 import { type VariantRunLog, variantHooks } from './variant_hooks.js';
@@ -66,6 +69,10 @@ export interface CampaignOptions {
    * yes unless MMRACE_SNAPSHOT=0); false runs setup before every run.
    */
   snapshot?: boolean;
+  /** Free mode without the scenario's jitter (the baseline PCT is compared with). */
+  noJitter?: boolean;
+  /** Told after each run: the runs done and the failing runs so far (a progress bar). */
+  onProgress?: (runs: number, failing: number) => void;
 }
 
 export function scenarioUrl(s: Scenario): string {
@@ -105,6 +112,9 @@ function observersOf(
   }
   if (opts.trace) obs.push(traceObserver(s.cpus.length, mode, res));
   if ((opts.record ?? 0) > 0) obs.push(recordObserver(s.cpus.length, opts.record!, recordings));
+  const tell = opts.onProgress;
+  let done = 0;
+  if (tell) obs.push({ afterRun: () => tell(++done, res.hits + res.checkFailures + res.unexpected) });
   return obs;
 }
 
@@ -185,7 +195,7 @@ function campaignSpec(
     cpuNames: s.cpus.map((c) => c.name),
     runs: opts.runs,
     seed: opts.seed,
-    jitter: s.jitter,
+    jitter: opts.noJitter ? NO_JITTER : s.jitter,
     timeScale: s.timeScale ?? 1,
     runTimeoutMs: opts.runTimeoutMs ?? 20_000,
     kthreadCpus: s.cpus.flatMap((c, i) => (c.kthread ? [i] : [])),
@@ -208,7 +218,7 @@ function judge(res: VariantResult, s: Scenario, r: CampaignResult, halt: string 
   else if (r.timedOut) res.hang = describeHang(s, r.timedOut);
   else if (halt) res.stopped = `controlled run stopped: ${halt}`;
   const error = res.crash || res.hang || res.stopped || res.userError;
-  res.observed = error ? 'error' : res.hits > 0 || res.checkFailures > 0 ? 'reproduces' : 'clean';
+  res.observed = observedOf({ ...res, error: Boolean(error) });
 }
 
 function describeHang(s: Scenario, o: RunOutcome): string {
