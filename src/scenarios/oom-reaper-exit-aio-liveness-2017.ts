@@ -89,7 +89,7 @@ export const scenario = defineScenario({
     'mapped. CPU2 is a task whose allocations keep failing: out_of_memory() waits while the victim ' +
     "is a visible victim. In v4.13 the reaper's mmget_not_zero() fails, it skips the mm, and " +
     'oom_reap_task() sets MMF_OOM_SKIP: the next out_of_memory() kills the bystander while the ' +
-    "victim's 64 kB are unchanged (a liveness bug: a spurious second OOM kill; reported here by " +
+    "victim's 128 kB are still mapped (a liveness bug: a spurious second OOM kill; reported here by " +
     "mmrace's check as 'BUG: spurious OOM kill'). From v4.14 the reaper reaps an mm without users " +
     '(the mm_struct is pinned by signal->oom_mm), so when the mm is hidden its memory is gone.',
   variants: [

@@ -137,7 +137,6 @@ export const scenario = defineScenario({
     // model's threads are tasks of their own, so each is marked (as teardown-soak does).
     Atomics.or(mem.i32, kread(main + TASK.signal) + SIGNAL.flags, SIGNAL_GROUP_EXIT);
     Atomics.or(mem.i32, main + TASK.flags, PF_EXITING);
-    cpuCtx.current = main;
     for (const t of [main, writer]) {
       const p = find_lock_task_mm(t);
       if (p) {
