@@ -46,8 +46,13 @@ const PAGES_PER_VMA = 32;
 /** Three anonymous mappings, each in its own PTE page: both zaps walk the same three tables. */
 const VMAS = [0x08000000, 0x08400000, 0x40000000];
 const VM_ANON_RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT | VM_SOFTDIRTY;
-/** How long the victim may wait for the reaper to start: past the v5.18+ 2 s delay. */
-const MAX_WAIT_JIFFIES = 4000;
+/**
+ * How long the victim waits at most for the reaper to start: OOM_REAPER_DELAY, when the v5.18+
+ * reaper's timer fires. In controlled mode the clock jumps from timer to timer, so the victim and
+ * the reaper then wake at the same emulated time and the schedules interleave them (with 4000
+ * jiffies the reaper's whole walk ran before the victim's next poll: a DFS space of 4 schedules).
+ */
+const MAX_WAIT_JIFFIES = 2000;
 
 const flag = (mm: number, nr: number): boolean => test_bit(nr, mm + MM.flags);
 
