@@ -21,7 +21,7 @@
 //
 // Measured on the 2-core host (shared with 4 other workers), Dec 2026:
 //   v6.1 free: 0/1000, PCT (depth 2): 0/10000; rfc-2022-05 free: 0/1000, PCT: 0/10000. In traces of
-//   single v6.1 runs, exit_mmap()'s mmap_write_lock() waited for the reaper's read lock in 3 of 7.
+//   single v6.1 runs, exit_mmap()'s mmap_write_lock() waited for the reaper's read lock in 3 of 6.
 //   v5.15-rc1 (D2; a matrix row, not a variant) free: 359/1000 (first at run 1); PCT: 0/2000 (depth 3 and 4: 0/400): under PCT
 //   the victim's and lmkd's polling for MMF_UNSTABLE spread the few decisive switches too thin.
 import { cpuCtx, point } from '../cpu/context.js';

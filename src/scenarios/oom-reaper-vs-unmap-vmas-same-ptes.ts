@@ -16,7 +16,8 @@
 // The two zaps do meet: in Chrome traces of single runs (--trace) the reaper's and the exit's
 // zap_pte_range() slices overlap in v4.14 (3 of 3 seeds), v4.17 (3/3), v6.1 (3/3) and v6.15 (2/3).
 // Measured on the 2-core host (shared with 4 other workers), Dec 2026: free mode 0/1000 and PCT
-// 0/10000 for each of v4.14 (PCT 36 s), v4.17 (65 s) and v6.1 (87 s); `--eras all`: 0/71 in every era.
+// 0/10000 for each of v4.14 (PCT 36 s), v4.17 (65 s) and v6.1; v6.1 DFS --preemptions 2: 0 in the
+// first 20,000 schedules (not the whole space); `--eras all`: 0/71 in every era.
 import { cpuCtx, point } from '../cpu/context.js';
 import { test_bit } from '../kernel/bitops.js';
 import { do_exit } from '../kernel/exit.js';
