@@ -14,6 +14,9 @@ export const LOCKDEP_STATE = defineStatics('lockdep', [
   'debug_locks_off',
   'lockdep_lock',
   'site_mismatches',
+  'lazy_sites',
+  'site_captures',
+  'trace_captures',
 ]);
 const CONFIG = 0; // must stay the first field: lockDebugFlags() reads base() + 0
 
@@ -29,9 +32,15 @@ export const SITE_CHECK = 1 << 2;
  * variable instead of loading the shared word. A machine without the lockdep statics has both off.
  */
 let config = 0;
+/** This thread's copy of lazy_sites, for a CPU of a controlled run only (see lockdepLazySites()). */
+let lazy = false;
 threadConfig(() => {
   const b = LOCKDEP_STATE.tryBase();
   config = b < 0 ? 0 : Atomics.load(mem.i32, b + CONFIG);
+  lazy =
+    b >= 0 &&
+    Atomics.load(mem.i32, b + LOCKDEP_STATE.layout.lazy_sites) !== 0 &&
+    cpuCtx.runner.mode === 'controlled';
 });
 
 /** What every lock operation tests: non-zero when lockdep or lock_stat is on. */
@@ -77,6 +86,42 @@ export function lockdepSiteMismatches(): number {
 
 export function noteSiteMismatch(): void {
   Atomics.add(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.site_mismatches, 1);
+}
+
+/**
+ * Machine-wide, for the campaigns that can replay a run (scenarios/report_replay.ts): from their
+ * next run, the CPUs of controlled runs record no acquisition site and no dependency trace (each a
+ * stack capture), and a report prints them as unresolved (lockdep_ip.ts LAZY_IP) until the run is
+ * replayed without this.
+ */
+export function lockdepLazySites(on: boolean): void {
+  Atomics.store(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.lazy_sites, on ? 1 : 0);
+}
+
+/**
+ * Does this thread leave sites to a replay? Only a CPU of a controlled run (deterministic, so
+ * replayable) does, and neither lock_stat (whose contention points outlive the run) nor the
+ * site self-check has a use for that.
+ */
+export function lazySites(): boolean {
+  return lazy && (config & (LOCK_STAT | SITE_CHECK)) === 0;
+}
+
+/** Stack captures for acquisition sites and for dependency traces, machine-wide (tests, benchmarks). */
+export function lockdepCaptures(): { sites: number; traces: number } {
+  const b = LOCKDEP_STATE.base();
+  return {
+    sites: Atomics.load(mem.i32, b + LOCKDEP_STATE.layout.site_captures),
+    traces: Atomics.load(mem.i32, b + LOCKDEP_STATE.layout.trace_captures),
+  };
+}
+
+export function noteSiteCapture(): void {
+  Atomics.add(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.site_captures, 1);
+}
+
+export function noteTraceCapture(): void {
+  Atomics.add(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.trace_captures, 1);
 }
 
 export function lockdepEnabled(): boolean {
