@@ -3,11 +3,15 @@
 // turn them on and off between runs; both are off by default, and then every lock operation pays
 // for one test of this thread's copy of that word.
 import { cpuCtx } from '../../cpu/context.js';
+import { MAX_CPUS } from '../../cpu/control.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { threadConfig } from '../../shm/thread_config.js';
 import { PANIC } from '../panic.js';
 import { KERN_DEBUG, printk } from '../printk.js';
+
+/** Words per CPU of the capture counts: one cache line each, so that CPUs counting never share one. */
+const CAPTURE_STRIDE = 16;
 
 export const LOCKDEP_STATE = defineStatics('lockdep', [
   'config',
@@ -15,8 +19,7 @@ export const LOCKDEP_STATE = defineStatics('lockdep', [
   'lockdep_lock',
   'site_mismatches',
   'lazy_sites',
-  'site_captures',
-  'trace_captures',
+  `captures[${(MAX_CPUS + 1) * CAPTURE_STRIDE}]`,
 ]);
 const CONFIG = 0; // must stay the first field: lockDebugFlags() reads base() + 0
 
@@ -107,21 +110,28 @@ export function lazySites(): boolean {
   return lazy && (config & (LOCK_STAT | SITE_CHECK)) === 0;
 }
 
-/** Stack captures for acquisition sites and for dependency traces, machine-wide (tests, benchmarks). */
+/** This CPU's capture counts (the boot CPU's first): sites, then traces. */
+function capturesOf(cpu: number): number {
+  return LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.captures + (cpu + 1) * CAPTURE_STRIDE;
+}
+
+/** Stack captures for acquisition sites and for dependency traces, summed over the CPUs (tests, benchmarks). */
 export function lockdepCaptures(): { sites: number; traces: number } {
-  const b = LOCKDEP_STATE.base();
-  return {
-    sites: Atomics.load(mem.i32, b + LOCKDEP_STATE.layout.site_captures),
-    traces: Atomics.load(mem.i32, b + LOCKDEP_STATE.layout.trace_captures),
-  };
+  let sites = 0;
+  let traces = 0;
+  for (let cpu = -1; cpu < MAX_CPUS; cpu++) {
+    sites += Atomics.load(mem.i32, capturesOf(cpu));
+    traces += Atomics.load(mem.i32, capturesOf(cpu) + 1);
+  }
+  return { sites, traces };
 }
 
 export function noteSiteCapture(): void {
-  Atomics.add(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.site_captures, 1);
+  Atomics.add(mem.i32, capturesOf(cpuCtx.cpu), 1);
 }
 
 export function noteTraceCapture(): void {
-  Atomics.add(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.trace_captures, 1);
+  Atomics.add(mem.i32, capturesOf(cpuCtx.cpu) + 1, 1);
 }
 
 export function lockdepEnabled(): boolean {
