@@ -178,9 +178,7 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   const traces: TraceWritten[] = [];
   const machine = sharedMachine();
   machine.attach();
-  // lockdep is on by default in controlled mode, where its sites cost nothing until a report
-  // prints them (the campaign replays that run for them: scenarios/report_replay.ts).
-  lockdep_enable(o.lockdep ?? mode.mode === 'controlled');
+  lockdep_enable(o.lockdep === true);
   lock_stat_enable(o.lockStat === true);
   if (o.lockStat) lockStatClear();
   const rows: VerdictRow[] = [];
