@@ -4,7 +4,7 @@ import { KernelOops } from '../cpu/errors.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { intern } from '../shm/strtab.js';
-import { instrument_atomic_read_write } from './instrumented.js';
+import { atomicsChecked, instrument_atomic_read_write } from './instrumented.js';
 import { hex8, KERN_ALERT, KERN_ERR, KERN_WARNING, printk } from './printk.js';
 import { stackFrames } from './stack_frames.js';
 import { task_comm, task_pid } from './task_struct.js';
@@ -147,8 +147,9 @@ export function check_kernel_pointer(addr: number, write: boolean): void {
   // The arena's header words (0..255) are the NULL page: no kernel object lives there.
   // `(addr | 0) === addr`: an int32, which every arena address is (Number.isInteger cost more).
   if (!((addr | 0) === addr && addr >= 256 && addr < mem.i32.length)) page_fault_oops(addr, write);
-  // A live address may still be freed memory: KASAN checks lock and atomic words too.
-  instrument_atomic_read_write(addr);
+  // A live address may still be freed memory: KASAN checks lock and atomic words too. Tested
+  // here, so that with KASAN off the call is never made and never inlined (TurboFan's budget).
+  if (atomicsChecked !== 0) instrument_atomic_read_write(addr);
 }
 
 // arch/x86/mm/fault.c page_fault_oops(): a kernel access to an unmapped address.

@@ -1,12 +1,15 @@
 // The rw_semaphore's public entry points (include/linux/rwsem.h, kernel/locking/rwsem.c wrappers):
 // might_sleep(), the preemption point, lockdep's rwsem_acquire*() and LOCK_CONTENDED() (reads are
 // non-recursive shared acquisitions), --trace slices, then the era's algorithm installed by
-// rwsem_ops.ts (the v4.14 xadd rwsem or v6.6's). With lockdep, lock_stat and --trace off an entry
-// point tests two thread-local flags and makes the algorithm's Atomics calls and nothing else (a
-// quiet preemption point is a countdown, cpu/point_gate.ts); the debug work lives in separate
-// functions, so the fast path stays small enough for TurboFan to inline whole into its caller.
-// Also the debug views the reports read (owner, waiters), which both algorithms encode alike.
+// rwsem_ops.ts (the v4.14 xadd rwsem or v6.6's). With lockdep, lock_stat and --trace off and no
+// preempt-disabled section open on the thread (might_sleep() has nothing to report), an entry
+// point tests the thread's lock gate (cpu/point_gate.ts) and lockdep's switch, makes its quiet
+// preemption point (a countdown) and the algorithm's Atomics calls, and nothing else; the debug
+// work lives in separate functions, so the fast path stays small enough for TurboFan to inline
+// whole into its caller. Also the debug views the reports read (owner, waiters), which both
+// algorithms encode alike.
 import { point } from '../../cpu/context.js';
+import { GATE_DEBUG_MASK, lockGate } from '../../cpu/point_gate.js';
 import {
   LockKind,
   traceBegin,
@@ -14,7 +17,6 @@ import {
   traceFn,
   traceLockAcquired,
   traceLockReleased,
-  tracing,
 } from '../../cpu/trace_buffer.js';
 import { mem } from '../../shm/arena.js';
 import { check_kernel_pointer } from '../panic.js';
@@ -39,7 +41,17 @@ const OWNER = RWSEM.owner;
 
 /** lockdep, lock_stat or --trace on for this thread: the entry points take their debug halves. */
 function lockDebugOrTrace(): boolean {
-  return lockDebugFlags() !== 0 || tracing();
+  return ((lockGate & GATE_DEBUG_MASK) | lockDebugFlags()) !== 0;
+}
+
+/** A lock entry point that may sleep has more to do than its algorithm (might_sleep() too). */
+function sleepingLockGated(): boolean {
+  return (lockGate | lockDebugFlags()) !== 0;
+}
+
+/** A release has more to do than its algorithm: debugging, or current holds locks lockdep tracked. */
+function releaseGated(): boolean {
+  return lockDebugOrTrace() || currentHoldsTrackedLocks();
 }
 
 import { rwsem_v6_6 } from './rwsem_v6_6.js';
@@ -115,17 +127,16 @@ export function rwsem_reader_count(sem: number): number {
 
 // kernel/locking/rwsem.c down_read(), v6.6 (both eras' wrappers)
 export function down_read(sem: number): void {
-  if (lockDebugOrTrace()) {
+  if (sleepingLockGated()) {
     down_read_debug(sem);
     return;
   }
-  might_sleep('kernel/locking/rwsem.c:down_read');
   point('down_read');
   check_kernel_pointer(sem, true);
   __down_read_(sem);
 }
 
-// kernel/locking/rwsem.c down_read(), v6.6, with lockdep, lock_stat or --trace on
+// kernel/locking/rwsem.c down_read(), v6.6, with lockdep, lock_stat or --trace on, or preemption off
 function down_read_debug(sem: number): void {
   traceBegin(T.down_read);
   try {
@@ -146,14 +157,13 @@ function down_read_debug(sem: number): void {
 
 // kernel/locking/rwsem.c down_read_killable(), v6.6 (both eras' wrappers)
 export function down_read_killable(sem: number): number {
-  if (lockDebugOrTrace()) return down_read_killable_debug(sem);
-  might_sleep('kernel/locking/rwsem.c:down_read_killable');
+  if (sleepingLockGated()) return down_read_killable_debug(sem);
   point('down_read');
   check_kernel_pointer(sem, true);
   return __down_read_killable_(sem);
 }
 
-// kernel/locking/rwsem.c down_read_killable(), v6.6, with lockdep, lock_stat or --trace on
+// kernel/locking/rwsem.c down_read_killable(), v6.6, with lockdep, lock_stat or --trace on, or preemption off
 function down_read_killable_debug(sem: number): number {
   traceBegin(T.down_read_killable);
   let ret: number;
@@ -191,17 +201,16 @@ export function down_read_trylock(sem: number): boolean {
 
 // kernel/locking/rwsem.c down_write(), v6.6 (both eras' wrappers)
 export function down_write(sem: number): void {
-  if (lockDebugOrTrace()) {
+  if (sleepingLockGated()) {
     down_write_debug(sem);
     return;
   }
-  might_sleep('kernel/locking/rwsem.c:down_write');
   point('down_write');
   check_kernel_pointer(sem, true);
   __down_write_(sem);
 }
 
-// kernel/locking/rwsem.c down_write(), v6.6, with lockdep, lock_stat or --trace on
+// kernel/locking/rwsem.c down_write(), v6.6, with lockdep, lock_stat or --trace on, or preemption off
 function down_write_debug(sem: number): void {
   traceBegin(T.down_write);
   try {
@@ -222,14 +231,13 @@ function down_write_debug(sem: number): void {
 
 // kernel/locking/rwsem.c down_write_killable(), v6.6 (both eras' wrappers)
 export function down_write_killable(sem: number): number {
-  if (lockDebugOrTrace()) return down_write_killable_debug(sem);
-  might_sleep('kernel/locking/rwsem.c:down_write_killable');
+  if (sleepingLockGated()) return down_write_killable_debug(sem);
   point('down_write');
   check_kernel_pointer(sem, true);
   return __down_write_killable_(sem);
 }
 
-// kernel/locking/rwsem.c down_write_killable(), v6.6, with lockdep, lock_stat or --trace on
+// kernel/locking/rwsem.c down_write_killable(), v6.6, with lockdep, lock_stat or --trace on, or preemption off
 function down_write_killable_debug(sem: number): number {
   traceBegin(T.down_write_killable);
   let ret: number;
@@ -270,7 +278,7 @@ export function up_read(sem: number): void {
   check_kernel_pointer(sem, true);
   // rwsem_release() (and the --trace slice's end): only when this thread has debugging on, or
   // current still holds locks it tracked before debugging was switched off.
-  if (lockDebugOrTrace() || currentHoldsTrackedLocks()) release_debug(sem, LockKind.Read);
+  if (releaseGated()) release_debug(sem, LockKind.Read);
   __up_read_(sem);
   point('up_read');
 }
@@ -278,7 +286,7 @@ export function up_read(sem: number): void {
 // kernel/locking/rwsem.c up_write(), v6.6 (both eras' wrappers)
 export function up_write(sem: number): void {
   check_kernel_pointer(sem, true);
-  if (lockDebugOrTrace() || currentHoldsTrackedLocks()) release_debug(sem, LockKind.Write);
+  if (releaseGated()) release_debug(sem, LockKind.Write);
   __up_write_(sem);
   point('up_write');
 }

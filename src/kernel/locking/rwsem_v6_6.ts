@@ -333,8 +333,6 @@ function rwsem_down_write_slowpath(sem: number, state: number, try_lock: TryWrit
   return 0;
 }
 
-let lastCount = 0;
-
 // The fast paths' words and bits as literals (an imported constant costs V8 a cell load and a
 // hole check on every lock operation); checked against rwsem_types.ts once, here.
 const FAST_READER_BIAS = 256; // RWSEM_READER_BIAS
@@ -354,18 +352,19 @@ if (
   throw new Error('rwsem_v6_6.ts: the fast-path literals disagree with rwsem_types.ts');
 
 // kernel/locking/rwsem.c rwsem_read_trylock(), v6.6: the bias goes in first, unconditionally.
-function rwsem_read_trylock(sem: number): boolean {
+// Returns the kernel's *cntp, the count after the add: the lock is taken when it has no
+// RWSEM_READ_FAILED_MASK bit (the kernel's bool return, which the caller recomputes).
+function rwsem_read_trylock(sem: number): number {
   const i32 = mem.i32;
   const count = (Atomics.add(i32, sem, FAST_READER_BIAS) + FAST_READER_BIAS) | 0;
-  lastCount = count;
   if (count & FAST_READ_FAILED) {
     if (count < 0) rwsem_read_trylock_overflow(sem);
-    return false;
+    return count;
   }
   // rwsem_set_reader_owned(): current, keeping the nonspinnable bit
   const keep = Atomics.load(i32, sem + 1) & FAST_OWNER_KEEP;
   Atomics.store(i32, sem + 1, get_current() | keep | FAST_READER_OWNED);
-  return true;
+  return count;
 }
 
 // kernel/locking/rwsem.c rwsem_read_trylock(), v6.6: the reader count overflowed into the sign
@@ -383,11 +382,14 @@ function rwsem_write_trylock(sem: number): boolean {
   return true;
 }
 
+// kernel/locking/rwsem.c __down_read_common(), v6.6
 function __down_read_common(sem: number, state: number): number {
-  if (rwsem_read_trylock(sem)) return 0;
-  return rwsem_down_read_slowpath(sem, lastCount, state);
+  const count = rwsem_read_trylock(sem);
+  if ((count & FAST_READ_FAILED) === 0) return 0;
+  return rwsem_down_read_slowpath(sem, count, state);
 }
 
+// kernel/locking/rwsem.c __down_write_common(), v6.6
 function __down_write_common(sem: number, state: number, try_lock: TryWriteLock): number {
   if (rwsem_write_trylock(sem)) return 0;
   return rwsem_down_write_slowpath(sem, state, try_lock);
