@@ -29,6 +29,7 @@ import {
   machineRegions,
   mem,
   mm_alloc,
+  rwsem_spin_on_owner_enable,
   spawnTask,
   spin_lock_init,
 } from '../dist/src/index.js';
@@ -334,32 +335,50 @@ export async function run() {
       } finally {
         kasan_instrument_atomics(false);
       }
+      // Row 5 with CONFIG_RWSEM_SPIN_ON_OWNER=y (x86's defconfig: a writer spins on an on-CPU
+      // owner before it queues, as the C loop spins before its futex wait), then row 5n with the
+      // era's default (=n in mmrace: every failed fast path queues and sleeps).
+      const spin = await contendedRow(true);
+      const nospin = await contendedRow(false);
+      return { free, kasan, ...spin, nospin };
+    };
+    /** The 2-CPU contended down_write/up_write loop, CONFIG_RWSEM_SPIN_ON_OWNER as `spinOnOwner`. */
+    const contendedRow = async (spinOnOwner) => {
+      rwsem_spin_on_owner_enable(spinOnOwner); // machine-wide: the CPUs take it up with refresh
       const reps = [];
-      for (let k = 0; k < CREPS_MAX && reps.filter((x) => x.concurrency >= CONCURRENT).length < CREPS; k++) {
-        Atomics.store(new Int32Array(barrier), 0, 0);
-        Atomics.store(i32, addr.counter, 0);
-        const w0 = performance.now();
-        const cpu0 = process.cpuUsage(); // the whole process: both CPU workers, everything else idle
-        const [a, b] = await Promise.all([
-          cpus[0].call({ cmd: 'contended', n: CITERS, refresh: true }),
-          cpus[1].call({ cmd: 'contended', n: CITERS, refresh: true }),
-        ]);
-        const expect = 2 * (CITERS + Math.max(1, Math.floor(CITERS / 10)));
-        const got = Atomics.load(i32, addr.counter);
-        if (got !== expect || Atomics.load(i32, addr.csem) !== 0)
-          throw new Error(
-            `contended rwsem: counter ${got}, expected ${expect}; count ${Atomics.load(i32, addr.csem)}`,
-          );
-        const cpu = process.cpuUsage(cpu0);
-        const concurrency = (cpu.user + cpu.system) / 1000 / (2 * (performance.now() - w0));
-        const wall = Math.max(a.ok.end, b.ok.end) - Math.min(a.ok.start, b.ok.start);
-        reps.push({
-          ns: (wall * 1e6) / (2 * CITERS),
-          sleeps: a.ok.waits + b.ok.waits,
-          wakes: a.ok.wakes + b.ok.wakes,
-          points: a.ok.points + b.ok.points,
-          concurrency,
-        });
+      try {
+        for (
+          let k = 0;
+          k < CREPS_MAX && reps.filter((x) => x.concurrency >= CONCURRENT).length < CREPS;
+          k++
+        ) {
+          Atomics.store(new Int32Array(barrier), 0, 0);
+          Atomics.store(i32, addr.counter, 0);
+          const w0 = performance.now();
+          const cpu0 = process.cpuUsage(); // the whole process: both CPU workers, everything else idle
+          const [a, b] = await Promise.all([
+            cpus[0].call({ cmd: 'contended', n: CITERS, refresh: true }),
+            cpus[1].call({ cmd: 'contended', n: CITERS, refresh: true }),
+          ]);
+          const expect = 2 * (CITERS + Math.max(1, Math.floor(CITERS / 10)));
+          const got = Atomics.load(i32, addr.counter);
+          if (got !== expect || Atomics.load(i32, addr.csem) !== 0)
+            throw new Error(
+              `contended rwsem: counter ${got}, expected ${expect}; count ${Atomics.load(i32, addr.csem)}`,
+            );
+          const cpu = process.cpuUsage(cpu0);
+          const concurrency = (cpu.user + cpu.system) / 1000 / (2 * (performance.now() - w0));
+          const wall = Math.max(a.ok.end, b.ok.end) - Math.min(a.ok.start, b.ok.start);
+          reps.push({
+            ns: (wall * 1e6) / (2 * CITERS),
+            sleeps: a.ok.waits + b.ok.waits,
+            wakes: a.ok.wakes + b.ok.wakes,
+            points: a.ok.points + b.ok.points,
+            concurrency,
+          });
+        }
+      } finally {
+        rwsem_spin_on_owner_enable(null);
       }
       const pick = pickReps(
         reps.map((x) => x.ns),
@@ -368,8 +387,6 @@ export async function run() {
       const ops = 2 * CITERS * pick.used.length;
       const sum = (k) => pick.used.reduce((s, i) => s + reps[i][k], 0);
       return {
-        free,
-        kasan,
         contended: pick.ns,
         contendedOk: pick.ok,
         conc: pick.conc,
@@ -441,25 +458,41 @@ export async function run() {
     lines.push(row(R.name, js, fl, ks, cc, g));
     summary.push({ R, js, fl, ks, cc });
   }
-  const cjs = rounds.map((x) => x.js.contended);
-  // Rounds in which both the JS and the C rwsem loops had repetitions with both CPUs running.
-  const good = rounds
-    .map((x, i) => (x.js.contendedOk && x.c?.contended_rwsem_ok ? i : -1))
-    .filter((i) => i >= 0);
+  // Row 5 (CONFIG_RWSEM_SPIN_ON_OWNER=y) and 5n (=n, the era's default): the same C loop beside both.
+  const ROW5 = [
+    {
+      name: '5 2-CPU contended down_write+up_write',
+      js: (x) => x.js,
+      config: 'CONFIG_RWSEM_SPIN_ON_OWNER=y',
+    },
+    {
+      name: '5n 2-CPU contended, no spin on owner',
+      js: (x) => x.js.nospin,
+      config: 'CONFIG_RWSEM_SPIN_ON_OWNER=n',
+    },
+  ];
   const ccc = cOr((x) => x.c.contended_rwsem);
   const cg = cOr((x) => x.c.contended_pthread_wrlock);
-  // Row 5 of the table: the rounds in which both sides ran on 2 CPUs at once (all, starred, if none).
-  const only = (xs) => (good.length ? good.map((i) => xs[i]) : xs);
-  lines.push(
-    row(
-      `5 2-CPU contended down_write+up_write${good.length ? '' : '*'}`.slice(0, 38),
-      only(cjs),
-      [],
-      [],
-      hasC ? only(ccc) : [],
-      hasC ? only(cg) : [],
-    ),
-  );
+  for (const V of ROW5) {
+    V.cjs = rounds.map((x) => V.js(x).contended);
+    // Rounds in which both the JS and the C rwsem loops had repetitions with both CPUs running.
+    V.good = rounds
+      .map((x, i) => (V.js(x).contendedOk && x.c?.contended_rwsem_ok ? i : -1))
+      .filter((i) => i >= 0);
+    // The table's row: the rounds in which both sides ran on 2 CPUs at once (all, starred, if none).
+    const only = (xs) => (V.good.length ? V.good.map((i) => xs[i]) : xs);
+    lines.push(
+      row(
+        `${V.name}${V.good.length ? '' : '*'}`.slice(0, 38),
+        only(V.cjs),
+        [],
+        [],
+        hasC ? only(ccc) : [],
+        hasC ? only(cg) : [],
+      ),
+    );
+  }
+  const good = ROW5[0].good;
 
   const model = (counts, costs) =>
     Object.entries(counts).reduce((s, [k, n]) => s + (COST_KEYS[k] ? n * costs[COST_KEYS[k]] : 0), 0);
@@ -493,7 +526,7 @@ export async function run() {
   );
   if (hasC) {
     console.log(
-      `mmrace/C per round: ${summary.map(({ R, js, cc }) => `row ${R.name[0]} ${perRound(js, cc)}`).join('; ')}; row 5 ${cjs.map((x, i) => `${(x / ccc[i]).toFixed(2)}${good.includes(i) ? '' : '*'}`).join(' ')}`,
+      `mmrace/C per round: ${summary.map(({ R, js, cc }) => `row ${R.name[0]} ${perRound(js, cc)}`).join('; ')}; ${ROW5.map((V) => `row ${V.name.split(' ')[0]} ${V.cjs.map((x, i) => `${(x / ccc[i]).toFixed(2)}${V.good.includes(i) ? '' : '*'}`).join(' ')}`).join('; ')}`,
     );
   }
   console.log('Atomics calls per op (counted at run time by wrapping Atomics on a throw-away CPU):');
@@ -512,23 +545,26 @@ export async function run() {
   console.log(
     `single Atomics call (JS) vs seq_cst op (C), ns: load ${fmt(jsCost.atomic_load)} vs ${cCost ? fmt(cCost.atomic_load) : '—'}, store ${fmt(jsCost.atomic_store)} vs ${cCost ? fmt(cCost.atomic_store) : '—'}, add ${fmt(jsCost.atomic_add)} vs ${cCost ? fmt(cCost.atomic_add) : '—'}, compareExchange ${fmt(jsCost.atomic_cas)} vs ${cCost ? fmt(cCost.atomic_cas) : '—'}`,
   );
-  const inGood = (f) => median((good.length ? good : rounds.map((_, i) => i)).map((i) => f(rounds[i])));
-  const sleeps = inGood((x) => x.js.sleeps);
-  const wakes = inGood((x) => x.js.wakes);
-  const points = inGood((x) => x.js.points);
+  const inGood = (f, V = ROW5[0]) =>
+    median((V.good.length ? V.good : rounds.map((_, i) => i)).map((i) => f(rounds[i])));
   const pct = (x) => `${(x * 100).toFixed(0)}%`;
   console.log(
-    `row 5: concurrency (CPU time / 2 x wall; 100% = both CPUs ran throughout, 50% = they took turns on one core) median JS ${pct(median(rounds.map((x) => x.js.conc)))}` +
+    `row 5: concurrency (CPU time / 2 x wall; 100% = both CPUs ran throughout, 50% = they took turns on one core) median JS ${pct(median(rounds.map((x) => x.js.conc)))} (5n ${pct(median(rounds.map((x) => x.js.nospin.conc)))})` +
       (hasC
-        ? `, C ${pct(median(rounds.map((x) => x.c.contended_rwsem_conc)))}, glibc ${pct(median(rounds.map((x) => x.c.contended_pthread_wrlock_conc)))}; each round keeps its repetitions at ≥ ${pct(CONCURRENT)} (all if none): both sides got some in ${good.length} of ${ROUNDS} rounds, row 5 of the table is those rounds (* marks the others)`
+        ? `, C ${pct(median(rounds.map((x) => x.c.contended_rwsem_conc)))}, glibc ${pct(median(rounds.map((x) => x.c.contended_pthread_wrlock_conc)))}; each round keeps its repetitions at ≥ ${pct(CONCURRENT)} (all if none): both sides got some in ${good.length} (5n ${ROW5[1].good.length}) of ${ROUNDS} rounds, rows 5 and 5n of the table are those rounds (* marks the others)`
         : ''),
   );
-  console.log(
-    `row 5 per op: JS ${points.toFixed(2)} preemption points (2 = fast path only), ${sleeps.toFixed(3)} sleeps (runner.wait), ${wakes.toFixed(3)} wakes` +
-      (hasC
-        ? `; C ${inGood((x) => x.c.slowPerOp).toFixed(3)} slow paths, ${inGood((x) => x.c.futexPerOp).toFixed(4)} futex waits`
-        : ''),
-  );
+  for (const V of ROW5) {
+    V.points = inGood((x) => V.js(x).points, V);
+    V.sleeps = inGood((x) => V.js(x).sleeps, V);
+    const wakes = inGood((x) => V.js(x).wakes, V);
+    console.log(
+      `row ${V.name.split(' ')[0]} (${V.config}) per op: JS ${V.points.toFixed(2)} preemption points (2 = fast path only), ${V.sleeps.toFixed(3)} sleeps (runner.wait), ${wakes.toFixed(3)} wakes` +
+        (hasC
+          ? `; C ${inGood((x) => x.c.slowPerOp, V).toFixed(3)} slow paths, ${inGood((x) => x.c.futexPerOp, V).toFixed(4)} futex waits`
+          : ''),
+    );
+  }
 
   // ---- verdicts ----
   console.log(
@@ -548,20 +584,22 @@ export async function run() {
         `KASAN on ${verdict(on, KASAN_FLOOR_TARGET)}: ${fmt(median(ks))} ns, ${k.total} calls (model at the measured per-call costs: ${fmt(model(k.classes, jsCost))} ns).`,
     );
   }
-  if (!hasC) console.log('  5 2-CPU contended down_write+up_write: no C baseline, no verdict.');
-  else if (!good.length) {
-    console.log(
-      `  5 2-CPU contended down_write+up_write: NOT MEASURED: in no round did both the JS and the C loops run on 2 CPUs at once (1-min load ${load0.toFixed(2)} at start: other processes held a core); the row 5 figures above are turn-taking, rerun on an idle machine.`,
-    );
-  } else {
-    const g = good.map((i) => rounds[i]);
-    const ratio = median(g.map((x) => x.js.contended / x.c.contended_rwsem));
-    const jsGrow = median(g.map((x) => x.js.contended / x.js.free.rwsem_write));
-    const cGrow = median(g.map((x) => x.c.contended_rwsem / x.c.rwsem_write));
-    console.log(
-      `  5 2-CPU contended down_write+up_write: ${verdict(ratio, CONTENDED_C_TARGET)} C (JS ${fmt(median(g.map((x) => x.js.contended)))} ns, C ${fmt(median(g.map((x) => x.c.contended_rwsem)))} ns per op, both CPUs together; the ${good.length} concurrent rounds). ` +
-        `Contention multiplies JS by ${jsGrow.toFixed(1)}x and C by ${cGrow.toFixed(1)}x over their uncontended row 2; ${points.toFixed(2)} preemption points and ${sleeps.toFixed(3)} sleeps per op in JS.`,
-    );
+  for (const V of ROW5) {
+    if (!hasC) console.log(`  ${V.name}: no C baseline, no verdict.`);
+    else if (!V.good.length) {
+      console.log(
+        `  ${V.name}: NOT MEASURED: in no round did both the JS and the C loops run on 2 CPUs at once (1-min load ${load0.toFixed(2)} at start: other processes held a core); the figures above are turn-taking, rerun on an idle machine.`,
+      );
+    } else {
+      const g = V.good.map((i) => rounds[i]);
+      const ratio = median(g.map((x) => V.js(x).contended / x.c.contended_rwsem));
+      const jsGrow = median(g.map((x) => V.js(x).contended / x.js.free.rwsem_write));
+      const cGrow = median(g.map((x) => x.c.contended_rwsem / x.c.rwsem_write));
+      console.log(
+        `  ${V.name} (${V.config}): ${verdict(ratio, CONTENDED_C_TARGET)} C (JS ${fmt(median(g.map((x) => V.js(x).contended)))} ns, C ${fmt(median(g.map((x) => x.c.contended_rwsem)))} ns per op, both CPUs together; the ${V.good.length} concurrent rounds). ` +
+          `Contention multiplies JS by ${jsGrow.toFixed(1)}x and C by ${cGrow.toFixed(1)}x over their uncontended row 2; ${V.points.toFixed(2)} preemption points and ${V.sleeps.toFixed(3)} sleeps per op in JS.`,
+      );
+    }
   }
   if (reports.length) console.log(`kernel log during the bench:\n${reports.join('\n')}`);
   console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);

@@ -16,8 +16,8 @@ export function setAtomicsInstrumented(on: boolean): void {
   atomicsChecked = on && instrumentation.check !== null ? 1 : 0;
 }
 
-// include/linux/instrumented.h instrument_atomic_read_write(), v6.6. Lock paths test
-// atomicsChecked themselves and call this only when it is set (panic.ts check_kernel_pointer()).
+// include/linux/instrumented.h instrument_atomic_read_write(), v6.6. Callers test atomicsChecked
+// first (panic.ts check_kernel_pointer()), so that with KASAN off the call is never made.
 export function instrument_atomic_read_write(addr: number): void {
-  if (atomicsChecked !== 0) instrumentation.check!(addr, true);
+  instrumentation.check!(addr, true);
 }
