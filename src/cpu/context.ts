@@ -23,18 +23,16 @@ export const PREEMPT_NEED_RESCHED = 1 << 30;
 /** The nesting part of the word: spinlocks, rcu_read_lock()s and preempt_disable()s held. */
 export const PREEMPT_COUNT_MASK = PREEMPT_NEED_RESCHED - 1;
 
-/** The boot CPU's preempt count word in this thread's arena (-1 before one with the region). */
+/**
+ * The boot CPU's preempt count word in this thread's arena, looked up when the thread attaches
+ * one: every machine has the region (cpu/machine.ts). -1 before: the address is then out of any
+ * arena, as the empty mem.i32 is.
+ */
 let preemptWord0 = -1;
 
-/** Address of `cpu`'s preempt count word. */
+/** Address of `cpu`'s preempt count word: a plain add on lock paths. */
 export function preemptCountWord(cpu: number): number {
-  // A plain add on lock paths: the base is looked up when the thread attaches an arena.
-  if (preemptWord0 < 0) return preemptCountWordUncached(cpu);
   return preemptWord0 + cpu + 1;
-}
-
-function preemptCountWordUncached(cpu: number): number {
-  return PREEMPT_COUNT.base() + PREEMPT_COUNT.layout.pcpu + cpu + 1;
 }
 
 export interface CpuContext {
@@ -83,8 +81,10 @@ export const cpuCtx: CpuContext = new PerThreadCpu();
 // start (shm/thread_config.ts), so might_sleep() reads a preempt count only when it is non-zero.
 threadConfig(() => {
   const b = PREEMPT_COUNT.tryBase();
-  preemptWord0 = b < 0 ? -1 : b + PREEMPT_COUNT.layout.pcpu;
-  gatePreemptSet(b < 0 ? 0 : Atomics.load(mem.i32, preemptWord0 + cpuCtx.cpu + 1) & PREEMPT_COUNT_MASK);
+  if (b < 0)
+    throw new Error(`the arena has no '${PREEMPT_COUNT.region.name}' region (cpu/machine.ts adds it)`);
+  preemptWord0 = b + PREEMPT_COUNT.layout.pcpu;
+  gatePreemptSet(Atomics.load(mem.i32, preemptWord0 + cpuCtx.cpu + 1) & PREEMPT_COUNT_MASK);
 });
 
 export { point } from './point_gate.js';

@@ -8,8 +8,9 @@
 // work lives in separate functions, so the fast path stays small enough for TurboFan to inline
 // whole into its caller. Also the debug views the reports read (owner, waiters), which both
 // algorithms encode alike.
-import { point } from '../../cpu/context.js';
-import { GATE_DEBUG_MASK, lockGate } from '../../cpu/point_gate.js';
+import * as cpuContext from '../../cpu/context.js';
+import * as pointGate from '../../cpu/point_gate.js';
+import { lockGate } from '../../cpu/point_gate.js';
 import {
   LockKind,
   traceBegin,
@@ -19,7 +20,7 @@ import {
   traceLockReleased,
 } from '../../cpu/trace_buffer.js';
 import { mem } from '../../shm/arena.js';
-import { check_kernel_pointer } from '../panic.js';
+import * as panic from '../panic.js';
 import { might_sleep } from '../sched.js';
 import {
   LOCK_CONTENDED,
@@ -30,9 +31,9 @@ import {
   rwsem_acquire_read,
 } from './lockdep.js';
 import { LD_WAIT_SLEEP, lockdep_init_map } from './lockdep_classes.js';
-import { currentHoldsTrackedLocks } from './lockdep_held.js';
+import * as lockdepHeld from './lockdep_held.js';
 import { initSiteName } from './lockdep_ip.js';
-import { lockDebugFlags } from './lockdep_state.js';
+import * as lockdepState from './lockdep_state.js';
 import type { RwsemOps } from './rwsem_ops.js';
 import { EINTR, RWSEM, RWSEM_OWNER_FLAGS_MASK, RWSEM_READER_OWNED } from './rwsem_types.js';
 
@@ -44,17 +45,23 @@ function lockDebugOrTrace(): boolean {
   return ((lockGate & GATE_DEBUG_MASK) | lockDebugFlags()) !== 0;
 }
 
-/** A lock entry point that may sleep has more to do than its algorithm (might_sleep() too). */
-function sleepingLockGated(): boolean {
-  return (lockGate | lockDebugFlags()) !== 0;
-}
-
-/** A release has more to do than its algorithm: debugging, or current holds locks lockdep tracked. */
-function releaseGated(): boolean {
-  return lockDebugOrTrace() || currentHoldsTrackedLocks();
-}
+// The fast paths' tests are written out in each entry point rather than called: every inlined
+// function's bytecode counts against TurboFan's inlining budget of the caller.
+//   (lockGate | lockDebugFlags()) !== 0: a lock that may sleep has more to do than its algorithm
+//     (debugging, or might_sleep() with a preempt-disabled section open on this thread);
+//   ((lockGate & GATE_DEBUG_MASK) | lockDebugFlags()) !== 0 || currentHoldsTrackedLocks(): a
+//     release has more to do (debugging, or current holds locks lockdep tracked).
 
 import { rwsem_v6_6 } from './rwsem_v6_6.js';
+
+// Hot imports as module constants: TurboFan folds a module `const` to the value it held when it
+// compiled, so a call through one needs no Cell load, hole check and call-target check as an
+// imported binding does (a down_read+up_read pair: about 5 ns of 40, scripts/bench-locks.mjs).
+const { point } = cpuContext;
+const { check_kernel_pointer } = panic;
+const { currentHoldsTrackedLocks } = lockdepHeld;
+const { lockDebugFlags } = lockdepState;
+const { GATE_DEBUG_MASK } = pointGate;
 
 export * from './rwsem_types.js';
 export { rwsem_waiters } from './rwsem_wait_list.js';
@@ -127,7 +134,7 @@ export function rwsem_reader_count(sem: number): number {
 
 // kernel/locking/rwsem.c down_read(), v6.6 (both eras' wrappers)
 export function down_read(sem: number): void {
-  if (sleepingLockGated()) {
+  if ((lockGate | lockDebugFlags()) !== 0) {
     down_read_debug(sem);
     return;
   }
@@ -157,7 +164,7 @@ function down_read_debug(sem: number): void {
 
 // kernel/locking/rwsem.c down_read_killable(), v6.6 (both eras' wrappers)
 export function down_read_killable(sem: number): number {
-  if (sleepingLockGated()) return down_read_killable_debug(sem);
+  if ((lockGate | lockDebugFlags()) !== 0) return down_read_killable_debug(sem);
   point('down_read');
   check_kernel_pointer(sem, true);
   return __down_read_killable_(sem);
@@ -201,7 +208,7 @@ export function down_read_trylock(sem: number): boolean {
 
 // kernel/locking/rwsem.c down_write(), v6.6 (both eras' wrappers)
 export function down_write(sem: number): void {
-  if (sleepingLockGated()) {
+  if ((lockGate | lockDebugFlags()) !== 0) {
     down_write_debug(sem);
     return;
   }
@@ -231,7 +238,7 @@ function down_write_debug(sem: number): void {
 
 // kernel/locking/rwsem.c down_write_killable(), v6.6 (both eras' wrappers)
 export function down_write_killable(sem: number): number {
-  if (sleepingLockGated()) return down_write_killable_debug(sem);
+  if ((lockGate | lockDebugFlags()) !== 0) return down_write_killable_debug(sem);
   point('down_write');
   check_kernel_pointer(sem, true);
   return __down_write_killable_(sem);
@@ -278,7 +285,8 @@ export function up_read(sem: number): void {
   check_kernel_pointer(sem, true);
   // rwsem_release() (and the --trace slice's end): only when this thread has debugging on, or
   // current still holds locks it tracked before debugging was switched off.
-  if (releaseGated()) release_debug(sem, LockKind.Read);
+  if (((lockGate & GATE_DEBUG_MASK) | lockDebugFlags()) !== 0 || currentHoldsTrackedLocks())
+    release_debug(sem, LockKind.Read);
   __up_read_(sem);
   point('up_read');
 }
@@ -286,7 +294,8 @@ export function up_read(sem: number): void {
 // kernel/locking/rwsem.c up_write(), v6.6 (both eras' wrappers)
 export function up_write(sem: number): void {
   check_kernel_pointer(sem, true);
-  if (releaseGated()) release_debug(sem, LockKind.Write);
+  if (((lockGate & GATE_DEBUG_MASK) | lockDebugFlags()) !== 0 || currentHoldsTrackedLocks())
+    release_debug(sem, LockKind.Write);
   __up_write_(sem);
   point('up_write');
 }
