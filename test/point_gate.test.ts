@@ -14,7 +14,10 @@ import { logRead } from '../src/cpu/logring.js';
 import { Machine } from '../src/cpu/machine.js';
 import { gatePreemptOpen, lockGate, pointsQuiet, QUIET_STRIDE } from '../src/cpu/point_gate.js';
 import { mm_alloc, spawnTask } from '../src/kernel/fork.js';
+import { lockdepDepth } from '../src/kernel/locking/lockdep_held.js';
+import { lockdep_enable } from '../src/kernel/locking/lockdep_state.js';
 import { down_read, init_rwsem, up_read } from '../src/kernel/locking/rwsem.js';
+import { spin_lock, spin_lock_init, spin_unlock } from '../src/kernel/locking/spinlock.js';
 import { preempt_disable, preempt_enable } from '../src/kernel/preempt.js';
 import { MM } from '../src/mm/mm_types.js';
 import { kernelReset, machineRegions } from '../src/scenarios/kernel_image.js';
@@ -156,6 +159,38 @@ describe('quiet preemption points', () => {
         t.includes('BUG: sleeping function called from invalid context at kernel/locking/rwsem.c:down_read'),
       ),
     ).toBe(true);
+    machine.attach();
+  });
+
+  it('locks taken with lockdep on and released after it was switched off leave its held-lock stack', () => {
+    machine.attach();
+    kernelReset();
+    const t = spawnTask('tracked');
+    cpuCtx.current = t;
+    const mm = mm_alloc();
+    const sem = mm + MM.mmap_sem;
+    const lock = mm + MM.page_table_lock;
+    init_rwsem(sem);
+    spin_lock_init(lock);
+    // No lock taken with lockdep on yet: releases skip the held-lock check (lockGate's low bit).
+    const tracked = () => lockGate & 1;
+    if (tracked() === 0) {
+      down_read(sem);
+      up_read(sem);
+      expect(tracked()).toBe(0);
+    }
+    lockdep_enable(true);
+    try {
+      down_read(sem);
+      spin_lock(lock);
+      expect(tracked()).toBe(1);
+      expect(lockdepDepth(t)).toBe(2);
+    } finally {
+      lockdep_enable(false);
+    }
+    spin_unlock(lock);
+    up_read(sem);
+    expect(lockdepDepth(t)).toBe(0);
     machine.attach();
   });
 });

@@ -11,10 +11,12 @@
 // (loops that wait still check the abort word on every pass, in relax() and wait()), yet a CPU
 // that runs straight-line code forever still stops within QUIET_STRIDE points of an abort.
 //
-// Locks. `lockGate` is 0 while a sleeping lock's entry point has nothing to do but its point and
-// its algorithm: no --trace on this thread and no preempt-disabled section open on it (so
-// might_sleep() cannot fire). Spinlocks, which may nest in atomic sections, test only its low
-// byte. lockdep's and lock_stat's switch is lockdep_state.ts's, tested beside it.
+// Locks. `lockGate` is 0 while a lock operation has nothing to do but its point and its
+// algorithm: no --trace on this thread, no preempt-disabled section open on it (so might_sleep()
+// cannot fire), and no lock taken on it with lockdep on (so current holds no lock lockdep tracked).
+// Spinlocks, which may nest in atomic sections, and releases ignore the preempt nesting; only
+// releases care about the tracked locks. lockdep's and lock_stat's switch is lockdep_state.ts's,
+// tested beside it.
 //
 // No imports: free.ts and context.ts both use it, and context.ts imports free.ts.
 
@@ -127,18 +129,35 @@ export function clearQuietPoints(r: QuietRunner): void {
 
 // --- the lock gate ---
 
+/**
+ * lockGate's bit for "a lock was taken with lockdep or lock_stat on, on this thread": from then on
+ * its releases check whether current holds locks lockdep tracked (they may have been taken before
+ * debugging was switched off). Sticky: a thread that never tracked skips the check.
+ */
+const GATE_TRACKED = 1;
 /** lockGate's bit for --trace recording on this thread (cpu/trace_buffer.ts). */
-const GATE_TRACE = 1;
+const GATE_TRACE = 2;
 /** lockGate's unit for each preempt_disable() open on this thread, any CPU's (kernel/preempt.ts). */
 const GATE_PREEMPT = 256;
-/** The bits that send every lock operation to its debug half (all but the preempt nesting). */
-export const GATE_DEBUG_MASK = GATE_PREEMPT - 1;
+/** The bits that send a release to its debug half: all but the preempt nesting. */
+export const GATE_RELEASE_MASK = GATE_PREEMPT - 1;
+/** The bits that send a spinlock's acquisition to its debug half (a sleeping lock's: lockGate >> 1). */
+export const GATE_SPIN_MASK = GATE_RELEASE_MASK & ~GATE_TRACKED;
 
-/** 0: a sleeping lock's entry point only makes its point and runs its algorithm (see the header). */
+/**
+ * 0 while lock operations have nothing to do but their point and their algorithm (see the header);
+ * a sleeping lock's acquisition tests `lockGate >> 1` (all but GATE_TRACKED), a spinlock's
+ * `lockGate & GATE_SPIN_MASK`, a release `lockGate & GATE_RELEASE_MASK`.
+ */
 export let lockGate = 0;
 
 export function gateTracing(on: boolean): void {
   lockGate = on ? lockGate | GATE_TRACE : lockGate & ~GATE_TRACE;
+}
+
+/** A lock was taken with lockdep or lock_stat on (kernel/locking): see GATE_TRACKED. */
+export function gateTracked(): void {
+  lockGate |= GATE_TRACKED;
 }
 
 /** preempt_disable() on this thread. */
@@ -158,10 +177,10 @@ export function gatePreempt(delta: number): void {
 
 /** The preempt nesting open on this thread, reloaded from its CPU's word (context.ts). */
 export function gatePreemptSet(nesting: number): void {
-  lockGate = (lockGate & GATE_DEBUG_MASK) + nesting * GATE_PREEMPT;
+  lockGate = (lockGate & GATE_RELEASE_MASK) + nesting * GATE_PREEMPT;
 }
 
 /** Is a preempt-disabled section open on this thread (on any CPU it acted as)? */
 export function gatePreemptOpen(): boolean {
-  return (lockGate & ~GATE_DEBUG_MASK) !== 0;
+  return (lockGate & ~GATE_RELEASE_MASK) !== 0;
 }

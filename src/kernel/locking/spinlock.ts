@@ -28,13 +28,15 @@ const { check_kernel_pointer } = panic;
 const { preempt_disable, preempt_enable } = preempt;
 const { currentHoldsTrackedLocks } = lockdepHeld;
 const { lockDebugFlags } = lockdepState;
-const { GATE_DEBUG_MASK } = pointGate;
+const { GATE_RELEASE_MASK, GATE_SPIN_MASK, gateTracked } = pointGate;
 
 export const TICKET_SHIFT = 16;
 
-// ((lockGate & GATE_DEBUG_MASK) | lockDebugFlags()) !== 0: lockdep, lock_stat or --trace on for
-// this thread, the lock operations take their debug halves. Written out in each: every inlined
-// function's bytecode counts against TurboFan's inlining budget of the caller.
+// ((lockGate & GATE_SPIN_MASK) | lockDebugFlags()) !== 0: lockdep, lock_stat or --trace on for
+// this thread, the lock takes its debug half; a release also when locks were taken with lockdep
+// on on this thread (GATE_RELEASE_MASK: current may hold some that lockdep tracked). Written out
+// in each: every inlined function's bytecode counts against TurboFan's inlining budget of the
+// caller.
 
 // include/linux/spinlock.h spin_lock_init(), v6.6: `name` is the lock class ('ptlock',
 // '&mm->page_table_lock'); without it the class is keyed by the init site, like the kernel's
@@ -72,7 +74,7 @@ function do_raw_spin_trylock(lock: number): boolean {
 
 // include/linux/spinlock_api_smp.h __raw_spin_lock(), v6.6
 export function spin_lock(lock: number): void {
-  if (((lockGate & GATE_DEBUG_MASK) | lockDebugFlags()) !== 0) {
+  if (((lockGate & GATE_SPIN_MASK) | lockDebugFlags()) !== 0) {
     spin_lock_debug(lock);
     return;
   }
@@ -88,6 +90,7 @@ function spin_lock_debug(lock: number): void {
   check_kernel_pointer(lock, true);
   preempt_disable();
   if (lockDebugFlags() !== 0) {
+    gateTracked(); // this thread's releases check current's held locks from now on
     spin_acquire(lock, 0, 'spin_lock');
     LOCK_CONTENDED(lock, 'spin_lock', do_raw_spin_trylock, do_raw_spin_lock);
   } else {
@@ -106,6 +109,7 @@ export function spin_trylock(lock: number): boolean {
     preempt_enable();
     return false;
   }
+  if (lockDebugFlags() !== 0) gateTracked();
   if (lockDebugFlags() !== 0) spin_acquire(lock, 1, 'spin_trylock');
   traceLockAcquired(lock, LockKind.Spin);
   return true;
@@ -115,8 +119,7 @@ export function spin_trylock(lock: number): boolean {
 // arch_spin_unlock().
 export function spin_unlock(lock: number): void {
   check_kernel_pointer(lock, true);
-  if (((lockGate & GATE_DEBUG_MASK) | lockDebugFlags()) !== 0 || currentHoldsTrackedLocks())
-    spin_release_debug(lock);
+  if (((lockGate & GATE_RELEASE_MASK) | lockDebugFlags()) !== 0) spin_release_debug(lock);
   do_raw_spin_unlock(lock);
   preempt_enable();
   point('spin_unlock');
