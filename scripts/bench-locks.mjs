@@ -456,7 +456,11 @@ export async function run() {
     const cc = cOr((x) => x.c[R.key]);
     const g = R.glibc ? cOr((x) => x.c[R.glibc]) : [];
     lines.push(row(R.name, js, fl, ks, cc, g));
-    summary.push({ R, js, fl, ks, cc });
+    // The same loops' CPU time (the process's, while only the timed worker runs).
+    const jsCpu = rounds.map((x) => x.js.free.cpu[R.key]);
+    const flCpu = rounds.map((x) => x.js.free.cpu[`floor_${R.key}`]);
+    const ksCpu = rounds.map((x) => x.js.kasan.cpu[R.key]);
+    summary.push({ R, js, fl, ks, cc, jsCpu, flCpu, ksCpu });
   }
   // Row 5 (CONFIG_RWSEM_SPIN_ON_OWNER=y) and 5n (=n, the era's default): the same C loop beside both.
   const ROW5 = [
@@ -524,6 +528,12 @@ export async function run() {
   console.log(
     `KASAN on/floor per round: ${summary.map(({ R, ks, fl }) => `row ${R.name[0]} ${perRound(ks, fl)}`).join('; ')}`,
   );
+  console.log(
+    `CPU time (process CPU while only the timed worker runs: other processes taking the core do not count), ns: ${summary.map(({ R, jsCpu, flCpu, ksCpu }) => `row ${R.name[0]} mmrace ${stat(jsCpu)}, floor ${stat(flCpu)}, KASAN on ${stat(ksCpu)}`).join('; ')}`,
+  );
+  console.log(
+    `CPU time mmrace/floor per round: ${summary.map(({ R, jsCpu, flCpu }) => `row ${R.name[0]} ${perRound(jsCpu, flCpu)}`).join('; ')}; KASAN on/floor: ${summary.map(({ R, ksCpu, flCpu }) => `row ${R.name[0]} ${perRound(ksCpu, flCpu)}`).join('; ')}`,
+  );
   if (hasC) {
     console.log(
       `mmrace/C per round: ${summary.map(({ R, js, cc }) => `row ${R.name[0]} ${perRound(js, cc)}`).join('; ')}; ${ROW5.map((V) => `row ${V.name.split(' ')[0]} ${V.cjs.map((x, i) => `${(x / ccc[i]).toFixed(2)}${V.good.includes(i) ? '' : '*'}`).join(' ')}`).join('; ')}`,
@@ -574,14 +584,14 @@ export async function run() {
     ratio <= target
       ? `MET (${ratio.toFixed(2)}x ≤ ${target}x)`
       : `MISSED (${ratio.toFixed(2)}x > ${target}x)`;
-  for (const { R, js, fl, ks } of summary) {
+  for (const { R, js, fl, ks, jsCpu, flCpu, ksCpu } of summary) {
     const off = median(per(js, fl));
     const on = median(per(ks, fl));
     const m = calls[R.key];
     const k = callsKasan[R.key];
     console.log(
-      `  ${R.name}: KASAN off ${verdict(off, FLOOR_TARGET)}: mmrace ${fmt(median(js))} ns, floor ${fmt(median(fl))} ns, ${m.total} vs ${calls[`floor_${R.key}`].total} Atomics calls${floorOk[R.key] ? '' : ' (FLOOR INVALID: different calls)'}; ` +
-        `KASAN on ${verdict(on, KASAN_FLOOR_TARGET)}: ${fmt(median(ks))} ns, ${k.total} calls (model at the measured per-call costs: ${fmt(model(k.classes, jsCost))} ns).`,
+      `  ${R.name}: KASAN off ${verdict(off, FLOOR_TARGET)} wall, ${verdict(median(per(jsCpu, flCpu)), FLOOR_TARGET)} CPU time: mmrace ${fmt(median(js))} ns, floor ${fmt(median(fl))} ns, ${m.total} vs ${calls[`floor_${R.key}`].total} Atomics calls${floorOk[R.key] ? '' : ' (FLOOR INVALID: different calls)'}; ` +
+        `KASAN on ${verdict(on, KASAN_FLOOR_TARGET)} wall, ${verdict(median(per(ksCpu, flCpu)), KASAN_FLOOR_TARGET)} CPU time: ${fmt(median(ks))} ns, ${k.total} calls (model at the measured per-call costs: ${fmt(model(k.classes, jsCost))} ns).`,
     );
   }
   for (const V of ROW5) {
