@@ -28,7 +28,7 @@ export const PREEMPT_COUNT_MASK = PREEMPT_NEED_RESCHED - 1;
  * one: every machine has the region (cpu/machine.ts). -1 before: the address is then out of any
  * arena, as the empty mem.i32 is.
  */
-let preemptWord0 = -1;
+var preemptWord0 = -1; // `var`: no TDZ hole check on lock paths (see cpu/point_gate.ts)
 
 /** Address of `cpu`'s preempt count word: a plain add on lock paths. */
 export function preemptCountWord(cpu: number): number {

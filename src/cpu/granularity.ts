@@ -9,7 +9,7 @@ let atomic = false;
 let windows = false;
 
 /** Non-zero when an atomic point has anything to do (either switch on): the one test atomicPoint() makes. */
-export let atomicGate = 0;
+export var atomicGate = 0; // `var`: no TDZ hole check (see cpu/point_gate.ts)
 
 /** This thread's granularity, set by its CPU loop for the campaign. */
 export function setPointGranularity(g: PointGranularity): void {

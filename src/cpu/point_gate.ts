@@ -47,7 +47,9 @@ export let pointsQuiet = false;
  * decrement while it is above 1, so QUIET_STRIDE - left points went by unreported. 0 while loud:
  * every point goes to pointSlow().
  */
-let left = 0;
+// `var`, not `let`, for the hot variables here: V8 checks a module `let` for its TDZ hole on
+// every read from a function (a compare and a branch), a `var` never.
+var left = 0;
 /** While loud: the quiet points not yet handed to `owner` when the gate went loud. */
 let heldWhileLoud = 0;
 
@@ -149,7 +151,7 @@ export const GATE_SPIN_MASK = GATE_RELEASE_MASK & ~GATE_TRACKED;
  * a sleeping lock's acquisition tests `lockGate >> 1` (all but GATE_TRACKED), a spinlock's
  * `lockGate & GATE_SPIN_MASK`, a release `lockGate & GATE_RELEASE_MASK`.
  */
-export let lockGate = 0;
+export var lockGate = 0;
 
 export function gateTracing(on: boolean): void {
   lockGate = on ? lockGate | GATE_TRACE : lockGate & ~GATE_TRACE;

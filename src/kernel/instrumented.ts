@@ -10,7 +10,7 @@ export const instrumentation: { check: ((addr: number, write: boolean) => void) 
  * feedback for a module variable, and `if (bool)` on an untyped value compiles to a full
  * ToBoolean (false, "", 0, NaN, undetectable... all tested), `n !== 0` to one compare.
  */
-export let atomicsChecked = 0;
+export var atomicsChecked = 0; // `var`: no TDZ hole check (see cpu/point_gate.ts)
 
 export function setAtomicsInstrumented(on: boolean): void {
   atomicsChecked = on && instrumentation.check !== null ? 1 : 0;
