@@ -93,7 +93,7 @@ type AlgoKey = keyof typeof algo;
 
 export function bindRwsemOps(ops: RwsemOps): void {
   for (const k of Object.keys(algo) as AlgoKey[]) {
-    // Storing the same function again would cost nothing, but an unchanged field stays folded.
+    // Only a changed half is stored: a field that keeps its first value stays constant for V8.
     if (algo[k] !== ops[k]) (algo as Record<AlgoKey, unknown>)[k] = ops[k];
   }
 }
