@@ -35,6 +35,14 @@ export function preemptCountWord(cpu: number): number {
   return preemptWord0 + cpu + 1;
 }
 
+/** preemptCountWord(cpuCtx.cpu), kept as either changes: preempt_disable() reads one variable. */
+var thisCpuPreemptWord = -1; // `var`: no TDZ hole check (see cpu/point_gate.ts)
+
+/** This thread's CPU's preempt count word (kernel/preempt.ts). */
+export function thisPreemptCountWord(): number {
+  return thisCpuPreemptWord;
+}
+
 export interface CpuContext {
   cpu: number;
   runner: Runner;
@@ -50,11 +58,18 @@ export interface CpuContext {
 // A class, so that the accessors live on the prototype: an object literal with an accessor made
 // every cpuCtx load on the lock paths slower (spin_lock+spin_unlock 147 against 120 ns).
 class PerThreadCpu implements CpuContext {
-  cpu = BOOT_CPU;
+  private c = BOOT_CPU;
   current = 0;
   private r: Runner = new BootRunner();
   constructor() {
     gateRunner(this.r);
+  }
+  get cpu(): number {
+    return this.c;
+  }
+  set cpu(cpu: number) {
+    this.c = cpu;
+    thisCpuPreemptWord = preemptWord0 + cpu + 1;
   }
   get runner(): Runner {
     return this.r;
@@ -84,6 +99,7 @@ threadConfig(() => {
   if (b < 0)
     throw new Error(`the arena has no '${PREEMPT_COUNT.region.name}' region (cpu/machine.ts adds it)`);
   preemptWord0 = b + PREEMPT_COUNT.layout.pcpu;
+  thisCpuPreemptWord = preemptWord0 + cpuCtx.cpu + 1;
   gatePreemptSet(Atomics.load(mem.i32, preemptWord0 + cpuCtx.cpu + 1) & PREEMPT_COUNT_MASK);
 });
 

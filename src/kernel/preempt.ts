@@ -14,27 +14,27 @@ import * as arena from '../shm/arena.js';
 // Hot imports as module constants: TurboFan folds a module `const` to the value it held when it
 // compiled, so a call through one needs no Cell load, hole check and call-target check as an
 // imported binding does (a down_read+up_read pair: about 5 ns of 40, scripts/bench-locks.mjs).
-const { cpuCtx, preemptCountWord } = cpuContext;
+const { cpuCtx, preemptCountWord, thisPreemptCountWord } = cpuContext;
 const { gatePreemptDec, gatePreemptInc } = pointGate;
 const { mem } = arena;
 
 // include/linux/preempt.h preempt_disable(), v4.14
 export function preempt_disable(): void {
-  Atomics.add(mem.i32, preemptCountWord(cpuCtx.cpu), 1);
+  Atomics.add(mem.i32, thisPreemptCountWord(), 1);
   gatePreemptInc(); // sleeping locks go through might_sleep() until the matching enable
 }
 
 // include/linux/preempt.h preempt_enable(), v4.14, with x86's preempt_count_dec_and_test(): the
 // outermost enable with a resched pending goes to preempt_schedule().
 export function preempt_enable(): void {
-  const w = preemptCountWord(cpuCtx.cpu);
+  const w = thisPreemptCountWord();
   gatePreemptDec();
   if (Atomics.sub(mem.i32, w, 1) === 0x40000001 /* PREEMPT_NEED_RESCHED | 1 */) preempt_schedule(w);
 }
 
 // include/linux/preempt.h preempt_enable_no_resched(), v4.14: the pending resched stays pending.
 export function preempt_enable_no_resched(): void {
-  Atomics.sub(mem.i32, preemptCountWord(cpuCtx.cpu), 1);
+  Atomics.sub(mem.i32, thisPreemptCountWord(), 1);
   gatePreemptDec();
 }
 
