@@ -5,7 +5,10 @@
 // (the order alternates between rounds); every ratio is taken inside one round. Each lock row also
 // runs its "JS floor" (bench-locks-worker.mjs: a loop making exactly the algorithm's Atomics calls
 // on the same words) and mmrace with KASAN checking the lock words (as campaigns run), so the
-// table gives mmrace / floor with KASAN off and on.
+// table gives mmrace / floor with KASAN off and on, in wall time and in the process's CPU time
+// (only the timed worker runs then: immune to other processes taking the core). Row 5 (2-CPU
+// contended write lock) runs with CONFIG_RWSEM_SPIN_ON_OWNER=y, x86's defconfig, row 5n with the
+// era's default (=n).
 // Env: ROUNDS (default 5), ITERS (uncontended iterations per case, default 2,000,000), CITERS
 // (contended iterations per CPU, default ITERS / 4; the contended loops are repeated up to 10
 // times a round until 3 ran on both CPUs at once, see pickReps); BENCH_LOCKS_JSON=file also writes the raw rounds.
