@@ -5,7 +5,10 @@
 // (the order alternates between rounds); every ratio is taken inside one round. Each lock row also
 // runs its "JS floor" (bench-locks-worker.mjs: a loop making exactly the algorithm's Atomics calls
 // on the same words) and mmrace with KASAN checking the lock words (as campaigns run), so the
-// table gives mmrace / floor with KASAN off and on.
+// table gives mmrace / floor with KASAN off and on, in wall time and in the process's CPU time
+// (only the timed worker runs then: immune to other processes taking the core). Row 5 (2-CPU
+// contended write lock) runs with CONFIG_RWSEM_SPIN_ON_OWNER=y, x86's defconfig, row 5n with the
+// era's default (=n).
 // Env: ROUNDS (default 5), ITERS (uncontended iterations per case, default 2,000,000), CITERS
 // (contended iterations per CPU, default ITERS / 4; the contended loops are repeated up to 10
 // times a round until 3 ran on both CPUs at once, see pickReps); BENCH_LOCKS_JSON=file also writes the raw rounds.
@@ -29,6 +32,7 @@ import {
   machineRegions,
   mem,
   mm_alloc,
+  rwsem_spin_on_owner_enable,
   spawnTask,
   spin_lock_init,
 } from '../dist/src/index.js';
@@ -334,32 +338,50 @@ export async function run() {
       } finally {
         kasan_instrument_atomics(false);
       }
+      // Row 5 with CONFIG_RWSEM_SPIN_ON_OWNER=y (x86's defconfig: a writer spins on an on-CPU
+      // owner before it queues, as the C loop spins before its futex wait), then row 5n with the
+      // era's default (=n in mmrace: every failed fast path queues and sleeps).
+      const spin = await contendedRow(true);
+      const nospin = await contendedRow(false);
+      return { free, kasan, ...spin, nospin };
+    };
+    /** The 2-CPU contended down_write/up_write loop, CONFIG_RWSEM_SPIN_ON_OWNER as `spinOnOwner`. */
+    const contendedRow = async (spinOnOwner) => {
+      rwsem_spin_on_owner_enable(spinOnOwner); // machine-wide: the CPUs take it up with refresh
       const reps = [];
-      for (let k = 0; k < CREPS_MAX && reps.filter((x) => x.concurrency >= CONCURRENT).length < CREPS; k++) {
-        Atomics.store(new Int32Array(barrier), 0, 0);
-        Atomics.store(i32, addr.counter, 0);
-        const w0 = performance.now();
-        const cpu0 = process.cpuUsage(); // the whole process: both CPU workers, everything else idle
-        const [a, b] = await Promise.all([
-          cpus[0].call({ cmd: 'contended', n: CITERS, refresh: true }),
-          cpus[1].call({ cmd: 'contended', n: CITERS, refresh: true }),
-        ]);
-        const expect = 2 * (CITERS + Math.max(1, Math.floor(CITERS / 10)));
-        const got = Atomics.load(i32, addr.counter);
-        if (got !== expect || Atomics.load(i32, addr.csem) !== 0)
-          throw new Error(
-            `contended rwsem: counter ${got}, expected ${expect}; count ${Atomics.load(i32, addr.csem)}`,
-          );
-        const cpu = process.cpuUsage(cpu0);
-        const concurrency = (cpu.user + cpu.system) / 1000 / (2 * (performance.now() - w0));
-        const wall = Math.max(a.ok.end, b.ok.end) - Math.min(a.ok.start, b.ok.start);
-        reps.push({
-          ns: (wall * 1e6) / (2 * CITERS),
-          sleeps: a.ok.waits + b.ok.waits,
-          wakes: a.ok.wakes + b.ok.wakes,
-          points: a.ok.points + b.ok.points,
-          concurrency,
-        });
+      try {
+        for (
+          let k = 0;
+          k < CREPS_MAX && reps.filter((x) => x.concurrency >= CONCURRENT).length < CREPS;
+          k++
+        ) {
+          Atomics.store(new Int32Array(barrier), 0, 0);
+          Atomics.store(i32, addr.counter, 0);
+          const w0 = performance.now();
+          const cpu0 = process.cpuUsage(); // the whole process: both CPU workers, everything else idle
+          const [a, b] = await Promise.all([
+            cpus[0].call({ cmd: 'contended', n: CITERS, refresh: true }),
+            cpus[1].call({ cmd: 'contended', n: CITERS, refresh: true }),
+          ]);
+          const expect = 2 * (CITERS + Math.max(1, Math.floor(CITERS / 10)));
+          const got = Atomics.load(i32, addr.counter);
+          if (got !== expect || Atomics.load(i32, addr.csem) !== 0)
+            throw new Error(
+              `contended rwsem: counter ${got}, expected ${expect}; count ${Atomics.load(i32, addr.csem)}`,
+            );
+          const cpu = process.cpuUsage(cpu0);
+          const concurrency = (cpu.user + cpu.system) / 1000 / (2 * (performance.now() - w0));
+          const wall = Math.max(a.ok.end, b.ok.end) - Math.min(a.ok.start, b.ok.start);
+          reps.push({
+            ns: (wall * 1e6) / (2 * CITERS),
+            sleeps: a.ok.waits + b.ok.waits,
+            wakes: a.ok.wakes + b.ok.wakes,
+            points: a.ok.points + b.ok.points,
+            concurrency,
+          });
+        }
+      } finally {
+        rwsem_spin_on_owner_enable(null);
       }
       const pick = pickReps(
         reps.map((x) => x.ns),
@@ -368,8 +390,6 @@ export async function run() {
       const ops = 2 * CITERS * pick.used.length;
       const sum = (k) => pick.used.reduce((s, i) => s + reps[i][k], 0);
       return {
-        free,
-        kasan,
         contended: pick.ns,
         contendedOk: pick.ok,
         conc: pick.conc,
@@ -439,27 +459,47 @@ export async function run() {
     const cc = cOr((x) => x.c[R.key]);
     const g = R.glibc ? cOr((x) => x.c[R.glibc]) : [];
     lines.push(row(R.name, js, fl, ks, cc, g));
-    summary.push({ R, js, fl, ks, cc });
+    // The same loops' CPU time (the process's, while only the timed worker runs).
+    const jsCpu = rounds.map((x) => x.js.free.cpu[R.key]);
+    const flCpu = rounds.map((x) => x.js.free.cpu[`floor_${R.key}`]);
+    const ksCpu = rounds.map((x) => x.js.kasan.cpu[R.key]);
+    summary.push({ R, js, fl, ks, cc, jsCpu, flCpu, ksCpu });
   }
-  const cjs = rounds.map((x) => x.js.contended);
-  // Rounds in which both the JS and the C rwsem loops had repetitions with both CPUs running.
-  const good = rounds
-    .map((x, i) => (x.js.contendedOk && x.c?.contended_rwsem_ok ? i : -1))
-    .filter((i) => i >= 0);
+  // Row 5 (CONFIG_RWSEM_SPIN_ON_OWNER=y) and 5n (=n, the era's default): the same C loop beside both.
+  const ROW5 = [
+    {
+      name: '5 2-CPU contended down_write+up_write',
+      js: (x) => x.js,
+      config: 'CONFIG_RWSEM_SPIN_ON_OWNER=y',
+    },
+    {
+      name: '5n 2-CPU contended, no spin on owner',
+      js: (x) => x.js.nospin,
+      config: 'CONFIG_RWSEM_SPIN_ON_OWNER=n',
+    },
+  ];
   const ccc = cOr((x) => x.c.contended_rwsem);
   const cg = cOr((x) => x.c.contended_pthread_wrlock);
-  // Row 5 of the table: the rounds in which both sides ran on 2 CPUs at once (all, starred, if none).
-  const only = (xs) => (good.length ? good.map((i) => xs[i]) : xs);
-  lines.push(
-    row(
-      `5 2-CPU contended down_write+up_write${good.length ? '' : '*'}`.slice(0, 38),
-      only(cjs),
-      [],
-      [],
-      hasC ? only(ccc) : [],
-      hasC ? only(cg) : [],
-    ),
-  );
+  for (const V of ROW5) {
+    V.cjs = rounds.map((x) => V.js(x).contended);
+    // Rounds in which both the JS and the C rwsem loops had repetitions with both CPUs running.
+    V.good = rounds
+      .map((x, i) => (V.js(x).contendedOk && x.c?.contended_rwsem_ok ? i : -1))
+      .filter((i) => i >= 0);
+    // The table's row: the rounds in which both sides ran on 2 CPUs at once (all, starred, if none).
+    const only = (xs) => (V.good.length ? V.good.map((i) => xs[i]) : xs);
+    lines.push(
+      row(
+        `${V.name}${V.good.length ? '' : '*'}`.slice(0, 38),
+        only(V.cjs),
+        [],
+        [],
+        hasC ? only(ccc) : [],
+        hasC ? only(cg) : [],
+      ),
+    );
+  }
+  const good = ROW5[0].good;
 
   const model = (counts, costs) =>
     Object.entries(counts).reduce((s, [k, n]) => s + (COST_KEYS[k] ? n * costs[COST_KEYS[k]] : 0), 0);
@@ -491,9 +531,15 @@ export async function run() {
   console.log(
     `KASAN on/floor per round: ${summary.map(({ R, ks, fl }) => `row ${R.name[0]} ${perRound(ks, fl)}`).join('; ')}`,
   );
+  console.log(
+    `CPU time (process CPU while only the timed worker runs: other processes taking the core do not count), ns: ${summary.map(({ R, jsCpu, flCpu, ksCpu }) => `row ${R.name[0]} mmrace ${stat(jsCpu)}, floor ${stat(flCpu)}, KASAN on ${stat(ksCpu)}`).join('; ')}`,
+  );
+  console.log(
+    `CPU time mmrace/floor per round: ${summary.map(({ R, jsCpu, flCpu }) => `row ${R.name[0]} ${perRound(jsCpu, flCpu)}`).join('; ')}; KASAN on/floor: ${summary.map(({ R, ksCpu, flCpu }) => `row ${R.name[0]} ${perRound(ksCpu, flCpu)}`).join('; ')}`,
+  );
   if (hasC) {
     console.log(
-      `mmrace/C per round: ${summary.map(({ R, js, cc }) => `row ${R.name[0]} ${perRound(js, cc)}`).join('; ')}; row 5 ${cjs.map((x, i) => `${(x / ccc[i]).toFixed(2)}${good.includes(i) ? '' : '*'}`).join(' ')}`,
+      `mmrace/C per round: ${summary.map(({ R, js, cc }) => `row ${R.name[0]} ${perRound(js, cc)}`).join('; ')}; ${ROW5.map((V) => `row ${V.name.split(' ')[0]} ${V.cjs.map((x, i) => `${(x / ccc[i]).toFixed(2)}${V.good.includes(i) ? '' : '*'}`).join(' ')}`).join('; ')}`,
     );
   }
   console.log('Atomics calls per op (counted at run time by wrapping Atomics on a throw-away CPU):');
@@ -512,23 +558,26 @@ export async function run() {
   console.log(
     `single Atomics call (JS) vs seq_cst op (C), ns: load ${fmt(jsCost.atomic_load)} vs ${cCost ? fmt(cCost.atomic_load) : '—'}, store ${fmt(jsCost.atomic_store)} vs ${cCost ? fmt(cCost.atomic_store) : '—'}, add ${fmt(jsCost.atomic_add)} vs ${cCost ? fmt(cCost.atomic_add) : '—'}, compareExchange ${fmt(jsCost.atomic_cas)} vs ${cCost ? fmt(cCost.atomic_cas) : '—'}`,
   );
-  const inGood = (f) => median((good.length ? good : rounds.map((_, i) => i)).map((i) => f(rounds[i])));
-  const sleeps = inGood((x) => x.js.sleeps);
-  const wakes = inGood((x) => x.js.wakes);
-  const points = inGood((x) => x.js.points);
+  const inGood = (f, V = ROW5[0]) =>
+    median((V.good.length ? V.good : rounds.map((_, i) => i)).map((i) => f(rounds[i])));
   const pct = (x) => `${(x * 100).toFixed(0)}%`;
   console.log(
-    `row 5: concurrency (CPU time / 2 x wall; 100% = both CPUs ran throughout, 50% = they took turns on one core) median JS ${pct(median(rounds.map((x) => x.js.conc)))}` +
+    `row 5: concurrency (CPU time / 2 x wall; 100% = both CPUs ran throughout, 50% = they took turns on one core) median JS ${pct(median(rounds.map((x) => x.js.conc)))} (5n ${pct(median(rounds.map((x) => x.js.nospin.conc)))})` +
       (hasC
-        ? `, C ${pct(median(rounds.map((x) => x.c.contended_rwsem_conc)))}, glibc ${pct(median(rounds.map((x) => x.c.contended_pthread_wrlock_conc)))}; each round keeps its repetitions at ≥ ${pct(CONCURRENT)} (all if none): both sides got some in ${good.length} of ${ROUNDS} rounds, row 5 of the table is those rounds (* marks the others)`
+        ? `, C ${pct(median(rounds.map((x) => x.c.contended_rwsem_conc)))}, glibc ${pct(median(rounds.map((x) => x.c.contended_pthread_wrlock_conc)))}; each round keeps its repetitions at ≥ ${pct(CONCURRENT)} (all if none): both sides got some in ${good.length} (5n ${ROW5[1].good.length}) of ${ROUNDS} rounds, rows 5 and 5n of the table are those rounds (* marks the others)`
         : ''),
   );
-  console.log(
-    `row 5 per op: JS ${points.toFixed(2)} preemption points (2 = fast path only), ${sleeps.toFixed(3)} sleeps (runner.wait), ${wakes.toFixed(3)} wakes` +
-      (hasC
-        ? `; C ${inGood((x) => x.c.slowPerOp).toFixed(3)} slow paths, ${inGood((x) => x.c.futexPerOp).toFixed(4)} futex waits`
-        : ''),
-  );
+  for (const V of ROW5) {
+    V.points = inGood((x) => V.js(x).points, V);
+    V.sleeps = inGood((x) => V.js(x).sleeps, V);
+    const wakes = inGood((x) => V.js(x).wakes, V);
+    console.log(
+      `row ${V.name.split(' ')[0]} (${V.config}) per op: JS ${V.points.toFixed(2)} preemption points (2 = fast path only), ${V.sleeps.toFixed(3)} sleeps (runner.wait), ${wakes.toFixed(3)} wakes` +
+        (hasC
+          ? `; C ${inGood((x) => x.c.slowPerOp, V).toFixed(3)} slow paths, ${inGood((x) => x.c.futexPerOp, V).toFixed(4)} futex waits`
+          : ''),
+    );
+  }
 
   // ---- verdicts ----
   console.log(
@@ -538,30 +587,32 @@ export async function run() {
     ratio <= target
       ? `MET (${ratio.toFixed(2)}x ≤ ${target}x)`
       : `MISSED (${ratio.toFixed(2)}x > ${target}x)`;
-  for (const { R, js, fl, ks } of summary) {
+  for (const { R, js, fl, ks, jsCpu, flCpu, ksCpu } of summary) {
     const off = median(per(js, fl));
     const on = median(per(ks, fl));
     const m = calls[R.key];
     const k = callsKasan[R.key];
     console.log(
-      `  ${R.name}: KASAN off ${verdict(off, FLOOR_TARGET)}: mmrace ${fmt(median(js))} ns, floor ${fmt(median(fl))} ns, ${m.total} vs ${calls[`floor_${R.key}`].total} Atomics calls${floorOk[R.key] ? '' : ' (FLOOR INVALID: different calls)'}; ` +
-        `KASAN on ${verdict(on, KASAN_FLOOR_TARGET)}: ${fmt(median(ks))} ns, ${k.total} calls (model at the measured per-call costs: ${fmt(model(k.classes, jsCost))} ns).`,
+      `  ${R.name}: KASAN off ${verdict(off, FLOOR_TARGET)} wall, ${verdict(median(per(jsCpu, flCpu)), FLOOR_TARGET)} CPU time: mmrace ${fmt(median(js))} ns, floor ${fmt(median(fl))} ns, ${m.total} vs ${calls[`floor_${R.key}`].total} Atomics calls${floorOk[R.key] ? '' : ' (FLOOR INVALID: different calls)'}; ` +
+        `KASAN on ${verdict(on, KASAN_FLOOR_TARGET)} wall, ${verdict(median(per(ksCpu, flCpu)), KASAN_FLOOR_TARGET)} CPU time: ${fmt(median(ks))} ns, ${k.total} calls (model at the measured per-call costs: ${fmt(model(k.classes, jsCost))} ns).`,
     );
   }
-  if (!hasC) console.log('  5 2-CPU contended down_write+up_write: no C baseline, no verdict.');
-  else if (!good.length) {
-    console.log(
-      `  5 2-CPU contended down_write+up_write: NOT MEASURED: in no round did both the JS and the C loops run on 2 CPUs at once (1-min load ${load0.toFixed(2)} at start: other processes held a core); the row 5 figures above are turn-taking, rerun on an idle machine.`,
-    );
-  } else {
-    const g = good.map((i) => rounds[i]);
-    const ratio = median(g.map((x) => x.js.contended / x.c.contended_rwsem));
-    const jsGrow = median(g.map((x) => x.js.contended / x.js.free.rwsem_write));
-    const cGrow = median(g.map((x) => x.c.contended_rwsem / x.c.rwsem_write));
-    console.log(
-      `  5 2-CPU contended down_write+up_write: ${verdict(ratio, CONTENDED_C_TARGET)} C (JS ${fmt(median(g.map((x) => x.js.contended)))} ns, C ${fmt(median(g.map((x) => x.c.contended_rwsem)))} ns per op, both CPUs together; the ${good.length} concurrent rounds). ` +
-        `Contention multiplies JS by ${jsGrow.toFixed(1)}x and C by ${cGrow.toFixed(1)}x over their uncontended row 2; ${points.toFixed(2)} preemption points and ${sleeps.toFixed(3)} sleeps per op in JS.`,
-    );
+  for (const V of ROW5) {
+    if (!hasC) console.log(`  ${V.name}: no C baseline, no verdict.`);
+    else if (!V.good.length) {
+      console.log(
+        `  ${V.name}: NOT MEASURED: in no round did both the JS and the C loops run on 2 CPUs at once (1-min load ${load0.toFixed(2)} at start: other processes held a core); the figures above are turn-taking, rerun on an idle machine.`,
+      );
+    } else {
+      const g = V.good.map((i) => rounds[i]);
+      const ratio = median(g.map((x) => V.js(x).contended / x.c.contended_rwsem));
+      const jsGrow = median(g.map((x) => V.js(x).contended / x.js.free.rwsem_write));
+      const cGrow = median(g.map((x) => x.c.contended_rwsem / x.c.rwsem_write));
+      console.log(
+        `  ${V.name} (${V.config}): ${verdict(ratio, CONTENDED_C_TARGET)} C (JS ${fmt(median(g.map((x) => V.js(x).contended)))} ns, C ${fmt(median(g.map((x) => x.c.contended_rwsem)))} ns per op, both CPUs together; the ${V.good.length} concurrent rounds). ` +
+          `Contention multiplies JS by ${jsGrow.toFixed(1)}x and C by ${cGrow.toFixed(1)}x over their uncontended row 2; ${V.points.toFixed(2)} preemption points and ${V.sleeps.toFixed(3)} sleeps per op in JS.`,
+      );
+    }
   }
   if (reports.length) console.log(`kernel log during the bench:\n${reports.join('\n')}`);
   console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);

@@ -2,25 +2,27 @@
 // point (no jitter window, no --record, not spinning), point() is a countdown, yet the points are
 // counted exactly, an abort still stops the CPU within QUIET_STRIDE points, a runner that
 // replaces point() hears every point, and a spin loop's end is still seen by the next point.
-// Also the per-thread copy of the preempt count that might_sleep() tests.
+// Also the lock gate's count of the preempt-disabled sections open on the thread, which sends
+// sleeping locks to might_sleep() (their fast path has none).
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  BOOT_CPU,
-  cpuCtx,
-  PREEMPT_COUNT_MASK,
-  point,
-  preemptCountWord,
-  preemptDepth,
-} from '../src/cpu/context.js';
+import { BOOT_CPU, cpuCtx, PREEMPT_COUNT_MASK, point, preemptCountWord } from '../src/cpu/context.js';
 import { C, ctl, PC, percpu } from '../src/cpu/control.js';
 import { CpuStop } from '../src/cpu/errors.js';
 import { BootRunner, FreeRunner } from '../src/cpu/free.js';
 import { NO_JITTER } from '../src/cpu/jitter.js';
+import { logRead } from '../src/cpu/logring.js';
 import { Machine } from '../src/cpu/machine.js';
-import { pointsQuiet, QUIET_STRIDE } from '../src/cpu/point_gate.js';
+import { gatePreemptOpen, lockGate, pointsQuiet, QUIET_STRIDE } from '../src/cpu/point_gate.js';
+import { mm_alloc, spawnTask } from '../src/kernel/fork.js';
+import { lockdepDepth } from '../src/kernel/locking/lockdep_held.js';
+import { lockdep_enable } from '../src/kernel/locking/lockdep_state.js';
+import { down_read, init_rwsem, up_read } from '../src/kernel/locking/rwsem.js';
+import { spin_lock, spin_lock_init, spin_unlock } from '../src/kernel/locking/spinlock.js';
 import { preempt_disable, preempt_enable } from '../src/kernel/preempt.js';
+import { MM } from '../src/mm/mm_types.js';
 import { kernelReset, machineRegions } from '../src/scenarios/kernel_image.js';
 import { mem } from '../src/shm/arena.js';
+import { refreshThreadConfig } from '../src/shm/thread_config.js';
 
 describe('quiet preemption points', () => {
   const machine = new Machine(machineRegions(64));
@@ -103,21 +105,92 @@ describe('quiet preemption points', () => {
     machine.attach();
   });
 
-  it("might_sleep's copy of the preempt count follows the arena word's nesting part", () => {
+  it("the lock gate counts this thread's open preempt-disabled sections, as the arena word does", () => {
     machine.attach();
     kernelReset();
     cpuCtx.cpu = 2;
     cpuCtx.preemptCount = 0;
     const word = () => Atomics.load(mem.i32, preemptCountWord(2)) & PREEMPT_COUNT_MASK;
+    const nesting = () => lockGate >> 8;
+    expect(nesting()).toBe(0);
+    expect(gatePreemptOpen()).toBe(false);
     preempt_disable();
     preempt_disable();
     expect(word()).toBe(2);
-    expect(preemptDepth[3]! & PREEMPT_COUNT_MASK).toBe(2);
+    expect(nesting()).toBe(2);
+    expect(gatePreemptOpen()).toBe(true);
     preempt_enable();
-    expect(preemptDepth[3]! & PREEMPT_COUNT_MASK).toBe(word());
+    expect(nesting()).toBe(word());
+    // Assigning the count moves the gate by the change; a reload takes this CPU's word.
+    cpuCtx.preemptCount = 3;
+    expect(nesting()).toBe(3);
     cpuCtx.preemptCount = 0;
-    expect(preemptDepth[3]).toBe(0);
+    expect(nesting()).toBe(0);
+    Atomics.store(mem.i32, preemptCountWord(2), 5);
+    refreshThreadConfig();
+    expect(nesting()).toBe(5);
+    cpuCtx.preemptCount = 0;
+    expect(gatePreemptOpen()).toBe(false);
     cpuCtx.cpu = BOOT_CPU;
+    machine.attach();
+  });
+
+  it('a sleeping lock taken with preemption off leaves the fast path and might_sleep() reports it', () => {
+    machine.attach();
+    kernelReset();
+    cpuCtx.current = spawnTask('gate');
+    const sem = mm_alloc() + MM.mmap_sem;
+    init_rwsem(sem);
+    const before = logRead().records.length;
+    down_read(sem); // the gate is open: the fast path, nothing to report
+    up_read(sem);
+    expect(logRead().records.length).toBe(before);
+    preempt_disable();
+    expect(lockGate).not.toBe(0);
+    down_read(sem);
+    up_read(sem);
+    preempt_enable();
+    expect(lockGate).toBe(0);
+    const texts = logRead()
+      .records.slice(before)
+      .map((r) => r.text);
+    expect(
+      texts.some((t) =>
+        t.includes('BUG: sleeping function called from invalid context at kernel/locking/rwsem.c:down_read'),
+      ),
+    ).toBe(true);
+    machine.attach();
+  });
+
+  it('locks taken with lockdep on and released after it was switched off leave its held-lock stack', () => {
+    machine.attach();
+    kernelReset();
+    const t = spawnTask('tracked');
+    cpuCtx.current = t;
+    const mm = mm_alloc();
+    const sem = mm + MM.mmap_sem;
+    const lock = mm + MM.page_table_lock;
+    init_rwsem(sem);
+    spin_lock_init(lock);
+    // No lock taken with lockdep on yet: releases skip the held-lock check (lockGate's low bit).
+    const tracked = () => lockGate & 1;
+    if (tracked() === 0) {
+      down_read(sem);
+      up_read(sem);
+      expect(tracked()).toBe(0);
+    }
+    lockdep_enable(true);
+    try {
+      down_read(sem);
+      spin_lock(lock);
+      expect(tracked()).toBe(1);
+      expect(lockdepDepth(t)).toBe(2);
+    } finally {
+      lockdep_enable(false);
+    }
+    spin_unlock(lock);
+    up_read(sem);
+    expect(lockdepDepth(t)).toBe(0);
     machine.attach();
   });
 });

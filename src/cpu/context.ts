@@ -7,8 +7,8 @@ import { defineStatics } from '../shm/statics.js';
 import { threadConfig } from '../shm/thread_config.js';
 import { MAX_CPUS } from './control.js';
 import { BootRunner } from './free.js';
-import { atomicPoints, atomicWindows } from './granularity.js';
-import { gateRunner, pointsQuiet, quietPoint } from './point_gate.js';
+import { atomicGate, atomicPoints, atomicWindows } from './granularity.js';
+import { gatePreempt, gatePreemptSet, gateRunner } from './point_gate.js';
 import type { Runner } from './runner.js';
 
 export const BOOT_CPU = -1;
@@ -23,15 +23,24 @@ export const PREEMPT_NEED_RESCHED = 1 << 30;
 /** The nesting part of the word: spinlocks, rcu_read_lock()s and preempt_disable()s held. */
 export const PREEMPT_COUNT_MASK = PREEMPT_NEED_RESCHED - 1;
 
-/** The boot CPU's preempt count word in this thread's arena (-1 before one with the region). */
-let preemptWord0 = -1;
+/**
+ * The boot CPU's preempt count word in this thread's arena, looked up when the thread attaches
+ * one: every machine has the region (cpu/machine.ts). -1 before: the address is then out of any
+ * arena, as the empty mem.i32 is.
+ */
+var preemptWord0 = -1; // `var`: no TDZ hole check on lock paths (see cpu/point_gate.ts)
 
-/** Address of `cpu`'s preempt count word. */
+/** Address of `cpu`'s preempt count word: a plain add on lock paths. */
 export function preemptCountWord(cpu: number): number {
-  // A plain add on lock paths: the base is looked up when the thread attaches an arena.
-  return preemptWord0 >= 0
-    ? preemptWord0 + cpu + 1
-    : PREEMPT_COUNT.base() + PREEMPT_COUNT.layout.pcpu + cpu + 1;
+  return preemptWord0 + cpu + 1;
+}
+
+/** preemptCountWord(cpuCtx.cpu), kept as either changes: preempt_disable() reads one variable. */
+var thisCpuPreemptWord = -1; // `var`: no TDZ hole check (see cpu/point_gate.ts)
+
+/** This thread's CPU's preempt count word (kernel/preempt.ts). */
+export function thisPreemptCountWord(): number {
+  return thisCpuPreemptWord;
 }
 
 export interface CpuContext {
@@ -46,30 +55,21 @@ export interface CpuContext {
   preemptCount: number;
 }
 
-/**
- * This thread's copy of each CPU's preempt count, slot cpu + 1. Only the CPU itself changes the
- * nesting part (other CPUs only set PREEMPT_NEED_RESCHED), and the copy takes the same +1 and -1,
- * so `copy & PREEMPT_COUNT_MASK` is the word's nesting part: might_sleep() tests it without an
- * Atomics.load. Every write of the
- * count here writes the copy too; it is reloaded from the arena when the thread attaches one and
- * at every run start (shm/thread_config.ts), and preemptReset() clears it with the words.
- */
-export const preemptDepth = new Int32Array(MAX_CPUS + 1);
-threadConfig(() => {
-  const b = PREEMPT_COUNT.tryBase();
-  preemptWord0 = b < 0 ? -1 : b + PREEMPT_COUNT.layout.pcpu;
-  for (let cpu = BOOT_CPU; cpu < MAX_CPUS; cpu++)
-    preemptDepth[cpu + 1] = b < 0 ? 0 : Atomics.load(mem.i32, preemptWord0 + cpu + 1) & PREEMPT_COUNT_MASK;
-});
-
 // A class, so that the accessors live on the prototype: an object literal with an accessor made
 // every cpuCtx load on the lock paths slower (spin_lock+spin_unlock 147 against 120 ns).
 class PerThreadCpu implements CpuContext {
-  cpu = BOOT_CPU;
+  private c = BOOT_CPU;
   current = 0;
   private r: Runner = new BootRunner();
   constructor() {
     gateRunner(this.r);
+  }
+  get cpu(): number {
+    return this.c;
+  }
+  set cpu(cpu: number) {
+    this.c = cpu;
+    thisCpuPreemptWord = preemptWord0 + cpu + 1;
   }
   get runner(): Runner {
     return this.r;
@@ -83,22 +83,27 @@ class PerThreadCpu implements CpuContext {
     return Atomics.load(mem.i32, preemptCountWord(this.cpu)) & PREEMPT_COUNT_MASK;
   }
   set preemptCount(v: number) {
-    Atomics.store(mem.i32, preemptCountWord(this.cpu), v & PREEMPT_COUNT_MASK);
-    preemptDepth[this.cpu + 1] = v & PREEMPT_COUNT_MASK;
+    const was = Atomics.exchange(mem.i32, preemptCountWord(this.cpu), v & PREEMPT_COUNT_MASK);
+    gatePreempt((v & PREEMPT_COUNT_MASK) - (was & PREEMPT_COUNT_MASK));
   }
 }
 
 export const cpuCtx: CpuContext = new PerThreadCpu();
 
-/**
- * A preemption point: the kernel can be interrupted or preempted here. While the runner has
- * nothing to do at it (free mode without jitter windows or --record, boot), a countdown
- * (cpu/point_gate.ts); otherwise the runner's point().
- */
-export function point(id: string): void {
-  if (pointsQuiet) quietPoint();
-  else cpuCtx.runner.point(id);
-}
+// The lock gate (cpu/point_gate.ts) counts the preempt-disabled sections open on this thread:
+// preempt_disable() and preempt_enable() move it with the word, the setter above by the change,
+// and it is reloaded from this CPU's word when the thread attaches an arena and at every run
+// start (shm/thread_config.ts), so might_sleep() reads a preempt count only when it is non-zero.
+threadConfig(() => {
+  const b = PREEMPT_COUNT.tryBase();
+  if (b < 0)
+    throw new Error(`the arena has no '${PREEMPT_COUNT.region.name}' region (cpu/machine.ts adds it)`);
+  preemptWord0 = b + PREEMPT_COUNT.layout.pcpu;
+  thisCpuPreemptWord = preemptWord0 + cpuCtx.cpu + 1;
+  gatePreemptSet(Atomics.load(mem.i32, preemptWord0 + cpuCtx.cpu + 1) & PREEMPT_COUNT_MASK);
+});
+
+export { point } from './point_gate.js';
 
 export function smp_processor_id(): number {
   return cpuCtx.cpu;
@@ -106,10 +111,14 @@ export function smp_processor_id(): number {
 
 /**
  * A decision point before a shared access inside a primitive, at atomic granularity only
- * (cpu/granularity.ts); at the default coarse granularity it costs one test of a flag, or two in
- * a free-mode campaign with jitter windows, where it may be one of them (Runner.window).
+ * (cpu/granularity.ts); at the default coarse granularity it costs one test of a number, and in a
+ * free-mode campaign with jitter windows it may be one of them (Runner.window).
  */
 export function atomicPoint(id: string): void {
+  if (atomicGate !== 0) atomicPointSlow(id);
+}
+
+function atomicPointSlow(id: string): void {
   if (atomicPoints()) cpuCtx.runner.point(id);
   else if (atomicWindows()) cpuCtx.runner.window?.(id);
 }

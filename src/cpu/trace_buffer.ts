@@ -13,6 +13,7 @@ import { mem } from '../shm/arena.js';
 import { intern, strAt } from '../shm/strtab.js';
 import { bootEpoch, C, ctl, MAX_CPUS } from './control.js';
 import { logRead } from './logring.js';
+import { gateTracing } from './point_gate.js';
 
 /** Records kept per CPU (a power of two). */
 export const TRACE_CAP = 1 << 14;
@@ -101,6 +102,7 @@ export function tracing(): boolean {
  */
 export function traceCpuBegin(cpu: number, mode: 'free' | 'controlled'): boolean {
   on = false;
+  gateTracing(false);
   const b = regionBase();
   if (b < 0 || Atomics.load(mem.i32, b + T_ENABLED) === 0) return false;
   i32 = mem.i32;
@@ -116,6 +118,7 @@ export function traceCpuBegin(cpu: number, mode: 'free' | 'controlled'): boolean
   vclockAt = (ctl() + C.VCLOCK_F64) >> 1;
   clockOffset = performance.timeOrigin - bootEpoch();
   on = true;
+  gateTracing(true);
   rec(TraceKind.RunBegin, 0, 0);
   return true;
 }
@@ -126,6 +129,7 @@ export function traceCpuEnd(state: number): void {
   rec(TraceKind.RunEnd, 0, state);
   Atomics.store(i32, cpuBase + P_WAIT_ADDR, 0);
   on = false;
+  gateTracing(false);
 }
 
 function rec(kind: number, a: number, aux: number): void {

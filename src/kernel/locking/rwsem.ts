@@ -1,12 +1,16 @@
 // The rw_semaphore's public entry points (include/linux/rwsem.h, kernel/locking/rwsem.c wrappers):
 // might_sleep(), the preemption point, lockdep's rwsem_acquire*() and LOCK_CONTENDED() (reads are
 // non-recursive shared acquisitions), --trace slices, then the era's algorithm installed by
-// rwsem_ops.ts (the v4.14 xadd rwsem or v6.6's). With lockdep, lock_stat and --trace off an entry
-// point tests two thread-local flags and makes the algorithm's Atomics calls and nothing else (a
-// quiet preemption point is a countdown, cpu/point_gate.ts); the debug work lives in separate
-// functions, so the fast path stays small enough for TurboFan to inline whole into its caller.
-// Also the debug views the reports read (owner, waiters), which both algorithms encode alike.
-import { point } from '../../cpu/context.js';
+// rwsem_ops.ts (the v4.14 xadd rwsem or v6.6's). With lockdep, lock_stat and --trace off and no
+// preempt-disabled section open on the thread (might_sleep() has nothing to report), an entry
+// point tests the thread's lock gate (cpu/point_gate.ts) and lockdep's switch, makes its quiet
+// preemption point (a countdown) and the algorithm's Atomics calls, and nothing else; the debug
+// work lives in separate functions, so the fast path stays small enough for TurboFan to inline
+// whole into its caller. Also the debug views the reports read (owner, waiters), which both
+// algorithms encode alike.
+import * as cpuContext from '../../cpu/context.js';
+import * as pointGate from '../../cpu/point_gate.js';
+import { lockGate } from '../../cpu/point_gate.js';
 import {
   LockKind,
   traceBegin,
@@ -14,10 +18,9 @@ import {
   traceFn,
   traceLockAcquired,
   traceLockReleased,
-  tracing,
 } from '../../cpu/trace_buffer.js';
 import { mem } from '../../shm/arena.js';
-import { check_kernel_pointer } from '../panic.js';
+import * as panic from '../panic.js';
 import { might_sleep } from '../sched.js';
 import {
   LOCK_CONTENDED,
@@ -28,9 +31,9 @@ import {
   rwsem_acquire_read,
 } from './lockdep.js';
 import { LD_WAIT_SLEEP, lockdep_init_map } from './lockdep_classes.js';
-import { currentHoldsTrackedLocks } from './lockdep_held.js';
+import * as lockdepHeld from './lockdep_held.js';
 import { initSiteName } from './lockdep_ip.js';
-import { lockDebugFlags } from './lockdep_state.js';
+import * as lockdepState from './lockdep_state.js';
 import type { RwsemOps } from './rwsem_ops.js';
 import { EINTR, RWSEM, RWSEM_OWNER_FLAGS_MASK, RWSEM_READER_OWNED } from './rwsem_types.js';
 
@@ -39,40 +42,60 @@ const OWNER = RWSEM.owner;
 
 /** lockdep, lock_stat or --trace on for this thread: the entry points take their debug halves. */
 function lockDebugOrTrace(): boolean {
-  return lockDebugFlags() !== 0 || tracing();
+  return ((lockGate & GATE_SPIN_MASK) | lockDebugFlags()) !== 0;
 }
 
+/** An acquisition in its debug half: with lockdep or lock_stat on, releases check held locks from now on. */
+function noteTracked(): void {
+  if (lockDebugFlags() !== 0) gateTracked();
+}
+
+// The fast paths' tests are written out in each entry point rather than called: every inlined
+// function's bytecode counts against TurboFan's inlining budget of the caller.
+//   ((lockGate >> 1) | lockDebugFlags()) !== 0: a lock that may sleep has more to do than its
+//     algorithm (debugging, or might_sleep() with a preempt-disabled section open on this thread);
+//   ((lockGate & GATE_RELEASE_MASK) | lockDebugFlags()) !== 0: a release has more to do
+//     (debugging, or locks were taken with lockdep on on this thread: current may hold some that
+//     lockdep tracked; release_debug() asks).
+
 import { rwsem_v6_6 } from './rwsem_v6_6.js';
+
+// Hot imports as module constants: TurboFan folds a module `const` to the value it held when it
+// compiled, so a call through one needs no Cell load, hole check and call-target check as an
+// imported binding does (a down_read+up_read pair: about 5 ns of 40, scripts/bench-locks.mjs).
+const { point } = cpuContext;
+const { check_kernel_pointer } = panic;
+const { currentHoldsTrackedLocks } = lockdepHeld;
+const { lockDebugFlags } = lockdepState;
+const { GATE_RELEASE_MASK, GATE_SPIN_MASK, gateTracked } = pointGate;
 
 export * from './rwsem_types.js';
 export { rwsem_waiters } from './rwsem_wait_list.js';
 
-// The installed algorithm's halves as module bindings, which bindRwsemOps() (from installRwsem())
-// rebinds: the lock paths make plain calls, with no property load.
-let __init_rwsem_ = rwsem_v6_6.__init_rwsem;
-let __down_read_ = rwsem_v6_6.__down_read;
-let __down_read_killable_ = rwsem_v6_6.__down_read_killable;
-let __down_read_trylock_ = rwsem_v6_6.__down_read_trylock;
-let __down_write_ = rwsem_v6_6.__down_write;
-let __down_write_killable_ = rwsem_v6_6.__down_write_killable;
-let __down_write_trylock_ = rwsem_v6_6.__down_write_trylock;
-let __up_read_ = rwsem_v6_6.__up_read;
-let __up_write_ = rwsem_v6_6.__up_write;
-let __downgrade_write_ = rwsem_v6_6.__downgrade_write;
-let rwsem_reader_count_ = rwsem_v6_6.rwsem_reader_count;
+// The installed algorithm's halves, which bindRwsemOps() (from installRwsem()) replaces: a
+// constant object whose fields change only when another era's rwsem is installed. TurboFan folds
+// a load of a field never reassigned since (V8's field constness), so the v6.6 default costs the
+// lock paths no load and no call-target check; a module `let` per half cost both.
+const algo = {
+  __init_rwsem: rwsem_v6_6.__init_rwsem,
+  __down_read: rwsem_v6_6.__down_read,
+  __down_read_killable: rwsem_v6_6.__down_read_killable,
+  __down_read_trylock: rwsem_v6_6.__down_read_trylock,
+  __down_write: rwsem_v6_6.__down_write,
+  __down_write_killable: rwsem_v6_6.__down_write_killable,
+  __down_write_trylock: rwsem_v6_6.__down_write_trylock,
+  __up_read: rwsem_v6_6.__up_read,
+  __up_write: rwsem_v6_6.__up_write,
+  __downgrade_write: rwsem_v6_6.__downgrade_write,
+  rwsem_reader_count: rwsem_v6_6.rwsem_reader_count,
+};
+type AlgoKey = keyof typeof algo;
 
 export function bindRwsemOps(ops: RwsemOps): void {
-  __init_rwsem_ = ops.__init_rwsem;
-  __down_read_ = ops.__down_read;
-  __down_read_killable_ = ops.__down_read_killable;
-  __down_read_trylock_ = ops.__down_read_trylock;
-  __down_write_ = ops.__down_write;
-  __down_write_killable_ = ops.__down_write_killable;
-  __down_write_trylock_ = ops.__down_write_trylock;
-  __up_read_ = ops.__up_read;
-  __up_write_ = ops.__up_write;
-  __downgrade_write_ = ops.__downgrade_write;
-  rwsem_reader_count_ = ops.rwsem_reader_count;
+  for (const k of Object.keys(algo) as AlgoKey[]) {
+    // Only a changed half is stored: a field that keeps its first value stays constant for V8.
+    if (algo[k] !== ops[k]) (algo as Record<AlgoKey, unknown>)[k] = ops[k];
+  }
 }
 
 // --trace: the sleeping lock functions are function slices; a hold is a lock slice from the
@@ -87,7 +110,7 @@ const T = {
 // include/linux/rwsem.h init_rwsem() + kernel/locking/rwsem.c __init_rwsem(): `name` is the lock
 // class ('&mm->mmap_sem'); without it the class is keyed by the init site.
 export function init_rwsem(sem: number, name?: string): void {
-  __init_rwsem_(sem);
+  algo.__init_rwsem(sem);
   if (lockDebugFlags() === 0) return;
   const key = name ?? initSiteName('init_rwsem');
   if (key) lockdep_init_map(sem, key, LD_WAIT_SLEEP);
@@ -110,23 +133,23 @@ export function is_rwsem_reader_owned(sem: number): boolean {
 
 /** Readers counted in the count word, in the installed algorithm's encoding (for the reports). */
 export function rwsem_reader_count(sem: number): number {
-  return rwsem_reader_count_(sem);
+  return algo.rwsem_reader_count(sem);
 }
 
 // kernel/locking/rwsem.c down_read(), v6.6 (both eras' wrappers)
 export function down_read(sem: number): void {
-  if (lockDebugOrTrace()) {
+  if (((lockGate >> 1) | lockDebugFlags()) !== 0) {
     down_read_debug(sem);
     return;
   }
-  might_sleep('kernel/locking/rwsem.c:down_read');
   point('down_read');
   check_kernel_pointer(sem, true);
-  __down_read_(sem);
+  algo.__down_read(sem);
 }
 
-// kernel/locking/rwsem.c down_read(), v6.6, with lockdep, lock_stat or --trace on
+// kernel/locking/rwsem.c down_read(), v6.6, with lockdep, lock_stat or --trace on, or preemption off
 function down_read_debug(sem: number): void {
+  noteTracked();
   traceBegin(T.down_read);
   try {
     might_sleep('kernel/locking/rwsem.c:down_read');
@@ -134,9 +157,9 @@ function down_read_debug(sem: number): void {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire_read(sem, 0, 'down_read');
-      LOCK_CONTENDED(sem, 'down_read', __down_read_trylock_, __down_read_);
+      LOCK_CONTENDED(sem, 'down_read', algo.__down_read_trylock, algo.__down_read);
     } else {
-      __down_read_(sem);
+      algo.__down_read(sem);
     }
   } finally {
     traceEnd(T.down_read);
@@ -146,15 +169,15 @@ function down_read_debug(sem: number): void {
 
 // kernel/locking/rwsem.c down_read_killable(), v6.6 (both eras' wrappers)
 export function down_read_killable(sem: number): number {
-  if (lockDebugOrTrace()) return down_read_killable_debug(sem);
-  might_sleep('kernel/locking/rwsem.c:down_read_killable');
+  if (((lockGate >> 1) | lockDebugFlags()) !== 0) return down_read_killable_debug(sem);
   point('down_read');
   check_kernel_pointer(sem, true);
-  return __down_read_killable_(sem);
+  return algo.__down_read_killable(sem);
 }
 
-// kernel/locking/rwsem.c down_read_killable(), v6.6, with lockdep, lock_stat or --trace on
+// kernel/locking/rwsem.c down_read_killable(), v6.6, with lockdep, lock_stat or --trace on, or preemption off
 function down_read_killable_debug(sem: number): number {
+  noteTracked();
   traceBegin(T.down_read_killable);
   let ret: number;
   try {
@@ -163,12 +186,17 @@ function down_read_killable_debug(sem: number): number {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire_read(sem, 0, 'down_read_killable');
-      ret = LOCK_CONTENDED_RETURN(sem, 'down_read_killable', __down_read_trylock_, __down_read_killable_)
+      ret = LOCK_CONTENDED_RETURN(
+        sem,
+        'down_read_killable',
+        algo.__down_read_trylock,
+        algo.__down_read_killable,
+      )
         ? -EINTR
         : 0;
       if (ret) lock_release(sem);
     } else {
-      ret = __down_read_killable_(sem);
+      ret = algo.__down_read_killable(sem);
     }
   } finally {
     traceEnd(T.down_read_killable);
@@ -181,8 +209,9 @@ function down_read_killable_debug(sem: number): number {
 export function down_read_trylock(sem: number): boolean {
   point('down_read_trylock');
   check_kernel_pointer(sem, true);
-  if (!__down_read_trylock_(sem)) return false;
+  if (!algo.__down_read_trylock(sem)) return false;
   if (lockDebugOrTrace()) {
+    noteTracked();
     if (lockDebugFlags() !== 0) rwsem_acquire_read(sem, 1, 'down_read_trylock');
     traceLockAcquired(sem, LockKind.Read);
   }
@@ -191,18 +220,18 @@ export function down_read_trylock(sem: number): boolean {
 
 // kernel/locking/rwsem.c down_write(), v6.6 (both eras' wrappers)
 export function down_write(sem: number): void {
-  if (lockDebugOrTrace()) {
+  if (((lockGate >> 1) | lockDebugFlags()) !== 0) {
     down_write_debug(sem);
     return;
   }
-  might_sleep('kernel/locking/rwsem.c:down_write');
   point('down_write');
   check_kernel_pointer(sem, true);
-  __down_write_(sem);
+  algo.__down_write(sem);
 }
 
-// kernel/locking/rwsem.c down_write(), v6.6, with lockdep, lock_stat or --trace on
+// kernel/locking/rwsem.c down_write(), v6.6, with lockdep, lock_stat or --trace on, or preemption off
 function down_write_debug(sem: number): void {
+  noteTracked();
   traceBegin(T.down_write);
   try {
     might_sleep('kernel/locking/rwsem.c:down_write');
@@ -210,9 +239,9 @@ function down_write_debug(sem: number): void {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire(sem, 0, 'down_write');
-      LOCK_CONTENDED(sem, 'down_write', __down_write_trylock_, __down_write_);
+      LOCK_CONTENDED(sem, 'down_write', algo.__down_write_trylock, algo.__down_write);
     } else {
-      __down_write_(sem);
+      algo.__down_write(sem);
     }
   } finally {
     traceEnd(T.down_write);
@@ -222,15 +251,15 @@ function down_write_debug(sem: number): void {
 
 // kernel/locking/rwsem.c down_write_killable(), v6.6 (both eras' wrappers)
 export function down_write_killable(sem: number): number {
-  if (lockDebugOrTrace()) return down_write_killable_debug(sem);
-  might_sleep('kernel/locking/rwsem.c:down_write_killable');
+  if (((lockGate >> 1) | lockDebugFlags()) !== 0) return down_write_killable_debug(sem);
   point('down_write');
   check_kernel_pointer(sem, true);
-  return __down_write_killable_(sem);
+  return algo.__down_write_killable(sem);
 }
 
-// kernel/locking/rwsem.c down_write_killable(), v6.6, with lockdep, lock_stat or --trace on
+// kernel/locking/rwsem.c down_write_killable(), v6.6, with lockdep, lock_stat or --trace on, or preemption off
 function down_write_killable_debug(sem: number): number {
+  noteTracked();
   traceBegin(T.down_write_killable);
   let ret: number;
   try {
@@ -239,12 +268,17 @@ function down_write_killable_debug(sem: number): number {
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
       rwsem_acquire(sem, 0, 'down_write_killable');
-      ret = LOCK_CONTENDED_RETURN(sem, 'down_write_killable', __down_write_trylock_, __down_write_killable_)
+      ret = LOCK_CONTENDED_RETURN(
+        sem,
+        'down_write_killable',
+        algo.__down_write_trylock,
+        algo.__down_write_killable,
+      )
         ? -EINTR
         : 0;
       if (ret) lock_release(sem);
     } else {
-      ret = __down_write_killable_(sem);
+      ret = algo.__down_write_killable(sem);
     }
   } finally {
     traceEnd(T.down_write_killable);
@@ -257,8 +291,9 @@ function down_write_killable_debug(sem: number): number {
 export function down_write_trylock(sem: number): boolean {
   point('down_write_trylock');
   check_kernel_pointer(sem, true);
-  if (!__down_write_trylock_(sem)) return false;
+  if (!algo.__down_write_trylock(sem)) return false;
   if (lockDebugOrTrace()) {
+    noteTracked();
     if (lockDebugFlags() !== 0) rwsem_acquire(sem, 1, 'down_write_trylock');
     traceLockAcquired(sem, LockKind.Write);
   }
@@ -270,16 +305,16 @@ export function up_read(sem: number): void {
   check_kernel_pointer(sem, true);
   // rwsem_release() (and the --trace slice's end): only when this thread has debugging on, or
   // current still holds locks it tracked before debugging was switched off.
-  if (lockDebugOrTrace() || currentHoldsTrackedLocks()) release_debug(sem, LockKind.Read);
-  __up_read_(sem);
+  if (((lockGate & GATE_RELEASE_MASK) | lockDebugFlags()) !== 0) release_debug(sem, LockKind.Read);
+  algo.__up_read(sem);
   point('up_read');
 }
 
 // kernel/locking/rwsem.c up_write(), v6.6 (both eras' wrappers)
 export function up_write(sem: number): void {
   check_kernel_pointer(sem, true);
-  if (lockDebugOrTrace() || currentHoldsTrackedLocks()) release_debug(sem, LockKind.Write);
-  __up_write_(sem);
+  if (((lockGate & GATE_RELEASE_MASK) | lockDebugFlags()) !== 0) release_debug(sem, LockKind.Write);
+  algo.__up_write(sem);
   point('up_write');
 }
 
@@ -295,6 +330,6 @@ export function downgrade_write(sem: number): void {
   traceLockReleased(sem, LockKind.Write);
   traceLockAcquired(sem, LockKind.Read);
   if (currentHoldsTrackedLocks()) lock_downgrade(sem, 'downgrade_write');
-  __downgrade_write_(sem);
+  algo.__downgrade_write(sem);
   point('downgrade_write');
 }

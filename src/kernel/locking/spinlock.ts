@@ -1,22 +1,42 @@
 // A ticket spinlock (x86 arch_spinlock_t before qspinlock): one word, `head` in the low half,
 // `tail` in the high half. Lock takes a ticket with one fetch-add; unlock is one final store.
 // With lockdep or lock_stat on, the lock goes through spin_acquire() and LOCK_CONTENDED() as
-// kernel/locking/spinlock.c does; off (and --trace off), spin_lock and spin_unlock test two
-// thread-local flags (and current's lockdep_depth on unlock), then make the preempt count's and
-// the ticket lock's Atomics calls only. The debug halves are separate functions, so that the
-// fast paths stay small enough for TurboFan to inline into their callers.
-import { atomicPoint, cpuCtx, point } from '../../cpu/context.js';
-import { LockKind, traceLockAcquired, traceLockReleased, tracing } from '../../cpu/trace_buffer.js';
-import { mem } from '../../shm/arena.js';
-import { check_kernel_pointer } from '../panic.js';
-import { preempt_disable, preempt_enable } from '../preempt.js';
+// kernel/locking/spinlock.c does; off (and --trace off), spin_lock and spin_unlock test the
+// thread's lock gate (cpu/point_gate.ts) and lockdep's switch (and current's lockdep_depth on
+// unlock), then make the preempt count's and the ticket lock's Atomics calls only. The debug
+// halves are separate functions, so that the fast paths stay small enough for TurboFan to inline
+// into their callers.
+import * as cpuContext from '../../cpu/context.js';
+import * as pointGate from '../../cpu/point_gate.js';
+import { lockGate } from '../../cpu/point_gate.js';
+import { LockKind, traceLockAcquired, traceLockReleased } from '../../cpu/trace_buffer.js';
+import * as arena from '../../shm/arena.js';
+import * as panic from '../panic.js';
+import * as preempt from '../preempt.js';
 import { LOCK_CONTENDED, lock_release, spin_acquire } from './lockdep.js';
 import { LD_WAIT_CONFIG, lockdep_init_map } from './lockdep_classes.js';
-import { currentHoldsTrackedLocks } from './lockdep_held.js';
+import * as lockdepHeld from './lockdep_held.js';
 import { initSiteName } from './lockdep_ip.js';
-import { lockDebugFlags } from './lockdep_state.js';
+import * as lockdepState from './lockdep_state.js';
+
+// Hot imports as module constants: TurboFan folds a module `const` to the value it held when it
+// compiled, so a call through one needs no Cell load, hole check and call-target check as an
+// imported binding does (a down_read+up_read pair: about 5 ns of 40, scripts/bench-locks.mjs).
+const { atomicPoint, cpuCtx, point } = cpuContext;
+const { mem } = arena;
+const { check_kernel_pointer } = panic;
+const { preempt_disable, preempt_enable } = preempt;
+const { currentHoldsTrackedLocks } = lockdepHeld;
+const { lockDebugFlags } = lockdepState;
+const { GATE_RELEASE_MASK, GATE_SPIN_MASK, gateTracked } = pointGate;
 
 export const TICKET_SHIFT = 16;
+
+// ((lockGate & GATE_SPIN_MASK) | lockDebugFlags()) !== 0: lockdep, lock_stat or --trace on for
+// this thread, the lock takes its debug half; a release also when locks were taken with lockdep
+// on on this thread (GATE_RELEASE_MASK: current may hold some that lockdep tracked). Written out
+// in each: every inlined function's bytecode counts against TurboFan's inlining budget of the
+// caller.
 
 // include/linux/spinlock.h spin_lock_init(), v6.6: `name` is the lock class ('ptlock',
 // '&mm->page_table_lock'); without it the class is keyed by the init site, like the kernel's
@@ -28,11 +48,16 @@ export function spin_lock_init(lock: number, name?: string): void {
   if (key) lockdep_init_map(lock, key, LD_WAIT_CONFIG);
 }
 
-// arch/x86/include/asm/spinlock.h arch_spin_lock(), v3.x ticket lock
+// arch/x86/include/asm/spinlock.h arch_spin_lock(), v3.x ticket lock. Literals, not TICKET_SHIFT:
+// every byte of a fast path's bytecode counts against TurboFan's inlining budget of its caller.
 function do_raw_spin_lock(lock: number): void {
-  const old = Atomics.add(mem.i32, lock, 1 << TICKET_SHIFT);
-  const ticket = old >>> TICKET_SHIFT;
-  if ((old & 0xffff) === ticket) return;
+  const old = Atomics.add(mem.i32, lock, 0x10000 /* 1 << TICKET_SHIFT */);
+  if (old << 16 !== (old & -0x10000)) ticket_spin_wait(lock, old >>> 16); // head !== tail
+}
+
+// arch/x86/include/asm/spinlock.h arch_spin_lock(), v3.x ticket lock: the loop for a ticket that
+// was not served at once, out of line so that the fast path stays small.
+function ticket_spin_wait(lock: number, ticket: number): void {
   const u16 = mem.u16;
   const head = lock * 2;
   const runner = cpuCtx.runner;
@@ -49,7 +74,7 @@ function do_raw_spin_trylock(lock: number): boolean {
 
 // include/linux/spinlock_api_smp.h __raw_spin_lock(), v6.6
 export function spin_lock(lock: number): void {
-  if (lockDebugFlags() !== 0 || tracing()) {
+  if (((lockGate & GATE_SPIN_MASK) | lockDebugFlags()) !== 0) {
     spin_lock_debug(lock);
     return;
   }
@@ -65,6 +90,7 @@ function spin_lock_debug(lock: number): void {
   check_kernel_pointer(lock, true);
   preempt_disable();
   if (lockDebugFlags() !== 0) {
+    gateTracked(); // this thread's releases check current's held locks from now on
     spin_acquire(lock, 0, 'spin_lock');
     LOCK_CONTENDED(lock, 'spin_lock', do_raw_spin_trylock, do_raw_spin_lock);
   } else {
@@ -83,6 +109,7 @@ export function spin_trylock(lock: number): boolean {
     preempt_enable();
     return false;
   }
+  if (lockDebugFlags() !== 0) gateTracked();
   if (lockDebugFlags() !== 0) spin_acquire(lock, 1, 'spin_trylock');
   traceLockAcquired(lock, LockKind.Spin);
   return true;
@@ -92,14 +119,19 @@ export function spin_trylock(lock: number): boolean {
 // arch_spin_unlock().
 export function spin_unlock(lock: number): void {
   check_kernel_pointer(lock, true);
-  if (lockDebugFlags() !== 0 || tracing() || currentHoldsTrackedLocks()) spin_release_debug(lock);
-  const head = lock * 2;
-  // Only the holder writes `head`, so this store is the unlock and the lock's last access.
-  const h = Atomics.load(mem.u16, head);
-  atomicPoint('spin_unlock:head');
-  Atomics.store(mem.u16, head, (h + 1) & 0xffff);
+  if (((lockGate & GATE_RELEASE_MASK) | lockDebugFlags()) !== 0) spin_release_debug(lock);
+  do_raw_spin_unlock(lock);
   preempt_enable();
   point('spin_unlock');
+}
+
+// arch/x86/include/asm/spinlock.h arch_spin_unlock(), v3.x ticket lock: only the holder writes
+// `head`, so this store is the unlock and the lock's last access.
+function do_raw_spin_unlock(lock: number): void {
+  const u16 = mem.u16;
+  const h = Atomics.load(u16, lock * 2);
+  atomicPoint('spin_unlock:head');
+  Atomics.store(u16, lock * 2, h + 1); // a Uint16Array store wraps 0xffff + 1 to 0
 }
 
 // include/linux/spinlock.h spin_release() (lockdep's half of spin_unlock), v6.6, and --trace
