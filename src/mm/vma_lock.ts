@@ -157,8 +157,14 @@ export interface VmaLockOps {
   vma_write_lock(vma: number): void;
   /** expand_downwards()'s lock: v6.4 stable "mm: lock a vma before stack expansion" (the RFC: none). */
   vma_expand_lock(vma: number): void;
-  /** dup_mmap()'s lock of each parent VMA: fb49c455323f (6.4.3/v6.5); none in 6.4.0 and the RFC (§6 G1). */
+  /** dup_mmap()'s lock of each parent VMA before it is copied: fb49c455323f (6.4.3/v6.5); none in 6.4.0 (§6 G1). */
   dup_mmap_lock_parent(vma: number): void;
+  /**
+   * dup_mmap()'s lock of the parent VMA just before copy_page_range(), after vm_area_dup() and
+   * anon_vma_fork(): the RFC's "kernel/fork: mark VMAs as locked before copying pages during fork"
+   * (patch 07/28, Aug 2022), dropped before the merge.
+   */
+  dup_mmap_lock_copy(vma: number): void;
   /** mmap_write_lock()'s part: mm_lock_seqcount_begin() (v6.14+). */
   mmap_write_locked(mm: number): void;
   /** mmap_write_unlock()/mmap_write_downgrade()'s part: vma_mark_unlocked_all(), vma_end_write_all(). */
@@ -244,6 +250,7 @@ export const NO_PER_VMA_LOCK: VmaLockOps = {
   vma_write_lock: () => {},
   vma_expand_lock: () => {},
   dup_mmap_lock_parent: () => {},
+  dup_mmap_lock_copy: () => {},
   mmap_write_locked: () => {},
   vma_unlock_all: () => {},
   vma_attach: () => {},
@@ -452,6 +459,7 @@ export function vmaLockRfc202209(bits = 32): VmaLockOps {
     mmLockSeqBits: bits,
     vma_lock_init: vma_init_lock_rfc,
     vma_write_lock: vma_mark_locked_rfc,
+    dup_mmap_lock_copy: vma_mark_locked_rfc,
     vma_unlock_all: vma_mark_unlocked_all_rfc,
     vma_detach: vma_mark_isolated_rfc,
     vm_area_free: vm_area_free_rfc,
@@ -913,6 +921,9 @@ export function vma_expand_lock(vma: number): void {
 }
 export function dup_mmap_lock_parent(vma: number): void {
   vmaLockOps.dup_mmap_lock_parent(vma);
+}
+export function dup_mmap_lock_copy(vma: number): void {
+  vmaLockOps.dup_mmap_lock_copy(vma);
 }
 export function mmap_write_locked(mm: number): void {
   vmaLockOps.mmap_write_locked(mm);

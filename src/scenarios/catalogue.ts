@@ -12,6 +12,7 @@ import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
 import { type Scenario, ScenarioError } from './scenario.js';
 import { scenario as teardownSoak } from './teardown-soak.js';
 import { scenario as vmaLockExitMmap } from './vma-lock-exit-mmap.js';
+import { scenario as vmaLockFork } from './vma-lock-fork.js';
 import { scenario as vmaLockJannUaf } from './vma-lock-jann-uaf.js';
 import { scenario as vmaLockRfcBounds } from './vma-lock-rfc-bounds.js';
 import { scenario as vmaLockSoak } from './vma-lock-soak.js';
@@ -22,7 +23,7 @@ export interface CatalogueEntry {
   readonly url: string;
 }
 
-export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017].map((s) => ({
+export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017, vmaLockFork].map((s) => ({
   scenario: s,
   url: scenarioUrl(s),
 }));
