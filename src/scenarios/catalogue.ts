@@ -14,6 +14,7 @@ import { scenario as teardownSoak } from './teardown-soak.js';
 import { scenario as vmaLockExitMmap } from './vma-lock-exit-mmap.js';
 import { scenario as vmaLockFork } from './vma-lock-fork.js';
 import { scenario as vmaLockJannUaf } from './vma-lock-jann-uaf.js';
+import { scenario as vmaLockRefcnt } from './vma-lock-refcnt.js';
 import { scenario as vmaLockRfcBounds } from './vma-lock-rfc-bounds.js';
 import { scenario as vmaLockSoak } from './vma-lock-soak.js';
 import { scenario as vmaLockStackExpand } from './vma-lock-stack-expand.js';
@@ -24,7 +25,7 @@ export interface CatalogueEntry {
   readonly url: string;
 }
 
-export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017, vmaLockFork, vmaLockStackExpand].map(
+export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017, vmaLockFork, vmaLockStackExpand, vmaLockRefcnt].map(
   (s) => ({
     scenario: s,
     url: scenarioUrl(s),
