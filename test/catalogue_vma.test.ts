@@ -35,7 +35,7 @@ function matrix(id: string, list: string, runs: number): Row[] {
 
 describe('per-VMA lock catalogue entries', () => {
   it(
-    'vma-lock-fork (G1): v6.4 breaks the child\'s snapshot; v6.6 (fb49c455323f) and rfc-2022-09 (patch 07/28) clean',
+    "vma-lock-fork (G1): v6.4 breaks the child's snapshot; v6.6 (fb49c455323f) and rfc-2022-09 (patch 07/28) clean",
     () => {
       // PCT, seed 1: v6.4 fails in about 4% of runs (433 of 10,000).
       const rows = matrix('vma-lock-fork', 'v6.4,v6.6,rfc-2022-09', 120);

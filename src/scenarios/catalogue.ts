@@ -16,6 +16,7 @@ import { scenario as vmaLockFork } from './vma-lock-fork.js';
 import { scenario as vmaLockJannUaf } from './vma-lock-jann-uaf.js';
 import { scenario as vmaLockRefcnt } from './vma-lock-refcnt.js';
 import { scenario as vmaLockRfcBounds } from './vma-lock-rfc-bounds.js';
+import { scenario as vmaLockRfcSeq } from './vma-lock-rfc-seq.js';
 import { scenario as vmaLockSoak } from './vma-lock-soak.js';
 import { scenario as vmaLockStackExpand } from './vma-lock-stack-expand.js';
 
@@ -25,12 +26,16 @@ export interface CatalogueEntry {
   readonly url: string;
 }
 
-export const BUILTIN: readonly CatalogueEntry[] = [oomReaper2017, vmaLockFork, vmaLockStackExpand, vmaLockRefcnt].map(
-  (s) => ({
-    scenario: s,
-    url: scenarioUrl(s),
-  }),
-);
+export const BUILTIN: readonly CatalogueEntry[] = [
+  oomReaper2017,
+  vmaLockFork,
+  vmaLockStackExpand,
+  vmaLockRefcnt,
+  vmaLockRfcSeq,
+].map((s) => ({
+  scenario: s,
+  url: scenarioUrl(s),
+}));
 
 /**
  * Long-running scenarios, found by id (`mmrace repro teardown-soak`, `npm run soak`) but not part of

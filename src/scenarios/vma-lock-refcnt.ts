@@ -106,7 +106,12 @@ export const scenario = defineScenario({
   },
   checks: [],
   jitter: {
-    windows: ['do_user_addr_fault:vma_locked', 'vma_start_read:inc', 'vma_start_read:recheck', 'vma_refcnt:unmap'],
+    windows: [
+      'do_user_addr_fault:vma_locked',
+      'vma_start_read:inc',
+      'vma_start_read:recheck',
+      'vma_refcnt:unmap',
+    ],
     probability: 0.5,
     maxSpin: 400,
     yieldShare: 0.3,
