@@ -22,7 +22,7 @@ import {
 } from '../src/cpu/record.js';
 import { FollowStrategy, type Handback } from '../src/cpu/strategies/follow.js';
 import { machineRegions } from '../src/scenarios/kernel_image.js';
-import { normalizeReport, type RecordSummary, reportKind } from '../src/scenarios/record_replay.js';
+import type { RecordSummary } from '../src/scenarios/record_replay.js';
 import { expectUsageError, json, mmrace } from './helpers/cli.js';
 
 const P = EventKind.Point;
@@ -159,34 +159,6 @@ describe('merging stamped per-CPU buffers', () => {
     cpu[0]!.point('p');
     for (const r of cpu) r.endRun();
     expect(recordCollect(2).events).toEqual([]);
-  });
-});
-
-describe('what counts as the same report', () => {
-  it('masks addresses and numbers', () => {
-    expect(normalizeReport('BUG: Bad rss-counter state mm:0007602a type:MM_ANONPAGES val:-1')).toBe(
-      normalizeReport('BUG: Bad rss-counter state mm:00081c40 type:MM_ANONPAGES val:-16'),
-    );
-    expect(normalizeReport('BUG: KASAN: use-after-free in zap_pte_range')).not.toBe(
-      normalizeReport('BUG: KASAN: slab-use-after-free in can_madv_dontneed_vma'),
-    );
-  });
-
-  it('kinds: KASAN type, BUG title, WARNING site, Oops, hung task = deadlock', () => {
-    expect(reportKind('BUG: KASAN: slab-use-after-free in vma_next')).toBe('BUG: KASAN: slab-use-after-free');
-    expect(reportKind('BUG: Bad page map in process oom_reaper  pte:6b6b6b6b pmd:00001234')).toBe(
-      'BUG: Bad page map',
-    );
-    expect(reportKind('BUG: Bad rss-counter state mm:0007602a type:MM_ANONPAGES val:-1')).toBe(
-      'BUG: Bad rss-counter state',
-    );
-    expect(reportKind('WARNING: CPU: 1 PID: 101 at mm/mmap.c:3000')).toBe(
-      reportKind('WARNING: CPU: 0 PID: 100 at mm/mmap.c:3000'),
-    );
-    expect(reportKind('Oops: 0000 [#1] SMP')).toBe('Oops');
-    expect(reportKind('INFO: task abba0:100 blocked for more than 148 seconds.')).toBe(
-      reportKind('INFO: deadlock: no CPU can run and no timer is pending'),
-    );
   });
 });
 

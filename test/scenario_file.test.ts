@@ -31,6 +31,10 @@ describe('a bad scenario file is one line and exit 2', () => {
     ],
     ['duplicate-variant.mjs', "scenario my-race: variants: duplicate variant name 'v4.14'"],
     ['expected-maybe.mjs', "variants[0].expected: expected 'reproduces' or 'clean', got 'maybe'"],
+    [
+      'no-expected-symptom.mjs',
+      'scenario my-race: symptoms.expected: no expected symptom: give at least one',
+    ],
     ['missing-setup.mjs', 'scenario my-race: setup: expected a function'],
     ['extra-key.mjs', "unknown key 'setpu' (did you mean 'setup'?)"],
     ['plain-object.mjs', "cpus[0].task: CPU 'cpu0' runs task 'b', which is not one of globals (a)"],

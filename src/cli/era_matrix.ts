@@ -2,7 +2,8 @@
 // with one row per era.
 import pc from 'picocolors';
 import { eraByName } from '../eras/index.js';
-import type { VerdictRow } from '../report/verdict.js';
+import { firstFailingSeed } from '../report/merge_rows.js';
+import { hitsCell, type VerdictRow } from '../report/verdict.js';
 import { erasInReleaseOrder, matrixVariant, suggestEra, variantsAreEras } from '../scenarios/era_matrix.js';
 import type { Scenario, Variant } from '../scenarios/scenario.js';
 import { UsageError } from './args.js';
@@ -98,15 +99,11 @@ export function renderMatrix(rows: readonly VerdictRow[], color: boolean): strin
       r.era,
       eraByName(r.era)?.release ?? '?',
       String(r.runs),
-      String(r.hits + r.checkFailures),
+      hitsCell(r),
       r.expected,
       r.observed,
       r.ok ? 'yes' : 'NO',
-      r.firstHitSeed !== null
-        ? String(r.firstHitSeed)
-        : r.firstCheckFailure
-          ? String(r.firstCheckFailure.seed)
-          : '-',
+      String(firstFailingSeed(r) ?? '-'),
       `${(r.wallMs / 1000).toFixed(2)}s`,
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));

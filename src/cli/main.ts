@@ -17,6 +17,7 @@ import {
 import { badInput } from './bad_input.js';
 import { parseEras } from './era_matrix.js';
 import { erasCommand } from './eras_command.js';
+import { explainCommand } from './explain.js';
 import type { CampaignTarget } from './machine_host.js';
 import { MachineCrashError } from './machine_thread.js';
 import { runCampaign } from './machines.js';
@@ -159,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
         cpus: s.cpus.map((c) => c.name),
         variants: s.variants.map((v) => ({ name: v.name, era: v.era, expected: v.expected })),
         expectFailIn: s.expectFailIn ?? null,
+        symptoms: s.symptoms ?? null,
         refs: s.refs,
       }));
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
@@ -173,6 +175,12 @@ async function main(argv: string[]): Promise<number> {
             process.stdout.write(
               `  expected to fail in: ${s.expectFailIn.join(', ') || 'no era'} (every other era: clean)\n`,
             );
+          if (s.symptoms) {
+            const also = s.symptoms.acceptable?.length
+              ? `; also acceptable: ${s.symptoms.acceptable.join(' | ')}`
+              : '';
+            process.stdout.write(`  symptoms: ${s.symptoms.expected.join(' | ')}${also}\n`);
+          }
         }
       }
     });
@@ -226,6 +234,10 @@ async function main(argv: string[]): Promise<number> {
   });
 
   tortureCommand(program, (c) => {
+    code = c;
+  });
+
+  explainCommand(program, (c) => {
     code = c;
   });
 

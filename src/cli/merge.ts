@@ -24,6 +24,8 @@ const rowSchema = z.looseObject({
   runs: z.number().int().min(0),
   hits: z.number().int().min(0),
   checkFailures: z.number().int().min(0),
+  acceptable: z.number().int().min(0).optional(),
+  unexpected: z.number().int().min(0).optional(),
   explored: z.number().int().min(0),
   firstHitSeed: z.number().nullable(),
   error: z.string().nullable(),

@@ -8,7 +8,13 @@ import type { Shard } from '../cpu/strategies/shard.js';
 import { lockStatClear } from '../kernel/locking/lock_stat.js';
 import { lockStatText } from '../kernel/locking/lockdep_proc.js';
 import { lock_stat_enable, lockdep_enable } from '../kernel/locking/lockdep_state.js';
-import { JSON_SCHEMA_VERSION, renderTable, toRow, type VerdictRow } from '../report/verdict.js';
+import {
+  JSON_SCHEMA_VERSION,
+  renderTable,
+  toRow,
+  unexpectedLines,
+  type VerdictRow,
+} from '../report/verdict.js';
 import { runVariant, sharedMachine } from '../scenarios/campaign.js';
 import { BUILTIN, type CatalogueEntry } from '../scenarios/catalogue.js';
 import { replayRecordings } from '../scenarios/record_replay.js';
@@ -25,6 +31,7 @@ import {
 } from './era_matrix.js';
 import { machineLines, machinesHeading } from './machine_lines.js';
 import { setCodeIfStdoutCloses } from './output.js';
+import { progressBar, wantsProgress } from './progress.js';
 import { type RecordFlags, recordCapOf, recordLines } from './record.js';
 import { replayCommand } from './replay_command.js';
 import { mergedLines, shardLines } from './shard_lines.js';
@@ -189,18 +196,22 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
     o.eras && o.runs === undefined
       ? Math.min(runsPerVariant, matrixRuns(DEFAULT_RUNS, cells))
       : runsPerVariant;
+  const bar = wantsProgress(o.json) ? progressBar() : null;
   for (const e of entries) {
     for (const v of selected(e)) {
       const trace = o.trace !== undefined;
       const points = o.points ?? 'coarse';
       const shard = o.shard ? { shard: o.shard } : {};
+      const dfs = mode.mode === 'controlled' && mode.strategy?.name === 'dfs';
+      const label = `${e.scenario.id} ${o.eras ? v.era : v.name}`;
+      const onProgress = bar?.start(label, dfs ? null : runs, dfs ? 'schedules explored' : 'runs');
       const r = await runVariant(
         machine,
         e.scenario,
         v,
-        { runs, seed, ...choice, trace, points, ...shard },
+        { runs, seed, ...choice, trace, points, ...shard, ...(onProgress ? { onProgress } : {}) },
         e.url,
-      );
+      ).finally(() => bar?.stop());
       rows.push(toRow(r));
       if (o.shard)
         rows.at(-1)!.shard = shardInfo(o.shard, campaignOf(mode, runs, seed, points), rows.at(-1)!);
@@ -310,6 +321,9 @@ export function printOutcome(
       const f = r.firstCheckFailure;
       lines.push('', `--- final check '${f.check}' failed in run ${f.run} (seed ${f.seed}): ${f.detail}`);
     }
+    lines.push(...unexpectedLines(r, label(r)));
+    const odd = r.firstUnexpected?.schedule;
+    if (odd) lines.push(`    its schedule: ${odd}`, `    replay it: ${replayCommand(r, odd, again)}`);
     if (r.mode === 'controlled') {
       const what = r.strategy === 'dfs' ? 'schedules explored' : 'runs';
       lines.push('', `${label(r)}: controlled mode, strategy ${r.strategy}, ${r.explored} ${what}`);

@@ -1,11 +1,12 @@
 // `mmrace merge`: one verdict row from the rows of a campaign's shards (each the same scenario,
 // variant and era; given in shard order). Counts add up; the first failing run is the one with
 // the lowest seed among the shards, with its schedule; times are the slowest shard's.
+import { observedOf } from '../scenarios/symptoms.js';
 import type { VerdictRow } from './verdict.js';
 
-/** The seed of a row's first failing run (a hit, else a failed final check); null: none failed. */
+/** The seed of a row's first failing run (a hit, a failed final check, an unexpected failure); null: none. */
 export function firstFailingSeed(r: VerdictRow): number | null {
-  return r.firstHitSeed ?? r.firstCheckFailure?.seed ?? null;
+  return r.firstHitSeed ?? r.firstCheckFailure?.seed ?? r.firstUnexpected?.seed ?? null;
 }
 
 /** The row whose `seed(row)` is lowest (the earliest shard on a tie), or undefined. */
@@ -34,7 +35,10 @@ export function mergeRows(parts: readonly VerdictRow[]): VerdictRow {
   const diverged = parts.find((r) => r.divergence !== undefined);
   const hits = sum(parts, (r) => r.hits);
   const checkFailures = sum(parts, (r) => r.checkFailures);
-  const observed = failed ? 'error' : hits + checkFailures > 0 ? 'reproduces' : 'clean';
+  const acceptable = sum(parts, (r) => r.acceptable ?? 0);
+  const unexpected = sum(parts, (r) => r.unexpected ?? 0);
+  const odd = lowest(parts, (r) => r.firstUnexpected?.seed ?? null);
+  const observed = observedOf({ error: Boolean(failed), hits, checkFailures, acceptable, unexpected });
   const { shard: _shard, record: _record, shrink: _shrink, divergence: _divergence, ...common } = base;
   return {
     ...common,
@@ -43,6 +47,9 @@ export function mergeRows(parts: readonly VerdictRow[]): VerdictRow {
     runs: sum(parts, (r) => r.runs),
     hits,
     checkFailures,
+    acceptable,
+    unexpected,
+    firstUnexpected: odd?.firstUnexpected ?? null,
     explored: sum(parts, (r) => r.explored),
     runsPerSec: Math.round(sum(parts, (r) => r.runsPerSec) * 10) / 10,
     wallMs: max(parts, (r) => r.wallMs),

@@ -1,11 +1,13 @@
 // The verdict table and its JSON form.
 import pc from 'picocolors';
 import type { VariantResult } from '../scenarios/campaign.js';
+import { failureText } from '../scenarios/failure.js';
 import type { RecordSummary } from '../scenarios/record_replay.js';
 import type { ShardInfo } from '../scenarios/shard_plan.js';
 import type { ShrinkResult } from '../scenarios/shrink.js';
 import { crashText } from './crash_text.js';
 import { renderDmesg } from './dmesg.js';
+import { firstFailingSeed } from './merge_rows.js';
 
 export const JSON_SCHEMA_VERSION = 1;
 
@@ -19,6 +21,12 @@ export interface VerdictRow {
   runs: number;
   hits: number;
   checkFailures: number;
+  /** Runs failing with one of the scenario's acceptable symptoms (absent in older JSON: 0). */
+  acceptable?: number;
+  /** Runs failing in no way the scenario lists; any fails the verdict (absent in older JSON: 0). */
+  unexpected?: number;
+  /** The first of those: run, seed, its failure (failure.ts's failureText) and schedule. */
+  firstUnexpected?: { run: number; seed: number; failure: string; schedule: string | null } | null;
   runsPerSec: number;
   seed: number;
   firstHitSeed: number | null;
@@ -77,6 +85,12 @@ export function toRow(r: VariantResult): VerdictRow {
     runs: r.runs,
     hits: r.hits,
     checkFailures: r.checkFailures,
+    acceptable: r.acceptable,
+    unexpected: r.unexpected,
+    firstUnexpected: r.firstUnexpected && {
+      ...r.firstUnexpected,
+      failure: failureText(r.firstUnexpected.failure),
+    },
     runsPerSec: Math.round(r.runsPerSec * 10) / 10,
     seed: r.seed,
     firstHitSeed: r.firstHitSeed,
@@ -103,6 +117,26 @@ export function toRow(r: VariantResult): VerdictRow {
   };
 }
 
+/** Failing runs with an expected symptom, then any others: "3", "3 (+2 acceptable, 1 unexpected)". */
+export function hitsCell(r: VerdictRow): string {
+  const more = [
+    r.acceptable ? `+${r.acceptable} acceptable` : '',
+    r.unexpected ? `${r.unexpected} unexpected` : '',
+  ].filter(Boolean);
+  const hits = String(r.hits + r.checkFailures);
+  return more.length > 0 ? `${hits} (${more.join(', ')})` : hits;
+}
+
+/** The first unexpected failure of a row, for the lines under a table. */
+export function unexpectedLines(r: VerdictRow, label: string): string[] {
+  const u = r.firstUnexpected;
+  if (!u) return [];
+  return [
+    '',
+    `--- ${label}: ${r.unexpected} run(s) failed in no way the scenario lists (its symptoms); the first, run ${u.run} (seed ${u.seed}): ${u.failure}`,
+  ];
+}
+
 function pad(s: string, n: number): string {
   return s + ' '.repeat(Math.max(0, n - s.length));
 }
@@ -124,12 +158,8 @@ export function renderTable(rows: readonly VerdictRow[], color: boolean): string
     r.variant,
     r.expected,
     r.observed,
-    `${r.hits + r.checkFailures}/${r.runs}`,
-    r.firstHitSeed === null
-      ? r.firstCheckFailure
-        ? String(r.firstCheckFailure.seed)
-        : '-'
-      : String(r.firstHitSeed),
+    `${hitsCell(r)}/${r.runs}`,
+    String(firstFailingSeed(r) ?? '-'),
     String(Math.round(r.runsPerSec)),
     `${(r.wallMs / 1000).toFixed(2)}s`,
   ]);

@@ -21,6 +21,7 @@ import type { RunObserver } from './run_observer.js';
 import { prepareRunSetup } from './run_setup.js';
 import type { Scenario, Variant } from './scenario.js';
 import { runPlan, type ShardPhase, shardPlan } from './shard_plan.js';
+import { observedOf } from './symptoms.js';
 import { traceObserver } from './trace_observer.js';
 import { ScenarioCodeError } from './user_code.js';
 import { type VariantRunLog, variantHooks } from './variant_hooks.js';
@@ -66,6 +67,8 @@ export interface CampaignOptions {
    * yes unless MMRACE_SNAPSHOT=0); false runs setup before every run.
    */
   snapshot?: boolean;
+  /** Told after each run: the runs done and the failing runs so far (a progress bar). */
+  onProgress?: (runs: number, failing: number) => void;
 }
 
 export function scenarioUrl(s: Scenario): string {
@@ -105,6 +108,9 @@ function observersOf(
   }
   if (opts.trace) obs.push(traceObserver(s.cpus.length, mode, res));
   if ((opts.record ?? 0) > 0) obs.push(recordObserver(s.cpus.length, opts.record!, recordings));
+  const tell = opts.onProgress;
+  let done = 0;
+  if (tell) obs.push({ afterRun: () => tell(++done, res.hits + res.checkFailures + res.unexpected) });
   return obs;
 }
 
@@ -208,7 +214,7 @@ function judge(res: VariantResult, s: Scenario, r: CampaignResult, halt: string 
   else if (r.timedOut) res.hang = describeHang(s, r.timedOut);
   else if (halt) res.stopped = `controlled run stopped: ${halt}`;
   const error = res.crash || res.hang || res.stopped || res.userError;
-  res.observed = error ? 'error' : res.hits > 0 || res.checkFailures > 0 ? 'reproduces' : 'clean';
+  res.observed = observedOf({ ...res, error: Boolean(error) });
 }
 
 function describeHang(s: Scenario, o: RunOutcome): string {

@@ -4,8 +4,10 @@ import { AbortReason, CpuState } from '../cpu/control.js';
 import { logRead } from '../cpu/logring.js';
 import type { RunOutcome } from '../cpu/machine.js';
 import { encodeSchedule } from '../cpu/schedule.js';
+import type { Failure } from './failure.js';
 import type { RunObserver, RunView } from './run_observer.js';
 import type { Globals, Scenario } from './scenario.js';
+import { classifySymptom } from './symptoms.js';
 import { callScenarioCode } from './user_code.js';
 import type { VariantResult } from './variant_result.js';
 
@@ -38,37 +40,54 @@ export function gradeRun(s: Scenario, o: RunOutcome, seed: number, globals: Glob
   return view;
 }
 
-/** Counts hits and failed checks into the result; keeps the first of each and its schedule. */
+/**
+ * Counts hits and failed checks into the result; keeps the first of each and its schedule. With the
+ * scenario's symptoms, a run failing with an acceptable one is only counted, and one failing in no
+ * listed way is counted and kept as unexpected (symptoms.ts).
+ */
 export function gradingObserver(s: Scenario, res: VariantResult): RunObserver {
   return {
     afterRun(v) {
-      const o = v.outcome;
-      // The schedule printed is the first hit's; a failed check's only while no detector fired.
-      const first = v.failedCheck ? res.hits === 0 && res.checkFailures === 0 : res.hits === 0;
-      if (v.failed && first && o.picks)
-        res.schedule = encodeSchedule({ ncpus: s.cpus.length, picks: o.picks });
-      if (v.failedCheck) {
-        res.checkFailures++;
-        res.firstCheckFailure ??= {
-          run: o.run,
-          seed: v.seed,
-          check: v.failedCheck.name,
-          detail: v.failedCheck.detail,
-        };
-        return;
-      }
       if (!v.failed) return;
-      res.hits++;
-      if (res.firstHit) return;
-      res.firstHitSeed = v.seed;
-      const usec = v.records.at(-1)?.usec ?? 0;
-      res.firstHit = {
-        run: o.run,
-        seed: v.seed,
-        summary: v.hitLine ?? 'Oops',
-        log: [...v.records, ...v.deadlock.map((text) => ({ seq: 0, cpu: 0, pid: 0, level: 3, usec, text }))],
-        jitter: o.cpus.map((c, cpu) => ({ cpu, events: c.jitterEvents, digest: c.jitterDigest })),
-      };
+      const failure: Failure = { hit: v.failedCheck ? null : (v.hitLine ?? 'Oops'), check: v.failedCheck };
+      const kind = classifySymptom(s.symptoms, failure);
+      if (kind === 'expected') countExpected(s, res, v);
+      else if (kind === 'acceptable') res.acceptable++;
+      else if (res.unexpected++ === 0)
+        res.firstUnexpected = { run: v.outcome.run, seed: v.seed, failure, schedule: scheduleOf(s, v) };
     },
+  };
+}
+
+function scheduleOf(s: Scenario, v: RunView): string | null {
+  const picks = v.outcome.picks;
+  return picks ? encodeSchedule({ ncpus: s.cpus.length, picks }) : null;
+}
+
+function countExpected(s: Scenario, res: VariantResult, v: RunView): void {
+  const o = v.outcome;
+  // The schedule printed is the first hit's; a failed check's only while no detector fired.
+  const first = v.failedCheck ? res.hits === 0 && res.checkFailures === 0 : res.hits === 0;
+  if (first && o.picks) res.schedule = scheduleOf(s, v);
+  if (v.failedCheck) {
+    res.checkFailures++;
+    res.firstCheckFailure ??= {
+      run: o.run,
+      seed: v.seed,
+      check: v.failedCheck.name,
+      detail: v.failedCheck.detail,
+    };
+    return;
+  }
+  res.hits++;
+  if (res.firstHit) return;
+  res.firstHitSeed = v.seed;
+  const usec = v.records.at(-1)?.usec ?? 0;
+  res.firstHit = {
+    run: o.run,
+    seed: v.seed,
+    summary: v.hitLine ?? 'Oops',
+    log: [...v.records, ...v.deadlock.map((text) => ({ seq: 0, cpu: 0, pid: 0, level: 3, usec, text }))],
+    jitter: o.cpus.map((c, cpu) => ({ cpu, events: c.jitterEvents, digest: c.jitterDigest })),
   };
 }

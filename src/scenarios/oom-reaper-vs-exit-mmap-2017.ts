@@ -45,6 +45,17 @@ export const scenario = defineScenario({
   // The window opened with 212925802454 (v4.14) and closed with 4837fe37adff (v4.15): every other
   // era is expected clean (`mmrace repro oom-reaper-vs-exit-mmap-2017 --eras all`).
   expectFailIn: ['v4.14'],
+  symptoms: {
+    expected: [
+      'KASAN: use-after-free in zap_pte_range',
+      'KASAN: slab-use-after-free in vma_next',
+      'KASAN: slab-use-after-free in can_madv_dontneed_vma',
+      'KASAN: slab-use-after-free in reapable',
+      'KASAN: slab-use-after-free in unmap_page_range',
+      'Bad page map in process oom_reaper',
+    ],
+    acceptable: ['Bad rss-counter state', "final check 'every page freed'", 'pgtables_bytes'],
+  },
   globals: ['mm', 'victim', 'reaper', 'reader'],
   cpus: [
     { name: 'oom_reaper', task: 'reaper', kthread: true, run: () => oom_reaper() },

@@ -8,6 +8,7 @@ import type { PointGranularity } from '../cpu/granularity.js';
 import type { Machine } from '../cpu/machine.js';
 import { decodeSchedule, encodeSchedule, switches } from '../cpu/schedule.js';
 import { runVariant, type VariantResult } from './campaign.js';
+import { failureOfResult, failureSignature } from './failure.js';
 import type { Scenario, Variant } from './scenario.js';
 
 export interface ShrinkResult {
@@ -19,11 +20,10 @@ export interface ShrinkResult {
   verified: boolean;
 }
 
-/** How a run failed, with addresses, pids and counts blanked: "the same way" means equal signatures. */
-export function failureSignature(r: VariantResult): string | null {
-  if (r.firstHit) return r.firstHit.summary.replace(/0x[0-9a-f]+|\b[0-9a-f]{8}\b|\d+/gi, '#');
-  if (r.firstCheckFailure) return `final check: ${r.firstCheckFailure.check}`;
-  return null;
+/** How the campaign's first failing run failed, masked (failure.ts): "the same way" is equal signatures. */
+export function resultSignature(r: VariantResult): string | null {
+  const f = failureOfResult(r);
+  return f ? failureSignature(f) : null;
 }
 
 /** Smaller by (switches, steps), lexicographically. */
@@ -75,7 +75,7 @@ export async function shrinkSchedule(
       moduleUrl,
     );
   const first = await run(schedule, 'stop');
-  const want = failureSignature(first);
+  const want = resultSignature(first);
   let best = decodeSchedule(schedule).picks;
   const original = { schedule, steps: best.length, switches: switches(best) };
   let tries = 0;
@@ -86,7 +86,7 @@ export async function shrinkSchedule(
       if (tries >= maxTries) break;
       tries++;
       const r = await run(encodeSchedule({ ncpus, picks: cand }), 'continue');
-      if (!r.schedule || failureSignature(r) !== want) continue;
+      if (!r.schedule || resultSignature(r) !== want) continue;
       const picks = decodeSchedule(r.schedule).picks;
       if (!smaller(picks, best)) continue;
       best = picks;
@@ -100,6 +100,6 @@ export async function shrinkSchedule(
     original,
     shrunk: { schedule: text, steps: best.length, switches: switches(best) },
     tries,
-    verified: failureSignature(check) === want && check.schedule === text,
+    verified: resultSignature(check) === want && check.schedule === text,
   };
 }

@@ -5,7 +5,9 @@ import type { LogRecord } from '../cpu/logring.js';
 import type { CampaignResult } from '../cpu/machine.js';
 import type { Recording } from '../cpu/record.js';
 import type { TraceSnapshot } from '../cpu/trace_buffer.js';
+import type { Failure } from './failure.js';
 import type { Scenario, Variant, Verdict } from './scenario.js';
+import type { Observed } from './symptoms.js';
 
 /** A failing free run and its recording (--record). */
 export interface FailedRecording {
@@ -43,10 +45,17 @@ export interface VariantResult {
   variant: string;
   era: string;
   expected: Verdict;
-  observed: Verdict | 'error';
+  observed: Observed;
   runs: number;
+  /** Runs that showed an expected symptom (all failing runs when the scenario lists none). */
   hits: number;
   checkFailures: number;
+  /** Runs that failed with one of the scenario's acceptable symptoms. */
+  acceptable: number;
+  /** Runs that failed in no way the scenario lists: each fails the verdict. */
+  unexpected: number;
+  /** The first of those, with its schedule in controlled mode. */
+  firstUnexpected: { run: number; seed: number; failure: Failure; schedule: string | null } | null;
   runsPerSec: number;
   seed: number;
   firstHitSeed: number | null;
@@ -94,6 +103,9 @@ export function newResult(
     runs: 0,
     hits: 0,
     checkFailures: 0,
+    acceptable: 0,
+    unexpected: 0,
+    firstUnexpected: null,
     runsPerSec: 0,
     seed,
     firstHitSeed: null,

@@ -1,0 +1,47 @@
+// A progress bar on stderr for long campaigns (DFS, many runs, the catalogue), one per variant,
+// cleared when it completes. Only on a terminal: never under --json, when stderr is a pipe or a
+// file, on CI (CI set), or in a --machines worker (its output goes through the parent).
+import { isMainThread } from 'node:worker_threads';
+import { SingleBar } from 'cli-progress';
+
+/** Updates a bar with the runs (DFS: schedules) done and the failing runs so far. */
+export type ProgressUpdate = (runs: number, hits: number) => void;
+
+export interface Progress {
+  /** `total` null: the size is unknown (DFS explores until its space is done), so no bar or ETA. */
+  start(label: string, total: number | null, unit: string): ProgressUpdate;
+  stop(): void;
+}
+
+export function wantsProgress(json: boolean | undefined): boolean {
+  return !json && process.stderr.isTTY === true && isMainThread && !process.env.CI;
+}
+
+export function progressBar(): Progress {
+  let bar: SingleBar | null = null;
+  const stop = () => {
+    bar?.stop();
+    bar = null;
+  };
+  return {
+    start(label, total, unit) {
+      stop();
+      bar = new SingleBar({
+        stream: process.stderr,
+        format:
+          total === null
+            ? `${label}: {value} ${unit}, {hits} failing, {duration_formatted}`
+            : `${label} [{bar}] {value}/{total} ${unit}, {hits} failing, {eta_formatted} left`,
+        barsize: 24,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+        fps: 5,
+      });
+      bar.start(total ?? 0, 0, { hits: 0 });
+      const b = bar;
+      return (runs, hits) => b.update(runs, { hits });
+    },
+    stop,
+  };
+}
