@@ -19,6 +19,7 @@ import { scenario as vmaLockRfcBounds } from './vma-lock-rfc-bounds.js';
 import { scenario as vmaLockRfcSeq } from './vma-lock-rfc-seq.js';
 import { scenario as vmaLockSoak } from './vma-lock-soak.js';
 import { scenario as vmaLockStackExpand } from './vma-lock-stack-expand.js';
+import { scenario as vmaLockUffdOrdering } from './vma-lock-uffd-ordering.js';
 
 export interface CatalogueEntry {
   readonly scenario: Scenario;
@@ -32,6 +33,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
   vmaLockStackExpand,
   vmaLockRefcnt,
   vmaLockRfcSeq,
+  vmaLockUffdOrdering,
 ].map((s) => ({
   scenario: s,
   url: scenarioUrl(s),
