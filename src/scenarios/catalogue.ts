@@ -34,6 +34,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
   vmaLockRefcnt,
   vmaLockRfcSeq,
   vmaLockUffdOrdering,
+  vmaLockJannUaf,
 ].map((s) => ({
   scenario: s,
   url: scenarioUrl(s),
@@ -48,7 +49,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
  */
 let soaks: readonly CatalogueEntry[] | undefined;
 export function soakEntries(): readonly CatalogueEntry[] {
-  soaks ??= [teardownSoak, vmaLockJannUaf, vmaLockExitMmap, vmaLockRfcBounds, vmaLockSoak].map((s) => ({
+  soaks ??= [teardownSoak, vmaLockExitMmap, vmaLockRfcBounds, vmaLockSoak].map((s) => ({
     scenario: s,
     url: scenarioUrl(s),
   }));

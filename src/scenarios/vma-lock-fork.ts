@@ -186,11 +186,14 @@ export const scenario = defineScenario({
       },
     },
   ],
+  // Free mode: fork is preempted between the two page tables (copy_pte_range()'s cond_resched())
+  // often and for long enough that the storing thread gets its fault and its next store in.
   jitter: {
     windows: ['copy_pte_range', 'fork_cow:store'],
-    probability: 0.5,
+    probability: 0.3,
     maxSpin: 400,
     yieldShare: 0.5,
-    maxYieldUs: 50,
+    maxYieldUs: 30,
+    overrides: { copy_pte_range: { probability: 0.9, yieldShare: 1, maxYieldUs: 300 } },
   },
 });
