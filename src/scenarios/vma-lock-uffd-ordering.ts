@@ -18,6 +18,8 @@
 // CPUs: a thread registering the VMA with userfaultfd (mmap_write_lock(), vma_start_write(), the
 // flag, mmap_write_unlock()); a thread taking the VMA lock under RCU and testing
 // userfaultfd_armed() as 6.4's lock_vma_under_rcu() does, a few times.
+// Measured (seed 1): v6.4 clean over 1,000 free and 10,000 PCT runs; in 200 free runs the reader
+// held the VMA lock after the arming section 702 times (and saw the flag each time).
 import { cpuCtx, point } from '../cpu/context.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { __do_page_fault } from '../mm/fault.js';
