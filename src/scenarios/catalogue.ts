@@ -12,6 +12,7 @@ import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
 import { type Scenario, ScenarioError } from './scenario.js';
 import { scenario as teardownSoak } from './teardown-soak.js';
 import { scenario as vmaLockExitMmap } from './vma-lock-exit-mmap.js';
+import { scenario as vmaLockExitMmapPastMmput } from './vma-lock-exit-mmap-past-mmput.js';
 import { scenario as vmaLockFork } from './vma-lock-fork.js';
 import { scenario as vmaLockJannUaf } from './vma-lock-jann-uaf.js';
 import { scenario as vmaLockRefcnt } from './vma-lock-refcnt.js';
@@ -35,6 +36,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
   vmaLockRfcSeq,
   vmaLockUffdOrdering,
   vmaLockJannUaf,
+  vmaLockExitMmap,
 ].map((s) => ({
   scenario: s,
   url: scenarioUrl(s),
@@ -49,7 +51,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
  */
 let soaks: readonly CatalogueEntry[] | undefined;
 export function soakEntries(): readonly CatalogueEntry[] {
-  soaks ??= [teardownSoak, vmaLockExitMmap, vmaLockRfcBounds, vmaLockSoak].map((s) => ({
+  soaks ??= [teardownSoak, vmaLockExitMmapPastMmput, vmaLockRfcBounds, vmaLockSoak].map((s) => ({
     scenario: s,
     url: scenarioUrl(s),
   }));
