@@ -155,9 +155,9 @@ export interface VmaLockOps {
   vma_lock_init(vma: number): number;
   /** Take the VMA's write lock under mmap_lock held for writing (vma_mark_locked(), vma_start_write()). */
   vma_write_lock(vma: number): void;
-  /** expand_downwards()'s lock: "mm: lock a vma before stack expansion" (6.4.3/v6.5); none in 6.4.0-6.4.2 and the RFC (§6 G3). */
+  /** expand_downwards()'s lock: c137381f71ae "mm: lock a vma before stack expansion" (v6.5-rc1, 6.4.2); none in 6.4.0-6.4.1 and the RFC (§6 G3). */
   vma_expand_lock(vma: number): void;
-  /** dup_mmap()'s lock of each parent VMA before it is copied: fb49c455323f (6.4.3/v6.5); none in 6.4.0 (§6 G1). */
+  /** dup_mmap()'s lock of each parent VMA before it is copied: fb49c455323f (v6.5-rc1, 6.4.y); none in 6.4.0 (§6 G1). */
   dup_mmap_lock_parent(vma: number): void;
   /**
    * dup_mmap()'s lock of the parent VMA just before copy_page_range(), after vm_area_dup() and
@@ -629,8 +629,8 @@ function vmaLockV6_4(end_read: (vma: number) => void, free: (vma: number) => voi
     generation: 'v6.4',
     vma_lock_init: vma_lock_alloc_v6_4,
     vma_write_lock: vma_start_write_v6_4,
-    // 6.4.0-6.4.2: a growing stack is not write-locked (§6 G3; "mm: lock a vma before stack
-    // expansion", 6.4.3/v6.5): VMA_LOCK_V6_6 has it.
+    // 6.4.0-6.4.1: a growing stack is not write-locked (§6 G3; c137381f71ae "mm: lock a vma
+    // before stack expansion", v6.5-rc1, 6.4.2): VMA_LOCK_V6_6 has it.
     vma_expand_lock: () => {},
     vma_unlock_all: vma_end_write_all_v6_4,
     vma_detach: (vma) => vma_mark_detached_v6_4(vma, true),

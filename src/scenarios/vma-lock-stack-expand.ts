@@ -9,8 +9,9 @@
 //    other fault of the process (and, with the maple tree, StackRot: CVE-2023-3269);
 //  - v6.5 (c2508ec5a58d "mm: introduce new 'lock_mm_and_find_vma()' page fault helper", 6.4.1
 //    stable) grows it under the write lock, which excludes mmap_lock faults but not 6.4's per-VMA
-//    faults: 6.4.1-6.4.2 (here the v6.4 era) still race;
-//  - "mm: lock a vma before stack expansion" (Suren Baghdasaryan, 6.4.3/v6.5) write-locks the VMA
+//    faults: 6.4.1 (here the v6.4 era) still races;
+//  - c137381f71ae "mm: lock a vma before stack expansion" (Suren Baghdasaryan, v6.5-rc1; 6.4.2,
+//    which also disabled CONFIG_PER_VMA_LOCK for a while) write-locks the VMA
 //    too (v6.6, v6.15 here): clean.
 // The RFC as posted grew stacks under the read lock (the rfc-2022-09 era takes v6.5's write lock)
 // and never locked a growing VMA: its per-VMA faults race the same way.
@@ -61,7 +62,8 @@ export const scenario = defineScenario({
   title:
     'stack expansion without the VMA write lock: a concurrent fault indexes its page with half-updated bounds',
   refs: [
-    'lore 20230708191212.4147700-? "mm: lock a vma before stack expansion" (Suren Baghdasaryan, July 2023; 6.4.3, v6.5-rc1)',
+    'c137381f71ae mm: lock a vma before stack expansion (v6.5-rc1; 8fbe9f328bbb in 6.4.2)',
+    'lore 20230708191212.4147700-1-surenb@google.com "[PATCH v2 1/3] mm: lock a vma before stack expansion" (Suren Baghdasaryan)',
     "c2508ec5a58d mm: introduce new 'lock_mm_and_find_vma()' page fault helper (v6.5, 6.4.1 stable; StackRot, CVE-2023-3269)",
     'LWN "Stabilizing per-VMA locking" (July 2023)',
     'mm/mmap.c expand_downwards(), mm/rmap.c __page_set_anon_rmap(), include/linux/pagemap.h linear_page_index()',
@@ -71,16 +73,16 @@ export const scenario = defineScenario({
     'vm_start, then vm_pgoff, under page_table_lock). CPU1 touches the stack pages not yet present; ' +
     "each first fault sets the new page's index from vm_start and vm_pgoff. When nothing excludes " +
     'the two (mmap_lock read-held by both before v6.5; the per-VMA lock, which the grower does not take, ' +
-    'in 6.4.1-6.4.2 and the RFC), a page gets an index that does not match its address, and the rmap ' +
+    'in 6.4.1 and the RFC), a page gets an index that does not match its address, and the rmap ' +
     'walk cannot find it. v6.6 and v6.15 grow under the write lock and write-lock the VMA.',
   variants: [
-    { name: 'v6.4', era: 'v6.4', expected: 'reproduces', note: '6.4.1-6.4.2: write lock, no VMA lock' },
+    { name: 'v6.4', era: 'v6.4', expected: 'reproduces', note: '6.4.1: write lock, no VMA lock' },
     { name: 'v6.6', era: 'v6.6', expected: 'clean', note: '"mm: lock a vma before stack expansion"' },
     { name: 'v6.15', era: 'v6.15', expected: 'clean' },
     { name: 'v6.1', era: 'v6.1', expected: 'reproduces', note: 'grown under the read lock' },
   ],
   // Every era that grows a stack while faults in it can run: under the read lock (up to v6.4.0,
-  // and the rfc-2022-05 proposal on 5.18) or without the VMA lock (v6.4 = 6.4.1-6.4.2, the RFC).
+  // and the rfc-2022-05 proposal on 5.18) or without the VMA lock (v6.4 = 6.4.1, the RFC).
   expectFailIn: [
     'v4.13',
     'v4.14',
