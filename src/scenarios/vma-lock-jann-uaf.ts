@@ -114,9 +114,12 @@ export const scenario = defineScenario({
   expectFailIn: ['v6.4-norcu', 'rfc-2022-09'],
   // Jann Horn's case: the reader's up_read() wakes the waiters (rwsem_wake(): raw_spin_lock_irqsave
   // of sem->wait_lock, then its unlock) after the count release, in freed memory.
+  // Rarely (1 free run in about 500) the free lands while rwsem_wake() already spins for the
+  // wait_lock: it then spins on the freed, poisoned word, which KASAN checked before the free, and
+  // the watchdog reports the soft lockup first.
   symptoms: {
     expected: ['KASAN: slab-use-after-free in spin_lock', 'KASAN: slab-use-after-free in spin_unlock'],
-    acceptable: ['KASAN: slab-use-after-free in rwsem_'],
+    acceptable: ['KASAN: slab-use-after-free in rwsem_', 'BUG: soft lockup'],
   },
   globals: ['mm', 'faulter', 'unmapper', 'waker', 'rcu'],
   cpus: [
