@@ -84,6 +84,7 @@ describe('race diagram', () => {
   it("names locks as the kernel's code does", () => {
     expect(lockArg('mm_struct.mmap_sem')).toBe('&mm->mmap_sem');
     expect(lockArg('vm_area_struct.vm_lock')).toBe('&vma->vm_lock');
+    expect(lockArg('vma_lock+0')).toBe('&vma->vm_lock->lock');
     expect(lockArg('page.ptl')).toBe('page.ptl');
   });
 });

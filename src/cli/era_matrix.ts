@@ -65,7 +65,7 @@ export function matrixVariants(s: Scenario, eras: readonly string[], variant?: s
   return eras.map((era) => matrixVariant(s, era, base));
 }
 
-/** Runs per era for a matrix of `cells` (scenario, era) pairs when --runs is not given. */
+/** Runs per era for a scenario's matrix of `cells` eras when --runs is not given. */
 export function matrixRuns(defaultRuns: number, cells: number): number {
   return Math.max(10, Math.min(defaultRuns, Math.floor(MATRIX_RUN_BUDGET / Math.max(1, cells))));
 }

@@ -15,6 +15,7 @@ import {
   UsageError,
 } from './args.js';
 import { badInput } from './bad_input.js';
+import { catalogueCommand } from './catalogue_command.js';
 import { parseEras } from './era_matrix.js';
 import { erasCommand } from './eras_command.js';
 import { explainCommand } from './explain.js';
@@ -238,6 +239,10 @@ async function main(argv: string[]): Promise<number> {
   });
 
   explainCommand(program, (c) => {
+    code = c;
+  });
+
+  catalogueCommand(program, (c) => {
     code = c;
   });
 

@@ -126,7 +126,7 @@ export interface ReproOutcome {
 export interface MatrixInfo {
   eras: string[];
   runsPerEra: number;
-  /** The runs per era were lowered (no --runs) to keep the whole matrix within MATRIX_RUN_BUDGET. */
+  /** The runs per era were lowered (no --runs) to keep each scenario's matrix within MATRIX_RUN_BUDGET. */
   lowered: boolean;
 }
 
@@ -194,7 +194,10 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   // Without --runs, a matrix over many eras runs fewer runs per era (and says so).
   const runs =
     o.eras && o.runs === undefined
-      ? Math.min(runsPerVariant, matrixRuns(DEFAULT_RUNS, cells))
+      ? Math.min(
+          runsPerVariant,
+          matrixRuns(DEFAULT_RUNS, Math.max(...entries.map((e) => selected(e).length))),
+        )
       : runsPerVariant;
   const bar = wantsProgress(o.json) ? progressBar() : null;
   for (const e of entries) {
@@ -355,7 +358,7 @@ function matrixHeading(out: ReproOutcome, m: MatrixInfo, o: ReproOptions): strin
   const mode =
     out.rows[0]?.mode === 'controlled' ? `controlled mode (${out.rows[0]!.strategy})` : 'free mode';
   const lowered = m.lowered
-    ? ` (lowered from ${DEFAULT_RUNS} to keep the matrix within ${MATRIX_RUN_BUDGET} runs; --runs N to choose)`
+    ? ` (lowered from ${DEFAULT_RUNS} to keep each scenario's matrix within ${MATRIX_RUN_BUDGET} runs; --runs N to choose)`
     : '';
   return `era matrix: ${plural(m.eras.length, 'era')}, ${plural(m.runsPerEra, 'run')} per era${lowered}, seed ${o.seed ?? 1}, ${mode}\n`;
 }

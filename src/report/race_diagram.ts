@@ -66,14 +66,21 @@ function stepsOf(snap: TraceSnapshot, o: DiagramOptions): Step[] {
   return out;
 }
 
-/** How kernel code names a lock: '&mm->mmap_sem' for mm_struct.mmap_sem, '&anon_vma->rwsem'. */
-const VAR: Record<string, string> = { mm_struct: 'mm', vm_area_struct: 'vma', anon_vma: 'anon_vma' };
+/**
+ * How kernel code names a lock: '&mm->mmap_sem' for mm_struct.mmap_sem; a struct that is one lock
+ * (its word 0) by the lock inside it: '&anon_vma->rwsem', v6.4's '&vma->vm_lock->lock'.
+ */
+const VAR: Record<string, [string, string]> = {
+  mm_struct: ['mm', '?'],
+  vm_area_struct: ['vma', '?'],
+  anon_vma: ['anon_vma', 'rwsem'],
+  vma_lock: ['vma->vm_lock', 'lock'],
+};
 export function lockArg(name: string): string {
   const m = /^([a-z_]+)(?:\.(\w[\w.]*)|\+0)?$/.exec(name);
-  if (!m) return name;
-  const v = VAR[m[1]!];
-  if (!v) return name;
-  return `&${v}->${m[2] ?? (v === 'anon_vma' ? 'rwsem' : '?')}`;
+  const v = m ? VAR[m[1]!] : undefined;
+  if (!m || !v) return name;
+  return `&${v[0]}->${m[2] ?? v[1]}`;
 }
 
 const PAIR = /^(down|up)_(read|write)\((.*)\)$/;

@@ -3,9 +3,11 @@
 // feature of a campaign is an observer in its own file: grading (grading.ts), recording
 // (record_observer.ts), traces (trace_observer.ts), the watchdogs (watchdogs.ts); a deadlock is
 // replayed with lockdep on for its full report (deadlock_replay.ts).
+
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CpuState } from '../cpu/control.js';
 import type { PointGranularity } from '../cpu/granularity.js';
+import { NO_JITTER } from '../cpu/jitter.js';
 import { type CampaignResult, type CampaignSpec, Machine, type RunOutcome } from '../cpu/machine.js';
 import { DfsStrategy } from '../cpu/strategies/dfs.js';
 import { makeStrategy, type StrategyConfig } from '../cpu/strategies/index.js';
@@ -67,6 +69,8 @@ export interface CampaignOptions {
    * yes unless MMRACE_SNAPSHOT=0); false runs setup before every run.
    */
   snapshot?: boolean;
+  /** Free mode without the scenario's jitter (the baseline PCT is compared with). */
+  noJitter?: boolean;
   /** Told after each run: the runs done and the failing runs so far (a progress bar). */
   onProgress?: (runs: number, failing: number) => void;
 }
@@ -191,7 +195,7 @@ function campaignSpec(
     cpuNames: s.cpus.map((c) => c.name),
     runs: opts.runs,
     seed: opts.seed,
-    jitter: s.jitter,
+    jitter: opts.noJitter ? NO_JITTER : s.jitter,
     timeScale: s.timeScale ?? 1,
     runTimeoutMs: opts.runTimeoutMs ?? 20_000,
     kthreadCpus: s.cpus.flatMap((c, i) => (c.kthread ? [i] : [])),

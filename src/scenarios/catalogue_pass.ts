@@ -1,0 +1,163 @@
+// One pass over the catalogue, as the issue of the catalogue asks it to be shown: per variant,
+// hits/runs in free mode and under PCT; for a variant expected to reproduce, the median time and
+// runs to the first hit in both, and in free mode with the jitter off (the baseline PCT must beat
+// 10x); for one expected clean, a DFS of its whole space at preemption bound 2 when that is small,
+// else free and PCT campaigns with no hit.
+import type { Machine } from '../cpu/machine.js';
+import type { StrategyConfig } from '../cpu/strategies/index.js';
+import { type CampaignOptions, runVariant, type VariantResult } from './campaign.js';
+import type { CatalogueEntry } from './catalogue.js';
+import type { Variant } from './scenario.js';
+import type { Observed } from './symptoms.js';
+
+export interface PassSizes {
+  freeRuns: number;
+  pctRuns: number;
+  /** Campaigns (seeds) run to the first hit, for the medians. */
+  firstHitTrials: number;
+  /** A trial gives up after this many runs. */
+  firstHitCap: number;
+  /** DFS stops here; a space explored within it is "small". */
+  dfsCap: number;
+}
+
+export const BOUNDED: PassSizes = {
+  freeRuns: 100,
+  pctRuns: 300,
+  firstHitTrials: 3,
+  firstHitCap: 300,
+  dfsCap: 500,
+};
+export const FULL: PassSizes = {
+  freeRuns: 1000,
+  pctRuns: 10_000,
+  firstHitTrials: 11,
+  firstHitCap: 5000,
+  dfsCap: 300_000,
+};
+
+export interface Campaign {
+  runs: number;
+  hits: number;
+  observed: Observed;
+  /** The first failing run's seed and, under PCT, its schedule. */
+  seed: number | null;
+  schedule: string | null;
+  failure: string | null;
+}
+
+export interface FirstHit {
+  /** Medians over the trials that hit; null when none did. */
+  ms: number | null;
+  runs: number | null;
+  /** Trials that hit within the cap, of those run. */
+  hit: number;
+  trials: number;
+}
+
+export interface PassRow {
+  id: string;
+  variant: string;
+  era: string;
+  expected: string;
+  free: Campaign;
+  pct: Campaign | null;
+  /** DFS at preemption bound 2: the whole space when `complete`. */
+  dfs: (Campaign & { complete: boolean }) | null;
+  /** Trials to the first hit; `cap`: the runs each trial gave up after. */
+  firstHit: { free: FirstHit; pct: FirstHit; freeNoJitter: FirstHit; cap: number } | null;
+  ok: boolean;
+}
+
+type Step = (label: string, total: number | null) => ((runs: number, hits: number) => void) | undefined;
+
+const PCT: StrategyConfig = { name: 'pct', depth: 2 };
+
+function campaignOf(r: VariantResult): Campaign {
+  const failing = r.firstHit ?? r.firstCheckFailure ?? r.firstUnexpected;
+  return {
+    runs: r.runs,
+    hits: r.hits + r.checkFailures,
+    observed: r.observed,
+    seed: failing?.seed ?? null,
+    schedule: r.schedule ?? r.firstUnexpected?.schedule ?? null,
+    failure:
+      r.firstHit?.summary ?? (r.firstCheckFailure ? `final check '${r.firstCheckFailure.check}'` : null),
+  };
+}
+
+const median = (xs: number[]): number | null =>
+  xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
+async function firstHit(
+  machine: Machine,
+  e: CatalogueEntry,
+  v: Variant,
+  opts: Omit<CampaignOptions, 'runs' | 'seed'>,
+  z: PassSizes,
+): Promise<FirstHit> {
+  const ms: number[] = [];
+  const runs: number[] = [];
+  for (let t = 0; t < z.firstHitTrials; t++) {
+    const r = await runVariant(
+      machine,
+      e.scenario,
+      v,
+      { ...opts, runs: z.firstHitCap, seed: 1 + t * 100_003, stopOnHit: true },
+      e.url,
+    );
+    if (r.hits + r.checkFailures === 0) continue;
+    ms.push(r.wallMs);
+    runs.push(r.runs);
+  }
+  return { ms: median(ms), runs: median(runs), hit: ms.length, trials: z.firstHitTrials };
+}
+
+export async function passVariant(
+  machine: Machine,
+  e: CatalogueEntry,
+  v: Variant,
+  z: PassSizes,
+  step: Step = () => undefined,
+): Promise<PassRow> {
+  const s = e.scenario;
+  const run = async (label: string, runs: number, opts: Omit<CampaignOptions, 'runs' | 'seed'>) => {
+    const tell = step(`${s.id} ${v.name} ${label}`, opts.strategy?.name === 'dfs' ? null : runs);
+    return runVariant(
+      machine,
+      s,
+      v,
+      { ...opts, runs, seed: 1, ...(tell ? { onProgress: tell } : {}) },
+      e.url,
+    );
+  };
+  const free = campaignOf(await run('free', z.freeRuns, { mode: 'free' }));
+  const row: PassRow = {
+    id: s.id,
+    variant: v.name,
+    era: v.era,
+    expected: v.expected,
+    free,
+    pct: null,
+    dfs: null,
+    firstHit: null,
+    ok: false,
+  };
+  if (v.expected === 'clean') {
+    const d = await run('dfs', z.dfsCap, { mode: 'controlled', strategy: { name: 'dfs', preemptions: 2 } });
+    row.dfs = { ...campaignOf(d), complete: d.explored < z.dfsCap };
+  }
+  if (!row.dfs?.complete)
+    row.pct = campaignOf(await run('pct', z.pctRuns, { mode: 'controlled', strategy: PCT }));
+  if (v.expected === 'reproduces') {
+    row.firstHit = {
+      free: await firstHit(machine, e, v, { mode: 'free' }, z),
+      pct: await firstHit(machine, e, v, { mode: 'controlled', strategy: PCT }, z),
+      freeNoJitter: await firstHit(machine, e, v, { mode: 'free', noJitter: true }, z),
+      cap: z.firstHitCap,
+    };
+  }
+  const graded = [row.free, row.pct, row.dfs].filter((c): c is Campaign => c !== null);
+  row.ok = graded.every((c) => c.observed === v.expected);
+  return row;
+}
