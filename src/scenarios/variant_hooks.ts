@@ -73,7 +73,8 @@ function graded(v: VariantRun, log: VariantRunLog, o: RunOutcome, globals: Globa
     return false;
   }
   v.phase.more = strategy ? strategy.endRun({ steps: o.picks?.length ?? 0, failed: view.failed }) : true;
-  return v.phase.more && !(v.stopOnHit && res.hits > 0);
+  // A failed final check is the bug showing as much as a detector hit (an expected symptom).
+  return v.phase.more && !(v.stopOnHit && res.hits + res.checkFailures > 0);
 }
 
 /** Grades a run; a final check that threw ends the campaign with the scenario's error noted. */
