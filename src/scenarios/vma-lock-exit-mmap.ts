@@ -63,7 +63,7 @@ function lockVma(mm: number): { vma: number; unlock: (vma: number) => void } {
   return { vma: lock_vma_under_rcu(mm, A), unlock: vma_end_read };
 }
 
-export function reader(mm: number): void {
+function reader(mm: number): void {
   access(mm);
   mmdrop(mm); // the mm_count proc_mem_open() took
 }
