@@ -8,6 +8,9 @@ import { mmrace } from './helpers/cli.js';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const ARGS = 'repro oom-reaper-vs-exit-mmap-2017 --variant v4.14 --mode controlled --strategy pct --runs 150';
 
+const ESC = String.fromCharCode(27);
+const ANSI = new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]|${ESC}[78]`, 'g');
+
 /** The command's terminal output (stdout and stderr both go to the pty). */
 function onTerminal(args: string): string {
   const r = spawnSync('script', ['-qec', `${process.execPath} dist/src/cli/main.js ${args}`, '/dev/null'], {
@@ -17,7 +20,7 @@ function onTerminal(args: string): string {
     env: { ...process.env, CI: '', NO_COLOR: '1' },
   });
   expect(r.status, r.stderr).toBe(0);
-  return r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '');
+  return r.stdout.replace(ANSI, '');
 }
 
 describe('progress bar', () => {

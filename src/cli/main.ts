@@ -74,7 +74,10 @@ function runFlags(cmd: Command): Command {
     )
     .option('--json', 'print the verdicts as JSON')
     .addOption(new Option('--dmesg', 'print the kernel log of the first hit').default(undefined))
-    .option('--lockdep', 'run with lockdep (free mode runs about 0.4x as fast, controlled mode 0.9x)')
+    .option(
+      '--lockdep',
+      'run with lockdep (free mode runs about 0.5-0.75x as fast, controlled mode 0.7-0.8x)',
+    )
     .option('--lock-stat', 'collect lock_stat and print /proc/lock_stat after the runs')
     .option(
       '--record',

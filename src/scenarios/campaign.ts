@@ -1,8 +1,9 @@
 // Runs one scenario variant many times on a machine (main-thread side). The loop is the
 // machine's, its hooks variant_hooks.ts; each run's initial state comes from run_setup.ts; each
 // feature of a campaign is an observer in its own file: grading (grading.ts), recording
-// (record_observer.ts), traces (trace_observer.ts), the watchdogs (watchdogs.ts); a deadlock is
-// replayed with lockdep on for its full report (deadlock_replay.ts).
+// (record_observer.ts), traces (trace_observer.ts), the watchdogs (watchdogs.ts); a controlled
+// run's first hit is replayed for its full report (report_replay.ts): with lockdep on, for a
+// deadlock found without it, and with the lockdep sites the CPUs left to the replay.
 
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CpuState } from '../cpu/control.js';
@@ -15,10 +16,11 @@ import type { Shard } from '../cpu/strategies/shard.js';
 import type { Strategy } from '../cpu/strategy.js';
 import { eraByName } from '../eras/index.js';
 import { deadlock_report } from '../kernel/deadlock_report.js';
-import { deadlockWithLockdep, wantsDeadlockReplay } from './deadlock_replay.js';
+import { lockdepLazySites } from '../kernel/locking/lockdep_state.js';
 import { gradingObserver } from './grading.js';
 import { DEFAULT_PAGES, machineRegions } from './kernel_image.js';
 import { recordObserver } from './record_observer.js';
+import { lazyLockdepSites, replayForReport, wantsReportReplay } from './report_replay.js';
 import type { RunObserver } from './run_observer.js';
 import { prepareRunSetup } from './run_setup.js';
 import type { Scenario, Variant } from './scenario.js';
@@ -36,15 +38,19 @@ export type { FailedRecording, RunHit, TracedRun, VariantResult } from './varian
 export interface CampaignOptions {
   runs: number;
   seed: number;
-  /** Keep going after the first hit (default: yes, to measure the hit rate). */
+  /** Stop at the first run with an expected symptom, a hit or a failed final check (default: go on, to measure the hit rate). */
   stopOnHit?: boolean;
   runTimeoutMs?: number;
   /** free (default): real parallel runs with jitter; controlled: one CPU at a time, `strategy` picks. */
   mode?: 'free' | 'controlled';
   /** Controlled mode's strategy (default random). */
   strategy?: StrategyConfig;
-  /** Controlled mode: replay a lockdep-less deadlock with lockdep on for the full report (default yes). */
-  deadlockReportWithLockdep?: boolean;
+  /**
+   * Controlled mode: replay the first hit for its full report (default yes): a deadlock found with
+   * lockdep off with lockdep on, and lockdep's sites, which the runs leave to this replay (no stack
+   * capture per acquisition). Without it every site is captured when it is taken.
+   */
+  replayForReport?: boolean;
   /** Free mode: khungtaskd's timeout in emulated seconds (default 120, shortened to fit the run timeout). */
   hungTaskTimeoutSecs?: number;
   /** Record per-CPU traces (cpu/trace_buffer.ts); keep the first failing run's, else the last run's. */
@@ -144,21 +150,26 @@ export async function runVariant(
   const hooks = variantHooks({ s, res, seed: opts.seed, stopOnHit, setup, obs, strategy, phase }, log);
   const spec = campaignSpec(machine, s, variant, opts, moduleUrl, strategy);
   const plan = shardPlan(opts.runs, opts.shard, strategy?.name ?? null);
-  const r = await runPlan(machine, spec, hooks, plan, phase).catch((e: unknown): CampaignResult => {
-    // The setup that ran fine before any run threw in a later one (state kept across runs in the
-    // scenario module, say): an error during the runs, as a final check that throws.
-    if (!(e instanceof ScenarioCodeError)) throw e;
-    res.userError = e.message;
-    return { runs: log.runTimes.length, wallMs: log.runTimes.reduce((a, b) => a + b, 0) };
-  });
-  machine.attach();
+  lockdepLazySites(lazyLockdepSites(opts));
+  const r = await runPlan(machine, spec, hooks, plan, phase)
+    .catch((e: unknown): CampaignResult => {
+      // The setup that ran fine before any run threw in a later one (state kept across runs in the
+      // scenario module, say): an error during the runs, as a final check that throws.
+      if (!(e instanceof ScenarioCodeError)) throw e;
+      res.userError = e.message;
+      return { runs: log.runTimes.length, wallMs: log.runTimes.reduce((a, b) => a + b, 0) };
+    })
+    .finally(() => {
+      machine.attach();
+      lockdepLazySites(false);
+    });
   for (const o of obs) o.end?.();
   timeResult(res, r, log.runTimes);
   res.explored = strategy instanceof DfsStrategy ? strategy.explored : r.runs;
   if ((opts.record ?? 0) > 0) res.recordings = recordings;
   judge(res, s, r, log.halt);
-  if (wantsDeadlockReplay(res, opts))
-    await deadlockWithLockdep(
+  if (wantsReportReplay(res, opts))
+    await replayForReport(
       runVariant,
       machine,
       s,

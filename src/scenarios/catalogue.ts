@@ -5,10 +5,17 @@ import { pathToFileURL } from 'node:url';
 import { Arena, ArenaLayoutError } from '../shm/arena.js';
 import { scenarioUrl } from './campaign.js';
 import { loadScenario, NoScenarioExportError } from './cpu_entry.js';
+import { scenario as exitMmapReadThenWrite2022 } from './exit-mmap-read-then-write-lock-2022.js';
+import { scenario as exitMmapWriteLock2021 } from './exit-mmap-write-lock-2021.js';
 import { machineRegions } from './kernel_image.js';
 import { describeLoadError, mmraceNotFound } from './load_error.js';
 import { compileTs, TsBuildError } from './load_ts.js';
+import { scenario as exitAioLiveness } from './oom-reaper-exit-aio-liveness-2017.js';
+import { scenario as doubleEnqueue2019 } from './oom-reaper-list-double-enqueue-2019.js';
+import { scenario as populateAfterReap } from './oom-reaper-populate-after-reap-2017.js';
 import { scenario as oomReaper2017 } from './oom-reaper-vs-exit-mmap-2017.js';
+import { scenario as zapSamePtes } from './oom-reaper-vs-unmap-vmas-same-ptes.js';
+import { scenario as mreleaseDanglingMmap } from './process-mrelease-dangling-mmap-2022.js';
 import { type Scenario, ScenarioError } from './scenario.js';
 import { scenario as teardownSoak } from './teardown-soak.js';
 import { scenario as vmaLockExitMmap } from './vma-lock-exit-mmap.js';
@@ -30,6 +37,13 @@ export interface CatalogueEntry {
 
 export const BUILTIN: readonly CatalogueEntry[] = [
   oomReaper2017,
+  mreleaseDanglingMmap,
+  populateAfterReap,
+  zapSamePtes,
+  exitMmapWriteLock2021,
+  exitMmapReadThenWrite2022,
+  exitAioLiveness,
+  doubleEnqueue2019,
   vmaLockFork,
   vmaLockStackExpand,
   vmaLockRefcnt,

@@ -69,7 +69,7 @@ export async function shrinkSchedule(
         seed,
         mode: 'controlled',
         strategy: { name: 'replay', schedule: text, onDivergence },
-        deadlockReportWithLockdep: false,
+        replayForReport: false,
         points,
       },
       moduleUrl,

@@ -73,7 +73,6 @@ function graded(v: VariantRun, log: VariantRunLog, o: RunOutcome, globals: Globa
     return false;
   }
   v.phase.more = strategy ? strategy.endRun({ steps: o.picks?.length ?? 0, failed: view.failed }) : true;
-  // A failed final check is the bug showing as much as a detector hit (an expected symptom).
   return v.phase.more && !(v.stopOnHit && res.hits + res.checkFailures > 0);
 }
 

@@ -25,7 +25,7 @@ import {
   pushHeldLock,
   removeHeldLock,
 } from './lockdep_held.js';
-import { acquireIp, callerIp, save_trace } from './lockdep_ip.js';
+import { acquireIp, callerIp, LAZY_IP, LAZY_TRACE, save_trace, traceLine } from './lockdep_ip.js';
 import {
   lockdep_print_held_locks,
   print_circular_bug,
@@ -36,6 +36,7 @@ import {
   debug_locks,
   debug_locks_off,
   LOCK_STAT,
+  lazySites,
   lockDebugFlags,
   lockdep_lock,
   lockdep_unlock,
@@ -60,7 +61,8 @@ function check_deadlock(t: number, next: number): boolean {
 
 // kernel/locking/lockdep.c check_prev_add(), v6.6: record prev -> next after proving, by a BFS
 // from next, that prev cannot already be reached (which would close a cycle).
-function check_prev_add(prev: number, next: number, trace: { ids?: number[] }): boolean {
+// (A lazy run leaves the trace to its replay: lockdep_ip.ts LAZY_TRACE.)
+function check_prev_add(prev: number, next: number, trace: { ids?: readonly number[] }): boolean {
   const a = hlock_class(prev);
   const b = hlock_class(next);
   if (a === b || hasDependency(a, b)) return true;
@@ -74,10 +76,10 @@ function check_prev_add(prev: number, next: number, trace: { ids?: number[] }): 
     return true;
   }
   const path = bfsPath(b, a); // check_noncircular(next, prev)
-  trace.ids ??= save_trace();
+  trace.ids ??= lazySites() ? LAZY_TRACE : save_trace();
   if (path) {
     lockdep_unlock(); // debug_locks_off_graph_unlock()
-    if (debug_locks_off()) print_circular_bug(path, next, prev, trace.ids.map(strAt));
+    if (debug_locks_off()) print_circular_bug(path, next, prev, trace.ids.map(traceLine));
     return false;
   }
   const added = add_lock_to_list(a, b, trace.ids);
@@ -92,7 +94,7 @@ function check_prev_add(prev: number, next: number, trace: { ids?: number[] }): 
 // kernel/locking/lockdep.c check_prevs_add(), v6.6: an edge from the lock held last, and from
 // each trylock above the last blocking one.
 function check_prevs_add(t: number, next: number): boolean {
-  const trace: { ids?: number[] } = {};
+  const trace: { ids?: readonly number[] } = {};
   for (let depth = lockdepDepth(t); depth > 0; depth--) {
     const prev = heldLock(t, depth - 1);
     if (hlockRead(prev) !== 2) {
@@ -169,13 +171,22 @@ export function lock_acquire(
     trylock,
     read,
     wait_type,
-    ip ?? (wantsIp(flags) ? callerIp(api, lock_acquire) : 0),
+    ip ?? (wantsIp(flags) ? (lazySites() ? LAZY_IP : callerIp(api, lock_acquire)) : 0),
   );
 }
 
 /** Will lock_acquire() record the acquisition's site? (Only a validating lockdep does.) */
 function wantsIp(flags: number): boolean {
   return (flags & PROVE_LOCKING) !== 0 && debug_locks();
+}
+
+/** hookSite()'s answer when the hook must find its site with acquireIp() (never an ip: ids are interned). */
+const CAPTURE = 1;
+
+/** The site an acquisition hook records: none (0), LAZY_IP, or CAPTURE. */
+function hookSite(): number {
+  if (cpuCtx.current === 0 || !wantsIp(lockDebugFlags())) return 0;
+  return lazySites() ? LAZY_IP : CAPTURE;
 }
 
 // kernel/locking/lockdep.c lock_release(), v6.6
@@ -215,7 +226,7 @@ export function lock_downgrade(lock: number, api: string): void {
   const h = heldLock(t, i);
   hlockSetRead(h, 1);
   if (flags & PROVE_LOCKING) {
-    hlockSet(h, HL_ACQUIRE_IP, callerIp(api, lock_downgrade));
+    hlockSet(h, HL_ACQUIRE_IP, lazySites() ? LAZY_IP : callerIp(api, lock_downgrade));
     mark_usage(hlock_class(h), 1);
   }
 }
@@ -258,20 +269,20 @@ export function LOCK_CONTENDED_RETURN(
 
 // include/linux/lockdep.h spin_acquire(), v6.6
 export function spin_acquire(lock: number, trylock: number, api: string): void {
-  const ip = cpuCtx.current !== 0 && wantsIp(lockDebugFlags()) ? acquireIp(api, spin_acquire) : 0;
-  lock_acquire(lock, trylock, 0, LD_WAIT_CONFIG, api, ip);
+  const s = hookSite();
+  lock_acquire(lock, trylock, 0, LD_WAIT_CONFIG, api, s === CAPTURE ? acquireIp(api, spin_acquire) : s);
 }
 
 // include/linux/lockdep.h rwsem_acquire(), v6.6
 export function rwsem_acquire(lock: number, trylock: number, api: string): void {
-  const ip = cpuCtx.current !== 0 && wantsIp(lockDebugFlags()) ? acquireIp(api, rwsem_acquire) : 0;
-  lock_acquire(lock, trylock, 0, LD_WAIT_SLEEP, api, ip);
+  const s = hookSite();
+  lock_acquire(lock, trylock, 0, LD_WAIT_SLEEP, api, s === CAPTURE ? acquireIp(api, rwsem_acquire) : s);
 }
 
 // include/linux/lockdep.h rwsem_acquire_read(), v6.6
 export function rwsem_acquire_read(lock: number, trylock: number, api: string): void {
-  const ip = cpuCtx.current !== 0 && wantsIp(lockDebugFlags()) ? acquireIp(api, rwsem_acquire_read) : 0;
-  lock_acquire(lock, trylock, 1, LD_WAIT_SLEEP, api, ip);
+  const s = hookSite();
+  lock_acquire(lock, trylock, 1, LD_WAIT_SLEEP, api, s === CAPTURE ? acquireIp(api, rwsem_acquire_read) : s);
 }
 
 // include/linux/lockdep.h enum { LOCK_STATE_UNKNOWN = -1, LOCK_STATE_NOT_HELD, LOCK_STATE_HELD }

@@ -4,9 +4,8 @@
 // lockdep_lock; the bitmap is read lock-free.
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
-import { strAt } from '../../shm/strtab.js';
 import { MAX_LOCKDEP_KEYS } from './lockdep_classes.js';
-import { MAX_TRACE } from './lockdep_ip.js';
+import { MAX_TRACE, traceLine } from './lockdep_ip.js';
 
 export const MAX_LOCKDEP_ENTRIES = 2048;
 const ROW_WORDS = MAX_LOCKDEP_KEYS >> 5;
@@ -90,7 +89,7 @@ export function dependencyTrace(from: number, to: number): string[] {
     if (Atomics.load(i32, e + E_FROM) !== from || Atomics.load(i32, e + E_TO) !== to) continue;
     const nt = Atomics.load(i32, e + E_NR_TRACE);
     const out: string[] = [];
-    for (let i = 0; i < nt; i++) out.push(strAt(Atomics.load(i32, e + E_TRACE + i)));
+    for (let i = 0; i < nt; i++) out.push(traceLine(Atomics.load(i32, e + E_TRACE + i)));
     return out;
   }
   return [];

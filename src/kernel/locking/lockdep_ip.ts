@@ -12,6 +12,12 @@
 // named, and a frame it cannot vouch for is symbolized every time. save_trace() keys the raw
 // frames from lock_acquire() down to the last one the trace prints the same way. V8's capture of
 // even one raw frame is what an acquisition still pays (2-5 µs on a loaded 2-vCPU host).
+//
+// The CPUs of a controlled run can skip even that (lockdep_state.ts lazySites()): the run is
+// deterministic, so they store LAZY_IP for every site and LAZY_TRACE for every new dependency,
+// and a campaign that finds a report printing one replays the run without lazy sites for them
+// (scenarios/report_replay.ts), as the kernel only ever pays for a trace when a report or a new
+// dependency needs it.
 import { type Arena, mem } from '../../shm/arena.js';
 import { intern, strAt } from '../../shm/strtab.js';
 import { callTrace, hiddenFrame } from '../panic.js';
@@ -23,7 +29,7 @@ import {
   type StackFrame,
   stackFrames,
 } from '../stack_frames.js';
-import { lockdepSiteCheck, noteSiteMismatch } from './lockdep_state.js';
+import { lockdepSiteCheck, noteSiteCapture, noteSiteMismatch, noteTraceCapture } from './lockdep_state.js';
 
 /** Static inline wrappers (include/linux/mmap_lock.h): their caller is the _RET_IP_. */
 const INLINE_FILE = /[/\\]mm[/\\]mmap_lock\.[jt]s$/;
@@ -188,6 +194,7 @@ function agrees(cs: Site[], r: Symbolized): boolean {
  * 0 when there is none.
  */
 export function callerIp(api: string, below: Fn = callerIp): number {
+  noteSiteCapture();
   const cs = captureRaw(below, RAW_IP_DEPTH);
   return cs ? ipFromRaw(cs, 0, api, below) : symbolize(api).id;
 }
@@ -219,6 +226,7 @@ export function ipOfError(e: Error, api: string, hook: Fn, skip = 1): number {
  * the Error is made here, one frame below the hook, so that V8 walks as few frames as it can.
  */
 export function acquireIp(api: string, hook: Fn): number {
+  noteSiteCapture();
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = ACQUIRE_IP_DEPTH + 1;
   const e = new Error();
@@ -292,8 +300,26 @@ export function initSiteName(api: string): string {
   return m ? `${m[1]}@${m[2]}` : s;
 }
 
+/** The site a lazy run stores instead of capturing it (never an interned id: those are >= 0). */
+export const LAZY_IP = -1;
+/** The trace a lazy run stores for a new dependency. */
+export const LAZY_TRACE: readonly number[] = [LAZY_IP];
+const LAZY_SITE = '<site: replay the run>';
+const LAZY_TRACE_LINE = ' <trace: replay the run>';
+
 export function ipName(ip: number): string {
+  if (ip === LAZY_IP) return LAZY_SITE;
   return ip ? strAt(ip) : '0x0';
+}
+
+/** One line of a saved trace, as callTrace() printed it. */
+export function traceLine(id: number): string {
+  return id === LAZY_IP ? LAZY_TRACE_LINE : strAt(id);
+}
+
+/** Does a log line print a site or a trace that a lazy run left to its replay? */
+export function hasLazySite(line: string): boolean {
+  return line.includes(LAZY_SITE) || line.includes(LAZY_TRACE_LINE);
 }
 
 export const MAX_TRACE = 8;
@@ -361,6 +387,7 @@ function traceAgrees(cs: Site[], from: number, to: number, trace: readonly strin
 // kernel/locking/lockdep.c save_trace(), v6.6: the stack from lock_acquire() down, as interned
 // frames. A path already seen in this thread costs one raw capture.
 export function save_trace(): number[] {
+  noteTraceCapture();
   tables();
   const cs = captureRaw(save_trace, RAW_TRACE_DEPTH);
   const k = cs ? traceKey(cs) : undefined;

@@ -3,17 +3,23 @@
 // turn them on and off between runs; both are off by default, and then every lock operation pays
 // for one test of this thread's copy of that word.
 import { cpuCtx } from '../../cpu/context.js';
+import { MAX_CPUS } from '../../cpu/control.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { threadConfig } from '../../shm/thread_config.js';
 import { PANIC } from '../panic.js';
 import { KERN_DEBUG, printk } from '../printk.js';
 
+/** Words per CPU of the capture counts: one cache line each, so that CPUs counting never share one. */
+const CAPTURE_STRIDE = 16;
+
 export const LOCKDEP_STATE = defineStatics('lockdep', [
   'config',
   'debug_locks_off',
   'lockdep_lock',
   'site_mismatches',
+  'lazy_sites',
+  `captures[${(MAX_CPUS + 1) * CAPTURE_STRIDE}]`,
 ]);
 const CONFIG = 0; // must stay the first field: lockDebugFlags() reads base() + 0
 
@@ -29,9 +35,15 @@ export const SITE_CHECK = 1 << 2;
  * variable instead of loading the shared word. A machine without the lockdep statics has both off.
  */
 let config = 0;
+/** This thread's copy of lazy_sites, for a CPU of a controlled run only (see lockdepLazySites()). */
+let lazy = false;
 threadConfig(() => {
   const b = LOCKDEP_STATE.tryBase();
   config = b < 0 ? 0 : Atomics.load(mem.i32, b + CONFIG);
+  lazy =
+    b >= 0 &&
+    Atomics.load(mem.i32, b + LOCKDEP_STATE.layout.lazy_sites) !== 0 &&
+    cpuCtx.runner.mode === 'controlled';
 });
 
 /** What every lock operation tests: non-zero when lockdep or lock_stat is on. */
@@ -77,6 +89,49 @@ export function lockdepSiteMismatches(): number {
 
 export function noteSiteMismatch(): void {
   Atomics.add(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.site_mismatches, 1);
+}
+
+/**
+ * Machine-wide, for the campaigns that can replay a run (scenarios/report_replay.ts): from their
+ * next run, the CPUs of controlled runs record no acquisition site and no dependency trace (each a
+ * stack capture), and a report prints them as unresolved (lockdep_ip.ts LAZY_IP) until the run is
+ * replayed without this.
+ */
+export function lockdepLazySites(on: boolean): void {
+  Atomics.store(mem.i32, LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.lazy_sites, on ? 1 : 0);
+}
+
+/**
+ * Does this thread leave sites to a replay? Only a CPU of a controlled run (deterministic, so
+ * replayable) does, and neither lock_stat (whose contention points outlive the run) nor the
+ * site self-check has a use for that.
+ */
+export function lazySites(): boolean {
+  return lazy && (config & (LOCK_STAT | SITE_CHECK)) === 0;
+}
+
+/** This CPU's capture counts (the boot CPU's first): sites, then traces. */
+function capturesOf(cpu: number): number {
+  return LOCKDEP_STATE.base() + LOCKDEP_STATE.layout.captures + (cpu + 1) * CAPTURE_STRIDE;
+}
+
+/** Stack captures for acquisition sites and for dependency traces, summed over the CPUs (tests, benchmarks). */
+export function lockdepCaptures(): { sites: number; traces: number } {
+  let sites = 0;
+  let traces = 0;
+  for (let cpu = -1; cpu < MAX_CPUS; cpu++) {
+    sites += Atomics.load(mem.i32, capturesOf(cpu));
+    traces += Atomics.load(mem.i32, capturesOf(cpu) + 1);
+  }
+  return { sites, traces };
+}
+
+export function noteSiteCapture(): void {
+  Atomics.add(mem.i32, capturesOf(cpuCtx.cpu), 1);
+}
+
+export function noteTraceCapture(): void {
+  Atomics.add(mem.i32, capturesOf(cpuCtx.cpu) + 1, 1);
 }
 
 export function lockdepEnabled(): boolean {
