@@ -199,7 +199,8 @@ describe('the era matrix of the 2017 scenario', { timeout: 60_000 }, () => {
   });
 
   it('mmrace with no command is the matrix of every scenario over every era', () => {
-    const r = mmrace(['--eras', 'v4.15,v6.6', '--runs', '3', '--json']);
+    // Two eras every built-in scenario expects clean (3 runs cannot be relied on to hit a bug).
+    const r = mmrace(['--eras', 'v6.6,v6.15', '--runs', '3', '--json']);
     expect(r.code).toBe(0);
     const out = json<MatrixJson>(r);
     // Every built-in scenario (`list`: inDefaultRun), the 2017 one first, each on both eras.
@@ -213,12 +214,12 @@ describe('the era matrix of the 2017 scenario', { timeout: 60_000 }, () => {
     expect(builtin[0]!.id).toBe(ID);
     expect(out.rows.map((x) => [x.id, x.era, x.expected])).toEqual(
       builtin.flatMap((s) =>
-        ['v4.15', 'v6.6'].map((era) => [s.id, era, s.expectFailIn?.includes(era) ? 'reproduces' : 'clean']),
+        ['v6.6', 'v6.15'].map((era) => [s.id, era, s.expectFailIn?.includes(era) ? 'reproduces' : 'clean']),
       ),
     );
     expect(out.rows.slice(0, 2).map((x) => [x.id, x.era, x.expected])).toEqual([
-      [ID, 'v4.15', 'clean'],
       [ID, 'v6.6', 'clean'],
+      [ID, 'v6.15', 'clean'],
     ]);
   });
 

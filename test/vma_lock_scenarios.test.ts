@@ -5,7 +5,8 @@
 //    (seed 1; the full figures, 10,000 PCT runs per era: v6.4-norcu 14 hits, rfc-2022-09 10,
 //    v6.4 0, v6.15 0).
 //  - vma-lock-exit-mmap: exit_mmap()'s direct free is clean while the reader holds mm_users (300
-//    PCT runs, v6.4 and v6.15), and a reader keeping its VMA past its mmput() is caught (replay).
+//    PCT runs, v6.4 and v6.15), and a reader keeping its VMA past its mmput() is caught (replay;
+//    vma-lock-exit-mmap-past-mmput).
 import { describe, expect, it } from 'vitest';
 import { json, mmrace } from './helpers/cli.js';
 
@@ -57,8 +58,8 @@ describe('vma-lock-jann-uaf', () => {
 });
 
 describe('vma-lock-exit-mmap', () => {
-  it.each(['holds-mm-users', 'holds-mm-users-v6.15'])(
-    '%s: clean over 300 PCT runs',
+  it.each(['v6.4', 'v6.15'])(
+    'a reader holding mm_users, %s: clean over 300 PCT runs',
     (variant) => {
       const r = repro('vma-lock-exit-mmap', ['--variant', variant, '--strategy', 'pct', '--runs', '300']);
       expect(r).toMatchObject({ observed: 'clean', runs: 300, hits: 0, error: null });
@@ -67,10 +68,10 @@ describe('vma-lock-exit-mmap', () => {
   );
 
   it(
-    'vma-past-mmput: exit_mmap() frees the VMA under the reader (replays 10/10)',
+    'vma-lock-exit-mmap-past-mmput: exit_mmap() frees the VMA under the reader (replays 10/10)',
     () => {
-      const args = ['--variant', 'vma-past-mmput', '--replay', 'S1:4:d6b5a9b25a3c4b26c3a8d6', '--runs', '10'];
-      const r = repro('vma-lock-exit-mmap', args);
+      const args = ['--variant', 'v6.4', '--replay', 'S1:4:d6b5a9b25a3c4b26c3a8d6', '--runs', '10'];
+      const r = repro('vma-lock-exit-mmap-past-mmput', args);
       expect(r).toMatchObject({ observed: 'reproduces', runs: 10, hits: 10, error: null });
       expect(r.firstHit!.summary).toBe(UAF);
     },

@@ -2,7 +2,8 @@
 // LWN 906852; kernel-mm.md §5.1) on v6.1: a struct rw_semaphore and vm_lock_seq in every VMA,
 // mm_lock_seq in the mm (a VMA is write-locked while the two are equal; mmap_write_unlock() and
 // mmap_write_downgrade() bump mm_lock_seq: vma_mark_unlocked_all()), find_and_lock_anon_vma() for
-// anonymous faults under RCU, VMAs freed through call_rcu() everywhere (exit_mmap too: seed 002),
+// anonymous faults under RCU, dup_mmap() marking each parent VMA locked before copy_page_range()
+// (patch 07/28), VMAs freed through call_rcu() everywhere (exit_mmap too: seed 002),
 // the maple tree in RCU mode (the series carried "mm: enable maple tree RCU mode by default"), and
 // stacks grown under the write lock (v6.5's lock_mm_and_find_vma, StackRot; not in the RFC).
 // 'rfc-2022-09-seq2' is the same with a 2-bit mm_lock_seq, so a stale vm_lock_seq meets a wrapped

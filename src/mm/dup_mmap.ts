@@ -69,6 +69,7 @@ import { kmem_cache_alloc, kmem_cache_free } from './slab.js';
 import { mm_init_vmas, vma_append, vma_end, vma_first, vma_next, vma_pages, vma_start } from './vma_list.js';
 import {
   __vm_area_free,
+  dup_mmap_lock_copy,
   dup_mmap_lock_parent,
   vm_area_cache,
   vma_attach,
@@ -277,6 +278,7 @@ function dup_mmap_tree(mm: number, oldmm: number, rcu: boolean): number {
     }
     vma_attach(tmp);
     Atomics.add(mem.i32, mm + MM.map_count, 1);
+    dup_mmap_lock_copy(mpnt); // the RFC's vma_mark_locked(mpnt) (patch 07/28)
     retval = copy_page_range(mm, oldmm, mpnt);
     point('dup_mmap:vma');
     if (retval) break;

@@ -35,6 +35,7 @@ import {
   __free_page,
   __GFP_ZERO,
   alloc_page,
+  copy_user_highpage,
   dump_page,
   GFP_HIGHUSER_MOVABLE,
   get_page,
@@ -556,7 +557,9 @@ function wp_page_copy(vmf: WpFault): number {
   if (anon_vma_prepare(vma)) return wp_oom(old_page);
   let new_page = alloc_page(GFP_HIGHUSER_MOVABLE, 'wp_page_copy');
   if (!new_page) return wp_oom(old_page);
-  // cow_user_page(): user data is not modelled
+  // cow_user_page(): the old page's data into the copy (a PFN mapping without a struct page has
+  // no data here: its copy stays as allocated)
+  if (old_page) copy_user_highpage(new_page, old_page);
   point('wp_page_copy:lock');
   const out = { ptl: 0 };
   const pte = pte_offset_map_lock(kread(vmf.pmdp), vmf.address, out);

@@ -615,7 +615,7 @@ export function expand_downwards(vma: number, address: number): number {
       mas_destroy(mas);
       return -ENOMEM;
     }
-    vma_expand_lock(vma); // v6.4 stable "mm: lock a vma before stack expansion"
+    vma_expand_lock(vma); // c137381f71ae "mm: lock a vma before stack expansion" (v6.5-rc1, 6.4.2)
     const anon_vma = kread(vma + VMA.anon_vma);
     anon_vma_lock_write(anon_vma);
     let error = 0;
@@ -644,6 +644,10 @@ function grow_vma_start(mm: number, vma: number, address: number, grow: number, 
   if (flags & VM_LOCKED) Atomics.add(mem.i32, mm + MM.locked_vm, grow);
   vm_stat_account(mm, flags, grow);
   kwrite(vma + VMA.vm_start, address);
+  // Faults in this VMA read vm_start and vm_pgoff without page_table_lock (linear_page_index()):
+  // one that is not excluded (mmap_lock read-held before v6.5, the per-VMA lock in 6.4.0-6.4.1)
+  // can read them between these two stores.
+  point('expand_downwards:vm_pgoff');
   kwrite(vma + VMA.vm_pgoff, kread(vma + VMA.vm_pgoff) - grow);
   vma_mas_store(mas, vma); // v6.1: overwrite the old entry in the tree
   spin_unlock(mm + MM.page_table_lock);

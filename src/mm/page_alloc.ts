@@ -1,6 +1,7 @@
 // mm/page_alloc.c with include/linux/mm_types.h struct page: a free list of page frames, with the
 // free-time checks ("BUG: Bad page state") and page poisoning. A frame is PAGE_WORDS words: enough
-// for one page table of 512 32-bit entries; user data is not modelled.
+// for one page table of 512 32-bit entries; user data is there only where a scenario stores it
+// (a user store through the page tables) and wp_page_copy() copies it (copy_user_highpage()).
 //
 // User pages are highmem (__GFP_HIGHMEM: i386 PAE has no permanent kernel mapping for them, the
 // kernel zeroes one through kmap in clear_user_highpage()). Their frames hold no data here, and
@@ -18,7 +19,7 @@ import { mem } from '../shm/arena.js';
 import { defineStruct } from '../shm/layout.js';
 import { defineStatics } from '../shm/statics.js';
 import { internCached } from '../shm/strtab.js';
-import { type BadAccess, registerShadow, track } from './kasan.js';
+import { type BadAccess, kasan_check, registerShadow, track } from './kasan.js';
 
 export const PAGE = defineStruct('page', [
   'flags',
@@ -142,6 +143,18 @@ export function pfn_valid(pfn: number): boolean {
 /** The frame of a page (lowmem: every page has a kernel address). */
 export function page_address(page: number): number {
   return frames() + page_to_pfn(page) * PAGE_WORDS;
+}
+
+// include/linux/highmem.h copy_user_highpage(), the frame of `from` into the frame of `to` (kmap_local
+// both, copy_page()): wp_page_copy()'s cow_user_page(). User data lives in the frames from here on
+// only where a scenario stores it (its "MMU": a store through the page tables); the copy is
+// KASAN-checked at both ends, which runs a deferred __GFP_ZERO first. Not atomic, as copy_page().
+export function copy_user_highpage(to: number, from: number): void {
+  const src = page_address(from);
+  const dst = page_address(to);
+  kasan_check(src, false);
+  kasan_check(dst, true);
+  mem.i32.copyWithin(dst, src, src + PAGE_WORDS);
 }
 
 export function virt_to_page(addr: number): number {

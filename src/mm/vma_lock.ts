@@ -155,10 +155,16 @@ export interface VmaLockOps {
   vma_lock_init(vma: number): number;
   /** Take the VMA's write lock under mmap_lock held for writing (vma_mark_locked(), vma_start_write()). */
   vma_write_lock(vma: number): void;
-  /** expand_downwards()'s lock: v6.4 stable "mm: lock a vma before stack expansion" (the RFC: none). */
+  /** expand_downwards()'s lock: c137381f71ae "mm: lock a vma before stack expansion" (v6.5-rc1, 6.4.2); none in 6.4.0-6.4.1 and the RFC (§6 G3). */
   vma_expand_lock(vma: number): void;
-  /** dup_mmap()'s lock of each parent VMA: fb49c455323f (6.4.3/v6.5); none in 6.4.0 and the RFC (§6 G1). */
+  /** dup_mmap()'s lock of each parent VMA before it is copied: fb49c455323f (v6.5-rc1, 6.4.y); none in 6.4.0 (§6 G1). */
   dup_mmap_lock_parent(vma: number): void;
+  /**
+   * dup_mmap()'s lock of the parent VMA just before copy_page_range(), after vm_area_dup() and
+   * anon_vma_fork(): the RFC's "kernel/fork: mark VMAs as locked before copying pages during fork"
+   * (patch 07/28, Aug 2022), dropped before the merge.
+   */
+  dup_mmap_lock_copy(vma: number): void;
   /** mmap_write_lock()'s part: mm_lock_seqcount_begin() (v6.14+). */
   mmap_write_locked(mm: number): void;
   /** mmap_write_unlock()/mmap_write_downgrade()'s part: vma_mark_unlocked_all(), vma_end_write_all(). */
@@ -244,6 +250,7 @@ export const NO_PER_VMA_LOCK: VmaLockOps = {
   vma_write_lock: () => {},
   vma_expand_lock: () => {},
   dup_mmap_lock_parent: () => {},
+  dup_mmap_lock_copy: () => {},
   mmap_write_locked: () => {},
   vma_unlock_all: () => {},
   vma_attach: () => {},
@@ -452,6 +459,7 @@ export function vmaLockRfc202209(bits = 32): VmaLockOps {
     mmLockSeqBits: bits,
     vma_lock_init: vma_init_lock_rfc,
     vma_write_lock: vma_mark_locked_rfc,
+    dup_mmap_lock_copy: vma_mark_locked_rfc,
     vma_unlock_all: vma_mark_unlocked_all_rfc,
     vma_detach: vma_mark_isolated_rfc,
     vm_area_free: vm_area_free_rfc,
@@ -621,7 +629,9 @@ function vmaLockV6_4(end_read: (vma: number) => void, free: (vma: number) => voi
     generation: 'v6.4',
     vma_lock_init: vma_lock_alloc_v6_4,
     vma_write_lock: vma_start_write_v6_4,
-    vma_expand_lock: vma_start_write_v6_4,
+    // 6.4.0-6.4.1: a growing stack is not write-locked (§6 G3; c137381f71ae "mm: lock a vma
+    // before stack expansion", v6.5-rc1, 6.4.2): VMA_LOCK_V6_6 has it.
+    vma_expand_lock: () => {},
     vma_unlock_all: vma_end_write_all_v6_4,
     vma_detach: (vma) => vma_mark_detached_v6_4(vma, true),
     vm_area_free: free,
@@ -643,13 +653,15 @@ function vmaLockV6_4(end_read: (vma: number) => void, free: (vma: number) => voi
 export const VMA_LOCK_V6_4: VmaLockOps = vmaLockV6_4(vma_end_read_v6_4, vm_area_free_v6_4);
 /**
  * v6.6: v6.4's lock with the 6.4.y/6.5 fixes (the parent's VMAs write-locked in dup_mmap,
- * fb49c455323f; anon_vma tested once locked, 657b5146955e) and handlers that drop the VMA lock
+ * fb49c455323f; a growing stack write-locked, "mm: lock a vma before stack expansion"; anon_vma
+ * tested once locked, 657b5146955e) and handlers that drop the VMA lock
  * themselves when they return VM_FAULT_RETRY or VM_FAULT_COMPLETED (v6.6).
  */
 export const VMA_LOCK_V6_6: VmaLockOps = {
   ...VMA_LOCK_V6_4,
   generation: 'v6.4',
   dup_mmap_lock_parent: vma_start_write_v6_4,
+  vma_expand_lock: vma_start_write_v6_4,
   do_user_addr_fault_vma: (mm, address, flags, hooks) =>
     fault_vma_locked(lock_vma_under_rcu_v6_5, vma_end_read_v6_4, true, mm, address, flags, hooks),
   lock_vma_under_rcu: lock_vma_under_rcu_v6_5,
@@ -913,6 +925,9 @@ export function vma_expand_lock(vma: number): void {
 }
 export function dup_mmap_lock_parent(vma: number): void {
   vmaLockOps.dup_mmap_lock_parent(vma);
+}
+export function dup_mmap_lock_copy(vma: number): void {
+  vmaLockOps.dup_mmap_lock_copy(vma);
 }
 export function mmap_write_locked(mm: number): void {
   vmaLockOps.mmap_write_locked(mm);

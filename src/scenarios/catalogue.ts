@@ -19,9 +19,15 @@ import { scenario as mreleaseDanglingMmap } from './process-mrelease-dangling-mm
 import { type Scenario, ScenarioError } from './scenario.js';
 import { scenario as teardownSoak } from './teardown-soak.js';
 import { scenario as vmaLockExitMmap } from './vma-lock-exit-mmap.js';
+import { scenario as vmaLockExitMmapPastMmput } from './vma-lock-exit-mmap-past-mmput.js';
+import { scenario as vmaLockFork } from './vma-lock-fork.js';
 import { scenario as vmaLockJannUaf } from './vma-lock-jann-uaf.js';
+import { scenario as vmaLockRefcnt } from './vma-lock-refcnt.js';
 import { scenario as vmaLockRfcBounds } from './vma-lock-rfc-bounds.js';
+import { scenario as vmaLockRfcSeq } from './vma-lock-rfc-seq.js';
 import { scenario as vmaLockSoak } from './vma-lock-soak.js';
+import { scenario as vmaLockStackExpand } from './vma-lock-stack-expand.js';
+import { scenario as vmaLockUffdOrdering } from './vma-lock-uffd-ordering.js';
 
 export interface CatalogueEntry {
   readonly scenario: Scenario;
@@ -38,6 +44,13 @@ export const BUILTIN: readonly CatalogueEntry[] = [
   exitMmapReadThenWrite2022,
   exitAioLiveness,
   doubleEnqueue2019,
+  vmaLockFork,
+  vmaLockStackExpand,
+  vmaLockRefcnt,
+  vmaLockRfcSeq,
+  vmaLockUffdOrdering,
+  vmaLockJannUaf,
+  vmaLockExitMmap,
 ].map((s) => ({
   scenario: s,
   url: scenarioUrl(s),
@@ -52,7 +65,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
  */
 let soaks: readonly CatalogueEntry[] | undefined;
 export function soakEntries(): readonly CatalogueEntry[] {
-  soaks ??= [teardownSoak, vmaLockJannUaf, vmaLockExitMmap, vmaLockRfcBounds, vmaLockSoak].map((s) => ({
+  soaks ??= [teardownSoak, vmaLockExitMmapPastMmput, vmaLockRfcBounds, vmaLockSoak].map((s) => ({
     scenario: s,
     url: scenarioUrl(s),
   }));
