@@ -31,7 +31,7 @@ export function catalogueCommand(program: Command, done: (code: number) => void)
     )
     .option(
       '--full',
-      '1,000 free runs, 10,000 PCT runs (or the whole DFS space at bound 2), 11 first-hit trials',
+      '1,000 free runs, 10,000 PCT runs (or the whole DFS space at bound 2 when within 20,000), 11 first-hit trials',
     )
     .option('--only <ids>', 'only these entries (comma-separated ids)')
     .option('--json', 'print the rows as JSON')

@@ -32,8 +32,8 @@ export const FULL: PassSizes = {
   freeRuns: 1000,
   pctRuns: 10_000,
   firstHitTrials: 11,
-  firstHitCap: 5000,
-  dfsCap: 300_000,
+  firstHitCap: 2000,
+  dfsCap: 20_000,
 };
 
 export interface Campaign {
