@@ -26,16 +26,16 @@ import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { schedule_timeout_uninterruptible } from '../kernel/sched.js';
 import { __do_page_fault } from '../mm/fault.js';
 import { FAULT_FLAG_WRITE } from '../mm/memory.js';
-import { MM, VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SOFTDIRTY, VM_WRITE } from '../mm/mm_types.js';
+import { MM } from '../mm/mm_types.js';
 import { mmap_anon_fixed } from '../mm/mmap.js';
 import { oom_init, oom_reaper, out_of_memory, tsk_is_oom_victim } from '../mm/oom_kill.js';
 import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
+import { VM_ANON_RW } from './populate.js';
 import { defineScenario } from './scenario.js';
 
 const SIGKILL = 9;
-const VM_ANON_RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT | VM_SOFTDIRTY;
 const VICTIM_VMAS = [0x08000000, 0x40000000];
 const VICTIM_PAGES = 16;
 const BYSTANDER_PAGES = 4;

@@ -22,17 +22,17 @@ import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { task_pid } from '../kernel/task_struct.js';
 import { __do_page_fault } from '../mm/fault.js';
 import { FAULT_FLAG_WRITE } from '../mm/memory.js';
-import { MM, VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SOFTDIRTY, VM_WRITE } from '../mm/mm_types.js';
+import { MM } from '../mm/mm_types.js';
 import { mmap_anon_fixed } from '../mm/mmap.js';
 import { oom_init, oom_kill_process, oom_reaper, oomStatic, out_of_memory } from '../mm/oom_kill.js';
 import { oom_reaper_queue } from '../mm/oom_reaper.js';
 import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
+import { VM_ANON_RW } from './populate.js';
 import { defineScenario } from './scenario.js';
 
 const SIGKILL = 9;
-const VM_ANON_RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT | VM_SOFTDIRTY;
 
 const ST = defineStatics('oom_reaper_list_double_enqueue', ['twice', 'seen']);
 const at = (f: 'twice' | 'seen'): number => ST.base() + ST.layout[f];

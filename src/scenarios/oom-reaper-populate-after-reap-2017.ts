@@ -26,12 +26,13 @@ import { mark_oom_victim, wake_oom_reaper } from '../mm/era_ops.js';
 import { __do_page_fault } from '../mm/fault.js';
 import { kread } from '../mm/kasan.js';
 import { FAULT_FLAG_WRITE, VM_FAULT_SIGBUS } from '../mm/memory.js';
-import { MM, VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SOFTDIRTY, VM_WRITE } from '../mm/mm_types.js';
+import { MM } from '../mm/mm_types.js';
 import { mmap_anon_fixed } from '../mm/mmap.js';
 import { do_send_sig_info_SIGKILL, find_lock_task_mm, oom_init, oom_reaper } from '../mm/oom_kill.js';
 import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
+import { VM_ANON_RW } from './populate.js';
 import { defineScenario } from './scenario.js';
 
 const SIGKILL = 9;
@@ -41,7 +42,6 @@ const BUF_PAGES = 16;
 /** The rest of the process's memory, in another page table. */
 const HEAP = 0x40000000;
 const HEAP_PAGES = 8;
-const VM_ANON_RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT | VM_SOFTDIRTY;
 
 const ST = defineStatics('oom_reaper_populate', ['copied', 'sigbus']);
 const at = (f: 'copied' | 'sigbus'): number => ST.base() + ST.layout[f];

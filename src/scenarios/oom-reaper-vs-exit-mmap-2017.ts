@@ -6,14 +6,10 @@
 import { cpuCtx } from '../cpu/context.js';
 import { do_exit } from '../kernel/exit.js';
 import { mm_alloc, mmget_not_zero, mmput, spawnTask } from '../kernel/fork.js';
-import { down_write, up_write } from '../kernel/locking/rwsem.js';
-import { __do_page_fault } from '../mm/fault.js';
 import { __access_remote_vm } from '../mm/gup.js';
-import { FAULT_FLAG_WRITE } from '../mm/memory.js';
-import { MM, VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SOFTDIRTY, VM_WRITE } from '../mm/mm_types.js';
-import { mmap_anon_fixed } from '../mm/mmap.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
 import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
+import { populateAnon } from './populate.js';
 import { defineScenario } from './scenario.js';
 
 const SIGKILL = 9;
@@ -21,7 +17,6 @@ const PAGES_PER_VMA = 16;
 /** Anonymous mappings in different PMDs (and two PGD slots), so each has its own PTE page. */
 const VMAS = [0x08000000, 0x08400000, 0x40000000, 0xbfc00000];
 const CMDLINE = 0xbfc0f000;
-const VM_ANON_RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT | VM_SOFTDIRTY;
 
 export const scenario = defineScenario({
   id: 'oom-reaper-vs-exit-mmap-2017',
@@ -79,12 +74,7 @@ export const scenario = defineScenario({
     const victim = spawnTask('victim', { mm });
     const reader = spawnTask('cat');
     cpuCtx.current = victim;
-    down_write(mm + MM.mmap_sem);
-    for (const addr of VMAS) mmap_anon_fixed(mm, addr, PAGES_PER_VMA * 4096, VM_ANON_RW);
-    up_write(mm + MM.mmap_sem);
-    for (const addr of VMAS) {
-      for (let p = 0; p < PAGES_PER_VMA; p++) __do_page_fault(mm, addr + p * 4096, FAULT_FLAG_WRITE);
-    }
+    populateAnon(mm, VMAS, PAGES_PER_VMA);
     // The reader opened /proc/<victim>/cmdline: get_task_mm() pinned mm_users.
     cpuCtx.current = reader;
     mmget_not_zero(mm);

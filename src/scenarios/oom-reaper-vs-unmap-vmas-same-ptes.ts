@@ -22,31 +22,17 @@ import { cpuCtx, point } from '../cpu/context.js';
 import { test_bit } from '../kernel/bitops.js';
 import { do_exit } from '../kernel/exit.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
-import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { schedule_timeout_uninterruptible } from '../kernel/sched.js';
-import { __do_page_fault } from '../mm/fault.js';
-import { FAULT_FLAG_WRITE } from '../mm/memory.js';
-import {
-  MM,
-  MMF_OOM_SKIP,
-  MMF_UNSTABLE,
-  VM_ACCOUNT,
-  VM_MAYREAD,
-  VM_MAYWRITE,
-  VM_READ,
-  VM_SOFTDIRTY,
-  VM_WRITE,
-} from '../mm/mm_types.js';
-import { mmap_anon_fixed } from '../mm/mmap.js';
+import { MM, MMF_OOM_SKIP, MMF_UNSTABLE } from '../mm/mm_types.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
 import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
+import { populateAnon } from './populate.js';
 import { defineScenario } from './scenario.js';
 
 const SIGKILL = 9;
 const PAGES_PER_VMA = 32;
 /** Three anonymous mappings, each in its own PTE page: both zaps walk the same three tables. */
 const VMAS = [0x08000000, 0x08400000, 0x40000000];
-const VM_ANON_RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT | VM_SOFTDIRTY;
 /**
  * How long the victim waits at most for the reaper to start: OOM_REAPER_DELAY, when the v5.18+
  * reaper's timer fires. In controlled mode the clock jumps from timer to timer, so the victim and
@@ -107,12 +93,7 @@ export const scenario = defineScenario({
     const mm = mm_alloc();
     const victim = spawnTask('victim', { mm });
     cpuCtx.current = victim;
-    down_write(mm + MM.mmap_sem);
-    for (const addr of VMAS) mmap_anon_fixed(mm, addr, PAGES_PER_VMA * 4096, VM_ANON_RW);
-    up_write(mm + MM.mmap_sem);
-    for (const addr of VMAS) {
-      for (let p = 0; p < PAGES_PER_VMA; p++) __do_page_fault(mm, addr + p * 4096, FAULT_FLAG_WRITE);
-    }
+    populateAnon(mm, VMAS, PAGES_PER_VMA);
     cpuCtx.current = 0;
     oom_kill_process(victim); // SIGKILL, mark_oom_victim(), the era's wake_oom_reaper()
     Object.assign(g, { reaper, victim, mm });

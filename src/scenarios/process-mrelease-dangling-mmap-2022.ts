@@ -21,24 +21,19 @@ import { cpuCtx, point } from '../cpu/context.js';
 import { ENOSYS, ESRCH } from '../kernel/errno.js';
 import { do_exit } from '../kernel/exit.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
-import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { get_task_struct, put_task_struct } from '../kernel/sched.js';
 import { process_mrelease } from '../mm/era_ops.js';
-import { __do_page_fault } from '../mm/fault.js';
-import { FAULT_FLAG_WRITE } from '../mm/memory.js';
-import { MM, VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SOFTDIRTY, VM_WRITE } from '../mm/mm_types.js';
-import { mmap_anon_fixed } from '../mm/mmap.js';
 import { do_send_sig_info_SIGKILL, oom_init } from '../mm/oom_kill.js';
 import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
+import { populateAnon } from './populate.js';
 import { defineScenario } from './scenario.js';
 
 const SIGKILL = 9;
 const PAGES_PER_VMA = 4;
 /** Two anonymous mappings, each in its own page table. */
 const VMAS = [0x08000000, 0x40000000];
-const VM_ANON_RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT | VM_SOFTDIRTY;
 
 const ST = defineStatics('process_mrelease_dangling_mmap', ['ret', 'done']);
 const at = (f: 'ret' | 'done'): number => ST.base() + ST.layout[f];
@@ -112,12 +107,7 @@ export const scenario = defineScenario({
     const victim = spawnTask('victim', { mm });
     const lmkd = spawnTask('lmkd');
     cpuCtx.current = victim;
-    down_write(mm + MM.mmap_sem);
-    for (const addr of VMAS) mmap_anon_fixed(mm, addr, PAGES_PER_VMA * 4096, VM_ANON_RW);
-    up_write(mm + MM.mmap_sem);
-    for (const addr of VMAS) {
-      for (let p = 0; p < PAGES_PER_VMA; p++) __do_page_fault(mm, addr + p * 4096, FAULT_FLAG_WRITE);
-    }
+    populateAnon(mm, VMAS, PAGES_PER_VMA);
     cpuCtx.current = 0;
     // lmkd: pidfd_open(pid), kill(pid, SIGKILL), then process_mrelease(pidfd, 0).
     get_task_struct(victim);
