@@ -158,12 +158,15 @@ function campaigns(fixture: string, variant: string, real = false): Record<strin
   return JSON.parse(r.stdout) as Record<string, Campaign>;
 }
 
-/** Every campaign failed every run; the lazy ones captured only what their replay did: one eager run. */
+/**
+ * Every campaign failed every run; the lazy ones captured only what their replay did (one run's
+ * worth, the same for 3 runs as for 6). A free run is compared only where it cannot interleave
+ * differently (one CPU): on two CPUs a free run may add another dependency, so another trace.
+ */
 function capturesOnlyOnReplay(c: Record<string, Campaign>): void {
   for (const k of ['lazy3', 'lazy6', 'eager3', 'free1']) expect(c[k]!.hits, k).toBe(c[k]!.runs);
-  const once = [c.free1!.sites, c.free1!.traces];
+  const once = [c.lazy3!.sites, c.lazy3!.traces];
   expect(once[0]).toBeGreaterThan(0);
-  expect([c.lazy3!.sites, c.lazy3!.traces]).toEqual(once);
   expect([c.lazy6!.sites, c.lazy6!.traces]).toEqual(once);
   // Each eager run captured its own (more than twice the replay's in three runs).
   expect(c.eager3!.sites).toBeGreaterThan(2 * once[0]!);
@@ -183,6 +186,7 @@ describe('on the CPU workers of the built command', () => {
     noCapturesPerRun(c);
     // One CPU: every run is the same, and captures the same as the replay.
     expect([c.eager3!.sites, c.eager3!.traces]).toEqual([3 * c.free1!.sites, 3 * c.free1!.traces]);
+    expect([c.lazy3!.sites, c.lazy3!.traces]).toEqual([c.free1!.sites, c.free1!.traces]);
     const log = c.lazy3!.log!;
     expect(log).toEqual(c.eager3!.log);
     expect(log).toEqual(c.free1!.log);
