@@ -33,11 +33,11 @@ import { get_task_struct, put_task_struct, schedule_timeout_uninterruptible } fr
 import { process_mrelease } from '../mm/era_ops.js';
 import { MM, MMF_OOM_SKIP, MMF_UNSTABLE } from '../mm/mm_types.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
-import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { populateAnon } from './populate.js';
 import { defineScenario } from './scenario.js';
+import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
 const SIGKILL = 9;
 const PAGES_PER_VMA = 16;
@@ -156,13 +156,7 @@ export const scenario = defineScenario({
         return ok.includes(ret) ? null : `process_mrelease returned ${ret}`;
       },
     },
-    {
-      name: 'every page freed',
-      check: () => {
-        const used = nr_pages() - nr_free_pages();
-        return used === 0 ? null : `${used} pages still allocated`;
-      },
-    },
+    EVERY_PAGE_FREED,
     {
       name: 'the reaper gave up on nothing it could still reap',
       check: ({ dmesg }) => dmesg.find((l) => l.includes('oom_reaper: unable to reap')) ?? null,

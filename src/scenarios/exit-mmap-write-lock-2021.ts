@@ -24,11 +24,11 @@ import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { get_task_struct, put_task_struct } from '../kernel/sched.js';
 import { process_mrelease } from '../mm/era_ops.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
-import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { populateAnon } from './populate.js';
 import { defineScenario } from './scenario.js';
+import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
 const SIGKILL = 9;
 const PAGES_PER_VMA = 16;
@@ -124,13 +124,7 @@ export const scenario = defineScenario({
         return ok.includes(ret) ? null : `process_mrelease returned ${ret}`;
       },
     },
-    {
-      name: 'every page freed',
-      check: () => {
-        const used = nr_pages() - nr_free_pages();
-        return used === 0 ? null : `${used} pages still allocated`;
-      },
-    },
+    EVERY_PAGE_FREED,
   ],
   jitter: {
     windows: [

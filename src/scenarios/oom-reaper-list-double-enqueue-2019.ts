@@ -26,11 +26,11 @@ import { MM } from '../mm/mm_types.js';
 import { mmap_anon_fixed } from '../mm/mmap.js';
 import { oom_init, oom_kill_process, oom_reaper, oomStatic, out_of_memory } from '../mm/oom_kill.js';
 import { oom_reaper_queue } from '../mm/oom_reaper.js';
-import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { VM_ANON_RW } from './populate.js';
 import { defineScenario } from './scenario.js';
+import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
 const SIGKILL = 9;
 
@@ -130,13 +130,7 @@ export const scenario = defineScenario({
         return pid ? `pid ${pid} queued twice: oom_reaper_list is a cycle through it` : null;
       },
     },
-    {
-      name: 'every page freed',
-      check: () => {
-        const used = nr_pages() - nr_free_pages();
-        return used === 0 ? null : `${used} pages still allocated`;
-      },
-    },
+    EVERY_PAGE_FREED,
   ],
   jitter: {
     windows: ['double_enqueue:reaper_wakeup', 'double_enqueue:alloc', 'oom_reap:vma'],

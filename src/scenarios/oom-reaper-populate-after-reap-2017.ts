@@ -29,11 +29,11 @@ import { FAULT_FLAG_WRITE, VM_FAULT_SIGBUS } from '../mm/memory.js';
 import { MM } from '../mm/mm_types.js';
 import { mmap_anon_fixed } from '../mm/mmap.js';
 import { do_send_sig_info_SIGKILL, find_lock_task_mm, oom_init, oom_reaper } from '../mm/oom_kill.js';
-import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { VM_ANON_RW } from './populate.js';
 import { defineScenario } from './scenario.js';
+import { EVERY_PAGE_FREED, RSS_ZERO_AT_MMDROP } from './teardown_checks.js';
 
 const SIGKILL = 9;
 /** The write(2) buffer: 16 anonymous pages, written by the process before it was killed. */
@@ -148,19 +148,7 @@ export const scenario = defineScenario({
     cpuCtx.current = 0;
     Object.assign(g, { reaper, main, writer, mm });
   },
-  checks: [
-    {
-      name: 'every page freed',
-      check: () => {
-        const used = nr_pages() - nr_free_pages();
-        return used === 0 ? null : `${used} pages still allocated`;
-      },
-    },
-    {
-      name: 'rss counters zero at __mmdrop',
-      check: ({ dmesg }) => dmesg.find((l) => l.includes('Bad rss-counter')) ?? null,
-    },
-  ],
+  checks: [EVERY_PAGE_FREED, RSS_ZERO_AT_MMDROP],
   jitter: {
     windows: ['populate:copy_from_user', '__oom_reap_task_mm', 'oom_reap:vma', 'zap_pte', 'exit_mm:mmput'],
     probability: 0.3,

@@ -8,9 +8,9 @@ import { do_exit } from '../kernel/exit.js';
 import { mm_alloc, mmget_not_zero, mmput, spawnTask } from '../kernel/fork.js';
 import { __access_remote_vm } from '../mm/gup.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
-import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { populateAnon } from './populate.js';
 import { defineScenario } from './scenario.js';
+import { EVERY_PAGE_FREED, RSS_ZERO_AT_MMDROP } from './teardown_checks.js';
 
 const SIGKILL = 9;
 const PAGES_PER_VMA = 16;
@@ -84,17 +84,8 @@ export const scenario = defineScenario({
     Object.assign(g, { mm, victim, reaper, reader });
   },
   checks: [
-    {
-      name: 'every page freed',
-      check: () => {
-        const used = nr_pages() - nr_free_pages();
-        return used === 0 ? null : `${used} pages still allocated`;
-      },
-    },
-    {
-      name: 'rss counters zero at __mmdrop',
-      check: ({ dmesg }) => dmesg.find((l) => l.includes('Bad rss-counter')) ?? null,
-    },
+    EVERY_PAGE_FREED,
+    RSS_ZERO_AT_MMDROP,
     {
       name: 'no leaked page tables',
       check: ({ dmesg }) => dmesg.find((l) => l.includes('pgtables_bytes')) ?? null,

@@ -25,9 +25,9 @@ import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { schedule_timeout_uninterruptible } from '../kernel/sched.js';
 import { MM, MMF_OOM_SKIP, MMF_UNSTABLE } from '../mm/mm_types.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
-import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { populateAnon } from './populate.js';
 import { defineScenario } from './scenario.js';
+import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
 const SIGKILL = 9;
 const PAGES_PER_VMA = 32;
@@ -98,15 +98,7 @@ export const scenario = defineScenario({
     oom_kill_process(victim); // SIGKILL, mark_oom_victim(), the era's wake_oom_reaper()
     Object.assign(g, { reaper, victim, mm });
   },
-  checks: [
-    {
-      name: 'every page freed',
-      check: () => {
-        const used = nr_pages() - nr_free_pages();
-        return used === 0 ? null : `${used} pages still allocated`;
-      },
-    },
-  ],
+  checks: [EVERY_PAGE_FREED],
   jitter: {
     windows: ['same_ptes:exit', 'oom_reap:vma', 'zap_pte', 'zap_pte_range:pmd', 'unmap_vmas:vma'],
     probability: 0.3,

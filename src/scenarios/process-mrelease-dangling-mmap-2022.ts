@@ -24,11 +24,11 @@ import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { get_task_struct, put_task_struct } from '../kernel/sched.js';
 import { process_mrelease } from '../mm/era_ops.js';
 import { do_send_sig_info_SIGKILL, oom_init } from '../mm/oom_kill.js';
-import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { populateAnon } from './populate.js';
 import { defineScenario } from './scenario.js';
+import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
 const SIGKILL = 9;
 const PAGES_PER_VMA = 4;
@@ -123,13 +123,7 @@ export const scenario = defineScenario({
         return [0, -ESRCH, -ENOSYS].includes(ret) ? null : `process_mrelease returned ${ret}`;
       },
     },
-    {
-      name: 'every page freed',
-      check: () => {
-        const used = nr_pages() - nr_free_pages();
-        return used === 0 ? null : `${used} pages still allocated`;
-      },
-    },
+    EVERY_PAGE_FREED,
   ],
   jitter: {
     windows: ['mrelease_e1:sigkill_delivery', 'process_mrelease:unlocked', 'oom_reap:vma', 'zap_pte'],
