@@ -13,7 +13,7 @@
 // (1128 schedules, ~1 s): a waiter queues behind a waiter, which made dfs livelock until the
 // controlled runner took the choice among spinners away from the strategy.
 import { describe, expect, it } from 'vitest';
-import { dfs, fixture, row } from './helpers/dfs.js';
+import { dfsAsync, fixture, rowAsync } from './helpers/dfs.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -51,10 +51,10 @@ const BROKEN: [string, string, string, RegExp][] = [
 
 describe('bounded dfs (2 preemptions) finds nothing in a correct primitive', () => {
   for (const [name, variant, what, minExplored] of CLEAN) {
-    it(
+    it.concurrent(
       `${name} ${variant}: ${what}`,
-      () => {
-        const r = dfs(name, variant);
+      async () => {
+        const r = await dfsAsync(name, variant);
         expect(r).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0, firstHit: null });
         expect(r.firstCheckFailure).toBeNull();
         expect(r.schedule).toBeNull();
@@ -67,16 +67,16 @@ describe('bounded dfs (2 preemptions) finds nothing in a correct primitive', () 
 
 describe('bounded dfs catches a broken variant of each fixture, and its schedule replays 10/10', () => {
   for (const [name, variant, how, report] of BROKEN) {
-    it(
+    it.concurrent(
       `${name} ${variant} (${how})`,
-      () => {
-        const r = dfs(name, variant);
+      async () => {
+        const r = await dfsAsync(name, variant);
         expect(r.observed).toBe('reproduces');
         expect(r.hits).toBeGreaterThan(0);
         expect(r.firstHit!.summary).toMatch(report);
         expect(r.schedule).toMatch(/^S1Z?:3:[a-c]/);
         const args = ['run', fixture(name), '--replay', r.schedule!, '--variant', variant];
-        const again = row([...args, '--runs', '10', '--json']);
+        const again = await rowAsync([...args, '--runs', '10', '--json']);
         expect(again).toMatchObject({
           observed: 'reproduces',
           strategy: 'replay',
@@ -97,25 +97,24 @@ describe('bounded dfs catches a broken variant of each fixture, and its schedule
 // 'unserialized' (writers without the lock) 564 coarse / 1036 atomic.
 describe('atomic granularity explores the windows inside the primitives', () => {
   const run = (variant: string, points: 'coarse' | 'atomic') =>
-    dfs('dfs-seqcount', variant, ['--points', points]);
+    dfsAsync('dfs-seqcount', variant, ['--points', points]);
 
-  it(
+  it.concurrent(
     'seqcount, correct: clean over a larger space than coarse',
-    () => {
-      const coarse = run('correct', 'coarse');
-      const atomic = run('correct', 'atomic');
+    async () => {
+      const [coarse, atomic] = await Promise.all([run('correct', 'coarse'), run('correct', 'atomic')]);
       expect(atomic).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0, points: 'atomic' });
       expect(atomic.explored).toBeGreaterThan(coarse.explored);
     },
     TEST_TIMEOUT_MS,
   );
 
-  it(
+  it.concurrent(
     "unserialized writers' lost sequence update: found only at atomic granularity, and it replays",
-    () => {
+    async () => {
       // Coarse: each increment's load and store happen without a switch, so no update is lost.
-      expect(run('unserialized', 'coarse')).toMatchObject({ observed: 'reproduces', checkFailures: 0 });
-      const atomic = run('unserialized', 'atomic');
+      const [coarse, atomic] = await Promise.all([run('unserialized', 'coarse'), run('unserialized', 'atomic')]);
+      expect(coarse).toMatchObject({ observed: 'reproduces', checkFailures: 0 });
       expect(atomic.checkFailures).toBeGreaterThan(0);
       expect(atomic.firstCheckFailure!.detail).toMatch(/^seq \d*[13579], lock free$/);
       const args = [
@@ -126,7 +125,7 @@ describe('atomic granularity explores the windows inside the primitives', () => 
         '--variant',
         'unserialized',
       ];
-      const again = row([...args, '--points', 'atomic', '--runs', '10', '--json']);
+      const again = await rowAsync([...args, '--points', 'atomic', '--runs', '10', '--json']);
       expect(again).toMatchObject({ observed: 'reproduces', runs: 10, hits: 10, error: null });
     },
     TEST_TIMEOUT_MS,

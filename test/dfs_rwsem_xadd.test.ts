@@ -7,7 +7,7 @@
 // mixed 2855, readers-spinning 3006, writers-spinning 2288, mixed-spinning 2724;
 // dfs-rwsem-downgrade xadd 845, dfs-rwsem-trylock xadd 1521; 3-7 s each.
 import { describe, expect, it } from 'vitest';
-import { dfs, expectReplaysTenOfTen } from './helpers/dfs.js';
+import { dfsAsync, expectReplaysTenOfTen } from './helpers/dfs.js';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -25,10 +25,10 @@ const CLEAN: [string, string, string, number][] = [
 
 describe("bounded dfs (2 preemptions) finds nothing in v4.14's rw_semaphore", () => {
   for (const [fixture, variant, what, floor] of CLEAN) {
-    it(
+    it.concurrent(
       `${fixture} ${variant}: ${what}`,
-      () => {
-        const r = dfs(fixture, variant);
+      async () => {
+        const r = await dfsAsync(fixture, variant);
         expect(r).toMatchObject({
           observed: 'clean',
           hits: 0,
@@ -45,15 +45,15 @@ describe("bounded dfs (2 preemptions) finds nothing in v4.14's rw_semaphore", ()
 });
 
 describe('bounded dfs catches a broken xadd fast path', () => {
-  it(
+  it.concurrent(
     'readers-busted: ____down_write() testing the waiting half lets a writer in beside readers; the schedule replays 10/10',
-    () => {
-      const r = dfs('dfs-rwsem-xadd', 'readers-busted');
+    async () => {
+      const r = await dfsAsync('dfs-rwsem-xadd', 'readers-busted');
       expect(r.observed).toBe('reproduces');
       expect(r.firstHit!.summary).toMatch(
         /^BUG: rwsem exclusion violated: writer entered readers=1 writers=1/,
       );
-      expectReplaysTenOfTen('test/fixtures/dfs-rwsem-xadd.mjs', 'readers-busted', r);
+      await expectReplaysTenOfTen('test/fixtures/dfs-rwsem-xadd.mjs', 'readers-busted', r);
     },
     TEST_TIMEOUT_MS,
   );

@@ -10,15 +10,15 @@
 //   v6.1-locked (the reader holds mmap_read_lock) clean, 4588 schedules (5 s). Bound 1: 838, 448
 //   (14 hits), 216 (8 hits), 242 schedules, each under 2 s.
 import { describe, expect, it } from 'vitest';
-import { json, mmrace } from './helpers/cli.js';
+import { json, mmraceAsync } from './helpers/cli.js';
 import { type DfsRow, expectReplaysTenOfTen, fixture } from './helpers/dfs.js';
 
 const FIXTURE = fixture('vma-tree-rcu');
 const CLI_TIMEOUT_MS = 60_000;
 
-function dfs(variant: string): DfsRow {
+async function dfs(variant: string): Promise<DfsRow> {
   const args = ['run', FIXTURE, '--variant', variant, '--strategy', 'dfs', '--preemptions', '1'];
-  const r = mmrace([...args, '--runs', '100000', '--json'], CLI_TIMEOUT_MS);
+  const r = await mmraceAsync([...args, '--runs', '100000', '--json'], CLI_TIMEOUT_MS);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const [x] = json<{ rows: DfsRow[] }>(r).rows;
@@ -30,13 +30,13 @@ function dfs(variant: string): DfsRow {
 }
 
 describe('vma-tree-rcu: bounded dfs (1 preemption)', () => {
-  it.each([
+  it.concurrent.each([
     ['rcu-mode', 'v6.6, the tree in RCU mode: retired nodes wait for the grace period', 500],
     ['v6.1-locked', 'v6.1, the reader holds mmap_read_lock', 150],
   ])(
     '%s (%s): clean over the whole space',
-    (variant, _what, minExplored) => {
-      const r = dfs(variant);
+    async (variant, _what, minExplored) => {
+      const r = await dfs(variant);
       expect(r).toMatchObject({
         observed: 'clean',
         hits: 0,
@@ -49,17 +49,17 @@ describe('vma-tree-rcu: bounded dfs (1 preemption)', () => {
     CLI_TIMEOUT_MS,
   );
 
-  it.each([
+  it.concurrent.each([
     ['no-grace-period', 'v6.6 with the tree out of RCU mode: the replaced node freed at once'],
     ['v6.1', 'v6.1 has no RCU mode: an RCU-only reader is unprotected'],
   ])(
     '%s (%s): caught, and the schedule replays 10/10',
-    (variant) => {
-      const r = dfs(variant);
+    async (variant) => {
+      const r = await dfs(variant);
       expect(r.observed).toBe('reproduces');
       expect(r.hits).toBeGreaterThan(0);
       expect(r.firstHit!.summary).toBe('BUG: KASAN: slab-use-after-free in mas_find');
-      expectReplaysTenOfTen(FIXTURE, variant, r);
+      await expectReplaysTenOfTen(FIXTURE, variant, r);
     },
     CLI_TIMEOUT_MS,
   );

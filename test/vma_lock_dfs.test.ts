@@ -6,8 +6,8 @@
 // The whole space at 2 preemptions is `npm run test:exhaustive` (scripts/exhaustive.mjs), measured
 // on the 2-core host: 9,162 to 19,020 schedules per variant, 10-25 s each.
 import { describe, expect, it } from 'vitest';
-import { json, mmrace } from './helpers/cli.js';
-import { type DfsRow, expectReplaysTenOfTen, fixture, row } from './helpers/dfs.js';
+import { json, mmraceAsync } from './helpers/cli.js';
+import { type DfsRow, expectReplaysTenOfTen, fixture, rowAsync } from './helpers/dfs.js';
 
 const FIXTURE = fixture('vma-lock-dfs');
 const CLI_TIMEOUT_MS = 60_000;
@@ -25,11 +25,11 @@ const TOPOLOGIES: [string, string][] = [
  */
 const PREFIX_K2 = new Set(['v6.4-readers-no-recheck', 'v6.15-readers-no-recheck']);
 
-function dfs(variant: string): DfsRow {
+async function dfs(variant: string): Promise<DfsRow> {
   const k = PREFIX_K2.has(variant) ? '2' : '1';
   const cap = PREFIX_K2.has(variant) ? '200' : '100000';
   const args = ['run', FIXTURE, '--variant', variant, '--strategy', 'dfs', '--preemptions', k];
-  const r = mmrace([...args, '--runs', cap, '--json'], CLI_TIMEOUT_MS);
+  const r = await mmraceAsync([...args, '--runs', cap, '--json'], CLI_TIMEOUT_MS);
   expect(r.stderr).toBe('');
   const [x] = json<{ rows: DfsRow[] }>(r).rows;
   expect(x!.strategy).toBe('dfs');
@@ -43,25 +43,25 @@ describe('vma-lock-dfs: bounded dfs (1 preemption), every generation', () => {
   const clean = GENS.flatMap((g) => TOPOLOGIES.map(([t]) => `${g}-${t}`));
   const broken = GENS.flatMap((g) => TOPOLOGIES.map(([t, b]) => `${g}-${t}-${b}`));
 
-  it.each(clean)(
+  it.concurrent.each(clean)(
     '%s: clean over the whole space',
-    (variant) => {
-      const r = dfs(variant);
+    async (variant) => {
+      const r = await dfs(variant);
       expect(r).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0, schedule: null });
       expect(r.explored).toBeGreaterThan(50);
     },
     CLI_TIMEOUT_MS,
   );
 
-  it.each(broken)(
+  it.concurrent.each(broken)(
     '%s: caught, and the schedule replays 10/10',
-    (variant) => {
-      const r = dfs(variant);
+    async (variant) => {
+      const r = await dfs(variant);
       expect(r.observed).toBe('reproduces');
       expect(r.firstHit!.summary).toMatch(/^BUG: VMA (lock exclusion violated|still write-locked)/);
       // (bump-no-bump's replay is left to npm run test:exhaustive, to keep this file near 40 s)
       if (variant.endsWith('-no-bump')) return;
-      expectReplaysTenOfTen(FIXTURE, variant, r);
+      await expectReplaysTenOfTen(FIXTURE, variant, r);
     },
     CLI_TIMEOUT_MS,
   );
@@ -71,10 +71,10 @@ describe('vma-lock-dfs: bounded dfs (1 preemption), every generation', () => {
 // the whole space at 2 preemptions (63, 83 and 133 schedules).
 describe('vma-lock-seq-overflow: bounded dfs (2 preemptions)', () => {
   const SEQ = fixture('vma-lock-seq-overflow');
-  function seqDfs(variant: string): DfsRow {
+  async function seqDfs(variant: string): Promise<DfsRow> {
     const args = ['run', SEQ, '--variant', variant, '--strategy', 'dfs', '--preemptions', '2'];
     const [x] = json<{ rows: DfsRow[] }>(
-      mmrace([...args, '--runs', '100000', '--json'], CLI_TIMEOUT_MS),
+      await mmraceAsync([...args, '--runs', '100000', '--json'], CLI_TIMEOUT_MS),
     ).rows;
     expect(x!.error).toBeNull();
     expect(x!.runs).toBeLessThan(100_000);
@@ -84,23 +84,23 @@ describe('vma-lock-seq-overflow: bounded dfs (2 preemptions)', () => {
     return x!;
   }
 
-  it.each(['false-locked', 'unwrapped'])(
+  it.concurrent.each(['false-locked', 'unwrapped'])(
     '%s: clean; a reader of the false-locked VMA falls back to mmap_lock, counted by VMA_LOCK_ABORT',
-    (variant) => {
-      expect(seqDfs(variant)).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0 });
+    async (variant) => {
+      expect(await seqDfs(variant)).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0 });
     },
     CLI_TIMEOUT_MS,
   );
 
-  it(
+  it.concurrent(
     "wrap-while-held: a stale mark taken as the writer's own lets it in beside a reader; replays 10/10",
-    () => {
-      const r = seqDfs('wrap-while-held');
+    async () => {
+      const r = await seqDfs('wrap-while-held');
       expect(r.observed).toBe('reproduces');
       expect(r.firstHit!.summary).toBe(
         'BUG: VMA lock exclusion violated: writer entered vma0 readers=1 writers=1',
       );
-      const again = row([
+      const again = await rowAsync([
         'run',
         SEQ,
         '--replay',

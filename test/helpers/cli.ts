@@ -1,6 +1,7 @@
 // Runs the built mmrace command in a child process (the real worker path, as users run it).
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
@@ -22,6 +23,42 @@ export function mmrace(args: string[], timeoutMs = 60_000, env: Record<string, s
     env: { ...process.env, NO_COLOR: '1', ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
+}
+
+// One child per core at most: vitest runs test files one at a time on this 2-core host, so CLI-bound
+// files (bounded DFS: each child is one controlled machine, one thread running at a time) overlap
+// their children instead and CI uses both cores.
+const CHILD_SLOTS = Math.max(1, availableParallelism());
+let childrenRunning = 0;
+const waitingForSlot: (() => void)[] = [];
+
+/** `mmrace(...)` as a promise, for `it.concurrent` tests; at most one child per core at once. */
+export async function mmraceAsync(
+  args: string[],
+  timeoutMs = 60_000,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  while (childrenRunning >= CHILD_SLOTS) await new Promise<void>((res) => waitingForSlot.push(res));
+  childrenRunning++;
+  const t0 = performance.now();
+  try {
+    return await new Promise<CliResult>((res) => {
+      const how = {
+        cwd: root,
+        encoding: 'utf8' as const,
+        timeout: timeoutMs,
+        maxBuffer: 64 << 20,
+        env: { ...process.env, NO_COLOR: '1', ...env },
+      };
+      const child = execFile(process.execPath, ['dist/src/cli/main.js', ...args], how, (_e, stdout, stderr) =>
+        res({ code: child.exitCode, stdout, stderr, ms: performance.now() - t0 }),
+      );
+      child.stdin?.end();
+    });
+  } finally {
+    childrenRunning--;
+    waitingForSlot.shift()?.();
+  }
 }
 
 export function json<T = { ok: boolean; rows: Record<string, unknown>[] }>(r: CliResult): T {

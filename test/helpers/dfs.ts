@@ -2,7 +2,7 @@
 // <fixture> --strategy dfs --preemptions 2`, with a --runs cap far above any space here, so only
 // exhaustion ends the campaign (checked).
 import { expect } from 'vitest';
-import { json, mmrace } from './cli.js';
+import { type CliResult, json, mmrace, mmraceAsync } from './cli.js';
 
 export type DfsRow = {
   variant: string;
@@ -26,8 +26,7 @@ const CLI_TIMEOUT_MS = 60_000;
 export const fixture = (name: string) => `test/fixtures/${name}.mjs`;
 
 /** One variant's row; exit 0 and a quiet stderr: its verdict matched its expectation. */
-export function row(args: string[]): DfsRow {
-  const r = mmrace(args, CLI_TIMEOUT_MS);
+function rowOf(r: CliResult): DfsRow {
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const rows = json<{ rows: DfsRow[] }>(r).rows;
@@ -35,30 +34,44 @@ export function row(args: string[]): DfsRow {
   return rows[0]!;
 }
 
-export function dfs(name: string, variant: string, extra: string[] = []): DfsRow {
-  const args = [
-    'run',
-    fixture(name),
-    '--variant',
-    variant,
-    '--strategy',
-    'dfs',
-    '--preemptions',
-    '2',
-    ...extra,
-  ];
-  const r = row([...args, '--runs', String(RUNS_CAP), '--json']);
+export const row = (args: string[]): DfsRow => rowOf(mmrace(args, CLI_TIMEOUT_MS));
+export const rowAsync = async (args: string[]): Promise<DfsRow> =>
+  rowOf(await mmraceAsync(args, CLI_TIMEOUT_MS));
+
+const dfsArgs = (name: string, variant: string, extra: string[]): string[] => [
+  'run',
+  fixture(name),
+  '--variant',
+  variant,
+  '--strategy',
+  'dfs',
+  '--preemptions',
+  '2',
+  ...extra,
+  '--runs',
+  String(RUNS_CAP),
+  '--json',
+];
+
+function exhausted(r: DfsRow, what: string): DfsRow {
   expect(r.strategy).toBe('dfs');
   expect(r.error).toBeNull();
   expect(r.runs).toBeLessThan(RUNS_CAP); // dfs ran out of schedules, not the cap
   expect(r.explored).toBe(r.runs);
-  console.log(`dfs ${name} ${variant} ${extra.join(' ')}: ${r.explored} schedules explored`);
+  console.log(`dfs ${what}: ${r.explored} schedules explored`);
   return r;
 }
 
+export const dfs = (name: string, variant: string, extra: string[] = []): DfsRow =>
+  exhausted(row(dfsArgs(name, variant, extra)), `${name} ${variant} ${extra.join(' ')}`);
+
+/** `dfs` for `it.concurrent` tests: CLI-bound files then keep both cores busy. */
+export const dfsAsync = async (name: string, variant: string, extra: string[] = []): Promise<DfsRow> =>
+  exhausted(await rowAsync(dfsArgs(name, variant, extra)), `${name} ${variant} ${extra.join(' ')}`);
+
 /** `found`'s failing schedule, replayed 10 times: every run fails the same way. */
-export function expectReplaysTenOfTen(fixturePath: string, variant: string, found: DfsRow): void {
-  const again = row([
+export async function expectReplaysTenOfTen(fixturePath: string, variant: string, found: DfsRow): Promise<void> {
+  const again = await rowAsync([
     'run',
     fixturePath,
     '--replay',
