@@ -1,6 +1,7 @@
 // The front door: every bad command line, and a scenario's own broken code, is one `mmrace:` line
 // on stderr with the documented exit code, no stack trace, and no process left in the command's
-// process group. Each case runs the built command as a user would (test/helpers/cli.ts).
+// process group. Each case runs the built command as a user would (test/helpers/cli.ts), two at a
+// time (one per core).
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ const ID = 'oom-reaper-vs-exit-mmap-2017';
 const dir = mkdtempSync(join(tmpdir(), 'mmrace-cli-'));
 mkdirSync(join(dir, 'out.v4.14.json')); // a per-variant trace name that is a directory
 
-describe('bad command lines: one line, exit 2, nothing left running', () => {
+describe.concurrent('bad command lines: one line, exit 2, nothing left running', () => {
   it.each([
     [['frobnicate'], /^mmrace: unknown command 'frobnicate'; commands: list, repro/],
     [['lst'], /unknown command 'lst' \(Did you mean list\?\)/],
@@ -56,7 +57,7 @@ describe('bad command lines: one line, exit 2, nothing left running', () => {
   });
 });
 
-describe('a scenario that leaves out the optional fields', () => {
+describe.concurrent('a scenario that leaves out the optional fields', () => {
   it('runs: jitter and checks default (free and controlled mode)', async () => {
     for (const mode of ['free', 'controlled']) {
       const r = await mmraceAlone(['run', 'test/fixtures/user/no-jitter.mjs', '--runs', '5', '--mode', mode]);
@@ -70,7 +71,7 @@ describe('a scenario that leaves out the optional fields', () => {
   });
 });
 
-describe('runs that end in an error say so on stderr (exit 3)', () => {
+describe.concurrent('runs that end in an error say so on stderr (exit 3)', () => {
   it('a truncated schedule: the divergence is a stderr line, not only a table cell', async () => {
     const r = await mmraceAlone(['replay', ID, 'S1:3:a2', '--variant', 'v4.15']);
     expectOneLine(
@@ -116,7 +117,7 @@ describe('runs that end in an error say so on stderr (exit 3)', () => {
   });
 });
 
-describe('standard output as a pipeline stage', () => {
+describe.concurrent('standard output as a pipeline stage', () => {
   const repro = `MMRACE repro ${ID} --variant v4.15 --runs 5`;
   it.each([
     [`${repro} --json | head -c 10`, '{\n  "schem'],
@@ -134,7 +135,7 @@ describe('standard output as a pipeline stage', () => {
   });
 });
 
-describe("a scenario file's replay command", () => {
+describe.concurrent("a scenario file's replay command", () => {
   it('is `mmrace run <file> --replay`, and it replays', async () => {
     const args = ['run', 'test/fixtures/abba.mjs', '--variant', 'rendezvous', '--strategy', 'random'];
     const r = await mmraceAlone([...args, '--runs', '2', '--seed', '3']);
@@ -165,7 +166,7 @@ describe("a scenario file's replay command", () => {
   });
 });
 
-describe('the leftover-process check itself', () => {
+describe.concurrent('the leftover-process check itself', () => {
   it('sees a process the command left running in its group, and not a finished one', async () => {
     const left = await mmraceAlone([], { shell: 'sleep 30 >/dev/null 2>&1 & echo started' });
     expect(left.leftover).toBe(true); // mmraceAlone killed it after seeing it
@@ -174,7 +175,7 @@ describe('the leftover-process check itself', () => {
   });
 });
 
-describe('--shard and merge: bad input is one line, exit 2', () => {
+describe.concurrent('--shard and merge: bad input is one line, exit 2', () => {
   const notJson = join(dir, 'not-json.json');
   writeFileSync(notJson, 'mmrace: not a JSON output\n');
   it.each([

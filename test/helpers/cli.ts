@@ -32,33 +32,37 @@ const CHILD_SLOTS = Math.max(1, availableParallelism());
 let childrenRunning = 0;
 const waitingForSlot: (() => void)[] = [];
 
-/** `mmrace(...)` as a promise, for `it.concurrent` tests; at most one child per core at once. */
-export async function mmraceAsync(
-  args: string[],
-  timeoutMs = 60_000,
-  env: Record<string, string> = {},
-): Promise<CliResult> {
+/** Runs `start` once a child slot is free: at most one child process per core at once. */
+async function inChildSlot<T>(start: () => Promise<T>): Promise<T> {
   while (childrenRunning >= CHILD_SLOTS) await new Promise<void>((res) => waitingForSlot.push(res));
   childrenRunning++;
-  const t0 = performance.now();
   try {
-    return await new Promise<CliResult>((res) => {
-      const how = {
-        cwd: root,
-        encoding: 'utf8' as const,
-        timeout: timeoutMs,
-        maxBuffer: 64 << 20,
-        env: { ...process.env, NO_COLOR: '1', ...env },
-      };
-      const child = execFile(process.execPath, ['dist/src/cli/main.js', ...args], how, (_e, stdout, stderr) =>
-        res({ code: child.exitCode, stdout, stderr, ms: performance.now() - t0 }),
-      );
-      child.stdin?.end();
-    });
+    return await start();
   } finally {
     childrenRunning--;
     waitingForSlot.shift()?.();
   }
+}
+
+/** `mmrace(...)` as a promise, for `it.concurrent` tests. */
+export function mmraceAsync(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<CliResult> {
+  return inChildSlot(
+    () =>
+      new Promise<CliResult>((res) => {
+        const t0 = performance.now();
+        const how = {
+          cwd: root,
+          encoding: 'utf8' as const,
+          timeout: timeoutMs,
+          maxBuffer: 64 << 20,
+          env: { ...process.env, NO_COLOR: '1', ...env },
+        };
+        const child = execFile(process.execPath, ['dist/src/cli/main.js', ...args], how, (_e, stdout, stderr) =>
+          res({ code: child.exitCode, stdout, stderr, ms: performance.now() - t0 }),
+        );
+        child.stdin?.end();
+      }),
+  );
 }
 
 export function json<T = { ok: boolean; rows: Record<string, unknown>[] }>(r: CliResult): T {
@@ -86,9 +90,16 @@ export interface AloneResult extends CliResult {
  * `{ shell }` where `MMRACE` stands for the built command), waits for it, then checks that no
  * process of that group is left running.
  */
-export async function mmraceAlone(
+export function mmraceAlone(
   args: string[],
   opts: { shell?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<AloneResult> {
+  return inChildSlot(() => runAlone(args, opts));
+}
+
+async function runAlone(
+  args: string[],
+  opts: { shell?: string; env?: Record<string, string>; timeoutMs?: number },
 ): Promise<AloneResult> {
   const t0 = performance.now();
   const cmd = `${process.execPath} dist/src/cli/main.js`;
