@@ -22,7 +22,7 @@ async function expectBadInput(args: string[], ...parts: (string | RegExp)[]): Pr
   return r.stderr;
 }
 
-describe('a bad scenario file is one line and exit 2', () => {
+describe.concurrent('a bad scenario file is one line and exit 2', () => {
   it.each([
     // The known eras are ERAS' (more are added): no suggestion, v9.9 being no typo of any.
     [
@@ -86,7 +86,7 @@ describe('a bad scenario file is one line and exit 2', () => {
   });
 });
 
-describe("'mmrace' not installed where the scenario is", () => {
+describe.concurrent("'mmrace' not installed where the scenario is", () => {
   const dir = mkdtempSync(join(tmpdir(), 'mmrace-scenario-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const body = "import { defineScenario } from 'mmrace';\nexport const scenario = defineScenario({});\n";
