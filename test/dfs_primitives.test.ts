@@ -113,7 +113,10 @@ describe('atomic granularity explores the windows inside the primitives', () => 
     "unserialized writers' lost sequence update: found only at atomic granularity, and it replays",
     async () => {
       // Coarse: each increment's load and store happen without a switch, so no update is lost.
-      const [coarse, atomic] = await Promise.all([run('unserialized', 'coarse'), run('unserialized', 'atomic')]);
+      const [coarse, atomic] = await Promise.all([
+        run('unserialized', 'coarse'),
+        run('unserialized', 'atomic'),
+      ]);
       expect(coarse).toMatchObject({ observed: 'reproduces', checkFailures: 0 });
       expect(atomic.checkFailures).toBeGreaterThan(0);
       expect(atomic.firstCheckFailure!.detail).toMatch(/^seq \d*[13579], lock free$/);

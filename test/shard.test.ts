@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { DfsStrategy } from '../src/cpu/strategies/dfs.js';
 import { balance, type Shard, shardBlock } from '../src/cpu/strategies/shard.js';
-import { json, mmrace } from './helpers/cli.js';
+import { json, mmrace, mmraceAsync } from './helpers/cli.js';
 import { driveRun } from './helpers/dfs_drive.js';
 
 const ID = 'oom-reaper-vs-exit-mmap-2017';
@@ -116,12 +116,19 @@ function row(args: string[], timeoutMs = 60_000): Row {
   return json<{ rows: Row[] }>(r).rows[0]!;
 }
 
-/** Runs each shard of `args` into a file; returns the files and their rows. */
-function shards(args: string[], count: number, name: string): { files: string[]; rows: Row[] } {
+/** Runs each shard of `args` into a file (one per core at a time); returns the files and their rows. */
+async function shards(
+  args: string[],
+  count: number,
+  name: string,
+): Promise<{ files: string[]; rows: Row[] }> {
   const files: string[] = [];
   const rows: Row[] = [];
-  for (let i = 1; i <= count; i++) {
-    const r = mmrace([...args, '--shard', `${i}/${count}`, '--json']);
+  const outs = await Promise.all(
+    Array.from({ length: count }, (_, k) => mmraceAsync([...args, '--shard', `${k + 1}/${count}`, '--json'])),
+  );
+  for (const [k, r] of outs.entries()) {
+    const i = k + 1;
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const file = join(dir, `${name}-${i}.json`);
@@ -149,8 +156,8 @@ describe('the 2017 scenario, v4.15 under DFS with bound 1: shards sum to the uns
   }, 60_000);
 
   // n = 2 is covered by the synthetic programs above (n = 1..5); the real scenario once, n = 3.
-  it.each([3])('%i shards', (count) => {
-    const { files, rows } = shards(['repro', ...dfs], count, `dfs${count}`);
+  it.each([3])('%i shards', async (count) => {
+    const { files, rows } = await shards(['repro', ...dfs], count, `dfs${count}`);
     const counts = rows.map((r) => r.explored);
     console.log(`v4.15 dfs bound 1: ${counts.join(' + ')} = ${whole()} (unsharded)`);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(whole());
@@ -171,9 +178,9 @@ describe('merge of a buggy random-strategy campaign: the unsharded hits and firs
     expect(once().hits).toBeGreaterThan(0);
   }, 60_000);
 
-  it('v4.14, 200 runs, 4 shards merged', () => {
+  it('v4.14, 200 runs, 4 shards merged', async () => {
     const whole = once();
-    const { files, rows } = shards(args, 4, 'random');
+    const { files, rows } = await shards(args, 4, 'random');
     expect(rows.map((r) => r.shard!.block)).toEqual([
       { first: 0, last: 49, seeds: { first: 7, last: 56 } },
       { first: 50, last: 99, seeds: { first: 57, last: 106 } },
@@ -197,10 +204,10 @@ describe('merge of a buggy random-strategy campaign: the unsharded hits and firs
     expect(later.firstHit!.seed).toBe(later.firstHit!.run + 7);
   }, 120_000);
 
-  it('PCT learns its step bound from run 0 when sharded: 3 shards merge to --shard 1/1', () => {
+  it('PCT learns its step bound from run 0 when sharded: 3 shards merge to --shard 1/1', async () => {
     const args = ['repro', ID, '--variant', 'v4.14', '--strategy', 'pct', '--runs', '45'];
     const whole = row([...args, '--shard', '1/1']);
-    const { files, rows } = shards(args, 3, 'pct');
+    const { files, rows } = await shards(args, 3, 'pct');
     expect(rows.map((r) => r.shard!.probeRuns)).toEqual([0, 1, 1]);
     const m = merged(files);
     expect(m).toMatchObject({

@@ -45,7 +45,11 @@ async function inChildSlot<T>(start: () => Promise<T>): Promise<T> {
 }
 
 /** `mmrace(...)` as a promise, for `it.concurrent` tests. */
-export function mmraceAsync(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<CliResult> {
+export function mmraceAsync(
+  args: string[],
+  timeoutMs = 60_000,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return inChildSlot(
     () =>
       new Promise<CliResult>((res) => {
@@ -57,8 +61,11 @@ export function mmraceAsync(args: string[], timeoutMs = 60_000, env: Record<stri
           maxBuffer: 64 << 20,
           env: { ...process.env, NO_COLOR: '1', ...env },
         };
-        const child = execFile(process.execPath, ['dist/src/cli/main.js', ...args], how, (_e, stdout, stderr) =>
-          res({ code: child.exitCode, stdout, stderr, ms: performance.now() - t0 }),
+        const child = execFile(
+          process.execPath,
+          ['dist/src/cli/main.js', ...args],
+          how,
+          (_e, stdout, stderr) => res({ code: child.exitCode, stdout, stderr, ms: performance.now() - t0 }),
         );
         child.stdin?.end();
       }),

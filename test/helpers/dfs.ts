@@ -70,7 +70,11 @@ export const dfsAsync = async (name: string, variant: string, extra: string[] = 
   exhausted(await rowAsync(dfsArgs(name, variant, extra)), `${name} ${variant} ${extra.join(' ')}`);
 
 /** `found`'s failing schedule, replayed 10 times: every run fails the same way. */
-export async function expectReplaysTenOfTen(fixturePath: string, variant: string, found: DfsRow): Promise<void> {
+export async function expectReplaysTenOfTen(
+  fixturePath: string,
+  variant: string,
+  found: DfsRow,
+): Promise<void> {
   const again = await rowAsync([
     'run',
     fixturePath,
