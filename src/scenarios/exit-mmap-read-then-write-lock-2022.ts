@@ -24,18 +24,13 @@
 //   single v6.1 runs, exit_mmap()'s mmap_write_lock() waited for the reaper's read lock in 3 of 6.
 //   v5.15-rc1 (D2; a matrix row, not a variant) free: 359/1000 (first at run 1); PCT: 0/2000 (depth 3 and 4: 0/400): under PCT
 //   the victim's and lmkd's polling for MMF_UNSTABLE spread the few decisive switches too thin.
-import { cpuCtx, point } from '../cpu/context.js';
+import { point } from '../cpu/context.js';
 import { test_bit } from '../kernel/bitops.js';
-import { EINVAL, ENOSYS, ESRCH } from '../kernel/errno.js';
 import { do_exit } from '../kernel/exit.js';
-import { mm_alloc, spawnTask } from '../kernel/fork.js';
-import { get_task_struct, put_task_struct, schedule_timeout_uninterruptible } from '../kernel/sched.js';
-import { process_mrelease } from '../mm/era_ops.js';
+import { schedule_timeout_uninterruptible } from '../kernel/sched.js';
 import { MM, MMF_OOM_SKIP, MMF_UNSTABLE } from '../mm/mm_types.js';
-import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
-import { mem } from '../shm/arena.js';
-import { defineStatics } from '../shm/statics.js';
-import { populateAnon } from './populate.js';
+import { oom_reaper } from '../mm/oom_kill.js';
+import { lmkdMrelease } from './lmkd_mrelease.js';
 import { defineScenario } from './scenario.js';
 import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
@@ -50,10 +45,7 @@ const VMAS = [0x08000000, 0x08400000, 0x40000000, 0x40400000];
  */
 const MAX_WAIT_JIFFIES = 2000;
 
-const ST = defineStatics('exit_mmap_read_then_write_2022', ['ret', 'done', 'einval_ok']);
-type Field = 'ret' | 'done' | 'einval_ok';
-const at = (f: Field): number => ST.base() + ST.layout[f];
-const EINVAL_RACE = ['v5.15-rc1'];
+const LMKD = lmkdMrelease('exit_mmap_read_then_write_2022');
 
 const flag = (mm: number, nr: number): boolean => test_bit(nr, mm + MM.flags);
 
@@ -124,38 +116,16 @@ export const scenario = defineScenario({
         // lmkd's pressure monitor fires late: the reaper is already at work.
         waitForReaper(g.mm!);
         point('read_then_write:mrelease');
-        Atomics.store(mem.i32, at('ret'), process_mrelease(g.victim!, 0));
-        Atomics.store(mem.i32, at('done'), 1);
-        put_task_struct(g.victim!); // close(pidfd)
+        LMKD.mrelease(g.victim!);
       },
     },
   ],
   setupOnce: true,
   setup(g, variant) {
-    for (const f of ['ret', 'done', 'einval_ok'] as const) Atomics.store(mem.i32, at(f), 0);
-    if (EINVAL_RACE.includes(variant.era)) Atomics.store(mem.i32, at('einval_ok'), 1);
-    const reaper = spawnTask('oom_reaper', { kthread: true });
-    oom_init(reaper);
-    const mm = mm_alloc();
-    const victim = spawnTask('victim', { mm });
-    const lmkd = spawnTask('lmkd');
-    cpuCtx.current = victim;
-    populateAnon(mm, VMAS, PAGES_PER_VMA);
-    cpuCtx.current = 0;
-    get_task_struct(victim); // lmkd's pidfd
-    oom_kill_process(victim);
-    Object.assign(g, { reaper, victim, lmkd, mm });
+    LMKD.setup(g, variant, VMAS, PAGES_PER_VMA);
   },
   checks: [
-    {
-      name: 'process_mrelease returned 0, -ESRCH (no mm left) or -ENOSYS (before v5.15)',
-      check: () => {
-        const ret = Atomics.load(mem.i32, at('ret'));
-        if (!Atomics.load(mem.i32, at('done'))) return 'process_mrelease did not return';
-        const ok = [0, -ESRCH, -ENOSYS, ...(Atomics.load(mem.i32, at('einval_ok')) ? [-EINVAL] : [])];
-        return ok.includes(ret) ? null : `process_mrelease returned ${ret}`;
-      },
-    },
+    LMKD.check,
     EVERY_PAGE_FREED,
     {
       name: 'the reaper gave up on nothing it could still reap',

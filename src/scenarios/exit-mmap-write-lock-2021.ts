@@ -17,16 +17,10 @@
 //   v5.15-rc1 (D2; a matrix row, not a variant) free: 487/1000 (first at run 12); PCT: 3/2000 (first at run 298): the window
 //   needs lmkd past its MMF_OOM_SKIP test before the reaper and the self-reap set it, and its read
 //   lock after the exit's barrier, which few priority orders give.
-import { cpuCtx, point } from '../cpu/context.js';
-import { EINVAL, ENOSYS, ESRCH } from '../kernel/errno.js';
+import { point } from '../cpu/context.js';
 import { do_exit } from '../kernel/exit.js';
-import { mm_alloc, spawnTask } from '../kernel/fork.js';
-import { get_task_struct, put_task_struct } from '../kernel/sched.js';
-import { process_mrelease } from '../mm/era_ops.js';
-import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
-import { mem } from '../shm/arena.js';
-import { defineStatics } from '../shm/statics.js';
-import { populateAnon } from './populate.js';
+import { oom_reaper } from '../mm/oom_kill.js';
+import { lmkdMrelease } from './lmkd_mrelease.js';
 import { defineScenario } from './scenario.js';
 import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
@@ -35,12 +29,7 @@ const PAGES_PER_VMA = 16;
 /** Anonymous mappings in different PMDs and PGD slots, each with its own PTE page. */
 const VMAS = [0x08000000, 0x08400000, 0x40000000];
 
-const ST = defineStatics('exit_mmap_write_lock_2021', ['ret', 'done', 'einval_ok']);
-type Field = 'ret' | 'done' | 'einval_ok';
-const at = (f: Field): number => ST.base() + ST.layout[f];
-
-/** v5.15-rc1's process_mrelease tests MMF_OOM_SKIP, then task_will_free_mem() tests it again: -EINVAL. */
-const EINVAL_RACE = ['v5.15-rc1'];
+const LMKD = lmkdMrelease('exit_mmap_write_lock_2021');
 
 export const scenario = defineScenario({
   id: 'exit-mmap-write-lock-2021',
@@ -92,40 +81,15 @@ export const scenario = defineScenario({
       task: 'lmkd',
       run: (g) => {
         point('write_lock_2021:mrelease');
-        Atomics.store(mem.i32, at('ret'), process_mrelease(g.victim!, 0));
-        Atomics.store(mem.i32, at('done'), 1);
-        put_task_struct(g.victim!); // close(pidfd)
+        LMKD.mrelease(g.victim!);
       },
     },
   ],
   setupOnce: true,
   setup(g, variant) {
-    for (const f of ['ret', 'done', 'einval_ok'] as const) Atomics.store(mem.i32, at(f), 0);
-    if (EINVAL_RACE.includes(variant.era)) Atomics.store(mem.i32, at('einval_ok'), 1);
-    const reaper = spawnTask('oom_reaper', { kthread: true });
-    oom_init(reaper);
-    const mm = mm_alloc();
-    const victim = spawnTask('victim', { mm });
-    const lmkd = spawnTask('lmkd');
-    cpuCtx.current = victim;
-    populateAnon(mm, VMAS, PAGES_PER_VMA);
-    cpuCtx.current = 0;
-    get_task_struct(victim); // lmkd's pidfd
-    oom_kill_process(victim); // SIGKILL, mark_oom_victim(), the era's wake_oom_reaper()
-    Object.assign(g, { reaper, victim, lmkd, mm });
+    LMKD.setup(g, variant, VMAS, PAGES_PER_VMA);
   },
-  checks: [
-    {
-      name: 'process_mrelease returned 0, -ESRCH (no mm left) or -ENOSYS (before v5.15)',
-      check: () => {
-        const ret = Atomics.load(mem.i32, at('ret'));
-        if (!Atomics.load(mem.i32, at('done'))) return 'process_mrelease did not return';
-        const ok = [0, -ESRCH, -ENOSYS, ...(Atomics.load(mem.i32, at('einval_ok')) ? [-EINVAL] : [])];
-        return ok.includes(ret) ? null : `process_mrelease returned ${ret}`;
-      },
-    },
-    EVERY_PAGE_FREED,
-  ],
+  checks: [LMKD.check, EVERY_PAGE_FREED],
   jitter: {
     windows: [
       'write_lock_2021:exit',
