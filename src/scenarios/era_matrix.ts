@@ -1,6 +1,7 @@
 // The era matrix: one scenario's program run against several era profiles (every one, or a list),
 // each era graded against what the scenario expects there (Scenario.expectFailIn).
-import { ERAS, type EraProfile } from '../eras/index.js';
+import { parseConfigName, withConfig } from '../eras/config.js';
+import { ERAS, type EraProfile, eraByName } from '../eras/index.js';
 import type { Scenario, Variant, Verdict } from './scenario.js';
 import { suggestSimilar } from './suggest.js';
 
@@ -18,6 +19,18 @@ export function compareReleases(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/**
+ * The era profile scenario `s` runs as `name`: the era with the scenario's .config patch (its
+ * `config`), under the options the name itself sets ('v4.15+PPC_BOOK3S_64=n' keeps that one).
+ */
+export function scenarioEra(s: Scenario, name: string): EraProfile | undefined {
+  const era = eraByName(name);
+  if (!era || !s.config) return era;
+  const own = parseConfigName(name)?.patch ?? {};
+  const patch = Object.fromEntries(Object.entries(s.config).filter(([k]) => !(k in own)));
+  return Object.keys(patch).length ? withConfig(era, patch) : era;
 }
 
 /** Every era profile (ERAS) in release order; profiles of one release keep ERAS' order. */

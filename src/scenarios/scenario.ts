@@ -1,6 +1,7 @@
 // What a scenario is: a real bug report turned into CPUs' programs, a setup, variants with
 // expected verdicts and final checks. Built-in scenarios and users' scenario files share this shape.
 import type { JitterConfig } from '../cpu/jitter.js';
+import type { KernelConfig } from '../eras/config.js';
 import { type ScenarioInput, validateScenario } from './scenario_schema.js';
 
 export { ScenarioError, type ScenarioInput } from './scenario_schema.js';
@@ -66,6 +67,11 @@ export interface Scenario {
    * (`{ name: 'v4.14', era: 'v4.14' }`) must agree with it.
    */
   readonly expectFailIn?: readonly string[];
+  /**
+   * The .config options every era runs this scenario with (its variants and its era matrix), on
+   * top of the era's own; a variant's era name may still override one ('v4.15+PPC_BOOK3S_64=n').
+   */
+  readonly config?: Partial<KernelConfig>;
   /**
    * Left out, any failing run counts as the bug. Given, a run counts only when it shows an expected
    * symptom; one failing in no listed way is `unexpected` and fails the verdict.
