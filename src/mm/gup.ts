@@ -28,6 +28,7 @@ import { pgtableArch } from './pgtable_arch.js';
 // --trace: function slices (cpu/trace_buffer.ts)
 const T = {
   __access_remote_vm: traceFn('__access_remote_vm'),
+  follow_page_mask: traceFn('follow_page_mask'),
 };
 
 /** follow_page_mask()'s out parameter: pages beyond the one returned that it also covers. */
@@ -94,11 +95,16 @@ export function follow_page_mask(
   ctx: FollowPageContext,
   afterPmd?: () => void,
 ): number {
-  ctx.page_mask = 0;
-  const mm = kread(vma + VMA.vm_mm);
-  const pgdval = kread(pgd_offset(mm, address));
-  if (!pgd_present(pgdval)) return 0;
-  return follow_pmd_mask(vma, address, pgdval, ctx, afterPmd);
+  traceBegin(T.follow_page_mask);
+  try {
+    ctx.page_mask = 0;
+    const mm = kread(vma + VMA.vm_mm);
+    const pgdval = kread(pgd_offset(mm, address));
+    if (!pgd_present(pgdval)) return 0;
+    return follow_pmd_mask(vma, address, pgdval, ctx, afterPmd);
+  } finally {
+    traceEnd(T.follow_page_mask);
+  }
 }
 
 // include/linux/mm.h follow_page(), v4.15: follow_page_mask() without the mask.

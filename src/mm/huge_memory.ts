@@ -6,6 +6,7 @@
 // huge PMD is a BUG here), the page table deposited for a later split (pgtable_trans_huge_deposit:
 // so nr_ptes/pgtables_bytes do not count it), migration and DAX PMDs. Only VMAs with VM_HUGEPAGE
 // (MADV_HUGEPAGE, THP "madvise" mode) get huge pages, and only the C1 entry maps any.
+import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { spin_unlock } from '../kernel/locking/spinlock.js';
 import { mem } from '../shm/arena.js';
 import { check_stable_address_space } from './era_ops.js';
@@ -33,6 +34,9 @@ export const HPAGE_PMD_SIZE = PMD_SIZE;
 const HPAGE_PMD_MASK = ~(HPAGE_PMD_SIZE - 1) >>> 0;
 /** include/linux/mm_types.h VM_FAULT_FALLBACK: no huge page here, map small pages instead. */
 export const VM_FAULT_FALLBACK = 0x0800;
+
+// --trace: function slices (cpu/trace_buffer.ts)
+const T = { zap_huge_pmd: traceFn('zap_huge_pmd') };
 
 /** include/linux/page-flags.h PG_head: the first page of a compound page. */
 export const PG_head = 1 << 3;
@@ -91,16 +95,21 @@ function __pmd_trans_huge_lock(pmdp: number, vma: number): number {
 // mm/huge_memory.c zap_huge_pmd(), v4.15 (anonymous pages): clear the huge PMD under the PMD lock,
 // unmap the page and hand it to the gather. 0 when the PMD was no longer huge.
 export function zap_huge_pmd(tlb: MmuGather, vma: number, pmdp: number, _addr: number): number {
-  const ptl = __pmd_trans_huge_lock(pmdp, vma);
-  if (!ptl) return 0;
-  const orig_pmd = kxchg(pmdp, 0); // pmdp_huge_get_and_clear_full()
-  const page = entry_page(orig_pmd);
-  page_remove_rmap(page); // page_remove_rmap(page, true): the compound mapcount
-  add_mm_counter(tlb.mm, MM_ANONPAGES, -HPAGE_PMD_NR); // zap_deposited_table(): none deposited
-  spin_unlock(ptl);
-  // tlb_remove_page_size(tlb, page, HPAGE_PMD_SIZE)
-  if (__tlb_remove_page(tlb, page)) tlb_flush_mmu(tlb);
-  return 1;
+  traceBegin(T.zap_huge_pmd);
+  try {
+    const ptl = __pmd_trans_huge_lock(pmdp, vma);
+    if (!ptl) return 0;
+    const orig_pmd = kxchg(pmdp, 0); // pmdp_huge_get_and_clear_full()
+    const page = entry_page(orig_pmd);
+    page_remove_rmap(page); // page_remove_rmap(page, true): the compound mapcount
+    add_mm_counter(tlb.mm, MM_ANONPAGES, -HPAGE_PMD_NR); // zap_deposited_table(): none deposited
+    spin_unlock(ptl);
+    // tlb_remove_page_size(tlb, page, HPAGE_PMD_SIZE)
+    if (__tlb_remove_page(tlb, page)) tlb_flush_mmu(tlb);
+    return 1;
+  } finally {
+    traceEnd(T.zap_huge_pmd);
+  }
 }
 
 // mm/huge_memory.c follow_trans_huge_pmd(), v4.15 (FOLL_GET; the PMD lock held): the page with a

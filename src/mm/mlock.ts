@@ -6,6 +6,7 @@
 // a transparent huge page is stepped over whole.
 
 import { point } from '../cpu/context.js';
+import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { type FollowPageContext, follow_page_mask } from './gup.js';
 import { HPAGE_PMD_NR, PageTransHuge } from './huge_memory.js';
 import { kread, kwrite } from './kasan.js';
@@ -16,6 +17,9 @@ import { vma_end, vma_start } from './vma_list.js';
 /** include/linux/mm.h VM_LOCKED_CLEAR_MASK, v4.14 */
 export const VM_LOCKED_CLEAR_MASK = ~(VM_LOCKED | VM_LOCKONFAULT);
 
+// --trace: function slices (cpu/trace_buffer.ts)
+const T = { munlock_vma_pages_range: traceFn('munlock_vma_pages_range') };
+
 // Past follow_pmd_mask()'s pmd_none()/pmd_present() tests, before its pmd_trans_huge() load: where
 // the C1 reaper clears a huge PMD under the walker (gup.ts).
 const munlockPmdPoint = (): void => point('munlock:pmd');
@@ -24,17 +28,22 @@ const munlockPmdPoint = (): void => point('munlock:pmd');
 // cleared first, then each page of the range is looked up and released. A huge page is one step
 // (munlock_vma_page() returns its page mask); an address without a page is one small page.
 export function munlock_vma_pages_range(vma: number, start: number, end: number): void {
-  kwrite(vma + VMA.vm_flags, kread(vma + VMA.vm_flags) & VM_LOCKED_CLEAR_MASK);
-  point('munlock_vma_pages_range');
-  const ctx: FollowPageContext = { page_mask: 0 };
-  while (start < end) {
-    const page = follow_page_mask(vma, start, ctx, munlockPmdPoint);
-    let page_mask = 0;
-    if (page) {
-      if (PageTransHuge(page)) page_mask = HPAGE_PMD_NR - 1; // munlock_vma_page()
-      put_page(page, 'munlock_vma_pages_range');
+  traceBegin(T.munlock_vma_pages_range);
+  try {
+    kwrite(vma + VMA.vm_flags, kread(vma + VMA.vm_flags) & VM_LOCKED_CLEAR_MASK);
+    point('munlock_vma_pages_range');
+    const ctx: FollowPageContext = { page_mask: 0 };
+    while (start < end) {
+      const page = follow_page_mask(vma, start, ctx, munlockPmdPoint);
+      let page_mask = 0;
+      if (page) {
+        if (PageTransHuge(page)) page_mask = HPAGE_PMD_NR - 1; // munlock_vma_page()
+        put_page(page, 'munlock_vma_pages_range');
+      }
+      start = (start + (1 + page_mask) * 4096) >>> 0;
     }
-    start = (start + (1 + page_mask) * 4096) >>> 0;
+  } finally {
+    traceEnd(T.munlock_vma_pages_range);
   }
 }
 

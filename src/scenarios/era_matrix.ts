@@ -67,7 +67,19 @@ export function listsEra(names: readonly string[], era: string): boolean {
 export function expectedOn(s: Scenario, variantName: string, era: string): Verdict {
   const declared = s.variants.find((v) => v.name === variantName && v.era === era);
   if (declared) return declared.expected;
+  if (undoesConfig(s, era)) return 'clean';
   return s.expectFailIn && listsEra(s.expectFailIn, era) ? 'reproduces' : 'clean';
+}
+
+/**
+ * Whether era name `era` turns an option of the scenario's `config` the other way: the scenario
+ * declares the options because its failure needs them, so without one it expects none.
+ */
+function undoesConfig(s: Scenario, era: string): boolean {
+  const own = parseConfigName(era)?.patch ?? {};
+  return Object.entries(own).some(
+    ([k, v]) => s.config && k in s.config && s.config[k as keyof typeof own] !== v,
+  );
 }
 
 /**

@@ -13,15 +13,12 @@ import { cpuCtx } from '../cpu/context.js';
 import { do_exit } from '../kernel/exit.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
-import { populateAnon, populateLockedThp } from './populate.js';
+import { populateLockedThp } from './populate.js';
 import { defineScenario } from './scenario.js';
 import { EVERY_PAGE_FREED, RSS_ZERO_AT_MMDROP } from './teardown_checks.js';
 
 const SIGKILL = 9;
-/** A small heap the reaper frees first (the VMAs are walked in address order). */
-const HEAP = 0x08000000;
-const HEAP_PAGES = 8;
-/** The mlocked memory: one VMA of transparent huge pages, 2 MiB aligned. */
+/** The process's memory: one mlocked VMA of transparent huge pages, 2 MiB aligned. */
 const LOCKED = 0x40000000;
 const LOCKED_THPS = 4;
 
@@ -37,7 +34,7 @@ export const scenario = defineScenario({
   ],
   description:
     'CPU0 is the oom_reaper; CPU1 is the OOM victim exiting, its mmput() the last, so exit_mmap() ' +
-    'runs there. The victim has a small heap and a mlocked VMA of transparent huge pages. From ' +
+    "runs there. The victim's memory is a mlocked VMA of four transparent huge pages. From " +
     'v4.14 to v4.16 exit_mmap() first munlocks: munlock_vma_pages_range() clears VM_LOCKED (the flag ' +
     'is how munlock tells other lockers apart), then walks the VMA with follow_page_mask(). The ' +
     'reaper, holding mmap_sem for reading, skips only VMAs it sees VM_LOCKED: it now zaps this one, ' +
@@ -74,7 +71,6 @@ export const scenario = defineScenario({
     const mm = mm_alloc();
     const victim = spawnTask('victim', { mm });
     cpuCtx.current = victim;
-    populateAnon(mm, [HEAP], HEAP_PAGES);
     populateLockedThp(mm, LOCKED, LOCKED_THPS);
     // Memory ran out: the OOM killer picks the victim and queues it for the reaper.
     cpuCtx.current = 0;
@@ -93,6 +89,9 @@ export const scenario = defineScenario({
       'munlock:pmd': { probability: 0.8, yieldShare: 1, maxYieldUs: 100 },
     },
   },
+  // The victim's walk is do_exit > exit_mm > mmput > __mmput > exit_mmap > munlock_vma_pages_range
+  // > follow_page_mask: seven levels.
+  diagramDepth: 7,
   // 1 emulated second is 1 ms: the v5.18+ reaper's 2 s delay costs 2 ms a run.
   timeScale: 1000,
 });

@@ -69,7 +69,8 @@ export interface Scenario {
   readonly expectFailIn?: readonly string[];
   /**
    * The .config options every era runs this scenario with (its variants and its era matrix), on
-   * top of the era's own; a variant's era name may still override one ('v4.15+PPC_BOOK3S_64=n').
+   * top of the era's own, because its failure needs them; an era name may still turn one the other
+   * way ('v4.15+PPC_BOOK3S_64=n'), and is then expected clean whatever expectFailIn says.
    */
   readonly config?: Partial<KernelConfig>;
   /**
@@ -89,6 +90,11 @@ export interface Scenario {
   readonly setupOnce?: boolean;
   readonly checks: readonly FinalCheck[];
   readonly jitter: JitterConfig;
+  /**
+   * Traced function levels `mmrace explain` draws per CPU (default 4): more when a racing step is
+   * deep in a call chain (exit_mmap under do_exit). `--depth` overrides it.
+   */
+  readonly diagramDepth?: number;
   /** Emulated time runs this much faster than wall time (long kernel sleeps). Default 1. */
   readonly timeScale?: number;
 }

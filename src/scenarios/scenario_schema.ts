@@ -110,6 +110,7 @@ const schema = z
     setupOnce: z.boolean().optional(),
     checks: z.array(check).default([]),
     jitter: jitter.default(NO_JITTER as z.input<typeof jitter>),
+    diagramDepth: z.number().int().min(1).max(12).optional(),
     timeScale: z.number().positive().refine(Number.isFinite, { error: 'must be a finite number' }).optional(),
   })
   .superRefine((s, ctx) => {
@@ -221,6 +222,7 @@ const TOP_KEYS = [
   'setupOnce',
   'checks',
   'jitter',
+  'diagramDepth',
   'timeScale',
 ];
 
