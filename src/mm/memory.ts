@@ -675,13 +675,19 @@ export function handle_mm_fault(vma: number, address: number, flags: number): nu
     if (!pgd_present(kread(pgdp)) && __pmd_alloc(mm, pgdp)) return VM_FAULT_OOM;
     const pmdp = pmd_offset(kread(pgdp), address);
     point('handle_mm_fault');
-    if (pmd_none(kread(pmdp)) && transparent_hugepage_enabled(vma)) {
-      // create_huge_pmd(): anonymous VMAs only
-      const ret = vma_is_anonymous(vma) ? do_huge_pmd_anonymous_page(vma, pmdp, address) : VM_FAULT_FALLBACK;
-      if (!(ret & VM_FAULT_FALLBACK)) return ret;
+    const pmdval = kread(pmdp);
+    if (pmd_none(pmdval)) {
+      if (transparent_hugepage_enabled(vma)) {
+        // create_huge_pmd(): anonymous VMAs only
+        const ret = vma_is_anonymous(vma)
+          ? do_huge_pmd_anonymous_page(vma, pmdp, address)
+          : VM_FAULT_FALLBACK;
+        if (!(ret & VM_FAULT_FALLBACK)) return ret;
+      }
+    } else if (pmd_trans_huge(pmdval)) {
+      // A huge PMD is already writable and dirty: huge_pmd_set_accessed() would only mark it young.
+      return 0;
     }
-    // A huge PMD is already writable and dirty: huge_pmd_set_accessed() would only mark it young.
-    if (pmd_trans_huge(kread(pmdp))) return 0;
     return handle_pte_fault(vma, pmdp, u32(address), flags);
   } finally {
     traceEnd(T.handle_mm_fault);
