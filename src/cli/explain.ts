@@ -45,7 +45,11 @@ export function explainCommand(program: Command, done: (code: number) => void): 
     .option('--variant <name>', 'the variant to draw (default: the first expected to reproduce)')
     .option('--runs <n>', 'PCT runs to find a failing schedule (default 2000)', parseRuns)
     .option('--seed <s>', 'the PCT campaign seed (default 1)', parseSeed)
-    .option('--depth <d>', 'traced function levels drawn per CPU (default 3)', intIn(1, 12))
+    .option(
+      '--depth <d>',
+      "traced function levels drawn per CPU (default 4, or the scenario's diagramDepth)",
+      intIn(1, 12),
+    )
     .option('--json', 'print the explanation and the diagram as JSON')
     .action(async (id: string, o: ExplainOptions) => {
       const e = findScenario(id);
@@ -129,7 +133,7 @@ export async function explain(e: CatalogueEntry, o: ExplainOptions): Promise<Exp
     x.diagram = raceDiagram(traced.trace.snapshot, {
       cpuNames: s.cpus.map((c) => c.name),
       lockName: lockNamer(mem.arena),
-      ...(o.depth ? { maxDepth: o.depth } : {}),
+      ...((o.depth ?? s.diagramDepth) ? { maxDepth: o.depth ?? s.diagramDepth } : {}),
     });
   return x;
 }

@@ -4,6 +4,7 @@ import { type RcuFlavourOps, rcuFlavour } from '../kernel/rcu/flavour.js';
 import { utsname } from '../kernel/utsname.js';
 import { type MmEraOps, type MmfBits, mmEraOps, mmfBits } from '../mm/era_ops.js';
 import { type PgtableFreeOps, pgtableFreeOps } from '../mm/mmu_gather.js';
+import { PPC64_PGTABLE, pgtableArch, X86_PGTABLE } from '../mm/pgtable_arch.js';
 import { type VmaContainer, vmaContainer } from '../mm/vma_list.js';
 import { NO_PER_VMA_LOCK, type VmaLockOps, vmaLockOps } from '../mm/vma_lock.js';
 import type { KernelConfig } from './config.js';
@@ -48,5 +49,6 @@ export function applyEra(era: EraProfile): void {
   installRwsem(era.rwsem);
   Object.assign(rcuFlavour, era.rcu);
   Object.assign(pgtableFreeOps, era.pgtableFree(era.config));
+  Object.assign(pgtableArch, era.config.PPC_BOOK3S_64 ? PPC64_PGTABLE : X86_PGTABLE);
   utsname.release = era.release;
 }

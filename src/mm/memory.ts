@@ -3,13 +3,20 @@
 // copy_page_range is in dup_mmap.ts. Addresses are unsigned 32-bit numbers.
 import { point } from '../cpu/context.js';
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
-import { add_taint, dump_stack, TAINT_BAD_PAGE } from '../kernel/panic.js';
+import { add_taint, die, dump_stack, TAINT_BAD_PAGE } from '../kernel/panic.js';
 import { hex8, KERN_ALERT, KERN_ERR, printk } from '../kernel/printk.js';
 import { get_current } from '../kernel/sched.js';
 import { task_comm } from '../kernel/task_struct.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { check_stable_address_space } from './era_ops.js';
+import {
+  do_huge_pmd_anonymous_page,
+  HPAGE_PMD_SIZE,
+  transparent_hugepage_enabled,
+  VM_FAULT_FALLBACK,
+  zap_huge_pmd,
+} from './huge_memory.js';
 import { kread, kwrite, kxchg } from './kasan.js';
 import {
   MM,
@@ -58,6 +65,7 @@ import {
   pgd_present,
   pmd_none,
   pmd_offset,
+  pmd_trans_huge,
   pte_alloc,
   pte_mkdirty,
   pte_mkwrite,
@@ -269,13 +277,25 @@ function zap_pte_range(tlb: MmuGather, vma: number, pmdp: number, addr: number, 
   }
 }
 
-// mm/memory.c zap_pmd_range(), v4.14 (p4d and pud are folded on i386 PAE)
+// include/asm-generic/pgtable.h pmd_none_or_trans_huge_or_clear_bad(), v4.15: a huge PMD (or one
+// a concurrent zap just cleared) is not walked as a PTE page.
+function pmd_none_or_trans_huge_or_clear_bad(pmdp: number): boolean {
+  return pmd_trans_huge(kread(pmdp)) || pmd_none_or_clear_bad(pmdp);
+}
+
+// mm/memory.c zap_pmd_range(), v4.15 (p4d and pud are folded on i386 PAE): a huge PMD covering
+// the whole step goes with zap_huge_pmd(); splitting one for a partial zap is not modelled.
 function zap_pmd_range(tlb: MmuGather, vma: number, pgdval: number, addr: number, end: number): number {
   let pmdp = pmd_offset(pgdval, addr);
   let next: number;
   do {
     next = pmd_addr_end(addr, end);
-    if (!pmd_none_or_clear_bad(pmdp)) next = zap_pte_range(tlb, vma, pmdp, addr, next);
+    if (pmd_trans_huge(kread(pmdp))) {
+      if (u32(next - addr) !== HPAGE_PMD_SIZE)
+        die('kernel BUG at mm/huge_memory.c:__split_huge_pmd (not modelled)!');
+      zap_huge_pmd(tlb, vma, pmdp, addr);
+    }
+    if (!pmd_none_or_trans_huge_or_clear_bad(pmdp)) next = zap_pte_range(tlb, vma, pmdp, addr, next);
     point('zap_pmd_range');
   } while ((pmdp++, (addr = next)) !== end);
   return addr;
@@ -645,7 +665,8 @@ function handle_pte_fault(vma: number, pmdp: number, address: number, flags: num
   return 0;
 }
 
-// mm/memory.c __handle_mm_fault(), v4.14
+// mm/memory.c __handle_mm_fault(), v4.14; with v4.15's create_huge_pmd() for an empty PMD of a
+// VM_HUGEPAGE VMA (huge_memory.ts)
 export function handle_mm_fault(vma: number, address: number, flags: number): number {
   traceBegin(T.handle_mm_fault);
   try {
@@ -654,6 +675,19 @@ export function handle_mm_fault(vma: number, address: number, flags: number): nu
     if (!pgd_present(kread(pgdp)) && __pmd_alloc(mm, pgdp)) return VM_FAULT_OOM;
     const pmdp = pmd_offset(kread(pgdp), address);
     point('handle_mm_fault');
+    const pmdval = kread(pmdp);
+    if (pmd_none(pmdval)) {
+      if (transparent_hugepage_enabled(vma)) {
+        // create_huge_pmd(): anonymous VMAs only
+        const ret = vma_is_anonymous(vma)
+          ? do_huge_pmd_anonymous_page(vma, pmdp, address)
+          : VM_FAULT_FALLBACK;
+        if (!(ret & VM_FAULT_FALLBACK)) return ret;
+      }
+    } else if (pmd_trans_huge(pmdval)) {
+      // A huge PMD is already writable and dirty: huge_pmd_set_accessed() would only mark it young.
+      return 0;
+    }
     return handle_pte_fault(vma, pmdp, u32(address), flags);
   } finally {
     traceEnd(T.handle_mm_fault);

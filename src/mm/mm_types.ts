@@ -89,6 +89,7 @@ export const VM_NORESERVE = 0x00200000;
 export const VM_HUGETLB = 0x00400000;
 export const VM_SOFTDIRTY = 0x08000000;
 export const VM_MIXEDMAP = 0x10000000;
+export const VM_HUGEPAGE = 0x20000000; // MADV_HUGEPAGE
 
 /** include/linux/limits.h ULONG_MAX of the 32-bit kernel emulated here (addresses are u32). */
 export const ULONG_MAX = 0xffffffff;

@@ -36,6 +36,8 @@ export const _PAGE_RW = 0x002;
 export const _PAGE_USER = 0x004;
 export const _PAGE_ACCESSED = 0x020;
 export const _PAGE_DIRTY = 0x040;
+/** A PMD that maps a 2 MiB page itself (a transparent huge page), not a PTE page. */
+export const _PAGE_PSE = 0x080;
 export const _PAGE_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
 
 export const pgd_index = (addr: number): number => (addr >>> PGDIR_SHIFT) & (PTRS_PER_PGD - 1);
@@ -48,6 +50,8 @@ export const pte_pfn = (pte: number): number => pte >>> PAGE_SHIFT;
 export const pmd_none = (pmd: number): boolean => pmd === 0;
 export const pmd_present = (pmd: number): boolean => (pmd & _PAGE_PRESENT) !== 0;
 export const pgd_none = (pgd: number): boolean => pgd === 0;
+/** arch/x86/include/asm/pgtable.h pmd_trans_huge(): a present huge PMD (no devmap here). */
+export const pmd_trans_huge = (pmd: number): boolean => (pmd & _PAGE_PSE) !== 0;
 export const pgd_present = (pgd: number): boolean => (pgd & _PAGE_PRESENT) !== 0;
 
 export const pte_write = (pte: number): boolean => (pte & _PAGE_RW) !== 0;
@@ -102,6 +106,14 @@ export function pte_offset_map(pmdval: number, addr: number): number {
 // include/linux/mm.h pte_lockptr(): the PTE page's own lock (USE_SPLIT_PTE_PTLOCKS)
 export function pte_lockptr(pmdval: number): number {
   return entry_page(pmdval) + PAGE.ptl;
+}
+
+// include/linux/mm.h pmd_lockptr()/pmd_lock(): the lock a PMD entry changes under. Here it is
+// mm->page_table_lock, as in __pte_alloc() below (the kernel's x86 PAE splits it per PMD page).
+export function pmd_lock(mm: number): number {
+  const ptl = mm + MM.page_table_lock;
+  spin_lock(ptl);
+  return ptl;
 }
 
 /** pte_offset_map_lock(mm, pmd, addr, &ptl): `ptl` comes back in `out`. */

@@ -14,9 +14,9 @@ import { DfsStrategy } from '../cpu/strategies/dfs.js';
 import { makeStrategy, type StrategyConfig } from '../cpu/strategies/index.js';
 import type { Shard } from '../cpu/strategies/shard.js';
 import type { Strategy } from '../cpu/strategy.js';
-import { eraByName } from '../eras/index.js';
 import { deadlock_report } from '../kernel/deadlock_report.js';
 import { lockdepLazySites } from '../kernel/locking/lockdep_state.js';
+import { scenarioEra } from './era_matrix.js';
 import { gradingObserver } from './grading.js';
 import { DEFAULT_PAGES, machineRegions } from './kernel_image.js';
 import { recordObserver } from './record_observer.js';
@@ -131,7 +131,7 @@ export async function runVariant(
   opts: CampaignOptions,
   moduleUrl = scenarioUrl(s),
 ): Promise<VariantResult> {
-  const era = eraByName(variant.era);
+  const era = scenarioEra(s, variant.era);
   if (!era) throw new Error(`scenario ${s.id}: variant ${variant.name} names unknown era '${variant.era}'`);
   const mode = opts.mode ?? 'free';
   if ((opts.record ?? 0) > 0 && mode !== 'free')

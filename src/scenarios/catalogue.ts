@@ -10,6 +10,7 @@ import { scenario as exitMmapWriteLock2021 } from './exit-mmap-write-lock-2021.j
 import { machineRegions } from './kernel_image.js';
 import { describeLoadError, mmraceNotFound } from './load_error.js';
 import { compileTs, TsBuildError } from './load_ts.js';
+import { scenario as munlockVsReaper2018 } from './munlock-vs-oom-reaper-2018.js';
 import { scenario as exitAioLiveness } from './oom-reaper-exit-aio-liveness-2017.js';
 import { scenario as doubleEnqueue2019 } from './oom-reaper-list-double-enqueue-2019.js';
 import { scenario as populateAfterReap } from './oom-reaper-populate-after-reap-2017.js';
@@ -40,6 +41,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
   mreleaseDanglingMmap,
   populateAfterReap,
   zapSamePtes,
+  munlockVsReaper2018,
   exitMmapWriteLock2021,
   exitMmapReadThenWrite2022,
   exitAioLiveness,

@@ -2,11 +2,12 @@
 // return the per-run program of one CPU.
 import { cpuCtx } from '../cpu/context.js';
 import type { CpuProgram } from '../cpu/cpu_loop.js';
-import { applyEra, eraByName } from '../eras/index.js';
+import { applyEra } from '../eras/index.js';
 import { rcu_barrier, rcuCallbacksPending } from '../kernel/rcu/callbacks.js';
 import { TASK } from '../kernel/task_struct.js';
 import { switchToIdle } from '../kernel/task_switch.js';
 import { mem } from '../shm/arena.js';
+import { scenarioEra } from './era_matrix.js';
 import { readGlobals } from './kernel_image.js';
 import type { Scenario } from './scenario.js';
 import { validateScenario } from './scenario_schema.js';
@@ -51,7 +52,7 @@ function scenarioExport(mod: Record<string, unknown>): unknown {
 export async function prepareCpu(args: unknown, cpu: number): Promise<CpuProgram> {
   const { scenarioUrl, era } = args as ScenarioEntryArgs;
   const s = await loadScenario(scenarioUrl);
-  const profile = eraByName(era);
+  const profile = scenarioEra(s, era);
   if (!profile) throw new Error(`unknown era '${era}'`);
   applyEra(profile);
   const me = s.cpus[cpu];

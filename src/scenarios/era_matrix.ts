@@ -1,6 +1,7 @@
 // The era matrix: one scenario's program run against several era profiles (every one, or a list),
 // each era graded against what the scenario expects there (Scenario.expectFailIn).
-import { ERAS, type EraProfile } from '../eras/index.js';
+import { parseConfigName, withConfig } from '../eras/config.js';
+import { ERAS, type EraProfile, eraByName } from '../eras/index.js';
 import type { Scenario, Variant, Verdict } from './scenario.js';
 import { suggestSimilar } from './suggest.js';
 
@@ -18,6 +19,18 @@ export function compareReleases(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/**
+ * The era profile scenario `s` runs as `name`: the era with the scenario's .config patch (its
+ * `config`), under the options the name itself sets ('v4.15+PPC_BOOK3S_64=n' keeps that one).
+ */
+export function scenarioEra(s: Scenario, name: string): EraProfile | undefined {
+  const era = eraByName(name);
+  if (!era || !s.config) return era;
+  const own = parseConfigName(name)?.patch ?? {};
+  const patch = Object.fromEntries(Object.entries(s.config).filter(([k]) => !(k in own)));
+  return Object.keys(patch).length ? withConfig(era, patch) : era;
 }
 
 /** Every era profile (ERAS) in release order; profiles of one release keep ERAS' order. */
@@ -54,7 +67,19 @@ export function listsEra(names: readonly string[], era: string): boolean {
 export function expectedOn(s: Scenario, variantName: string, era: string): Verdict {
   const declared = s.variants.find((v) => v.name === variantName && v.era === era);
   if (declared) return declared.expected;
+  if (undoesConfig(s, era)) return 'clean';
   return s.expectFailIn && listsEra(s.expectFailIn, era) ? 'reproduces' : 'clean';
+}
+
+/**
+ * Whether era name `era` turns an option of the scenario's `config` the other way: the scenario
+ * declares the options because its failure needs them, so without one it expects none.
+ */
+function undoesConfig(s: Scenario, era: string): boolean {
+  const own = parseConfigName(era)?.patch ?? {};
+  return Object.entries(own).some(
+    ([k, v]) => s.config && k in s.config && s.config[k as keyof typeof own] !== v,
+  );
 }
 
 /**

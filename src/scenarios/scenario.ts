@@ -1,6 +1,7 @@
 // What a scenario is: a real bug report turned into CPUs' programs, a setup, variants with
 // expected verdicts and final checks. Built-in scenarios and users' scenario files share this shape.
 import type { JitterConfig } from '../cpu/jitter.js';
+import type { KernelConfig } from '../eras/config.js';
 import { type ScenarioInput, validateScenario } from './scenario_schema.js';
 
 export { ScenarioError, type ScenarioInput } from './scenario_schema.js';
@@ -67,6 +68,12 @@ export interface Scenario {
    */
   readonly expectFailIn?: readonly string[];
   /**
+   * The .config options every era runs this scenario with (its variants and its era matrix), on
+   * top of the era's own, because its failure needs them; an era name may still turn one the other
+   * way ('v4.15+PPC_BOOK3S_64=n'), and is then expected clean whatever expectFailIn says.
+   */
+  readonly config?: Partial<KernelConfig>;
+  /**
    * Left out, any failing run counts as the bug. Given, a run counts only when it shows an expected
    * symptom; one failing in no listed way is `unexpected` and fails the verdict.
    */
@@ -83,6 +90,11 @@ export interface Scenario {
   readonly setupOnce?: boolean;
   readonly checks: readonly FinalCheck[];
   readonly jitter: JitterConfig;
+  /**
+   * Traced function levels `mmrace explain` draws per CPU (default 4): more when a racing step is
+   * deep in a call chain (exit_mmap under do_exit). `--depth` overrides it.
+   */
+  readonly diagramDepth?: number;
   /** Emulated time runs this much faster than wall time (long kernel sleeps). Default 1. */
   readonly timeScale?: number;
 }

@@ -79,6 +79,9 @@ const cpu = z.strictObject({
 
 const check = z.strictObject({ name, check: fn });
 
+/** A .config patch (eras/config.ts): the options the emulator knows, each y or n. */
+const config = z.strictObject({ PARAVIRT: z.boolean(), PPC_BOOK3S_64: z.boolean() }).partial();
+
 const symptoms = z.strictObject({
   expected: z.array(name).min(1, { error: 'no expected symptom: give at least one' }),
   acceptable: z.array(name).optional(),
@@ -101,11 +104,13 @@ const schema = z
       .max(MAX_CPUS, { error: (iss) => `${size(iss.input)} CPUs; the machine has at most ${MAX_CPUS}` }),
     variants: z.array(variant).min(1, { error: 'no variants: give at least one' }),
     expectFailIn: z.array(eraName).optional(),
+    config: config.optional(),
     symptoms: symptoms.optional(),
     setup: fn,
     setupOnce: z.boolean().optional(),
     checks: z.array(check).default([]),
     jitter: jitter.default(NO_JITTER as z.input<typeof jitter>),
+    diagramDepth: z.number().int().min(1).max(12).optional(),
     timeScale: z.number().positive().refine(Number.isFinite, { error: 'must be a finite number' }).optional(),
   })
   .superRefine((s, ctx) => {
@@ -211,11 +216,13 @@ const TOP_KEYS = [
   'cpus',
   'variants',
   'expectFailIn',
+  'config',
   'symptoms',
   'setup',
   'setupOnce',
   'checks',
   'jitter',
+  'diagramDepth',
   'timeScale',
 ];
 
