@@ -45,3 +45,41 @@ export function progressBar(): Progress {
     stop,
   };
 }
+
+/** A bar over an experiment's samples, `label` naming the one that runs now (`mmrace bench`). */
+export interface StepProgress {
+  update(done: number, total: number, label: string): void;
+  stop(): void;
+}
+
+/** `mmrace bench`'s bar: only when both stdout and stderr are terminals (the tables go to stdout). */
+export function wantsStepProgress(json: boolean | undefined): boolean {
+  return wantsProgress(json) && process.stdout.isTTY === true;
+}
+
+export function stepBar(title: string): StepProgress {
+  let bar: SingleBar | null = null;
+  return {
+    update(done, total, label) {
+      if (!bar) {
+        bar = new SingleBar({
+          stream: process.stderr,
+          format: `${title} [{bar}] {value}/{total} samples, {eta_formatted} left: {label}`,
+          barsize: 24,
+          hideCursor: true,
+          clearOnComplete: true,
+          etaBuffer: 20,
+          fps: 5,
+        });
+        bar.start(total, done, { label });
+      } else {
+        bar.setTotal(total);
+        bar.update(done, { label });
+      }
+    },
+    stop() {
+      bar?.stop();
+      bar = null;
+    },
+  };
+}
