@@ -59,22 +59,29 @@ export function wantsStepProgress(json: boolean | undefined): boolean {
 
 export function stepBar(title: string): StepProgress {
   let bar: SingleBar | null = null;
+  const t0 = performance.now();
+  // Time left from the samples done so far ('?' before the first: cli-progress's own ETA shows
+  // garbage then).
+  const left = (done: number, total: number) => {
+    if (done === 0) return '?';
+    const s = (((performance.now() - t0) / done) * (total - done)) / 1000;
+    return s < 60 ? `${Math.ceil(s)} s` : `${Math.ceil(s / 60)} min`;
+  };
   return {
     update(done, total, label) {
       if (!bar) {
         bar = new SingleBar({
           stream: process.stderr,
-          format: `${title} [{bar}] {value}/{total} samples, {eta_formatted} left: {label}`,
+          format: `${title} [{bar}] {value}/{total} samples, {left} left: {label}`,
           barsize: 24,
           hideCursor: true,
           clearOnComplete: true,
-          etaBuffer: 20,
           fps: 5,
         });
-        bar.start(total, done, { label });
+        bar.start(total, done, { label, left: left(done, total) });
       } else {
         bar.setTotal(total);
-        bar.update(done, { label });
+        bar.update(done, { label, left: left(done, total) });
       }
     },
     stop() {

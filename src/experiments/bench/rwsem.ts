@@ -380,6 +380,10 @@ const PUBLISHED_SEQCOUNT: Record<number, string> = {
   2: '> 1.5x (this host in C: 1.76x, JS 1.94x)',
 };
 const KERNEL_RWSEM_2 = 0.57;
+/** Scaling samples are run again (at most this many times) until their CPUs ran on cores at once... */
+const SCALING_ATTEMPTS = 3;
+/** ...for this share of the time at least (cores used >= CONCURRENT x CPUs). */
+const CONCURRENT = 0.8;
 const SEQCOUNT_2_MIN = 1.5;
 
 // --- the experiment -------------------------------------------------------------------------
@@ -487,21 +491,31 @@ async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
     for (const n of round % 2 ? [...scalingCpus].reverse() : scalingCpus)
       for (const k of scalingKinds) {
         step(`round ${round + 1}: ${k.series}, ${n} CPU${n > 1 ? 's' : ''}`);
-        const r = await runOnce(
-          machine,
-          {
-            program: k.program,
-            era: scalingEra,
-            writers: roles(n, 0),
-            holdUs: 0,
-            spin: false,
-            handoff: null,
-          },
-          ctx.durationMs,
-        );
+        // The shape needs the CPUs on cores at once: on a loaded host a sample whose CPUs mostly
+        // waited for a core is run again (up to SCALING_ATTEMPTS), and the most concurrent kept.
         const all = [...Array(n).keys()];
+        let best: { r: RunResult; share: ReturnType<typeof hostShare> } | null = null;
+        let attempts = 0;
+        while (attempts < (n <= hostCores ? SCALING_ATTEMPTS : 1)) {
+          attempts++;
+          const r = await runOnce(
+            machine,
+            {
+              program: k.program,
+              era: scalingEra,
+              writers: roles(n, 0),
+              holdUs: 0,
+              spin: false,
+              handoff: null,
+            },
+            ctx.durationMs,
+          );
+          const share = hostShare(r, all);
+          if (!best || (share.coresUsed ?? 0) > (best.share.coresUsed ?? 0)) best = { r, share };
+          if (share.coresUsed === null || share.coresUsed >= CONCURRENT * n) break;
+        }
+        const { r, share } = best!;
         const ops = rate(r, all);
-        const share = hostShare(r, all);
         samples.push({
           group: 'scaling',
           series: k.series,
@@ -515,6 +529,7 @@ async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
             coresUsed: share.coresUsed,
             cpuShare: share.cpuShare,
             retries: all.reduce((s, c) => s + r.res.field(c, F_RETRIES), 0),
+            attempts,
           },
         });
         done++;
@@ -652,6 +667,7 @@ function scalingReport(
       'rwsem readers: down_read + up_read, nothing inside: every section is two atomic adds on the one count word.',
       'seqcount readers: read_seqcount_begin, two loads, read_seqcount_retry: nothing shared is written.',
       "cores used: the CPUs' thread CPU time over the wall time (/proc/thread-self/stat, 10 ms ticks): n CPUs that each had a core all along use n.",
+      `A sample within the host's cores whose CPUs used less than ${CONCURRENT} x n cores is run again, up to ${SCALING_ATTEMPTS} times; the most concurrent attempt counts.`,
       load,
     ],
   });
@@ -672,26 +688,35 @@ function scalingReport(
   // The shapes at 2 CPUs, beside the published ones, and why not where they do not reappear.
   const rw = at2.get('rwsem readers (shared count)');
   const sq = at2.get('seqcount readers');
-  const why = (cores: number | null) =>
+  // Whether the two CPUs ran at once: else the ratio compares time slicing, not the lock.
+  const apart = (cores: number | null): string | null =>
     hostCores < 2
       ? `this host has ${hostCores} core: two CPUs can only take turns`
-      : cores !== null && cores < 1.6
-        ? `the host ran the two CPUs on ${fmt(cores, 2)} cores on average (${load}): they mostly took turns instead of running at once`
-        : `${load}`;
-  if (rw?.ratio !== null && rw?.ratio !== undefined)
+      : cores !== null && cores < CONCURRENT * 2
+        ? `not measured: the host ran the two CPUs on ${fmt(cores, 2)} cores on average (${load}), so they mostly took turns and the ratio compares time slicing, not the lock`
+        : null;
+  if (rw?.ratio !== null && rw?.ratio !== undefined) {
+    const no = apart(rw.cores);
     notes.push(
       `Shared-count rwsem readers, 2 CPUs vs 1: ${fmt(rw.ratio, 2)}x here; kernel ${KERNEL_RWSEM_2}x (Waiman Long): ` +
-        (rw.ratio < 1
-          ? `the anti-scaling reappears (the count word bounces between the cores; cores used ${fmt(rw.cores, 2)}).`
-          : `it does not reappear: ${why(rw.cores)}, so the count word seldom bounces.`),
+        (no
+          ? `${no}.`
+          : rw.ratio < 1
+            ? `the anti-scaling reappears (the count word bounces between the cores; cores used ${fmt(rw.cores, 2)}).`
+            : `it does not reappear although both CPUs ran (cores used ${fmt(rw.cores, 2)}; ${load}).`),
     );
-  if (sq?.ratio !== null && sq?.ratio !== undefined)
+  }
+  if (sq?.ratio !== null && sq?.ratio !== undefined) {
+    const no = apart(sq.cores);
     notes.push(
       `Seqcount readers, 2 CPUs vs 1: ${fmt(sq.ratio, 2)}x here; expected > ${SEQCOUNT_2_MIN}x: ` +
-        (sq.ratio > SEQCOUNT_2_MIN
-          ? `they scale (nothing shared is written; cores used ${fmt(sq.cores, 2)}).`
-          : `short of it: ${why(sq.cores)}.`),
+        (no
+          ? `${no}.`
+          : sq.ratio > SEQCOUNT_2_MIN
+            ? `they scale (nothing shared is written; cores used ${fmt(sq.cores, 2)}).`
+            : `short of it although both CPUs ran (cores used ${fmt(sq.cores, 2)}; ${load}).`),
     );
+  }
   if (cpus.some((n) => n > hostCores))
     notes.push(
       `At more CPUs than the host's ${hostCores} cores the CPUs take turns on the cores (oversubscribed): aggregate throughput there measures time slicing, not the lock.`,
