@@ -850,8 +850,8 @@ function mixReport(
     notes.push(
       `Handoff (v5.3+): writer wait max ${fmtNs(maxOf(values(on, 'writeWaitMaxNs')))} with it, ` +
         `${fmtNs(maxOf(values(off, 'writeWaitMaxNs')))} without; median writer p99 ${fmtNs(median(values(on, 'writeWaitP99Ns')))} ` +
-        `vs ${fmtNs(median(values(off, 'writeWaitP99Ns')))}. Without it nothing stops readers from stealing the lock ahead of a waiting writer; ` +
-        `with it a writer waits about RWSEM_WAIT_TIMEOUT (4 ms) at worst once it is first in the queue.`,
+        `vs ${fmtNs(median(values(off, 'writeWaitP99Ns')))}. In the kernel, without it nothing stops readers from stealing the lock ahead of a waiting writer, ` +
+        'and with it the first waiter gets the lock handed over after RWSEM_WAIT_TIMEOUT (4 ms); a maximum far above that here includes time the CPUs spent off a core (see cores used).',
     );
   const cores = median(values(mx, 'coresUsed'));
   if (cores !== null)
