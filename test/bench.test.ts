@@ -54,7 +54,7 @@ describe('mmrace bench', () => {
   });
 
   it('rwsem end to end: --json parses, --out writes CSV, JSON, SVG and HTML with the series and labels', async () => {
-    const cpus = over ? `1,2,${over}` : '1,2';
+    const cpus = [...new Set([1, 2, ...(over ? [over] : [])])].join(',');
     const r = await mmraceAlone(
       [
         'bench',

@@ -15,7 +15,8 @@
 //
 // Every sample is one campaign of one run on the shared machine. The CPUs meet at a start barrier
 // (bench_kit/cpu_results.ts), run until the main thread stops the run, and hand back their counts
-// and histograms through a SharedArrayBuffer of the sample's own.
+// and histograms through a SharedArrayBuffer of the sample's own. The tables, figures and findings
+// are bench_rwsem/report.ts's.
 import { loadavg } from 'node:os';
 import { cpuCtx } from '../../cpu/context.js';
 import { MAX_CPUS, runStopRequested } from '../../cpu/control.js';
@@ -36,10 +37,10 @@ import { kernelReset } from '../../scenarios/kernel_image.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { CpuResults, type Histogram, mergedHistogram, newWaitHistogram } from '../bench_kit/cpu_results.js';
-import { fmt, fmtNs, maxOf, median, minOf, parseChoices, parseIntList, values } from '../bench_kit/stats.js';
+import { parseChoices, parseIntList } from '../bench_kit/stats.js';
 import { threadCpuMs } from '../bench_kit/thread_cpu.js';
+import { CONCURRENT, mixReport, SCALING_ATTEMPTS, scalingReport } from '../bench_rwsem/report.js';
 import {
-  type Cell,
   type Experiment,
   type ExperimentContext,
   ExperimentInputError,
@@ -245,7 +246,7 @@ async function runOnce(machine: Machine, spec: RunSpec, durationMs: number): Pro
         applyEra(era);
         rwsem_spin_on_owner_enable(spec.spin);
         rwsem_handoff_enable(spec.handoff ?? null);
-        init_rwsem(semAddr());
+        init_rwsem(semAddr(), '&bench_rwsem');
         seqcount_init(seqAddr());
         const i32 = mem.i32;
         Atomics.store(i32, B.base() + B.layout.data, 0);
@@ -370,31 +371,24 @@ interface Opts {
   parts: Part[];
 }
 
-// Published figures (perf-anchors.md): reader throughput at n CPUs / 1 CPU.
-/** Waiman Long, down_read_trylock() rate, x86-64 after the patch: 1 thread 14,716; 2: 8,453; 4: 6,983. */
-const PUBLISHED_RWSEM: Record<number, string> = {
-  2: '0.57x (kernel, Waiman Long 2019; this host in C: 0.47x)',
-  4: '0.47x (kernel, Waiman Long 2019)',
-};
-const PUBLISHED_SEQCOUNT: Record<number, string> = {
-  2: '> 1.5x (this host in C: 1.76x, JS 1.94x)',
-};
-const KERNEL_RWSEM_2 = 0.57;
-/** Scaling samples are run again (at most this many times) until their CPUs ran on cores at once... */
-const SCALING_ATTEMPTS = 3;
-/** ...for this share of the time at least (cores used >= CONCURRENT x CPUs). */
-const CONCURRENT = 0.8;
-const SEQCOUNT_2_MIN = 1.5;
-
 // --- the experiment -------------------------------------------------------------------------
 
 async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
+  try {
+    return await measure(ctx);
+  } finally {
+    // Leave the machine's rwsem switches as the eras have them, and lock_stat off, whatever happened.
+    rwsem_spin_on_owner_enable(null);
+    rwsem_handoff_enable(null);
+    lock_stat_enable(false);
+  }
+}
+
+async function measure(ctx: ExperimentContext): Promise<ExperimentOutput> {
   const o = ctx.options as unknown as Opts;
   const { machine, hostCores } = ctx;
   const samples: Sample[] = [];
   const notes: string[] = [];
-  lock_stat_enable(ctx.lockStat);
-  if (ctx.lockStat) lockStatClear();
 
   // The lock configurations of the mixes: per era, spin x handoff (handoff only where it exists).
   interface Config {
@@ -484,6 +478,9 @@ async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
         warmMs,
       );
 
+  // lock_stat from here on: the warm-up's acquisitions are not the experiment's.
+  lock_stat_enable(ctx.lockStat);
+  if (ctx.lockStat) lockStatClear();
   const loadStart = loadavg()[0]!;
   for (let round = 0; round < ctx.rounds; round++) {
     // Scaling first in each round, CPU counts interleaved with the kinds and in the other order
@@ -597,11 +594,7 @@ async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
   }
   step('done');
   const loadEnd = loadavg()[0]!;
-  // Leave the machine's rwsem switches as the eras have them.
-  rwsem_spin_on_owner_enable(null);
-  rwsem_handoff_enable(null);
   const lockStat = ctx.lockStat ? lockStatText() : undefined;
-  lock_stat_enable(false);
 
   const tables: ResultTable[] = [];
   const figures: Figure[] = [];
@@ -614,250 +607,6 @@ async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
   if (ctx.lockStat)
     notes.push('lock_stat was on: every lock operation also kept its statistics, so the rates are lower.');
   return { samples, tables, figures, notes, ...(lockStat ? { lockStat } : {}) };
-}
-
-function scalingReport(
-  samples: Sample[],
-  cpus: number[],
-  era: string,
-  hostCores: number,
-  load: string,
-  tables: ResultTable[],
-  figures: Figure[],
-  notes: string[],
-): void {
-  const sc = samples.filter((s) => s.group === 'scaling');
-  const rows: Cell[][] = [];
-  const data: Figure['data'] = [];
-  const at2 = new Map<string, { ratio: number | null; cores: number | null }>();
-  const rounds = [...new Set(sc.map((s) => s.round))];
-  for (const series of [...new Set(sc.map((s) => s.series))]) {
-    for (const n of cpus) {
-      const at = sc.filter((s) => s.series === series && s.cpus === n);
-      // The ratio to 1 CPU within each round (the same load), then the median over the rounds.
-      const ratios = rounds.flatMap((r) => {
-        const one = sc.find((s) => s.series === series && s.cpus === 1 && s.round === r)?.metrics.opsPerSec;
-        const here = at.find((s) => s.round === r)?.metrics.opsPerSec;
-        return one && here !== null && here !== undefined ? [here / one] : [];
-      });
-      const ops = median(values(at, 'opsPerSec'));
-      const ratio = median(ratios);
-      const cores = median(values(at, 'coresUsed'));
-      if (n === 2) at2.set(series, { ratio, cores });
-      const published = series.startsWith('rwsem') ? PUBLISHED_RWSEM[n] : PUBLISHED_SEQCOUNT[n];
-      rows.push([
-        series,
-        n,
-        fmt(ops),
-        fmt(ops === null ? null : ops / n),
-        n === 1 ? '1' : `${fmt(ratio, 2)}x [${fmt(minOf(ratios), 2)}-${fmt(maxOf(ratios), 2)}]`,
-        fmt(cores, 2),
-        n === 1 ? '' : (published ?? '-'),
-      ]);
-      data.push({ series, cpus: n, ratio, opsPerSec: ops, coresUsed: cores });
-    }
-  }
-  tables.push({
-    id: 'scaling',
-    title: `Reader scaling: aggregate reads/s at n CPUs relative to 1 CPU (${era}'s rw_semaphore; median [min-max] of the rounds' ratios)`,
-    columns: ['readers', 'CPUs', 'reads/s', 'per CPU', 'vs 1 CPU', 'cores used', 'published'],
-    rows,
-    cpuColumn: 1,
-    notes: [
-      'rwsem readers: down_read + up_read, nothing inside: every section is two atomic adds on the one count word.',
-      'seqcount readers: read_seqcount_begin, two loads, read_seqcount_retry: nothing shared is written.',
-      "cores used: the CPUs' thread CPU time over the wall time (/proc/thread-self/stat, 10 ms ticks): n CPUs that each had a core all along use n.",
-      `A sample within the host's cores whose CPUs used less than ${CONCURRENT} x n cores is run again, up to ${SCALING_ATTEMPTS} times; the most concurrent attempt counts.`,
-      load,
-    ],
-  });
-  figures.push({
-    id: 'scaling',
-    title: `Reader scaling vs 1 CPU (${era}); host ${hostCores} cores`,
-    data,
-    x: { field: 'cpus', title: 'reader CPUs', type: 'quantitative' },
-    y: { field: 'ratio', title: 'reads/s relative to 1 CPU' },
-    series: { field: 'series', title: 'readers' },
-    mark: 'line',
-    cpuAxis: true,
-    rules: [
-      { y: KERNEL_RWSEM_2, label: 'kernel rwsem, 2 vs 1: 0.57x' },
-      { y: SEQCOUNT_2_MIN, label: 'seqcount, 2 vs 1: > 1.5x' },
-    ],
-  });
-  // The shapes at 2 CPUs, beside the published ones, and why not where they do not reappear.
-  const rw = at2.get('rwsem readers (shared count)');
-  const sq = at2.get('seqcount readers');
-  // Whether the two CPUs ran at once: else the ratio compares time slicing, not the lock.
-  const apart = (cores: number | null): string | null =>
-    hostCores < 2
-      ? `this host has ${hostCores} core: two CPUs can only take turns`
-      : cores !== null && cores < CONCURRENT * 2
-        ? `not measured: the host ran the two CPUs on ${fmt(cores, 2)} cores on average (${load}), so they mostly took turns and the ratio compares time slicing, not the lock`
-        : null;
-  if (rw?.ratio !== null && rw?.ratio !== undefined) {
-    const no = apart(rw.cores);
-    notes.push(
-      `Shared-count rwsem readers, 2 CPUs vs 1: ${fmt(rw.ratio, 2)}x here; kernel ${KERNEL_RWSEM_2}x (Waiman Long): ` +
-        (no
-          ? `${no}.`
-          : rw.ratio < 1
-            ? `the anti-scaling reappears (the count word bounces between the cores; cores used ${fmt(rw.cores, 2)}).`
-            : `it does not reappear although both CPUs ran (cores used ${fmt(rw.cores, 2)}; ${load}).`),
-    );
-  }
-  if (sq?.ratio !== null && sq?.ratio !== undefined) {
-    const no = apart(sq.cores);
-    notes.push(
-      `Seqcount readers, 2 CPUs vs 1: ${fmt(sq.ratio, 2)}x here; expected > ${SEQCOUNT_2_MIN}x: ` +
-        (no
-          ? `${no}.`
-          : sq.ratio > SEQCOUNT_2_MIN
-            ? `they scale (nothing shared is written; cores used ${fmt(sq.cores, 2)}).`
-            : `short of it although both CPUs ran (cores used ${fmt(sq.cores, 2)}; ${load}).`),
-    );
-  }
-  if (cpus.some((n) => n > hostCores))
-    notes.push(
-      `At more CPUs than the host's ${hostCores} cores the CPUs take turns on the cores (oversubscribed): aggregate throughput there measures time slicing, not the lock.`,
-    );
-}
-
-function mixReport(
-  samples: Sample[],
-  configs: { series: string }[],
-  mixRuns: { mix: string; cpus: number; readers: number; writers: number }[],
-  holds: number[],
-  tables: ResultTable[],
-  figures: Figure[],
-  notes: string[],
-  ctx: ExperimentContext,
-): void {
-  const mx = samples.filter((s) => s.group === 'mix');
-  const rows: Cell[][] = [];
-  const data: Figure['data'] = [];
-  for (const m of mixRuns)
-    for (const holdUs of holds)
-      for (const c of configs) {
-        const at = mx.filter(
-          (s) =>
-            s.series === c.series &&
-            s.cpus === m.cpus &&
-            s.params.readers === m.readers &&
-            s.params.writers === m.writers &&
-            s.params.holdUs === holdUs,
-        );
-        if (!at.length) continue;
-        const med = (k: string) => median(values(at, k));
-        const starvedR = at.filter((s) => s.metrics.readStarved === 1).length;
-        const starvedW = at.filter((s) => s.metrics.writeStarved === 1).length;
-        const flag = [
-          starvedR ? `R ${starvedR}/${at.length}` : '',
-          starvedW ? `W ${starvedW}/${at.length}` : '',
-        ]
-          .filter(Boolean)
-          .join(' ');
-        const share = med('writeShare');
-        rows.push([
-          c.series,
-          `${m.readers}:${m.writers}`,
-          m.cpus,
-          holdUs,
-          fmt(med('opsPerSec')),
-          fmt(share === null ? null : share * 100, 2),
-          fmtNs(med('readWaitP50Ns')),
-          fmtNs(med('readWaitP99Ns')),
-          fmtNs(med('writeWaitP50Ns')),
-          fmtNs(med('writeWaitP99Ns')),
-          fmtNs(maxOf(values(at, 'writeWaitMaxNs'))),
-          flag || '-',
-          fmt(med('coresUsed'), 2),
-        ]);
-        const over = m.cpus > ctx.hostCores ? ', oversubscribed' : '';
-        const us = (k: string) => {
-          const v = med(k);
-          return v === null ? null : v / 1000;
-        };
-        data.push({
-          series: c.series,
-          panel: `${m.readers}R:${m.writers}W on ${m.cpus} CPUs${over}, hold ${holdUs} µs`,
-          opsPerSec: med('opsPerSec'),
-          writeWaitP99Us: us('writeWaitP99Ns'),
-          readWaitP99Us: us('readWaitP99Ns'),
-        });
-      }
-  tables.push({
-    id: 'mixes',
-    title: `Reader/writer mixes on one rw_semaphore (median of ${ctx.rounds} round${ctx.rounds > 1 ? 's' : ''} of ${ctx.durationMs} ms; waits: HdrHistogram of every acquisition)`,
-    columns: [
-      'rwsem',
-      'R:W CPUs',
-      'CPUs',
-      'hold µs',
-      'ops/s',
-      'writes %',
-      'read p50',
-      'read p99',
-      'write p50',
-      'write p99',
-      'write max',
-      'starved',
-      'cores used',
-    ],
-    rows,
-    cpuColumn: 2,
-    notes: [
-      "starved: locktorture's ??? (among the CPUs of one kind, max / 2 > min acquisitions), R readers / W writers, in how many rounds.",
-      'Waits include reading the clock (about 0.1 µs); a write max near the run length is a writer that waited out the readers.',
-    ],
-  });
-  // One panel per (mix, CPUs, hold), one bar per lock configuration.
-  const bars = (id: string, title: string, field: string, yTitle: string, log: boolean): Figure => ({
-    id,
-    title: `${title} (host ${ctx.hostCores} cores)`,
-    data: data.filter((d) => d[field] !== null),
-    x: { field: 'series', title: 'rw_semaphore', type: 'nominal' },
-    y: { field, title: yTitle, log },
-    series: { field: 'series', title: 'rw_semaphore' },
-    mark: 'bar',
-    column: { field: 'panel', title: 'readers:writers, CPUs, hold' },
-  });
-  figures.push(
-    bars('mix-throughput', 'rw_semaphore mixes: throughput', 'opsPerSec', 'acquisitions/s', false),
-  );
-  figures.push(
-    bars(
-      'mix-write-wait',
-      'rw_semaphore mixes: writer wait p99',
-      'writeWaitP99Us',
-      'writer wait p99 (µs)',
-      true,
-    ),
-  );
-  figures.push(
-    bars(
-      'mix-read-wait',
-      'rw_semaphore mixes: reader wait p99',
-      'readWaitP99Us',
-      'reader wait p99 (µs)',
-      true,
-    ),
-  );
-  // Handoff: the writers' worst waits with and without it.
-  const on = mx.filter((s) => s.params.handoff === 'on');
-  const off = mx.filter((s) => s.params.handoff === 'off');
-  if (on.length && off.length)
-    notes.push(
-      `Handoff (v5.3+): writer wait max ${fmtNs(maxOf(values(on, 'writeWaitMaxNs')))} with it, ` +
-        `${fmtNs(maxOf(values(off, 'writeWaitMaxNs')))} without; median writer p99 ${fmtNs(median(values(on, 'writeWaitP99Ns')))} ` +
-        `vs ${fmtNs(median(values(off, 'writeWaitP99Ns')))}. In the kernel, without it nothing stops readers from stealing the lock ahead of a waiting writer, ` +
-        'and with it the first waiter gets the lock handed over after RWSEM_WAIT_TIMEOUT (4 ms); a maximum far above that here includes time the CPUs spent off a core (see cores used).',
-    );
-  const cores = median(values(mx, 'coresUsed'));
-  if (cores !== null)
-    notes.push(
-      `The mixes ran their CPUs on ${fmt(cores, 2)} host cores at the median: where that is far below the CPU count, waits include time the lock holder spent off a core.`,
-    );
 }
 
 export const experiment: Experiment = {
