@@ -39,7 +39,13 @@ import { defineStatics } from '../../shm/statics.js';
 import { CpuResults, type Histogram, mergedHistogram, newWaitHistogram } from '../bench_kit/cpu_results.js';
 import { parseChoices, parseIntList } from '../bench_kit/stats.js';
 import { threadCpuMs } from '../bench_kit/thread_cpu.js';
-import { CONCURRENT, mixReport, SCALING_ATTEMPTS, scalingReport } from '../bench_rwsem/report.js';
+import {
+  CONCURRENT,
+  MIN_RETRY_MS,
+  mixReport,
+  SCALING_ATTEMPTS,
+  scalingReport,
+} from '../bench_rwsem/report.js';
 import {
   type Experiment,
   type ExperimentContext,
@@ -493,7 +499,9 @@ async function measure(ctx: ExperimentContext): Promise<ExperimentOutput> {
         const all = [...Array(n).keys()];
         let best: { r: RunResult; share: ReturnType<typeof hostShare> } | null = null;
         let attempts = 0;
-        while (attempts < (n <= hostCores ? SCALING_ATTEMPTS : 1)) {
+        // Below MIN_RETRY_MS the 10 ms ticks of the threads' CPU time cannot tell.
+        const maxAttempts = n <= hostCores && ctx.durationMs >= MIN_RETRY_MS ? SCALING_ATTEMPTS : 1;
+        while (attempts < maxAttempts) {
           attempts++;
           const r = await runOnce(
             machine,

@@ -19,6 +19,8 @@ export const KERNEL_RWSEM_2 = 0.57;
 export const SCALING_ATTEMPTS = 3;
 /** ...for this share of the time at least (cores used >= CONCURRENT x CPUs). */
 export const CONCURRENT = 0.8;
+/** Samples shorter than this are not run again: the threads' CPU time comes in 10 ms ticks. */
+export const MIN_RETRY_MS = 100;
 export const SEQCOUNT_2_MIN = 1.5;
 
 export function scalingReport(
@@ -72,7 +74,7 @@ export function scalingReport(
       'rwsem readers: down_read + up_read, nothing inside: every section is two atomic adds on the one count word.',
       'seqcount readers: read_seqcount_begin, two loads, read_seqcount_retry: nothing shared is written.',
       "cores used: the CPUs' thread CPU time over the wall time (/proc/thread-self/stat, 10 ms ticks): n CPUs that each had a core all along use n.",
-      `A sample within the host's cores whose CPUs used less than ${CONCURRENT} x n cores is run again, up to ${SCALING_ATTEMPTS} times; the most concurrent attempt counts.`,
+      `A sample within the host's cores whose CPUs used less than ${CONCURRENT} x n cores is run again, up to ${SCALING_ATTEMPTS} times (samples of ${MIN_RETRY_MS} ms or more); the most concurrent attempt counts.`,
       load,
     ],
   });
