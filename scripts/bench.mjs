@@ -1,4 +1,4 @@
-// npm run bench -- [scenario|locks|sched|fault]
+// npm run bench -- [scenario|locks|sched|fault|lockdep|experiments]
 // Every benchmark prints its figures beside a baseline measured in the same process.
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,7 @@ const benches = {
   sched: async () => (await import('./bench-sched.mjs')).run(),
   fault: async () => (await import('./bench-fault.mjs')).run(process.argv.slice(3)),
   lockdep: async () => (await import('./bench-lockdep.mjs')).run(),
+  experiments: async () => (await import('./bench-experiments.mjs')).run(process.argv.slice(3)),
 };
 if (!benches[which]) {
   console.error(`bench: unknown benchmark '${which}' (have: ${Object.keys(benches).join(', ')})`);

@@ -3,6 +3,7 @@
 // an error where it was thrown: its class does not survive the trip between threads.
 import { MachineError } from '../cpu/machine.js';
 import { ScheduleError } from '../cpu/schedule.js';
+import { ExperimentInputError } from '../experiments/experiment.js';
 import { ScenarioFileError } from '../scenarios/catalogue.js';
 import { ScenarioCodeError } from '../scenarios/user_code.js';
 import { ArenaLayoutError } from '../shm/arena.js';
@@ -15,7 +16,8 @@ export function badInput(e: unknown): string | null {
     e instanceof ScenarioFileError ||
     e instanceof ScheduleError ||
     e instanceof MachineError ||
-    e instanceof ArenaLayoutError
+    e instanceof ArenaLayoutError ||
+    e instanceof ExperimentInputError
   )
     return e.message.split('\n')[0]!;
   // The scenario's own setup threw before any run: the scenario is broken, not mmrace.

@@ -15,6 +15,7 @@ import {
   UsageError,
 } from './args.js';
 import { badInput } from './bad_input.js';
+import { benchCommand } from './bench.js';
 import { catalogueCommand } from './catalogue_command.js';
 import { parseEras } from './era_matrix.js';
 import { erasCommand } from './eras_command.js';
@@ -246,6 +247,10 @@ async function main(argv: string[]): Promise<number> {
   });
 
   catalogueCommand(program, (c) => {
+    code = c;
+  });
+
+  await benchCommand(program, (c) => {
     code = c;
   });
 

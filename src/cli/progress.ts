@@ -45,3 +45,48 @@ export function progressBar(): Progress {
     stop,
   };
 }
+
+/** A bar over an experiment's samples, `label` naming the one that runs now (`mmrace bench`). */
+export interface StepProgress {
+  update(done: number, total: number, label: string): void;
+  stop(): void;
+}
+
+/** `mmrace bench`'s bar: only when both stdout and stderr are terminals (the tables go to stdout). */
+export function wantsStepProgress(json: boolean | undefined): boolean {
+  return wantsProgress(json) && process.stdout.isTTY === true;
+}
+
+export function stepBar(title: string): StepProgress {
+  let bar: SingleBar | null = null;
+  const t0 = performance.now();
+  // Time left from the samples done so far ('?' before the first: cli-progress's own ETA shows
+  // garbage then).
+  const left = (done: number, total: number) => {
+    if (done === 0) return '?';
+    const s = (((performance.now() - t0) / done) * (total - done)) / 1000;
+    return s < 60 ? `${Math.ceil(s)} s` : `${Math.ceil(s / 60)} min`;
+  };
+  return {
+    update(done, total, label) {
+      if (!bar) {
+        bar = new SingleBar({
+          stream: process.stderr,
+          format: `${title} [{bar}] {value}/{total} samples, {left} left: {label}`,
+          barsize: 24,
+          hideCursor: true,
+          clearOnComplete: true,
+          fps: 5,
+        });
+        bar.start(total, done, { label, left: left(done, total) });
+      } else {
+        bar.setTotal(total);
+        bar.update(done, { label, left: left(done, total) });
+      }
+    },
+    stop() {
+      bar?.stop();
+      bar = null;
+    },
+  };
+}

@@ -15,6 +15,7 @@ import * as taskStruct from '../task_struct.js';
 import { TASK, TASK_RUNNING } from '../task_struct.js';
 import { jiffies, time_after } from '../time.js';
 import { lockevent_inc } from './lock_events.js';
+import { rwsemWaitTimeout } from './rwsem_config.js';
 import type { RwsemOps } from './rwsem_ops.js';
 import {
   cnt,
@@ -231,7 +232,7 @@ function initWaiter(w: number, type: number): void {
   const i32 = mem.i32;
   Atomics.store(i32, w + TASK.w_task, w);
   i32[w + TASK.w_type] = type;
-  i32[w + TASK.w_timeout] = (jiffies() + RWSEM_WAIT_TIMEOUT) | 0;
+  i32[w + TASK.w_timeout] = (jiffies() + rwsemWaitTimeout(RWSEM_WAIT_TIMEOUT)) | 0;
   i32[w + TASK.w_handoff_set] = 0;
 }
 
