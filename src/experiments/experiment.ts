@@ -80,7 +80,8 @@ export interface Figure {
   /** One row per point. */
   data: Record<string, Cell | boolean>[];
   x: { field: string; title: string; type: 'quantitative' | 'ordinal' | 'nominal' };
-  y: { field: string; title: string; log?: boolean };
+  /** zero: false lets the scale start near the data (ratios around 1), where 0 would flatten them. */
+  y: { field: string; title: string; log?: boolean; zero?: boolean };
   /** The field that names the series (one line or bar colour each). */
   series: { field: string; title: string };
   mark: 'line' | 'bar';

@@ -21,6 +21,7 @@ export function figureSpec(f: Figure, hostCores: number): Spec {
   if (f.mark === 'bar') x.axis = { labels: false, ticks: false };
   const y: Spec = { field: f.y.field, type: 'quantitative', title: f.y.title };
   if (f.y.log) y.scale = { type: 'log' };
+  else if (f.y.zero === false) y.scale = { zero: false };
   const color = {
     field: f.series.field,
     type: 'nominal',
