@@ -78,6 +78,7 @@ import {
   VM_WRITE,
 } from '../dist/src/index.js';
 import { zero as zeroChurnTotals } from './bench-fault-churn.mjs';
+import { summaryRow, times } from './bench-summary.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -615,6 +616,22 @@ export async function run(argv = process.argv.slice(2)) {
     load: { start: load0, end: load1 },
   };
   const seconds = (performance.now() - t0) / 1000;
+  const byRatio = hasC ? [...rows].sort((a, b) => a.ratio.median - b.ratio.median) : [];
+  const sum = hasC
+    ? [
+        [byRatio[0], 'slowest'],
+        [byRatio.at(-1), 'fastest'],
+      ].map(([r, which]) =>
+        summaryRow(
+          'fault',
+          `anonymous fault, ${r.era} (${which} of ${rows.length} eras; ${fmt(r.emulated.median)} ns)`,
+          times(r.ratio.median),
+          `real fault (${fmt(realNs.median)} ns)`,
+          `real ÷ emulated >= ${GOAL}x`,
+          r.met,
+        ),
+      )
+    : [summaryRow('fault', 'anonymous fault', 'no C compiler', 'real fault')];
 
   if (json) {
     console.log(
@@ -645,7 +662,7 @@ export async function run(argv = process.argv.slice(2)) {
         1,
       ),
     );
-    return;
+    return sum;
   }
 
   const loadStr = (l) => l.map((x) => x.toFixed(2)).join(' ');
@@ -727,6 +744,7 @@ export async function run(argv = process.argv.slice(2)) {
   if (churn) for (const line of churnText(churn)) log(line);
   else log('faults/s on worker threads: skipped (CHURN=0)');
   log(`(${seconds.toFixed(1)} s)`);
+  return sum;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await run();

@@ -37,6 +37,7 @@ import {
   spin_lock_init,
 } from '../dist/src/index.js';
 import { RWSEM } from '../dist/src/kernel/locking/rwsem_types.js';
+import { summaryRow, times } from './bench-summary.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The era whose rwsem runs (main thread and workers alike); the worker's floors mirror its algorithm. */
@@ -587,6 +588,25 @@ export async function run() {
     ratio <= target
       ? `MET (${ratio.toFixed(2)}x ≤ ${target}x)`
       : `MISSED (${ratio.toFixed(2)}x > ${target}x)`;
+  const sum = [];
+  const worst = (k) =>
+    summary.map((S) => ({ R: S.R, r: median(per(S[k], S.fl)) })).sort((a, b) => b.r - a.r)[0];
+  for (const [k, label, target] of [
+    ['js', 'KASAN off', FLOOR_TARGET],
+    ['ks', 'KASAN on', KASAN_FLOOR_TARGET],
+  ]) {
+    const w = worst(k);
+    sum.push(
+      summaryRow(
+        'locks',
+        `rows 1-4, ${label}, worst: ${w.R.name}`,
+        times(w.r),
+        'JS floor',
+        `<= ${target}x`,
+        w.r <= target,
+      ),
+    );
+  }
   for (const { R, js, fl, ks, jsCpu, flCpu, ksCpu } of summary) {
     const off = median(per(js, fl));
     const on = median(per(ks, fl));
@@ -599,7 +619,17 @@ export async function run() {
   }
   for (const V of ROW5) {
     if (!hasC) console.log(`  ${V.name}: no C baseline, no verdict.`);
-    else if (!V.good.length) {
+    if (!hasC || !V.good.length)
+      sum.push(
+        summaryRow(
+          'locks',
+          `${V.name} (${V.config})`,
+          hasC ? 'not measured (CPUs took turns)' : 'no C compiler',
+          'C',
+        ),
+      );
+    if (!hasC) continue;
+    if (!V.good.length) {
       console.log(
         `  ${V.name}: NOT MEASURED: in no round did both the JS and the C loops run on 2 CPUs at once (1-min load ${load0.toFixed(2)} at start: other processes held a core); the figures above are turn-taking, rerun on an idle machine.`,
       );
@@ -608,6 +638,16 @@ export async function run() {
       const ratio = median(g.map((x) => V.js(x).contended / x.c.contended_rwsem));
       const jsGrow = median(g.map((x) => V.js(x).contended / x.js.free.rwsem_write));
       const cGrow = median(g.map((x) => x.c.contended_rwsem / x.c.rwsem_write));
+      sum.push(
+        summaryRow(
+          'locks',
+          `${V.name} (${V.config})`,
+          times(ratio),
+          'C',
+          `<= ${CONTENDED_C_TARGET}x`,
+          ratio <= CONTENDED_C_TARGET,
+        ),
+      );
       console.log(
         `  ${V.name} (${V.config}): ${verdict(ratio, CONTENDED_C_TARGET)} C (JS ${fmt(median(g.map((x) => V.js(x).contended)))} ns, C ${fmt(median(g.map((x) => x.c.contended_rwsem)))} ns per op, both CPUs together; the ${V.good.length} concurrent rounds). ` +
           `Contention multiplies JS by ${jsGrow.toFixed(1)}x and C by ${cGrow.toFixed(1)}x over their uncontended row 2; ${V.points.toFixed(2)} preemption points and ${V.sleeps.toFixed(3)} sleeps per op in JS.`,
@@ -616,6 +656,7 @@ export async function run() {
   }
   if (reports.length) console.log(`kernel log during the bench:\n${reports.join('\n')}`);
   console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  return sum;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await run();

@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { runVariant, sharedMachine, shutdownMachine } from '../dist/src/index.js';
+import { summaryRow, times } from './bench-summary.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -64,6 +65,7 @@ function rawRoundTrip(kind, trips) {
 }
 
 export async function run() {
+  const rows = [];
   const NO_SWITCH = Number(process.env.POINTS ?? 1_000_000);
   const SWITCH = Number(process.env.SWITCH_POINTS ?? 20_000);
   const cores = os.cpus().length;
@@ -86,6 +88,16 @@ export async function run() {
       `${name.padEnd(38)} ${(rate / 1e6).toFixed(2).padStart(6)} M${unit.padEnd(8)} ${per.padStart(9)}   ${ratio}`,
     );
   line('points, free runner (baseline)', freeRate, 'pts/s', `${(1e9 / freeRate) | 0} ns`, '1.00x');
+  rows.push(
+    summaryRow(
+      'sched',
+      `points, controlled, no switch (${(ctlRate / 1e6).toFixed(1)} M/s)`,
+      times(ctlRate / freeRate),
+      'free runner',
+      '>= 5 M points/s',
+      ctlRate >= 5e6,
+    ),
+  );
   line(
     'points, controlled, no switch',
     ctlRate,
@@ -110,6 +122,26 @@ export async function run() {
       `${(us / spinUs).toFixed(1)}x spin round trip, ${(us / mainUs).toFixed(2)}x decided on main; ${target}`,
     );
     line(`  decided on main (baseline)`, 1e6 / mainUs, 'sw/s', `${mainUs.toFixed(2)} µs`, '1.00x');
+    rows.push(
+      n <= cores
+        ? summaryRow(
+            'sched',
+            `context switch, ${n} CPUs (${us.toFixed(2)} µs)`,
+            times(us / spinUs),
+            'raw spin round trip',
+            '<= 3x and <= 2 µs',
+            us <= 2 && us <= 3 * spinUs,
+          )
+        : summaryRow(
+            'sched',
+            `context switch, ${n} CPUs > ${cores} cores (${us.toFixed(2)} µs)`,
+            times(us / mainUs),
+            'decided on main',
+            '<= 1x',
+            us <= mainUs,
+          ),
+    );
   }
   await shutdownMachine();
+  return rows;
 }

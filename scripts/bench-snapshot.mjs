@@ -4,6 +4,7 @@
 // runs over runVariant's whole wall time: the snapshot's setups (two, to check it repeats) count.
 import os from 'node:os';
 import { findScenario, runVariant } from '../dist/src/index.js';
+import { summaryRow, times } from './bench-summary.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const RUNS = Number(process.env.RUNS ?? 400);
@@ -43,11 +44,14 @@ export async function run(machine) {
     `\nsnapshot after setup: 2017 race v4.14, ${RUNS} runs x ${ROUNDS} rounds (median), load average ${load}`,
   );
   console.log('mode            snapshot runs/s   setup per run runs/s   snapshot / per-run');
+  const rows = [];
   for (const [name] of MODES) {
     const on = median(rps.get(`${name}/true`));
     const off = median(rps.get(`${name}/false`));
+    rows.push(summaryRow('scenario', `snapshot after setup, ${name}`, times(on / off), 'setup every run'));
     console.log(
       `${name.padEnd(15)} ${on.toFixed(0).padStart(15)}   ${off.toFixed(0).padStart(20)}   ${(on / off).toFixed(2).padStart(17)}x`,
     );
   }
+  return rows;
 }

@@ -1,5 +1,7 @@
-// npm run bench -- [scenario|locks|sched|fault|lockdep|experiments]
-// Every benchmark prints its figures beside a baseline measured in the same process.
+// npm run bench [-- all|scenario|locks|sched|fault|lockdep|experiments]
+// Every benchmark prints its figures beside a baseline measured in the same process. With no
+// argument (or `all`), every benchmark runs with short defaults (environment variables set below,
+// unless given) and one summary table of their ratios ends the output (bench-summary.mjs).
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -9,13 +11,13 @@ import {
   sharedMachine,
   shutdownMachine,
 } from '../dist/src/index.js';
-
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const RUNS = Number(process.env.RUNS ?? 400);
+import { printSummary, summaryRow, times } from './bench-summary.mjs';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function benchScenario() {
+  const ROUNDS = Number(process.env.ROUNDS ?? 5);
+  const RUNS = Number(process.env.RUNS ?? 400);
   const machine = sharedMachine();
   const real = findScenario('oom-reaper-vs-exit-mmap-2017');
   const base = await loadScenarioFile(fileURLToPath(new URL('./baseline-scenario.mjs', import.meta.url)));
@@ -50,24 +52,60 @@ async function benchScenario() {
         )}   ${(median(xs.map((x) => x.hits)) * 100).toFixed(0).padStart(7)}%   ${(rps / baseRps).toFixed(2)}x`,
     );
   }
-  await (await import('./bench-snapshot.mjs')).run(machine);
+  const out = rows
+    .slice(1)
+    .map((r) =>
+      summaryRow(
+        'scenario',
+        `${r.name}, free mode (${r.rps.toFixed(0)} runs/s)`,
+        times(r.rps / baseRps),
+        cases[0][0],
+      ),
+    );
+  out.push(...(await (await import('./bench-snapshot.mjs')).run(machine)));
   await shutdownMachine();
+  return out;
 }
 
-const which = process.argv[2] ?? 'scenario';
+const which = process.argv[2] ?? 'all';
 const benches = {
-  scenario: async () => {
-    await benchScenario();
-    await (await import('./bench-scenario-controlled.mjs')).run();
-  },
+  scenario: async () => [
+    ...(await benchScenario()),
+    ...(await (await import('./bench-scenario-controlled.mjs')).run()),
+  ],
   locks: async () => (await import('./bench-locks.mjs')).run(),
   sched: async () => (await import('./bench-sched.mjs')).run(),
   fault: async () => (await import('./bench-fault.mjs')).run(process.argv.slice(3)),
   lockdep: async () => (await import('./bench-lockdep.mjs')).run(),
   experiments: async () => (await import('./bench-experiments.mjs')).run(process.argv.slice(3)),
 };
-if (!benches[which]) {
-  console.error(`bench: unknown benchmark '${which}' (have: ${Object.keys(benches).join(', ')})`);
+
+/** `all`'s short defaults: each benchmark's own figures, fewer rounds and iterations. */
+const SHORT = {
+  ROUNDS: '2',
+  RUNS: '200',
+  DFS: '0',
+  ITERS: '500000',
+  REPS: '3',
+  PAGES: '4096',
+  CHURN_ROUNDS: '2',
+  CHURN_MS: '200',
+  CRUNS: '20',
+};
+
+const t0 = performance.now();
+if (which === 'all') {
+  for (const [k, v] of Object.entries(SHORT)) process.env[k] ??= v;
+  const rows = [];
+  for (const [name, run] of Object.entries(benches)) {
+    console.log(`\n##### npm run bench -- ${name} (short defaults)`);
+    rows.push(...((await run()) ?? []));
+  }
+  printSummary(rows, (performance.now() - t0) / 1000);
+} else if (!benches[which]) {
+  console.error(`bench: unknown benchmark '${which}' (have: all, ${Object.keys(benches).join(', ')})`);
   process.exit(2);
+} else {
+  const rows = (await benches[which]()) ?? [];
+  if (rows.length) printSummary(rows, (performance.now() - t0) / 1000);
 }
-await benches[which]();

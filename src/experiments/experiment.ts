@@ -101,6 +101,17 @@ export interface ExperimentOutput {
   notes: string[];
   /** /proc/lock_stat after the runs, with --lock-stat. */
   lockStat?: string;
+  /** The experiment's published shapes as ratios, for `npm run bench`'s summary table. */
+  headlines?: Headline[];
+}
+
+/** One published shape, measured: `ratio` of `figure` over `baseline` (null: not measured here, `why`). */
+export interface Headline {
+  figure: string;
+  ratio: number | null;
+  baseline: string;
+  published: string;
+  why?: string;
 }
 
 export interface Experiment {

@@ -84,6 +84,7 @@ export function jsonReport(run: BenchRun): Record<string, unknown> {
     tables: run.output.tables.map((t) => ({ ...t, ...hostTable(t, run.machine.cores) })),
     figures: run.output.figures.map((f) => ({ id: f.id, title: f.title, file: `${f.id}.svg` })),
     notes: run.output.notes,
+    headlines: run.output.headlines ?? [],
     ...(run.output.lockStat ? { lockStat: run.output.lockStat } : {}),
   };
 }

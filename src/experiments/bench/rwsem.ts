@@ -52,6 +52,7 @@ import {
   ExperimentInputError,
   type ExperimentOutput,
   type Figure,
+  type Headline,
   type ResultTable,
   type Sample,
 } from '../experiment.js';
@@ -606,15 +607,16 @@ async function measure(ctx: ExperimentContext): Promise<ExperimentOutput> {
 
   const tables: ResultTable[] = [];
   const figures: Figure[] = [];
+  const headlines: Headline[] = [];
   const load = `1-min load ${loadStart.toFixed(2)} at start, ${loadEnd.toFixed(2)} at end on ${hostCores} cores`;
   if (scalingCpus.length)
-    scalingReport(samples, scalingCpus, scalingEra, hostCores, load, tables, figures, notes);
+    scalingReport(samples, scalingCpus, scalingEra, hostCores, load, tables, figures, notes, headlines);
   if (o.parts.includes('mixes') && !mixRuns.length)
     notes.push('No mixes ran: a mix needs at least 2 CPUs (a reader and a writer); give --cpus 2 or more.');
   if (mixRuns.length) mixReport(samples, configs, mixRuns, o.hold, tables, figures, notes, ctx);
   if (ctx.lockStat)
     notes.push('lock_stat was on: every lock operation also kept its statistics, so the rates are lower.');
-  return { samples, tables, figures, notes, ...(lockStat ? { lockStat } : {}) };
+  return { samples, tables, figures, notes, headlines, ...(lockStat ? { lockStat } : {}) };
 }
 
 export const experiment: Experiment = {

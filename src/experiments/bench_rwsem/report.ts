@@ -2,7 +2,7 @@
 // medians over rounds, ratios to 1 CPU taken within a round, the published figures beside them,
 // and why a shape does not reappear when the host did not run the CPUs at once.
 import { fmt, fmtNs, maxOf, median, minOf, values } from '../bench_kit/stats.js';
-import type { Cell, ExperimentContext, Figure, ResultTable, Sample } from '../experiment.js';
+import type { Cell, ExperimentContext, Figure, Headline, ResultTable, Sample } from '../experiment.js';
 
 // Published figures (perf-anchors.md): reader throughput at n CPUs / 1 CPU. The calibration figures
 // are the project's own (research/calib, a 2-vCPU KVM guest, Intel Xeon), same algorithm in C and JS.
@@ -32,6 +32,7 @@ export function scalingReport(
   tables: ResultTable[],
   figures: Figure[],
   notes: string[],
+  headlines: Headline[] = [],
 ): void {
   const sc = samples.filter((s) => s.group === 'scaling');
   const rows: Cell[][] = [];
@@ -102,6 +103,20 @@ export function scalingReport(
       : cores !== null && cores < CONCURRENT * 2
         ? `not measured: the host ran the two CPUs on ${fmt(cores, 2)} cores on average (${load}), so they mostly took turns and the ratio compares time slicing, not the lock`
         : null;
+  for (const [series, m, published] of [
+    ['rwsem readers (shared count)', rw, `${KERNEL_RWSEM_2}x (Waiman Long)`],
+    ['seqcount readers', sq, `> ${SEQCOUNT_2_MIN}x`],
+  ] as const) {
+    if (!m) continue;
+    const no = apart(m.cores);
+    headlines.push({
+      figure: `rwsem: ${series}, 2 CPUs`,
+      ratio: no ? null : m.ratio,
+      baseline: '1 CPU',
+      published,
+      ...(no ? { why: no } : {}),
+    });
+  }
   if (rw?.ratio !== null && rw?.ratio !== undefined) {
     const no = apart(rw.cores);
     notes.push(
