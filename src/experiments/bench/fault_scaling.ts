@@ -156,7 +156,8 @@ function faultLoop(cpu: number, a: EntryArgs, res: CpuResults): void {
   res.arriveAndWait(runStopRequested);
   const s0 = schedstat();
   const t0 = performance.now();
-  while (!runStopRequested()) {
+  // At least one loop, however late the host runs this thread (a stop may come before it starts).
+  do {
     if (!mmapRegion(mm, base, len)) {
       // The VMA cache is empty of all but objects call_rcu() has not freed yet.
       rcu_barrier();
@@ -178,7 +179,7 @@ function faultLoop(cpu: number, a: EntryArgs, res: CpuResults): void {
     faults += a.pages;
     munmapRegion(mm, base, len);
     loops++;
-  }
+  } while (!runStopRequested());
   endInterval(res, cpu, t0, s0);
   res.setField(cpu, F_OPS, faults);
   res.setField(cpu, F_BAD, bad);
@@ -198,7 +199,8 @@ function writerLoop(cpu: number, j: number, res: CpuResults): void {
   res.arriveAndWait(runStopRequested);
   const s0 = schedstat();
   const t0 = performance.now();
-  while (!runStopRequested()) {
+  // At least one loop, however late the host runs this thread.
+  do {
     mprotect(mm, r + 2 * P, 2 * P, PROT_READ); // split into three
     mprotect(mm, r + 2 * P, 2 * P, PROT_READ | PROT_WRITE); // merge back
     munmapRegion(mm, r + 8 * P, 2 * P); // a hole
@@ -208,7 +210,7 @@ function writerLoop(cpu: number, j: number, res: CpuResults): void {
       rcu_barrier();
       waits++;
     }
-  }
+  } while (!runStopRequested());
   endInterval(res, cpu, t0, s0);
   res.setField(cpu, F_OPS, loops);
   res.setField(cpu, F_BAD, fail);
