@@ -220,6 +220,15 @@ export function faultReport(
         `At ${over.join(', ')} fault CPUs (plus the writers) there are more busy CPUs than the host's ${hostCores} cores: they take turns, and a writer descheduled inside its mmap_lock write section stalls every mmap_lock fault until it runs again; there faults/s per CPU measures time slicing more than locking.`,
       );
   }
+  // Without a writer at 1 fault CPU there is no contention to remove: what is left is the per-VMA
+  // lock's own cost per fault, which the kernel's pft figures also show at low thread counts.
+  const quiet = plan.churns.find((c) => !c.on);
+  if (baseline && perVma.length && quiet && plan.cpus.includes(1)) {
+    const per = perVma.map((e) => `${e.name} ${ratioText(median(ratios(quiet, e.name, 1)))}`);
+    notes.push(
+      `No writer, 1 fault CPU (nothing to contend with but its own mmap and munmap): ${per.join(', ')} of ${baseline}'s faults/s. Published, mmtests pft: 1 thread -0.5% (Punit Agrawal, v2, 2023-02-15) and -0.28% (Suren Baghdasaryan, the v6.15 refcount series), 4 threads -8 to -10%: the per-VMA lock's extra work per fault. Here the VMA lock's atomics, the RCU walk and the fallback of each fresh VMA's first fault are emulated in JS, each Atomics call a function call, so the cost weighs more than in C.`,
+    );
+  }
   // The first fault of each fresh VMA: how the eras take it.
   for (const e of perVma) {
     const s = samples.filter((x) => x.series === e.name);
