@@ -50,6 +50,7 @@ const COLUMNS = [
   'writer loops/s',
   'cores used',
   'run-queue wait',
+  'rcu_sched cores',
 ];
 
 describe('mmrace bench fault-scaling', () => {
@@ -119,6 +120,7 @@ describe('mmrace bench fault-scaling', () => {
           expect(m.p90Ns).toBeGreaterThanOrEqual(m.p50Ns!);
           expect(m.p99Ns).toBeGreaterThanOrEqual(m.p90Ns!);
           expect(m.maxNs).toBeGreaterThanOrEqual(m.p99Ns!);
+          expect(m).toHaveProperty('rcuCoresUsed');
           expect(s[0]!.oversubscribed).toBe(n > cores);
           expect(s[0]!.params.allCpus).toBe(n + (group === 'churn-on' ? 1 : 0) + 1);
           if (era === 'v6.1') {

@@ -217,11 +217,24 @@ function writerLoop(cpu: number, j: number, res: CpuResults): void {
   res.setField(cpu, F_RCU_WAITS, waits);
 }
 
+/** rcu_sched: the grace-period kthread, its time on a host core measured around it. */
+function rcuSched(cpu: number, res: CpuResults): void {
+  res.arriveAndWait(runStopRequested);
+  const s0 = schedstat();
+  const t0 = performance.now();
+  try {
+    rcu_gp_kthread();
+  } finally {
+    endInterval(res, cpu, t0, s0);
+  }
+}
+
 /** The CPU worker's entry (cpu_loop.ts): fault CPUs, then writers, then rcu_sched. */
 export function prepareCpu(args: unknown, cpu: number): CpuProgram {
   const a = args as EntryArgs;
   applyEra(eraOf(a.era));
-  const res = new CpuResults(a.results, a.faulters + a.writers);
+  // Every CPU, rcu_sched too, meets at the start barrier and reports its time on a host core.
+  const res = new CpuResults(a.results, a.faulters + a.writers + 1);
   return () => {
     const rcu = cpu === a.faulters + a.writers;
     const task = Atomics.load(mem.i32, rcu ? ST.base() + ST.layout.rcu : ST.base() + ST.layout.tasks + cpu);
@@ -229,7 +242,7 @@ export function prepareCpu(args: unknown, cpu: number): CpuProgram {
     Atomics.store(mem.i32, task + TASK.cpu, cpu);
     Atomics.store(mem.i32, task + TASK.on_cpu, 1);
     try {
-      if (rcu) rcu_gp_kthread();
+      if (rcu) rcuSched(cpu, res);
       else if (cpu < a.faulters) faultLoop(cpu, a, res);
       else writerLoop(cpu, cpu - a.faulters, res);
     } finally {
@@ -262,7 +275,7 @@ async function sample(
   durationMs: number,
 ): Promise<Measured> {
   const users = a.faulters + a.writers;
-  const res = CpuResults.create(users);
+  const res = CpuResults.create(users + 1);
   const era = eraOf(a.era);
   let rcuTask = 0;
   const r = await machine.campaign(
@@ -457,6 +470,8 @@ function toSample(
   const wall = sum(f(fCpus, F_MS));
   const onCpu = sum(f(fCpus, F_ONCPU_MS));
   const rq = sum(f(fCpus, F_RQ_MS));
+  const rcuWall = res.field(n + ch.writers, F_MS);
+  const rcuOnCpu = res.field(n + ch.writers, F_ONCPU_MS);
   const wWall = sum(f(wCpus, F_MS));
   const wOnCpu = sum(f(wCpus, F_ONCPU_MS));
   const known = Number.isFinite(onCpu) && Number.isFinite(rq) && wall > 0;
@@ -495,6 +510,8 @@ function toSample(
       // The fault CPUs' time on host cores over their wall time (n CPUs that each had a core: n),
       // and the share of their wall time they waited on the host's run queue.
       coresUsed: known ? (onCpu / wall) * n : null,
+      // rcu_sched's time on a host core over its wall time: the grace periods and callbacks it ran.
+      rcuCoresUsed: rcuWall > 0 && Number.isFinite(rcuOnCpu) ? rcuOnCpu / rcuWall : null,
       runqueueWait: known ? rq / wall : null,
       writerCoresUsed:
         ch.writers && wWall > 0 && Number.isFinite(wOnCpu) ? (wOnCpu / wWall) * ch.writers : null,

@@ -107,6 +107,7 @@ export function faultReport(
           c.on ? fmt(median(values(s, 'writerLoopsPerSec'))) : '-',
           fmt(cores, 2),
           pctText(rq),
+          fmt(median(values(s, 'rcuCoresUsed')), 2),
         ]);
       }
     tables.push({
@@ -131,6 +132,7 @@ export function faultReport(
         'writer loops/s',
         'cores used',
         'run-queue wait',
+        'rcu_sched cores',
       ],
       rows,
       cpuColumn: 2,
@@ -138,7 +140,7 @@ export function faultReport(
         `all CPUs: the fault CPUs, ${c.on ? `${c.writers} writer CPU${c.writers > 1 ? 's' : ''} (mprotect split + merge, munmap + mmap of a hole on a VMA of its own: mmap_lock for writing 4 times a loop) and ` : ''}rcu_sched (mostly asleep).`,
         "faults/s: every fault (the first of each fresh VMA too) over each CPU's whole loop time, mmap and munmap included, as will-it-scale counts; p50..max: each fault's own time (HdrHistogram, the rounds' median; max: the largest).",
         "VMA_LOCK_*: /proc/vmstat's vma_lock_* over the timed runs (summed over the rounds); 0 in an mmap_lock-only era.",
-        "cores used: the fault CPUs' time on a host core over their wall time (/proc/thread-self/schedstat), summed: n fault CPUs that each had a core all along use n; run-queue wait: the share of their wall time they were runnable with no core.",
+        "cores used: the fault CPUs' time on a host core over their wall time (/proc/thread-self/schedstat), summed: n fault CPUs that each had a core all along use n; run-queue wait: the share of their wall time they were runnable with no core; rcu_sched cores: the same for the grace-period kthread (its grace periods and callbacks).",
         plan.load,
       ],
     });
@@ -219,6 +221,15 @@ export function faultReport(
       notes.push(
         `At ${over.join(', ')} fault CPUs (plus the writers) there are more busy CPUs than the host's ${hostCores} cores: they take turns, and a writer descheduled inside its mmap_lock write section stalls every mmap_lock fault until it runs again; there faults/s per CPU measures time slicing more than locking.`,
       );
+  }
+  // rcu_sched's share: the per-VMA eras free every VMA through call_rcu(), so it competes for cores.
+  if (plan.cpus.includes(1)) {
+    const per = plan.eras.map(
+      (e) => `${e.name} ${fmt(median(values(at(shown, e.name, 1), 'rcuCoresUsed')), 2)}`,
+    );
+    notes.push(
+      `rcu_sched's cores at 1 fault CPU with ${churnLabel(shown)}: ${per.join(', ')} (a busy CPU of its own where it is high: the fault CPUs and writers then share the host's ${hostCores} cores with it).`,
+    );
   }
   // Without a writer at 1 fault CPU there is no contention to remove: what is left is the per-VMA
   // lock's own cost per fault, which the kernel's pft figures also show at low thread counts.
