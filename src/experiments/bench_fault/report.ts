@@ -235,9 +235,13 @@ export function faultReport(
   // lock's own cost per fault, which the kernel's pft figures also show at low thread counts.
   const quiet = plan.churns.find((c) => !c.on);
   if (baseline && perVma.length && quiet && plan.cpus.includes(1)) {
-    const per = perVma.map((e) => `${e.name} ${ratioText(median(ratios(quiet, e.name, 1)))}`);
+    const p50 = (era: string) => fmtNs(median(values(at(quiet, era, 1), 'p50Ns')));
+    const per = perVma.map(
+      (e) => `${e.name} ${ratioText(median(ratios(quiet, e.name, 1)))} (p50 ${p50(e.name)})`,
+    );
+    const b = at(quiet, baseline, 1);
     notes.push(
-      `No writer, 1 fault CPU (nothing to contend with but its own mmap and munmap): ${per.join(', ')} of ${baseline}'s faults/s. Published, mmtests pft: 1 thread -0.5% (Punit Agrawal, v2, 2023-02-15) and -0.28% (Suren Baghdasaryan, the v6.15 refcount series), 4 threads -8 to -10%: the per-VMA lock's extra work per fault. Here the VMA lock's atomics, the RCU walk and the fallback of each fresh VMA's first fault are emulated in JS, each Atomics call a function call, so the cost weighs more than in C.`,
+      `No writer, 1 fault CPU (nothing to contend with but its own mmap and munmap): ${per.join(', ')} of ${baseline}'s faults/s (p50 ${p50(baseline)}; its fault CPU on ${fmt(median(values(b, 'coresUsed')), 2)} cores, run-queue wait ${pctText(median(values(b, 'runqueueWait')))}). Published, mmtests pft: 1 thread -0.5% (Punit Agrawal, v2, 2023-02-15) and -0.28% (Suren Baghdasaryan, the v6.15 refcount series), 4 threads -8 to -10%: the per-VMA lock's extra work per fault. The emulated per-VMA path (lock_vma_under_rcu(): the RCU walk, vma_start_read()'s trylock and sequence check, vma_end_read(), the vmstat counter) adds the difference of the p50s to every fault; in the emulator a fault is cheap and every Atomics call a function call, so that share is far above the kernel's (where it went was not profiled).`,
     );
   }
   // The first fault of each fresh VMA: how the eras take it.
