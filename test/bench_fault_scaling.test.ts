@@ -39,6 +39,7 @@ const COLUMNS = [
   'faults/s',
   'per CPU',
   'per CPU ÷ v6.1',
+  'mean',
   'p50',
   'p90',
   'p99',
@@ -117,6 +118,7 @@ describe('mmrace bench fault-scaling', () => {
           expect(m.faults, `${group} ${era} ${n}`).toBeGreaterThan(0);
           expect(m.faultsPerSec).toBeGreaterThan(0);
           expect(m.p50Ns).toBeGreaterThan(0);
+          expect(m.meanNs).toBeGreaterThan(0);
           expect(m.p90Ns).toBeGreaterThanOrEqual(m.p50Ns!);
           expect(m.p99Ns).toBeGreaterThanOrEqual(m.p90Ns!);
           expect(m.maxNs).toBeGreaterThanOrEqual(m.p99Ns!);
@@ -152,6 +154,11 @@ describe('mmrace bench fault-scaling', () => {
       ).toBe(true);
     expect(
       doc.notes.some((n) => /^At 1 fault CPU with 1 writer churning mmap_lock the best per-VMA era/.test(n)),
+    ).toBe(true);
+    expect(
+      doc.notes.some((n) =>
+        /^Mean time inside __do_page_fault\(\) at 1 fault CPU, no writer -> 1 writer/.test(n),
+      ),
     ).toBe(true);
 
     const csv = readFileSync(join(dir, 'samples.csv'), 'utf8').trim().split('\n');

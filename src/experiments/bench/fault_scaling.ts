@@ -494,6 +494,7 @@ function toSample(
       faults: sum(f(fCpus, F_OPS)),
       faultsPerSec: Math.round(faultsPerSec),
       faultsPerSecPerCpu: Math.round(faultsPerSec / n),
+      meanNs: h && h.totalCount > 0 ? Math.round(h.mean) : null,
       p50Ns: pct(50),
       p90Ns: pct(90),
       p99Ns: pct(99),
@@ -547,9 +548,10 @@ export const experiment: Experiment = {
     },
     {
       flags: '--pages <n>',
-      description: 'pages each fault CPU maps, touches and unmaps per loop',
+      description:
+        'pages each fault CPU maps, touches and unmaps per loop (will-it-scale: 32768; the machine has 1024 frames)',
       parse: intFlag('--pages', 1, MAX_REGION_PAGES),
-      default: '64',
+      default: '128',
     },
   ],
   run,

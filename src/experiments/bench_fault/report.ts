@@ -99,6 +99,7 @@ export function faultReport(
               ? '1'
               : '-'
             : `${fmt(ratio, 3)}x [${fmt(minOf(rs), 3)}-${fmt(maxOf(rs), 3)}]`,
+          fmtNs(median(values(s, 'meanNs'))),
           fmtNs(median(values(s, 'p50Ns'))),
           fmtNs(median(values(s, 'p90Ns'))),
           fmtNs(median(values(s, 'p99Ns'))),
@@ -121,6 +122,7 @@ export function faultReport(
         'faults/s',
         'per CPU',
         baseline ? `per CPU ÷ ${baseline}` : 'per CPU ÷ baseline',
+        'mean',
         'p50',
         'p90',
         'p99',
@@ -222,6 +224,21 @@ export function faultReport(
         `At ${over.join(', ')} fault CPUs (plus the writers) there are more busy CPUs than the host's ${hostCores} cores: they take turns, and a writer descheduled inside its mmap_lock write section stalls every mmap_lock fault until it runs again; there faults/s per CPU measures time slicing more than locking.`,
       );
   }
+  // The faults' own time with and without the writer: the mmap_lock path waits for a writer inside
+  // the fault, the per-VMA path should not (its fault CPUs' mmap and munmap still do, outside it).
+  const quietC = plan.churns.find((c) => !c.on);
+  if (churnOn && quietC)
+    for (const n of plan.cpus.filter((k) => k + churnOn.writers <= hostCores || k === plan.cpus[0])) {
+      const per = plan.eras.map((e) => {
+        const q = median(values(at(quietC, e.name, n), 'meanNs'));
+        const w = median(values(at(churnOn, e.name, n), 'meanNs'));
+        const d = q && w ? `${w >= q ? '+' : ''}${Math.round((w / q - 1) * 100)}%` : '-';
+        return `${e.name} ${fmtNs(q)} -> ${fmtNs(w)} (${d})`;
+      });
+      notes.push(
+        `Mean time inside __do_page_fault() at ${n} fault CPU${n > 1 ? 's' : ''}, no writer -> ${churnLabel(churnOn)}: ${per.join(', ')}. The mmap_lock path waits inside the fault for a writer holding the lock; the per-VMA path waits there only on its fallbacks (ABORT, RETRY), and for every era the fault CPUs' own mmap and munmap wait for the writer outside these times (they are in faults/s).`,
+      );
+    }
   // rcu_sched's share: the per-VMA eras free every VMA through call_rcu(), so it competes for cores.
   if (plan.cpus.includes(1)) {
     const per = plan.eras.map(
