@@ -235,8 +235,13 @@ export function faultReport(
         const d = q && w ? `${w >= q ? '+' : ''}${Math.round((w / q - 1) * 100)}%` : '-';
         return `${e.name} ${fmtNs(q)} -> ${fmtNs(w)} (${d})`;
       });
+      const bw = baseline ? median(values(at(churnOn, baseline, n), 'meanNs')) : null;
+      const inside = perVma.map((e) => {
+        const w = median(values(at(churnOn, e.name, n), 'meanNs'));
+        return `${e.name} ${ratioText(bw && w ? bw / w : null)}`;
+      });
       notes.push(
-        `Mean time inside __do_page_fault() at ${n} fault CPU${n > 1 ? 's' : ''}, no writer -> ${churnLabel(churnOn)}: ${per.join(', ')}. The mmap_lock path waits inside the fault for a writer holding the lock; the per-VMA path waits there only on its fallbacks (ABORT, RETRY), and for every era the fault CPUs' own mmap and munmap wait for the writer outside these times (they are in faults/s).`,
+        `Mean time inside __do_page_fault() at ${n} fault CPU${n > 1 ? 's' : ''}, no writer -> ${churnLabel(churnOn)}: ${per.join(', ')}.${bw && inside.length ? ` With the writer, the faults themselves ran ${inside.join(', ')} as fast as ${baseline}'s (published, per thread over the whole loop: 2.22x).` : ''} The mean includes any time the host took the CPU away inside a fault, so short samples on a loaded host swing. The mmap_lock path waits inside the fault for a writer holding the lock; the per-VMA path waits there only on its fallbacks (ABORT, RETRY), and for every era the fault CPUs' own mmap and munmap wait for the writer outside these times (they are in faults/s).`,
       );
     }
   // rcu_sched's share: the per-VMA eras free every VMA through call_rcu(), so it competes for cores.
