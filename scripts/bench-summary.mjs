@@ -37,5 +37,5 @@ export function printSummary(rows, seconds) {
   console.log(line(head));
   console.log(line(w.map((n) => '-'.repeat(n))));
   for (const c of cells) console.log(line(c));
-  notes.forEach((n, i) => console.log(`[${i + 1}] ${n}`));
+  for (const [i, n] of notes.entries()) console.log(`[${i + 1}] ${n}`);
 }

@@ -8,6 +8,7 @@ import type {
   ExperimentContext,
   ExperimentOutput,
   Figure,
+  Headline,
   ResultTable,
   Sample,
 } from '../experiment.js';
@@ -57,6 +58,7 @@ export function faultReport(
   const tables: ResultTable[] = [];
   const figures: Figure[] = [];
   const notes: string[] = [];
+  const headlines: Headline[] = [];
   const baseline = plan.eras.find((e) => e.generation === null)?.name ?? null;
   const perVma = plan.eras.filter((e) => e.generation !== null);
   const rounds = [...new Set(samples.map((s) => s.round))];
@@ -210,6 +212,14 @@ export function faultReport(
         : rq !== null && rq > 1 - CONCURRENT
           ? `the host kept the fault CPU${n1 > 1 ? 's' : ''} waiting for a core ${pctText(rq)} of the time (${used}; ${plan.load}), so the fault CPU${n1 > 1 ? 's' : ''} and the writer mostly took turns instead of meeting on mmap_lock`
           : null;
+    const bestEra = perVma.find((e) => (median(ratios(shown, e.name, n1)) ?? 0) === best)?.name ?? '?';
+    headlines.push({
+      figure: `fault-scaling: faults/s per CPU, ${bestEra} (best per-VMA era), ${n1} CPU, ${churnLabel(shown)}`,
+      ratio: why ? null : best,
+      baseline,
+      published: '2.22x (page_fault3 +122%)',
+      ...(why ? { why } : {}),
+    });
     notes.push(
       `At ${n1} fault CPU${n1 > 1 ? 's' : ''} with ${churnLabel(shown)} the best per-VMA era is ${ratioText(best)} ${baseline} (published 2.22x): ` +
         (why
@@ -283,5 +293,5 @@ export function faultReport(
   );
   if (ctx.lockStat)
     notes.push('lock_stat was on: every lock operation also kept its statistics, so the rates are lower.');
-  return { samples, tables, figures, notes };
+  return { samples, tables, figures, notes, headlines };
 }
