@@ -27,7 +27,7 @@ describe('mmrace bench exit-cost', () => {
       [['bench', 'exit-cost', '--eras', 'v4.17,v9.9'], /--eras: unknown era 'v9.9'/],
       [['bench', 'exit-cost', '--pages', '0'], /--pages: expected an integer from 1 to 512, got '0'/],
       [['bench', 'exit-cost', '--shapes', 'exit,spawn'], /--shapes/],
-      [['bench', 'exit-cost', '--cpus', '2'], /exit-cost: runs on 1 CPU/],
+      [['bench', 'exit-cost', '--cpus', '2'], /exit-cost: its shapes fix their CPUs/],
     ];
     const runs = await Promise.all(cases.map(([args]) => mmraceAlone(args, { timeoutMs: 30_000 })));
     runs.forEach((r, i) => {
@@ -36,7 +36,7 @@ describe('mmrace bench exit-cost', () => {
     });
   });
 
-  it('end to end: both shapes on three eras, the ratios, CSV, JSON, SVG and HTML', async () => {
+  it('end to end: three shapes on three eras, the ratios, CSV, JSON, SVG and HTML', async () => {
     const eras = ['v4.17', 'v5.17', 'v6.1'];
     const args = ['bench', 'exit-cost', '--duration', '20', '--rounds', '1', '--pages', '4'];
     const r = await mmraceAlone([...args, '--json', '--out', dir], { timeoutMs: 60_000 });
@@ -50,15 +50,22 @@ describe('mmrace bench exit-cost', () => {
       notes: string[];
     };
     expect(doc.experiment).toBe('exit-cost');
-    for (const shape of ['exit', 'fork-exit'])
+    for (const shape of ['exit', 'fork-exit', 'exit-reaper'])
       for (const era of eras) {
         const s = doc.samples.filter((x) => x.group === shape && x.series === era);
         expect(s, `${shape} ${era}`).toHaveLength(1);
         expect(s[0]!.metrics.iterations).toBeGreaterThan(0);
         expect(s[0]!.metrics.p50Ns).toBeGreaterThan(0);
         expect(s[0]!.metrics.p99Ns).toBeGreaterThanOrEqual(s[0]!.metrics.p50Ns!);
+        // The reaper CPU made its passes: each either reaped or was refused (trylock, MMF_OOM_SKIP).
+        if (shape === 'exit-reaper') expect(s[0]!.metrics.reaperPassesReaped).toBeGreaterThanOrEqual(0);
       }
-    for (const id of ['exit-cost-exit', 'exit-cost-fork-exit']) {
+    // Started before the exit, the reaper's read lock comes first in most iterations: it reaps.
+    const reaped = doc.samples
+      .filter((x) => x.group === 'exit-reaper')
+      .reduce((a, x) => a + x.metrics.reaperPassesReaped!, 0);
+    expect(reaped).toBeGreaterThan(0);
+    for (const id of ['exit-cost-exit', 'exit-cost-fork-exit', 'exit-cost-exit-reaper']) {
       const t = doc.tables.find((x) => x.id === id)!;
       expect(t.columns).toEqual([
         'era',

@@ -8,11 +8,16 @@
 //   mmap_write_lock across the teardown; v6.1: read lock for unmap_vmas, then the write lock), on
 //   the era's own rw_semaphore and VMA container;
 // - fork-exit: Suren's timer shape: a populated parent, then dup_mm() (fork's copy of its VMAs and
-//   PTEs) and the child's last mmput(), timed together.
+//   PTEs) and the child's last mmput(), timed together;
+// - exit-reaper: the exit of an OOM victim (MMF_OOM_VICTIM where the era has it) while a second
+//   CPU makes one oom_reap_task_mm() pass over the same mm, started just before the exit: the
+//   contended cost (v4.17 self-reaps and waits at its write-lock barrier for a reaper inside its
+//   read lock, v5.17 waits for it before the whole teardown, v6.1 zaps beside it under the read
+//   lock and waits only before freeing page tables). The reaper's pass is the era's own (its
+//   mmap_read_trylock(), its MMF_OOM_SKIP test), without the queueing and delays around it.
 // Every iteration's time goes into an HdrHistogram; a sample is one --duration of iterations, and
 // --rounds samples per era (eras interleaved within a round, so that host drift spreads over all).
 // The ratio is each era's median p50 over the first era's (the lock-free one by default).
-// No concurrent reaper or process_mrelease yet: the uncontended cost is what the threads argued.
 import { loadavg } from 'node:os';
 import { cpuCtx } from '../../cpu/context.js';
 import { runStopRequested } from '../../cpu/control.js';
@@ -21,9 +26,12 @@ import { crashLine } from '../../cpu/crash.js';
 import { NO_JITTER } from '../../cpu/jitter.js';
 import type { Machine } from '../../cpu/machine.js';
 import { applyEra, ERAS, type EraProfile, eraByName } from '../../eras/index.js';
-import { mm_alloc, mmput, spawnTask } from '../../kernel/fork.js';
+import { set_bit } from '../../kernel/bitops.js';
+import { mm_alloc, mmdrop, mmgrab, mmput, spawnTask } from '../../kernel/fork.js';
 import { TASK } from '../../kernel/task_struct.js';
 import { dup_mm } from '../../mm/dup_mmap.js';
+import { mmf, mmfBits, oom_reap_task_mm } from '../../mm/era_ops.js';
+import { MM } from '../../mm/mm_types.js';
 import { nr_free_pages } from '../../mm/page_alloc.js';
 import { kernelReset } from '../../scenarios/kernel_image.js';
 import { populateAnon } from '../../scenarios/populate.js';
@@ -42,13 +50,29 @@ import {
   type Sample,
 } from '../experiment.js';
 
-const ST = defineStatics('bench_exit_cost', ['task']);
+// The victim's task, the reaper's; the exit-reaper handshake: the mm handed over, the iteration the
+// reaper started and finished, its successful passes, and the victim's last word.
+const ST = defineStatics('bench_exit_cost', [
+  'task',
+  'reaper',
+  'mm',
+  'seq',
+  'started',
+  'done',
+  'reaped',
+  'quit',
+]);
+type Word = 'mm' | 'seq' | 'started' | 'done' | 'reaped' | 'quit';
+const word = (w: Word): number => ST.base() + ST.layout[w];
+const load = (w: Word): number => Atomics.load(mem.i32, word(w));
+const store = (w: Word, v: number): void => void Atomics.store(mem.i32, word(w), v);
 /** Private anonymous mappings, one PMD apart (each its own PTE page). */
 const VMA_STRIDE = 0x00400000;
 const VMA_BASE = 0x08000000;
 
-type Shape = 'exit' | 'fork-exit';
-const SHAPES: readonly Shape[] = ['exit', 'fork-exit'];
+type Shape = 'exit' | 'fork-exit' | 'exit-reaper';
+const SHAPES: readonly Shape[] = ['exit', 'fork-exit', 'exit-reaper'];
+const cpusOf = (shape: Shape): number => (shape === 'exit-reaper' ? 2 : 1);
 
 interface EntryArgs {
   shape: Shape;
@@ -61,6 +85,7 @@ interface EntryArgs {
 const MIN_ITERS = 50;
 const F_ITERS = 0;
 const F_LEAK = 1;
+const F_REAPED = 2;
 const H_TIME = 0;
 
 const vmaAddrs = (n: number): number[] => Array.from({ length: n }, (_, i) => VMA_BASE + i * VMA_STRIDE);
@@ -91,6 +116,22 @@ function exitLoop(a: EntryArgs, res: CpuResults): void {
       const t0 = performance.now();
       mmput(mm); // the last reference: __mmput() -> exit_mmap()
       h.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
+    } else if (a.shape === 'exit-reaper') {
+      const mm = populatedMm(task, addrs, a.pages);
+      if (mmfBits.bits.MMF_OOM_VICTIM !== undefined) set_bit(mmf('MMF_OOM_VICTIM'), mm + MM.flags);
+      mmgrab(mm); // the reaper's reference (oom_reaper_list holds the task, the task its mm)
+      store('mm', mm);
+      Atomics.add(mem.i32, word('seq'), 1);
+      const seq = load('seq');
+      while (load('started') !== seq) if (runStopRequested() && iters >= MIN_ITERS) break;
+      const t0 = performance.now();
+      mmput(mm);
+      h.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
+      // Untimed: the reaper's pass (and its mmdrop) ends before the next build or the leak check;
+      // only a reaper gone for 2 s past the stop (a crash) is given up on.
+      const tw = performance.now();
+      while (load('done') !== seq) if (runStopRequested() && performance.now() - tw > 2000) break;
+      if (load('done') !== seq) break;
     } else {
       const t0 = performance.now();
       const child = dup_mm(task, parent);
@@ -101,26 +142,46 @@ function exitLoop(a: EntryArgs, res: CpuResults): void {
     iters++;
   }
   if (parent) mmput(parent);
+  store('quit', 1);
   Atomics.store(mem.i32, task + TASK.mm, 0);
   Atomics.store(mem.i32, task + TASK.active_mm, 0);
   res.setField(0, F_ITERS, iters);
   // Every teardown must give back what its build took: a leak would make the timing meaningless.
   res.setField(0, F_LEAK, free0 - nr_free_pages());
+  res.setField(0, F_REAPED, load('reaped'));
   res.putHistogram(0, H_TIME, h);
 }
 
+/** The reaper CPU of exit-reaper: one oom_reap_task_mm() pass per mm handed over, then mmdrop(). */
+function reaperLoop(): void {
+  const tsk = Atomics.load(mem.i32, ST.base() + ST.layout.task);
+  let seen = 0;
+  for (;;) {
+    let seq = load('seq');
+    while (seq === seen && !load('quit')) seq = load('seq');
+    if (seq === seen) return;
+    seen = seq;
+    const mm = load('mm');
+    store('started', seq);
+    if (oom_reap_task_mm(tsk, mm)) Atomics.add(mem.i32, word('reaped'), 1);
+    mmdrop(mm);
+    store('done', seq);
+  }
+}
+
 /** The CPU worker's entry (cpu_loop.ts). */
-export function prepareCpu(args: unknown, _cpu: number): CpuProgram {
+export function prepareCpu(args: unknown, cpu: number): CpuProgram {
   const a = args as EntryArgs;
   applyEra(eraOf(a.era));
   const res = new CpuResults(a.results, 1);
   return () => {
-    const task = Atomics.load(mem.i32, ST.base() + ST.layout.task);
+    const task = Atomics.load(mem.i32, ST.base() + (cpu === 0 ? ST.layout.task : ST.layout.reaper));
     cpuCtx.current = task;
-    Atomics.store(mem.i32, task + TASK.cpu, 0);
+    Atomics.store(mem.i32, task + TASK.cpu, cpu);
     Atomics.store(mem.i32, task + TASK.on_cpu, 1);
     try {
-      exitLoop(a, res);
+      if (cpu === 0) exitLoop(a, res);
+      else reaperLoop();
     } finally {
       Atomics.store(mem.i32, task + TASK.on_cpu, 0);
     }
@@ -135,6 +196,8 @@ function eraOf(name: string): EraProfile {
 
 interface Measured {
   iters: number;
+  /** exit-reaper: the reaper's passes that reaped (not refused by the lock or MMF_OOM_SKIP). */
+  reaped: number;
   h: Histogram;
 }
 
@@ -149,7 +212,7 @@ async function sample(
     {
       entry: new URL(import.meta.url).href,
       entryArgs: { ...a, results: res.sab } satisfies EntryArgs,
-      ncpus: 1,
+      ncpus: cpusOf(a.shape),
       runs: 1,
       seed: 1,
       jitter: NO_JITTER,
@@ -163,6 +226,8 @@ async function sample(
         kernelReset();
         applyEra(era);
         Atomics.store(mem.i32, ST.base() + ST.layout.task, spawnTask('bench_exit'));
+        Atomics.store(mem.i32, ST.base() + ST.layout.reaper, spawnTask('oom_reaper', { kthread: true }));
+        for (const w of ['mm', 'seq', 'started', 'done', 'reaped', 'quit'] as const) store(w, 0);
         cpuCtx.current = 0;
       },
       stopKthreads() {},
@@ -177,7 +242,7 @@ async function sample(
   if (leak !== 0) throw new Error(`bench exit-cost: ${a.era} ${a.shape}: ${leak} pages not freed`);
   const h = res.histogram(0, H_TIME);
   if (!h) throw new Error('bench exit-cost: no histogram came back');
-  return { iters: res.field(0, F_ITERS), h };
+  return { iters: res.field(0, F_ITERS), reaped: res.field(0, F_REAPED), h };
 }
 
 /** What each era's exit_mmap holds, for the table (kernel-mm.md §1). */
@@ -228,7 +293,9 @@ const us = (ns: number | null): number | null => (ns === null ? null : Math.roun
 async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
   const o = ctx.options as unknown as Opts;
   if (ctx.cpus.length !== 1 || ctx.cpus[0] !== 1)
-    throw new ExperimentInputError('exit-cost: runs on 1 CPU (the uncontended teardown); --cpus must be 1');
+    throw new ExperimentInputError(
+      'exit-cost: its shapes fix their CPUs (1, exit-reaper 2); --cpus must be 1',
+    );
   const samples: Sample[] = [];
   const total = o.shapes.length * o.eras.length * (ctx.rounds + 1);
   let done = 0;
@@ -251,9 +318,9 @@ async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
         samples.push({
           group: shape,
           series: era,
-          cpus: 1,
+          cpus: cpusOf(shape),
           round,
-          oversubscribed: false,
+          oversubscribed: cpusOf(shape) > ctx.hostCores,
           params: { era, exit_mmap: eraOf(era).mm.exit_mmap.name, vmas: o.vmas, pages: o.pages },
           metrics: {
             iterations: m.iters,
@@ -263,6 +330,7 @@ async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
             p99Ns: p(99),
             maxNs: m.h.maxValue,
             meanNs: Math.round(m.h.mean),
+            ...(shape === 'exit-reaper' ? { reaperPassesReaped: m.reaped } : {}),
           },
         });
         done++;
@@ -299,13 +367,14 @@ function report(ctx: ExperimentContext, o: Opts, samples: Sample[], load0: numbe
         ratio === null ? null : fmt(ratio, 3),
       ];
     });
-    const what =
-      shape === 'exit'
-        ? `the last mmput() of an mm with ${o.vmas} x ${o.pages} faulted-in anonymous pages`
-        : `dup_mm() of a parent with ${o.vmas} x ${o.pages} anonymous pages + the child's last mmput()`;
+    const what = {
+      exit: `the last mmput() of an mm with ${o.vmas} x ${o.pages} faulted-in anonymous pages, 1 CPU`,
+      'fork-exit': `dup_mm() of a parent with ${o.vmas} x ${o.pages} anonymous pages + the child's last mmput(), 1 CPU`,
+      'exit-reaper': `an OOM victim's last mmput() (${o.vmas} x ${o.pages} pages) while CPU1 makes one oom_reap_task_mm() pass on its mm`,
+    }[shape];
     tables.push({
       id: `exit-cost-${shape}`,
-      title: `${shape}: ${what}, 1 CPU, ${ctx.rounds} rounds of ${ctx.durationMs} ms`,
+      title: `${shape}: ${what}; ${ctx.rounds} rounds of ${ctx.durationMs} ms`,
       columns: [
         'era',
         'exit_mmap locking',
@@ -318,14 +387,21 @@ function report(ctx: ExperimentContext, o: Opts, samples: Sample[], load0: numbe
         `÷ ${baseline}`,
       ],
       rows,
-      notes:
-        shape === 'exit'
-          ? [
-              'published: the write lock in exit_mmap, uncontended, ~4% slower (Kirill Shutemov, 2017, a concern, not a measurement) and 1.6% worst case at p50 (Suren Baghdasaryan, Nov 2021, fork/exit timer)',
-            ]
-          : [
-              'published: Suren Baghdasaryan, Nov 2021: p50 +1.6% worst case with the write lock (v5.17) over v5.16',
-            ],
+      notes: [
+        {
+          exit: 'published: the write lock in exit_mmap, uncontended, ~4% slower (Kirill Shutemov, 2017, a concern, not a measurement) and 1.6% worst case at p50 (Suren Baghdasaryan, Nov 2021, fork/exit timer)',
+          'fork-exit':
+            'published: Suren Baghdasaryan, Nov 2021: p50 +1.6% worst case with the write lock (v5.17) over v5.16',
+          'exit-reaper':
+            "no published figure: the exit waits for the reaper's read lock at v4.17's barrier, before v5.17's whole teardown, before v6.1's page-table freeing; reaper passes that reaped: " +
+            o.eras
+              .map(
+                (era) =>
+                  `${era} ${fmt(median(of(era, 'reaperPassesReaped')) ?? 0, 3)} of ${fmt(median(of(era, 'iterations')) ?? 0, 3)}`,
+              )
+              .join(', '),
+        }[shape],
+      ],
     });
   }
   figures.push({
@@ -360,10 +436,16 @@ function report(ctx: ExperimentContext, o: Opts, samples: Sample[], load0: numbe
         figure: `exit-cost: ${shape} p50, ${era}`,
         ratio: r,
         baseline,
-        published: '1.016x worst case (Nov 2021); ~1.04x feared (2017)',
+        published:
+          shape === 'exit-reaper'
+            ? 'none (contended; uncontended: 1.016x, Nov 2021)'
+            : '1.016x worst case (Nov 2021); ~1.04x feared (2017)',
       });
       notes.push(
-        `${shape}: ${era} ${pctCost >= 0 ? '+' : ''}${pctCost.toFixed(1)}% at p50 over ${baseline} (published: +1.6% worst case at p50, Nov 2021; ~4% feared in 2017)`,
+        `${shape}: ${era} ${pctCost >= 0 ? '+' : ''}${pctCost.toFixed(1)}% at p50 over ${baseline} ` +
+          (shape === 'exit-reaper'
+            ? '(contended: no published figure)'
+            : '(published: +1.6% worst case at p50, Nov 2021; ~4% feared in 2017)'),
       );
     }
   const containers = new Set(o.eras.map((e) => eraOf(e).vma.name));
@@ -372,7 +454,7 @@ function report(ctx: ExperimentContext, o: Opts, samples: Sample[], load0: numbe
       'the eras differ in more than the lock: the VMA container (vm_next list to v6.0, maple tree from v6.1) and its walk, dup_mmap and teardown differ too, so a ratio across containers is not the lock cost alone; compare eras on one container (v4.17 and v5.17) for that',
     );
   notes.push(
-    `1 CPU; host load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (${ctx.hostCores} host cores); KASAN shadow checks on in every era alike`,
+    `1 CPU (exit-reaper: 2); host load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (${ctx.hostCores} host cores); KASAN shadow checks on in every era alike`,
   );
   return { samples, tables, figures, notes, headlines };
 }
@@ -380,7 +462,7 @@ function report(ctx: ExperimentContext, o: Opts, samples: Sample[], load0: numbe
 export const experiment: Experiment = {
   name: 'exit-cost',
   description:
-    "each era's exit_mmap locking, uncontended: an mm's last mmput() and a fork+exit timer, p50/p95/p99 and the ratio to the lock-free era",
+    "each era's exit_mmap locking: an mm's last mmput(), a fork+exit timer, an OOM victim's exit beside a reaper pass; p50/p95/p99 and the ratio to the lock-free era",
   defaults: { cpus: [1], durationMs: 300, rounds: 5 },
   options: [
     {
@@ -392,9 +474,10 @@ export const experiment: Experiment = {
     },
     {
       flags: '--shapes <list>',
-      description: 'exit (an mm torn down), fork-exit (dup_mm + the child torn down)',
+      description:
+        'exit (an mm torn down), fork-exit (dup_mm + the child torn down), exit-reaper (an OOM victim torn down beside a reaper pass, 2 CPUs)',
       parse: parseChoices('--shapes', SHAPES),
-      default: 'exit,fork-exit',
+      default: 'exit,fork-exit,exit-reaper',
     },
     {
       flags: '--vmas <n>',
