@@ -22,10 +22,8 @@ import { loadavg } from 'node:os';
 import { cpuCtx } from '../../cpu/context.js';
 import { runStopRequested } from '../../cpu/control.js';
 import type { CpuProgram } from '../../cpu/cpu_loop.js';
-import { crashLine } from '../../cpu/crash.js';
-import { NO_JITTER } from '../../cpu/jitter.js';
 import type { Machine } from '../../cpu/machine.js';
-import { applyEra, ERAS, type EraProfile, eraByName } from '../../eras/index.js';
+import { applyEra, type EraProfile, eraByName } from '../../eras/index.js';
 import { set_bit } from '../../kernel/bitops.js';
 import { mm_alloc, mmdrop, mmgrab, mmput, spawnTask } from '../../kernel/fork.js';
 import { TASK } from '../../kernel/task_struct.js';
@@ -38,7 +36,8 @@ import { populateAnon } from '../../scenarios/populate.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { CpuResults, type Histogram, newWaitHistogram } from '../bench_kit/cpu_results.js';
-import { fmt, median, parseChoices } from '../bench_kit/stats.js';
+import { runSample } from '../bench_kit/sample.js';
+import { fmt, intFlag, median, parseChoices, parseEraList } from '../bench_kit/stats.js';
 import {
   type Experiment,
   type ExperimentContext,
@@ -208,18 +207,14 @@ async function sample(
 ): Promise<Measured> {
   const res = CpuResults.create(1);
   const era = eraOf(a.era);
-  const r = await machine.campaign(
+  await runSample(
+    machine,
     {
+      name: 'exit-cost',
       entry: new URL(import.meta.url).href,
       entryArgs: { ...a, results: res.sab } satisfies EntryArgs,
       ncpus: cpusOf(a.shape),
-      runs: 1,
-      seed: 1,
-      jitter: NO_JITTER,
-      timeScale: 1,
-      runTimeoutMs: durationMs + 30_000,
-      kthreadCpus: [],
-      tickMs: Math.max(5, Math.min(50, Math.round(durationMs / 10))),
+      durationMs,
     },
     {
       setup() {
@@ -230,14 +225,8 @@ async function sample(
         for (const w of ['mm', 'seq', 'started', 'done', 'reaped', 'quit'] as const) store(w, 0);
         cpuCtx.current = 0;
       },
-      stopKthreads() {},
-      tick: (_run, elapsedMs) => elapsedMs >= durationMs,
-      finish: () => true,
     },
   );
-  machine.attach();
-  if (r.crash) throw new Error(`bench exit-cost: ${crashLine(r.crash)}`);
-  if (r.timedOut) throw new Error(`bench exit-cost: the CPU did not stop within ${r.timedOut.wallMs} ms`);
   const leak = res.field(0, F_LEAK);
   if (leak !== 0) throw new Error(`bench exit-cost: ${a.era} ${a.shape}: ${leak} pages not freed`);
   const h = res.histogram(0, H_TIME);
@@ -259,26 +248,6 @@ function lockingOf(era: EraProfile): string {
     rfc_2022_05: 'read lock (unmap), then write lock',
   };
   return how[f] ?? f;
-}
-
-function parseEras(v: string): string[] {
-  const names = v.split(',').map((s) => s.trim());
-  for (const n of names)
-    if (!eraByName(n))
-      throw new ExperimentInputError(
-        `--eras: unknown era '${n}' (known: ${ERAS.map((e) => e.name).join(', ')})`,
-      );
-  if (new Set(names).size !== names.length) throw new ExperimentInputError('--eras: an era is repeated');
-  return names;
-}
-
-function intFlag(flag: string, min: number, max: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || n < min || n > max)
-      throw new ExperimentInputError(`${flag}: expected an integer from ${min} to ${max}, got '${v}'`);
-    return n;
-  };
 }
 
 interface Opts {
@@ -469,7 +438,7 @@ export const experiment: Experiment = {
       flags: '--eras <list>',
       description:
         'eras to compare; the first is the baseline of the ratios (v4.17: no lock for a non-victim)',
-      parse: parseEras,
+      parse: parseEraList,
       default: 'v4.17,v5.17,v6.1',
     },
     {

@@ -33,10 +33,8 @@ import { loadavg } from 'node:os';
 import { cpuCtx } from '../../cpu/context.js';
 import { MAX_CPUS, runStopRequested } from '../../cpu/control.js';
 import type { CpuProgram } from '../../cpu/cpu_loop.js';
-import { crashLine } from '../../cpu/crash.js';
-import { NO_JITTER } from '../../cpu/jitter.js';
 import type { Machine } from '../../cpu/machine.js';
-import { applyEra, ERAS, type EraProfile, eraByName } from '../../eras/index.js';
+import { applyEra, type EraProfile, eraByName } from '../../eras/index.js';
 import { mm_alloc, spawnTask } from '../../kernel/fork.js';
 import { kthread_stop } from '../../kernel/kthread.js';
 import { lockStatClear } from '../../kernel/locking/lock_stat.js';
@@ -57,7 +55,8 @@ import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { type Churn, faultReport, type Plan } from '../bench_fault/report.js';
 import { CpuResults, type Histogram, mergedHistogram, newWaitHistogram } from '../bench_kit/cpu_results.js';
-import { parseChoices } from '../bench_kit/stats.js';
+import { runSample } from '../bench_kit/sample.js';
+import { intFlag, parseChoices, parseEraList } from '../bench_kit/stats.js';
 import {
   type Experiment,
   type ExperimentContext,
@@ -278,18 +277,15 @@ async function sample(
   const res = CpuResults.create(users + 1);
   const era = eraOf(a.era);
   let rcuTask = 0;
-  const r = await machine.campaign(
+  await runSample(
+    machine,
     {
+      name: 'fault-scaling',
       entry: new URL(import.meta.url).href,
       entryArgs: { ...a, results: res.sab } satisfies EntryArgs,
       ncpus: users + 1,
-      runs: 1,
-      seed: 1,
-      jitter: NO_JITTER,
-      timeScale: 1,
-      runTimeoutMs: durationMs + 30_000,
+      durationMs,
       kthreadCpus: [users],
-      tickMs: Math.max(5, Math.min(50, Math.round(durationMs / 10))),
       cpuNames: [
         ...Array.from({ length: a.faulters }, () => 'fault'),
         ...Array.from({ length: a.writers }, () => 'mmap/munmap/mprotect'),
@@ -321,14 +317,8 @@ async function sample(
       stopKthreads() {
         kthread_stop(rcuTask);
       },
-      tick: (_run, elapsedMs) => elapsedMs >= durationMs,
-      finish: () => true,
     },
   );
-  machine.attach();
-  if (r.crash) throw new Error(`bench fault-scaling: ${crashLine(r.crash)}`);
-  if (r.timedOut)
-    throw new Error(`bench fault-scaling: the CPUs did not stop within ${r.timedOut.wallMs} ms`);
   const bad = Array.from({ length: a.faulters }, (_, c) => res.field(c, F_BAD)).reduce((s, x) => s + x, 0);
   if (bad > 0) {
     const code = Array.from({ length: a.faulters }, (_, c) => res.field(c, F_CODE)).reduce(
@@ -343,26 +333,6 @@ async function sample(
 }
 
 // --- options --------------------------------------------------------------------------------
-
-function parseEras(v: string): string[] {
-  const names = v.split(',').map((s) => s.trim());
-  for (const n of names)
-    if (!eraByName(n))
-      throw new ExperimentInputError(
-        `--eras: unknown era '${n}' (known: ${ERAS.map((e) => e.name).join(', ')})`,
-      );
-  if (new Set(names).size !== names.length) throw new ExperimentInputError('--eras: an era is repeated');
-  return names;
-}
-
-function intFlag(flag: string, min: number, max: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || n < min || n > max)
-      throw new ExperimentInputError(`${flag}: expected an integer from ${min} to ${max}, got '${v}'`);
-    return n;
-  };
-}
 
 interface Opts {
   eras: string[];
@@ -530,7 +500,7 @@ export const experiment: Experiment = {
       flags: '--eras <list>',
       description:
         'eras to compare: mmap_lock only (v5.17, v6.1) and per-VMA lock generations (rfc-2022-09, v6.4, v6.6, v6.15); the first mmap_lock-only era is the baseline of the speedups',
-      parse: parseEras,
+      parse: parseEraList,
       default: 'v6.1,rfc-2022-09,v6.4,v6.15',
     },
     {

@@ -21,10 +21,8 @@ import { loadavg } from 'node:os';
 import { cpuCtx } from '../../cpu/context.js';
 import { MAX_CPUS, runStopRequested } from '../../cpu/control.js';
 import type { CpuProgram } from '../../cpu/cpu_loop.js';
-import { crashLine } from '../../cpu/crash.js';
-import { NO_JITTER } from '../../cpu/jitter.js';
 import type { Machine } from '../../cpu/machine.js';
-import { applyEra, ERAS, type EraProfile, eraByName } from '../../eras/index.js';
+import { applyEra, type EraProfile, eraByName } from '../../eras/index.js';
 import { spawnTask } from '../../kernel/fork.js';
 import { lockStatClear } from '../../kernel/locking/lock_stat.js';
 import { lockStatText } from '../../kernel/locking/lockdep_proc.js';
@@ -37,7 +35,8 @@ import { kernelReset } from '../../scenarios/kernel_image.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { CpuResults, type Histogram, mergedHistogram, newWaitHistogram } from '../bench_kit/cpu_results.js';
-import { parseChoices, parseIntList } from '../bench_kit/stats.js';
+import { runSample } from '../bench_kit/sample.js';
+import { parseChoices, parseEraList, parseIntList } from '../bench_kit/stats.js';
 import { threadCpuMs } from '../bench_kit/thread_cpu.js';
 import {
   CONCURRENT,
@@ -227,8 +226,10 @@ async function runOnce(machine: Machine, spec: RunSpec, durationMs: number): Pro
   const ncpus = spec.writers.length;
   const res = CpuResults.create(ncpus);
   const era = eraOf(spec.era);
-  const r = await machine.campaign(
+  await runSample(
+    machine,
     {
+      name: 'rwsem',
       entry: new URL(import.meta.url).href,
       entryArgs: {
         program: spec.program,
@@ -238,14 +239,7 @@ async function runOnce(machine: Machine, spec: RunSpec, durationMs: number): Pro
         results: res.sab,
       } satisfies EntryArgs,
       ncpus,
-      runs: 1,
-      seed: 1,
-      jitter: NO_JITTER,
-      timeScale: 1,
-      // A writer starved for the whole run gets the lock once the readers stop.
-      runTimeoutMs: durationMs + 30_000,
-      kthreadCpus: [],
-      tickMs: Math.max(5, Math.min(50, Math.round(durationMs / 10))),
+      durationMs,
     },
     {
       setup() {
@@ -264,14 +258,8 @@ async function runOnce(machine: Machine, spec: RunSpec, durationMs: number): Pro
         }
         cpuCtx.current = 0;
       },
-      stopKthreads() {},
-      tick: (_run, elapsedMs) => elapsedMs >= durationMs,
-      finish: () => true,
     },
   );
-  machine.attach();
-  if (r.crash) throw new Error(`bench rwsem: ${crashLine(r.crash)}`);
-  if (r.timedOut) throw new Error(`bench rwsem: the CPUs did not stop within ${r.timedOut.wallMs} ms`);
   return { res, writers: spec.writers };
 }
 
@@ -336,17 +324,6 @@ function parseMixes(v: string): Mix[] {
     out.push({ name: it, r: Number(m[1]), w: Number(m[2]) });
   }
   return out;
-}
-
-function parseEraList(v: string): string[] {
-  const names = v.split(',').map((s) => s.trim());
-  for (const n of names)
-    if (!eraByName(n))
-      throw new ExperimentInputError(
-        `--eras: unknown era '${n}' (known: ${ERAS.map((e) => e.name).join(', ')})`,
-      );
-  if (new Set(names).size !== names.length) throw new ExperimentInputError('--eras: an era is repeated');
-  return names;
 }
 
 /** Writers among n CPUs for the ratio r:w: at least one of each kind when both are asked for. */

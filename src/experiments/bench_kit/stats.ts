@@ -1,4 +1,5 @@
 // Small statistics over rounds, and the parsers of experiments' list options.
+import { ERAS, eraByName } from '../../eras/index.js';
 import { ExperimentInputError } from '../experiment.js';
 
 export function median(xs: readonly number[]): number | null {
@@ -49,6 +50,28 @@ export function parseIntList(flag: string, min: number, max: number): (v: string
       out.push(n);
     }
     return out.sort((a, b) => a - b);
+  };
+}
+
+/** --eras: era names (`mmrace eras`), each at most once, in the order given. */
+export function parseEraList(v: string): string[] {
+  const names = v.split(',').map((s) => s.trim());
+  for (const n of names)
+    if (!eraByName(n))
+      throw new ExperimentInputError(
+        `--eras: unknown era '${n}' (known: ${ERAS.map((e) => e.name).join(', ')})`,
+      );
+  if (new Set(names).size !== names.length) throw new ExperimentInputError('--eras: an era is repeated');
+  return names;
+}
+
+/** One integer in min..max. */
+export function intFlag(flag: string, min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || n < min || n > max)
+      throw new ExperimentInputError(`${flag}: expected an integer from ${min} to ${max}, got '${v}'`);
+    return n;
   };
 }
 
