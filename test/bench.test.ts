@@ -6,10 +6,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
 import { DomUtils, parseDocument } from 'htmlparser2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectOneLine, mmrace, mmraceAlone } from './helpers/cli.js';
+import { svgTexts as svgOf } from './helpers/svg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmrace-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,20 +18,7 @@ const cores = availableParallelism();
 /** One CPU count beyond the host's cores, when the machine has that many CPUs (16). */
 const over = cores + 1 <= 16 ? cores + 1 : null;
 
-/** Every text node of a parsed XML tree, in document order. */
-function texts(node: unknown, out: string[] = []): string[] {
-  if (typeof node === 'string' || typeof node === 'number') out.push(String(node));
-  else if (Array.isArray(node)) for (const n of node) texts(n, out);
-  else if (node && typeof node === 'object')
-    for (const [k, v] of Object.entries(node)) if (!k.startsWith('@_')) texts(v, out);
-  return out;
-}
-
-function svgTexts(file: string): string[] {
-  const doc = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(join(dir, file), 'utf8'));
-  expect(doc.svg, `${file} has an <svg> root`).toBeDefined();
-  return texts(doc.svg).map((t) => t.trim());
-}
+const svgTexts = (file: string): string[] => svgOf(join(dir, file));
 
 describe('mmrace bench', () => {
   it('lists the experiments with no experiment given', () => {

@@ -5,21 +5,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
 import { DomUtils, parseDocument } from 'htmlparser2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectOneLine, mmraceAlone } from './helpers/cli.js';
+import { svgTexts } from './helpers/svg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmrace-bench-exit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function texts(node: unknown, out: string[] = []): string[] {
-  if (typeof node === 'string' || typeof node === 'number') out.push(String(node).trim());
-  else if (Array.isArray(node)) for (const n of node) texts(n, out);
-  else if (node && typeof node === 'object')
-    for (const [k, v] of Object.entries(node)) if (!k.startsWith('@_')) texts(v, out);
-  return out;
-}
 
 describe('mmrace bench exit-cost', () => {
   it('bad input: one line on stderr, exit 2', async () => {
@@ -88,8 +80,7 @@ describe('mmrace bench exit-cost', () => {
 
     const csv = readFileSync(join(dir, 'samples.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(doc.samples.length + 1);
-    const svg = (f: string) =>
-      texts(new XMLParser({ ignoreAttributes: false }).parse(readFileSync(join(dir, f), 'utf8')).svg);
+    const svg = (f: string) => svgTexts(join(dir, f));
     const p50 = svg('exit-cost-p50.svg');
     for (const t of ['p50 (µs)', 'exit', 'fork-exit', ...eras]) expect(p50, t).toContain(t);
     const ratio = svg('exit-cost-ratio.svg');

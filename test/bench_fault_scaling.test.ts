@@ -7,29 +7,17 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
 import { DomUtils, parseDocument } from 'htmlparser2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectOneLine, mmraceAlone } from './helpers/cli.js';
+import { svgTexts as svgOf } from './helpers/svg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmrace-bench-fault-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const cores = availableParallelism();
 
-function texts(node: unknown, out: string[] = []): string[] {
-  if (typeof node === 'string' || typeof node === 'number') out.push(String(node).trim());
-  else if (Array.isArray(node)) for (const n of node) texts(n, out);
-  else if (node && typeof node === 'object')
-    for (const [k, v] of Object.entries(node)) if (!k.startsWith('@_')) texts(v, out);
-  return out;
-}
-
-function svgTexts(file: string): string[] {
-  const doc = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(join(dir, file), 'utf8'));
-  expect(doc.svg, `${file} has an <svg> root`).toBeDefined();
-  return texts(doc.svg);
-}
+const svgTexts = (file: string): string[] => svgOf(join(dir, file));
 
 const COLUMNS = [
   'era',
