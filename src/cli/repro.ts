@@ -185,7 +185,10 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   const traces: TraceWritten[] = [];
   const machine = sharedMachine();
   machine.attach();
-  lockdep_enable(o.lockdep === true);
+  // lockdep is on by default in controlled mode, where its acquisition sites cost no stack capture
+  // until a report prints them (the campaign replays that run for them: scenarios/report_replay.ts);
+  // free mode, which cannot replay a run, captures every site and keeps it off unless asked.
+  lockdep_enable(o.lockdep ?? mode.mode === 'controlled');
   lock_stat_enable(o.lockStat === true);
   if (o.lockStat) lockStatClear();
   const rows: VerdictRow[] = [];
