@@ -61,6 +61,18 @@ describe('lockdep by default in controlled mode', () => {
       expect(r).toMatchObject({ mode: 'controlled', observed: 'clean', hits: 0, firstHit: null });
   });
 
+  it('a failing schedule found with --no-lockdep prints a replay command with --no-lockdep', () => {
+    const args = ['run', 'test/fixtures/abba.mjs', '--variant', 'rendezvous', '--strategy', 'random'];
+    const off = mmrace([...args, '--runs', '5', '--no-lockdep']);
+    expect(off.stdout).toMatch(
+      /replay it: mmrace run test\/fixtures\/abba\.mjs --replay 'S1:2:[a-z0-9]+' --variant rendezvous --no-lockdep\n/,
+    );
+    const on = mmrace([...args, '--runs', '5']);
+    expect(on.stdout).toMatch(
+      /replay it: mmrace run test\/fixtures\/abba\.mjs --replay 'S1:2:[a-z0-9]+' --variant rendezvous\n/,
+    );
+  });
+
   it('--lockdep still turns it on; free mode is off unless given', () => {
     const on = rows(['--strategy', 'random', '--lockdep']);
     expect(on.code).toBe(0);
