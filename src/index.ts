@@ -35,7 +35,8 @@ export {
   task_struct_cachep,
 } from './kernel/fork.js';
 export { kthread_should_stop, kthread_stop } from './kernel/kthread.js';
-// lockdep and lock_stat (both off by default)
+// lockdep and lock_stat (both off by default in the API; the command turns lockdep on for
+// controlled mode)
 export * from './kernel/locking/lock_stat.js';
 export {
   LOCK_STATE_HELD,
@@ -46,6 +47,8 @@ export {
   lockdep_assert_held_read,
   lockdep_assert_held_write,
   lockdepReset,
+  rwsem_release,
+  SINGLE_DEPTH_NESTING,
 } from './kernel/locking/lockdep.js';
 export { lockStatText } from './kernel/locking/lockdep_proc.js';
 export {

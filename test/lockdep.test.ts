@@ -3,10 +3,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpuCtx } from '../src/cpu/context.js';
 import { mm_alloc, spawnTask } from '../src/kernel/fork.js';
-import { lockdep_assert_held, lockdepReset } from '../src/kernel/locking/lockdep.js';
+import { lockdep_assert_held, lockdepReset, SINGLE_DEPTH_NESTING } from '../src/kernel/locking/lockdep.js';
+import { MAX_LOCK_SUBCLASSES } from '../src/kernel/locking/lockdep_classes.js';
 import { lock_stat_enable, lockdep_enable } from '../src/kernel/locking/lockdep_state.js';
-import { down_read, down_write, init_rwsem, up_read, up_write } from '../src/kernel/locking/rwsem.js';
-import { spin_lock, spin_lock_init, spin_unlock } from '../src/kernel/locking/spinlock.js';
+import {
+  down_read,
+  down_read_nested,
+  down_write,
+  down_write_nested,
+  init_rwsem,
+  up_read,
+  up_write,
+} from '../src/kernel/locking/rwsem.js';
+import { spin_lock, spin_lock_init, spin_lock_nested, spin_unlock } from '../src/kernel/locking/spinlock.js';
 import { task_pid } from '../src/kernel/task_struct.js';
 import { utsname } from '../src/kernel/utsname.js';
 import { MM } from '../src/mm/mm_types.js';
@@ -224,6 +233,85 @@ describe('lockdep: recursive locking', () => {
       '',
       ' May be due to missing lock nesting notation',
     ]);
+  });
+});
+
+describe('lockdep: nesting annotations (subclasses)', () => {
+  /** Two mm's mmap_sems (one class, &mm->mmap_sem), as fork holds the parent's and the child's. */
+  function twoMms() {
+    const env = setup();
+    const parent = mm_alloc();
+    const child = mm_alloc();
+    mmap_init_lock(parent);
+    mmap_init_lock(child);
+    return { ...env, p: parent + MM.mmap_sem, c: child + MM.mmap_sem };
+  }
+
+  it('down_write_nested(SINGLE_DEPTH_NESTING) under a lock of its class is silent; plain down_write is not', () => {
+    const { dmesg, p, c, a, b } = twoMms();
+    as(a, () => {
+      down_write(p);
+      down_write_nested(c, SINGLE_DEPTH_NESTING);
+      up_write(c);
+      down_read_nested(c, SINGLE_DEPTH_NESTING);
+      up_read(c);
+      up_write(p);
+    });
+    expect(reports(dmesg())).toEqual([]);
+    as(b, () => {
+      down_write(p);
+      down_write(c); // the annotation left out
+      up_write(c);
+      up_write(p);
+    });
+    expect(reports(dmesg())).toEqual(['WARNING: possible recursive locking detected']);
+  });
+
+  it('a subclass is a class of its own, printed name/N, and its edges are checked like any other', () => {
+    const { dmesg, p, c, a, b } = twoMms();
+    as(a, () => {
+      down_write(p);
+      down_write_nested(c, SINGLE_DEPTH_NESTING); // &mm->mmap_sem -> &mm->mmap_sem/1
+      up_write(c);
+      up_write(p);
+    });
+    expect(reports(dmesg())).toEqual([]);
+    as(b, () => {
+      down_write_nested(c, SINGLE_DEPTH_NESTING);
+      down_write(p); // &mm->mmap_sem/1 -> &mm->mmap_sem: the cycle
+      up_write(p);
+      up_write(c);
+    });
+    const log = dmesg();
+    expect(reports(log)).toEqual([CIRCULAR]);
+    // (the usage bits are the class's across this file's tests: the first one took it for reading too)
+    expect(log).toContainEqual(
+      expect.stringMatching(/^-> #1 \(&mm->mmap_sem\/1\)\{\+[.+]\+[.+]\}-\{3:3\}:$/),
+    );
+    expect(log).toContain('  lock(&mm->mmap_sem/1);');
+  });
+
+  it('spin_lock_nested: the second PTE lock of copy_pte_range() is silent, and a subclass past MAX_LOCK_SUBCLASSES is a BUG', () => {
+    const { dmesg, inner, a } = setup();
+    const src = mm_alloc() + MM.page_table_lock;
+    spin_lock_init(src, 'ptlock');
+    as(a, () => {
+      spin_lock(inner);
+      spin_lock_nested(src, SINGLE_DEPTH_NESTING);
+      spin_unlock(src);
+      spin_unlock(inner);
+    });
+    expect(reports(dmesg())).toEqual([]);
+    as(a, () => {
+      spin_lock(inner);
+      spin_lock_nested(src, MAX_LOCK_SUBCLASSES);
+      spin_unlock(src);
+      spin_unlock(inner);
+    });
+    const log = dmesg();
+    expect(log).toContain(`BUG: looking up invalid subclass: ${MAX_LOCK_SUBCLASSES}`);
+    expect(log).toContain('turning off the locking correctness validator.');
+    expect(cpuCtx.preemptCount).toBe(0);
   });
 });
 

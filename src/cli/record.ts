@@ -26,7 +26,11 @@ export function recordCapOf(o: RecordFlags, mode: 'free' | 'controlled'): number
 }
 
 /** The text report of one row's --record replays. */
-export function recordLines(r: VerdictRow & { record?: RecordSummary }, command?: string): string[] {
+export function recordLines(
+  r: VerdictRow & { record?: RecordSummary },
+  command?: string,
+  noLockdep = false,
+): string[] {
   const rec = r.record;
   if (!rec) return [];
   const out = [''];
@@ -52,7 +56,7 @@ export function recordLines(r: VerdictRow & { record?: RecordSummary }, command?
       );
     }
     // The schedule string, inside the command that replays it exactly.
-    if (x.schedule) out.push(`    replay it: ${replayCommand(r, x.schedule, command)}`);
+    if (x.schedule) out.push(`    replay it: ${replayCommand(r, x.schedule, command, noLockdep)}`);
   }
   const beyond =
     rec.failures > rec.replays ? ` (the first ${rec.replays} of ${rec.failures} failing runs)` : '';

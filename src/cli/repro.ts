@@ -185,7 +185,10 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
   const traces: TraceWritten[] = [];
   const machine = sharedMachine();
   machine.attach();
-  lockdep_enable(o.lockdep === true);
+  // lockdep is on by default in controlled mode, where its acquisition sites cost no stack capture
+  // until a report prints them (the campaign replays that run for them: scenarios/report_replay.ts);
+  // free mode, which cannot replay a run, captures every site and keeps it off unless asked.
+  lockdep_enable(o.lockdep ?? mode.mode === 'controlled');
   lock_stat_enable(o.lockStat === true);
   if (o.lockStat) lockStatClear();
   const rows: VerdictRow[] = [];
@@ -326,20 +329,23 @@ export function printOutcome(
     }
     lines.push(...unexpectedLines(r, label(r)));
     const odd = r.firstUnexpected?.schedule;
-    if (odd) lines.push(`    its schedule: ${odd}`, `    replay it: ${replayCommand(r, odd, again)}`);
+    // A controlled schedule found with --no-lockdep replays with --no-lockdep.
+    const noLd = o.lockdep === false;
+    if (odd) lines.push(`    its schedule: ${odd}`, `    replay it: ${replayCommand(r, odd, again, noLd)}`);
     if (r.mode === 'controlled') {
       const what = r.strategy === 'dfs' ? 'schedules explored' : 'runs';
       lines.push('', `${label(r)}: controlled mode, strategy ${r.strategy}, ${r.explored} ${what}`);
       if (r.schedule) {
         lines.push(
           `--- schedule of the first failing run: ${r.schedule}`,
-          `    replay it: ${replayCommand(r, r.schedule, again)}`,
-          ...shrinkLines(r, again),
+          `    replay it: ${replayCommand(r, r.schedule, again, noLd)}`,
+          ...shrinkLines(r, again, noLd),
         );
       }
     }
   }
-  for (const r of out.rows) lines.push(...recordLines(r, commandOf(r)));
+  // A free campaign's recordings were replayed with its lockdep switch: off unless --lockdep.
+  for (const r of out.rows) lines.push(...recordLines(r, commandOf(r), o.lockdep !== true));
   if (out.lockStat) lines.push('', out.lockStat);
   for (const t of out.traces ?? []) {
     const what = t.failed

@@ -33,13 +33,13 @@ export async function shrinkRow(
   };
 }
 
-export function shrinkLines(row: VerdictRow, command?: string): string[] {
+export function shrinkLines(row: VerdictRow, command?: string, noLockdep = false): string[] {
   const k = row.shrink;
   if (!k || !row.shrunkSchedule) return [];
   return [
     `--- shrunk schedule (${k.shrunk.switches} context switches, ${k.shrunk.steps} decisions; the original had ` +
       `${k.original.switches} and ${k.original.steps}; ${k.tries} candidate runs; a strict replay ` +
       `${k.verified ? 'fails the same way' : 'did NOT fail the same way'}): ${row.shrunkSchedule}`,
-    `    replay it: ${replayCommand(row, row.shrunkSchedule, command)}`,
+    `    replay it: ${replayCommand(row, row.shrunkSchedule, command, noLockdep)}`,
   ];
 }

@@ -6,13 +6,15 @@
 // dup_mmap() is an era slot (era_ops.ts): v4.14 appends to the child's vm_next list, v6.1 walks
 // the parent's maple tree and stores into the child's, v6.3 does so out of RCU mode.
 //
-// Lockdep: the kernel takes the child's mmap_sem with down_write_nested() and the source PTE lock
-// with spin_lock_nested(.., SINGLE_DEPTH_NESTING). kernel/locking has no subclasses yet, so with
-// lockdep on these two acquisitions would be reported as recursive locking.
+// Lockdep: the child's mmap_sem is taken with down_write_nested() (mmap_write_lock_nested() from
+// v5.8) and the source PTE lock with spin_lock_nested(), both SINGLE_DEPTH_NESTING: a lock of a
+// class this task already holds (the parent's mmap_sem, the destination PTE lock), which lockdep
+// would otherwise report as possible recursive locking.
 import { point } from '../cpu/context.js';
 import { EINTR, ENOMEM } from '../kernel/errno.js';
 import { mm_alloc, mmget, mmput } from '../kernel/fork.js';
-import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
+import { SINGLE_DEPTH_NESTING } from '../kernel/locking/lockdep.js';
+import { spin_lock_nested, spin_unlock } from '../kernel/locking/spinlock.js';
 import { get_current } from '../kernel/sched.js';
 import { TASK } from '../kernel/task_struct.js';
 import { mem } from '../shm/arena.js';
@@ -42,7 +44,7 @@ import {
   VMA,
 } from './mm_types.js';
 import { vm_stat_account } from './mmap.js';
-import { mmap_write_lock, mmap_write_lock_killable, mmap_write_unlock } from './mmap_lock.js';
+import { mmap_write_lock_killable, mmap_write_lock_nested, mmap_write_unlock } from './mmap_lock.js';
 import { get_page } from './page_alloc.js';
 import {
   PGDIR_SIZE,
@@ -130,7 +132,7 @@ function copy_pte_range(
   const src_pmdval = kread(src_pmdp);
   let src_pte = pte_offset_map(src_pmdval, addr);
   const src_ptl = pte_lockptr(src_pmdval);
-  spin_lock(src_ptl); // spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING)
+  spin_lock_nested(src_ptl, SINGLE_DEPTH_NESTING);
   do {
     if (pte_none(kread(src_pte))) continue;
     copy_one_pte(src_pte, dst_pte, vma, addr, rss);
@@ -206,7 +208,8 @@ function vm_area_dup(mm: number, mpnt: number): number {
 // to tear down.
 export function dup_mmap_v4_14(mm: number, oldmm: number): number {
   if (mmap_write_lock_killable(oldmm)) return -EINTR;
-  mmap_write_lock(mm); // down_write_nested(&mm->mmap_sem, SINGLE_DEPTH_NESTING)
+  // down_write_nested(&mm->mmap_sem, SINGLE_DEPTH_NESTING): "Not linked in yet - no deadlock potential"
+  mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING);
   Atomics.store(mem.i32, mm + MM.total_vm, Atomics.load(mem.i32, oldmm + MM.total_vm));
   let retval = 0;
   let prev = 0;
@@ -247,7 +250,7 @@ function dup_mmap_unwind(tmp: number): void {
  */
 function dup_mmap_tree(mm: number, oldmm: number, rcu: boolean): number {
   if (mmap_write_lock_killable(oldmm)) return -EINTR;
-  mmap_write_lock(mm); // down_write_nested(&mm->mmap_lock, SINGLE_DEPTH_NESTING)
+  mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING);
   Atomics.store(mem.i32, mm + MM.total_vm, Atomics.load(mem.i32, oldmm + MM.total_vm));
   mm_init_vmas(mm);
   const old_mas = mas_init(oldmm + MM.mm_mt, 0);

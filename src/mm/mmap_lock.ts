@@ -10,6 +10,7 @@ import {
   down_read_trylock,
   down_write,
   down_write_killable,
+  down_write_nested,
   down_write_trylock,
   downgrade_write,
   init_rwsem,
@@ -30,6 +31,12 @@ export function mmap_init_lock(mm: number): void {
 // (v6.14: then mm_lock_seqcount_begin(), vma_lock.ts)
 export function mmap_write_lock(mm: number): void {
   down_write(mmap_sem(mm));
+  mmap_write_locked(mm);
+}
+
+// include/linux/mmap_lock.h mmap_write_lock_nested(), v5.8 (fork: the child's under the parent's)
+export function mmap_write_lock_nested(mm: number, subclass: number): void {
+  down_write_nested(mmap_sem(mm), subclass);
   mmap_write_locked(mm);
 }
 

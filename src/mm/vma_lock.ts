@@ -33,7 +33,7 @@ import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { kread, kwrite } from './kasan.js';
 import { vma_is_anonymous } from './memory.js';
-import { MM, VMA } from './mm_types.js';
+import { MM, ULONG_MAX, VMA } from './mm_types.js';
 import { mmap_assert_write_locked } from './mmap_lock.js';
 import {
   type KmemCache,
@@ -42,7 +42,7 @@ import {
   kmem_cache_free,
   SLAB_TYPESAFE_BY_RCU,
 } from './slab.js';
-import { find_vma } from './vma_list.js';
+import { MA_STATE, mas_find, mm_mt } from './vma_list.js';
 
 const i32 = (): Int32Array => mem.i32;
 
@@ -277,9 +277,14 @@ function seqInc(seq: number): number {
   return bits >= 32 ? (seq + 1) | 0 : (seq + 1) & ((1 << bits) - 1);
 }
 
-/** mas_walk() under rcu_read_lock(): the VMA covering `address` or 0. Simplified: the bound is read from the VMA, where the kernel reads the node's pivot. */
+/**
+ * mas_walk() under rcu_read_lock(): the VMA covering `address` or 0. A walk of mm->mm_mt as the
+ * kernel's (MA_STATE(mas, &mm->mm_mt, address, address)), not find_vma(): that one asserts the
+ * mmap_lock (mmap_assert_locked()), which these lockless readers do not hold. Simplified: the
+ * bound is read from the VMA, where the kernel reads the node's pivot.
+ */
 function mas_walk(mm: number, address: number): number {
-  const vma = find_vma(mm, address);
+  const vma = mas_find(MA_STATE(mm_mt(mm), address), ULONG_MAX);
   return vma && kread(vma + VMA.vm_start) >>> 0 <= address >>> 0 ? vma : 0;
 }
 

@@ -122,9 +122,10 @@ function __lock_acquire(
   read: number,
   wait_type: number,
   ip: number,
+  subclass: number,
 ): void {
   const depth = lockdepDepth(t);
-  const class_idx = lockClassOf(lock, wait_type);
+  const class_idx = lockClassOf(lock, wait_type, subclass);
   if (!class_idx) return;
   if (depth >= MAX_LOCK_DEPTH) {
     if (debug_locks_off()) {
@@ -151,7 +152,9 @@ function __lock_acquire(
  * kernel/locking/lockdep.c lock_acquire(), v6.6, as the lock primitives call it before they
  * block: trylock and read (0 exclusive, 1 shared) as in the kernel, plus the lock's wait type
  * (for a lock that was never initialised under lockdep) and the name of the calling lock API
- * function, whose caller is _RET_IP_; `ip`, that site when the caller has already found it.
+ * function, whose caller is _RET_IP_; `ip`, that site when the caller has already found it;
+ * `subclass`, the kernel's subclass argument (0, or SINGLE_DEPTH_NESTING... from the *_nested()
+ * lock functions: the same lock class nested in itself, a class of its own to lockdep).
  */
 export function lock_acquire(
   lock: number,
@@ -160,6 +163,7 @@ export function lock_acquire(
   wait_type: number,
   api: string,
   ip?: number,
+  subclass = 0,
 ): void {
   const t = cpuCtx.current;
   const flags = lockDebugFlags();
@@ -172,8 +176,13 @@ export function lock_acquire(
     read,
     wait_type,
     ip ?? (wantsIp(flags) ? (lazySites() ? LAZY_IP : callerIp(api, lock_acquire)) : 0),
+    subclass,
   );
 }
+
+// include/linux/lockdep.h SINGLE_DEPTH_NESTING, v6.6: the subclass of a lock taken while another
+// lock of its class is held (fork's child mmap_lock, the source PTE lock of copy_pte_range()).
+export const SINGLE_DEPTH_NESTING = 1;
 
 /** Will lock_acquire() record the acquisition's site? (Only a validating lockdep does.) */
 function wantsIp(flags: number): boolean {
@@ -267,22 +276,31 @@ export function LOCK_CONTENDED_RETURN(
   return err;
 }
 
-// include/linux/lockdep.h spin_acquire(), v6.6
-export function spin_acquire(lock: number, trylock: number, api: string): void {
+// include/linux/lockdep.h spin_acquire(), v6.6 (the kernel's subclass argument last here)
+export function spin_acquire(lock: number, trylock: number, api: string, subclass = 0): void {
   const s = hookSite();
-  lock_acquire(lock, trylock, 0, LD_WAIT_CONFIG, api, s === CAPTURE ? acquireIp(api, spin_acquire) : s);
+  const ip = s === CAPTURE ? acquireIp(api, spin_acquire) : s;
+  lock_acquire(lock, trylock, 0, LD_WAIT_CONFIG, api, ip, subclass);
 }
 
 // include/linux/lockdep.h rwsem_acquire(), v6.6
-export function rwsem_acquire(lock: number, trylock: number, api: string): void {
+export function rwsem_acquire(lock: number, trylock: number, api: string, subclass = 0): void {
   const s = hookSite();
-  lock_acquire(lock, trylock, 0, LD_WAIT_SLEEP, api, s === CAPTURE ? acquireIp(api, rwsem_acquire) : s);
+  const ip = s === CAPTURE ? acquireIp(api, rwsem_acquire) : s;
+  lock_acquire(lock, trylock, 0, LD_WAIT_SLEEP, api, ip, subclass);
 }
 
 // include/linux/lockdep.h rwsem_acquire_read(), v6.6
-export function rwsem_acquire_read(lock: number, trylock: number, api: string): void {
+export function rwsem_acquire_read(lock: number, trylock: number, api: string, subclass = 0): void {
   const s = hookSite();
-  lock_acquire(lock, trylock, 1, LD_WAIT_SLEEP, api, s === CAPTURE ? acquireIp(api, rwsem_acquire_read) : s);
+  const ip = s === CAPTURE ? acquireIp(api, rwsem_acquire_read) : s;
+  lock_acquire(lock, trylock, 1, LD_WAIT_SLEEP, api, ip, subclass);
+}
+
+// include/linux/lockdep.h rwsem_release(), v6.6: lockdep's half of up_read() and up_write() (for a
+// test's own broken unlock, which must still tell lockdep, as the kernel's wrapper would).
+export function rwsem_release(lock: number): void {
+  lock_release(lock);
 }
 
 // include/linux/lockdep.h enum { LOCK_STATE_UNKNOWN = -1, LOCK_STATE_NOT_HELD, LOCK_STATE_HELD }

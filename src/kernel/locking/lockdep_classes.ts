@@ -13,6 +13,8 @@ import { debug_locks_off, lockdep_lock, lockdep_unlock, print_lockdep_off } from
 
 /** Class indexes are 1..MAX_LOCKDEP_KEYS-1; 0 means "no class". */
 export const MAX_LOCKDEP_KEYS = 256;
+// include/linux/lockdep_types.h MAX_LOCK_SUBCLASSES, v6.6
+export const MAX_LOCK_SUBCLASSES = 8;
 const CLASS_WORDS = 4;
 const C_KEY = 0; // interned name
 const C_WAIT_TYPE = 1;
@@ -153,9 +155,12 @@ function staticKeyName(lock: number): string {
   return `${r.name.replace(/^data:/, '')}+0x${(lock - r.base).toString(16)}`;
 }
 
-// kernel/locking/lockdep.c look_up_lock_class() + register_lock_class(), v6.6: the class of `lock`,
-// registered on first sight with a static key; 0 when lockdep ran out of room.
-export function lockClassOf(lock: number, wait_type: number): number {
+// kernel/locking/lockdep.c look_up_lock_class() + register_lock_class(), v6.6: the class of `lock`
+// (of its `subclass`: down_write_nested() and the like), registered on first sight, with a static
+// key when the lock was never initialised under lockdep; 0 when lockdep ran out of room or the
+// subclass is out of range.
+export function lockClassOf(lock: number, wait_type: number, subclass = 0): number {
+  if (subclass !== 0) return subclassOf(lock, wait_type, subclass);
   const s = instanceSlot(lock);
   if (s) {
     const idx = Atomics.load(mem.i32, s + I_CLASS);
@@ -171,6 +176,31 @@ export function lockClassOf(lock: number, wait_type: number): number {
     return 0;
   }
   return r;
+}
+
+/**
+ * The class of `lock`'s subclass: the kernel keys it by the lock's key plus the subclass
+ * (lock_class_key.subkeys + subclass) and prints it as the class name with "/subclass"
+ * (__print_lock_name()), so here it is the class named `<name>/<subclass>`. Nested acquisitions
+ * are rare (fork's second mmap_lock and PTE lock), so it is looked up by name every time.
+ */
+function subclassOf(lock: number, wait_type: number, subclass: number): number {
+  if (subclass < 0 || subclass >= MAX_LOCK_SUBCLASSES) {
+    // look_up_lock_class(): debug_locks_off(), the message, dump_stack()
+    if (debug_locks_off()) {
+      print_lockdep_off(`BUG: looking up invalid subclass: ${subclass}`);
+      dump_stack();
+    }
+    return 0;
+  }
+  const base = lockClassOf(lock, wait_type);
+  if (!base) return 0;
+  const key = intern(`${className(base)}/${subclass}`);
+  lockdep_lock();
+  const idx = register_lock_class(key, classWaitType(base));
+  lockdep_unlock();
+  if (!idx) overflow('BUG: MAX_LOCKDEP_KEYS too low!');
+  return idx;
 }
 
 /** The name lockdep knows `lock` by, or null (lockdep and lock_stat off, or never initialised). */

@@ -147,17 +147,23 @@ export function down_read(sem: number): void {
   algo.__down_read(sem);
 }
 
-// kernel/locking/rwsem.c down_read(), v6.6, with lockdep, lock_stat or --trace on, or preemption off
-function down_read_debug(sem: number): void {
+// kernel/locking/rwsem.c down_read(), v6.6, with lockdep, lock_stat or --trace on, or preemption
+// off; down_read_nested() too (`subclass`, its own name as `api`, its might_sleep() `site`).
+function down_read_debug(
+  sem: number,
+  subclass = 0,
+  api = 'down_read',
+  site = 'kernel/locking/rwsem.c:down_read',
+): void {
   noteTracked();
   traceBegin(T.down_read);
   try {
-    might_sleep('kernel/locking/rwsem.c:down_read');
+    might_sleep(site);
     point('down_read');
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
-      rwsem_acquire_read(sem, 0, 'down_read');
-      LOCK_CONTENDED(sem, 'down_read', algo.__down_read_trylock, algo.__down_read);
+      rwsem_acquire_read(sem, 0, api, subclass);
+      LOCK_CONTENDED(sem, api, algo.__down_read_trylock, algo.__down_read);
     } else {
       algo.__down_read(sem);
     }
@@ -165,6 +171,20 @@ function down_read_debug(sem: number): void {
     traceEnd(T.down_read);
   }
   traceLockAcquired(sem, LockKind.Read);
+}
+
+// kernel/locking/rwsem.c down_read_nested(), v6.6 (CONFIG_DEBUG_LOCK_ALLOC): down_read() of a lock
+// whose class this task may already hold, `subclass` telling lockdep the nesting (without lockdep
+// it is down_read()). The point keeps down_read()'s name, so schedules and jitter windows see one
+// kind of read acquisition.
+export function down_read_nested(sem: number, subclass: number): void {
+  if (((lockGate >> 1) | lockDebugFlags()) !== 0) {
+    down_read_debug(sem, subclass, 'down_read_nested', 'kernel/locking/rwsem.c:down_read_nested');
+    return;
+  }
+  point('down_read');
+  check_kernel_pointer(sem, true);
+  algo.__down_read(sem);
 }
 
 // kernel/locking/rwsem.c down_read_killable(), v6.6 (both eras' wrappers)
@@ -229,17 +249,23 @@ export function down_write(sem: number): void {
   algo.__down_write(sem);
 }
 
-// kernel/locking/rwsem.c down_write(), v6.6, with lockdep, lock_stat or --trace on, or preemption off
-function down_write_debug(sem: number): void {
+// kernel/locking/rwsem.c down_write(), v6.6, with lockdep, lock_stat or --trace on, or preemption
+// off; down_write_nested() too (`subclass`, its own name as `api`, its might_sleep() `site`).
+function down_write_debug(
+  sem: number,
+  subclass = 0,
+  api = 'down_write',
+  site = 'kernel/locking/rwsem.c:down_write',
+): void {
   noteTracked();
   traceBegin(T.down_write);
   try {
-    might_sleep('kernel/locking/rwsem.c:down_write');
+    might_sleep(site);
     point('down_write');
     check_kernel_pointer(sem, true);
     if (lockDebugFlags() !== 0) {
-      rwsem_acquire(sem, 0, 'down_write');
-      LOCK_CONTENDED(sem, 'down_write', algo.__down_write_trylock, algo.__down_write);
+      rwsem_acquire(sem, 0, api, subclass);
+      LOCK_CONTENDED(sem, api, algo.__down_write_trylock, algo.__down_write);
     } else {
       algo.__down_write(sem);
     }
@@ -247,6 +273,19 @@ function down_write_debug(sem: number): void {
     traceEnd(T.down_write);
   }
   traceLockAcquired(sem, LockKind.Write);
+}
+
+// kernel/locking/rwsem.c down_write_nested(), v6.6 (CONFIG_DEBUG_LOCK_ALLOC): down_write() of a
+// lock whose class this task may already hold (fork's child mmap_lock under the parent's:
+// SINGLE_DEPTH_NESTING); without lockdep it is down_write(). The point keeps down_write()'s name.
+export function down_write_nested(sem: number, subclass: number): void {
+  if (((lockGate >> 1) | lockDebugFlags()) !== 0) {
+    down_write_debug(sem, subclass, 'down_write_nested', 'kernel/locking/rwsem.c:down_write_nested');
+    return;
+  }
+  point('down_write');
+  check_kernel_pointer(sem, true);
+  algo.__down_write(sem);
 }
 
 // kernel/locking/rwsem.c down_write_killable(), v6.6 (both eras' wrappers)

@@ -84,19 +84,35 @@ export function spin_lock(lock: number): void {
   do_raw_spin_lock(lock);
 }
 
-// include/linux/spinlock_api_smp.h __raw_spin_lock(), v6.6, with lockdep, lock_stat or --trace on
-function spin_lock_debug(lock: number): void {
+// include/linux/spinlock_api_smp.h __raw_spin_lock(), v6.6, with lockdep, lock_stat or --trace on;
+// kernel/locking/spinlock.c _raw_spin_lock_nested() too (`subclass`, and its name as `api`).
+function spin_lock_debug(lock: number, subclass = 0, api = 'spin_lock'): void {
   point('spin_lock');
   check_kernel_pointer(lock, true);
   preempt_disable();
   if (lockDebugFlags() !== 0) {
     gateTracked(); // this thread's releases check current's held locks from now on
-    spin_acquire(lock, 0, 'spin_lock');
-    LOCK_CONTENDED(lock, 'spin_lock', do_raw_spin_trylock, do_raw_spin_lock);
+    spin_acquire(lock, 0, api, subclass);
+    LOCK_CONTENDED(lock, api, do_raw_spin_trylock, do_raw_spin_lock);
   } else {
     do_raw_spin_lock(lock);
   }
   traceLockAcquired(lock, LockKind.Spin); // --trace: a lock slice until spin_unlock
+}
+
+// include/linux/spinlock.h spin_lock_nested(), v6.6 (CONFIG_DEBUG_LOCK_ALLOC:
+// _raw_spin_lock_nested()): spin_lock() of a lock whose class this task may already hold
+// (copy_pte_range()'s source PTE lock under the destination's: SINGLE_DEPTH_NESTING); without
+// lockdep it is spin_lock(). The point keeps spin_lock()'s name.
+export function spin_lock_nested(lock: number, subclass: number): void {
+  if (((lockGate & GATE_SPIN_MASK) | lockDebugFlags()) !== 0) {
+    spin_lock_debug(lock, subclass, 'spin_lock_nested');
+    return;
+  }
+  point('spin_lock');
+  check_kernel_pointer(lock, true);
+  preempt_disable();
+  do_raw_spin_lock(lock);
 }
 
 // include/linux/spinlock_api_smp.h __raw_spin_trylock(), v6.6
