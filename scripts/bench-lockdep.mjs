@@ -21,6 +21,7 @@ import {
   shutdownMachine,
 } from '../dist/src/index.js';
 import { lockdepCaptures } from '../dist/src/kernel/locking/lockdep_state.js';
+import { summaryRow, times } from './bench-summary.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const RUNS = Number(process.env.RUNS ?? 200);
@@ -109,4 +110,14 @@ export async function run() {
   const worst = Math.min(...cases.map((c) => median(c.ratio)));
   console.log(`goal on/off >= 0.50: ${worst >= 0.5 ? 'met' : 'not met'} (worst case ${worst.toFixed(2)}x)`);
   await shutdownMachine();
+  return cases.map((c) =>
+    summaryRow(
+      'lockdep',
+      `runs/s with lockdep, ${c.name}`,
+      times(median(c.ratio)),
+      'lockdep off',
+      '>= 0.5x',
+      median(c.ratio) >= 0.5,
+    ),
+  );
 }
