@@ -193,6 +193,10 @@ describe.concurrent('--shard and merge: bad input is one line, exit 2', () => {
       ['repro', ID, '--shard', '1/2', '--replay', 'S1:3:a5'],
       /--shard splits a campaign; a --replay runs one schedule/,
     ],
+    [
+      ['repro', ID, '--shard', '1/2', '--stop-on-hit'],
+      /--stop-on-hit ends a campaign early; --shard needs every run of its part/,
+    ],
     [['merge'], /missing required argument 'results'/],
     [['merge', join(dir, 'nosuch.json')], /merge: cannot read .*nosuch\.json: ENOENT/],
     [['merge', notJson], /merge: .*not-json\.json is not JSON/],

@@ -48,7 +48,7 @@ describe('bounded dfs catches a broken xadd fast path', () => {
   it.concurrent(
     'readers-busted: ____down_write() testing the waiting half lets a writer in beside readers; the schedule replays 10/10',
     async () => {
-      const r = await dfsAsync('dfs-rwsem-xadd', 'readers-busted');
+      const r = await dfsAsync('dfs-rwsem-xadd', 'readers-busted', ['--stop-on-hit']);
       expect(r.observed).toBe('reproduces');
       expect(r.firstHit!.summary).toMatch(
         /^BUG: rwsem exclusion violated: writer entered readers=1 writers=1/,

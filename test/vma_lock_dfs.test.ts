@@ -25,11 +25,11 @@ const TOPOLOGIES: [string, string][] = [
  */
 const PREFIX_K2 = new Set(['v6.4-readers-no-recheck', 'v6.15-readers-no-recheck']);
 
-async function dfs(variant: string): Promise<DfsRow> {
+async function dfs(variant: string, extra: string[] = []): Promise<DfsRow> {
   const k = PREFIX_K2.has(variant) ? '2' : '1';
   const cap = PREFIX_K2.has(variant) ? '200' : '100000';
   const args = ['run', FIXTURE, '--variant', variant, '--strategy', 'dfs', '--preemptions', k];
-  const r = await mmraceAsync([...args, '--runs', cap, '--json'], CLI_TIMEOUT_MS);
+  const r = await mmraceAsync([...args, ...extra, '--runs', cap, '--json'], CLI_TIMEOUT_MS);
   expect(r.stderr).toBe('');
   const [x] = json<{ rows: DfsRow[] }>(r).rows;
   expect(x!.strategy).toBe('dfs');
@@ -54,9 +54,10 @@ describe('vma-lock-dfs: bounded dfs (1 preemption), every generation', () => {
   );
 
   it.concurrent.each(broken)(
-    '%s: caught, and the schedule replays 10/10',
+    '%s: caught (the search stops at the first failing schedule), and the schedule replays 10/10',
     async (variant) => {
-      const r = await dfs(variant);
+      const r = await dfs(variant, ['--stop-on-hit']);
+      expect(r.hits + r.checkFailures).toBe(1);
       expect(r.observed).toBe('reproduces');
       expect(r.firstHit!.summary).toMatch(/^BUG: VMA (lock exclusion violated|still write-locked)/);
       // (bump-no-bump's replay is left to npm run test:exhaustive, to keep this file near 40 s)

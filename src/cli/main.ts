@@ -121,6 +121,10 @@ function runFlags(cmd: Command): Command {
       'controlled mode: shrink the first failing schedule (fewer switches, then fewer decisions)',
     )
     .option(
+      '--stop-on-hit',
+      "end each variant's campaign at its first failing run (a hit or a failed final check): the quickest way to a failing seed or schedule",
+    )
+    .option(
       '--trace <file>',
       'write a Chrome trace (Perfetto) of the first failing run, else the last run; with several ' +
         'variants, one file each: the variant name goes before the extension (out.v4.14.json)',

@@ -58,6 +58,8 @@ export interface ReproOptions extends RecordFlags {
   onDivergence?: OnDivergence;
   /** Controlled mode: shrink the first failing schedule. */
   shrink?: boolean;
+  /** End each variant's campaign at its first failing run. */
+  stopOnHit?: boolean;
   /** Write a Chrome trace of the first failing run (else the last run) of each variant. */
   trace?: string;
   /** Scheduling granularity: coarse (default) or atomic (controlled mode). */
@@ -151,6 +153,10 @@ export function checkCampaign(entries: readonly CatalogueEntry[], o: ReproOption
   const recordCap = recordCapOf(o, mode.mode);
   if (o.shard && o.replay !== undefined)
     throw new UsageError('--shard splits a campaign; a --replay runs one schedule (give --runs instead)');
+  if (o.stopOnHit && (o.shard || o.machines))
+    throw new UsageError(
+      `--stop-on-hit ends a campaign early; --${o.shard ? 'shard' : 'machines'} needs every run of its part for the merge`,
+    );
   const replayCpus = o.replay !== undefined ? decodeSchedule(o.replay).ncpus : undefined;
   for (const e of entries) {
     if (replayCpus !== undefined && replayCpus !== e.scenario.cpus.length) {
@@ -215,7 +221,16 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
         machine,
         e.scenario,
         v,
-        { runs, seed, ...choice, trace, points, ...shard, ...(onProgress ? { onProgress } : {}) },
+        {
+          runs,
+          seed,
+          ...choice,
+          trace,
+          points,
+          ...shard,
+          ...(o.stopOnHit ? { stopOnHit: true } : {}),
+          ...(onProgress ? { onProgress } : {}),
+        },
         e.url,
       ).finally(() => bar?.stop());
       rows.push(toRow(r));

@@ -28,7 +28,7 @@ export function mmrace(args: string[], timeoutMs = 60_000, env: Record<string, s
 // One child per core at most: vitest runs test files one at a time on this 2-core host, so CLI-bound
 // files (bounded DFS: each child is one controlled machine, one thread running at a time) overlap
 // their children instead and CI uses both cores.
-const CHILD_SLOTS = Math.max(1, availableParallelism());
+const CHILD_SLOTS = Number(process.env.MMRACE_TEST_CHILDREN ?? Math.max(1, availableParallelism()));
 let childrenRunning = 0;
 const waitingForSlot: (() => void)[] = [];
 
