@@ -8,10 +8,19 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadExperiments } from '../dist/src/experiments/registry.js';
 import { summaryRow, times } from './bench-summary.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The experiments, as `mmrace bench` lists them. Not loadExperiments(): its modules define statics,
+ * which a process that already laid out a machine (npm run bench's other benchmarks) refuses.
+ */
+function experimentNames() {
+  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'bench'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mmrace bench: exit ${r.status}: ${r.stderr.trim()}`);
+  return [...r.stdout.matchAll(/^ {2}(\S+) {2}/gm)].map((m) => m[1]);
+}
 
 export async function run(args = []) {
   const a0 = [...args];
@@ -23,18 +32,18 @@ export async function run(args = []) {
   const out = a0.indexOf('--out');
   const rows = [];
   try {
-    for (const e of await loadExperiments()) {
+    for (const name of experimentNames()) {
       const a = [...a0];
-      a[out + 1] = path.join(a0[out + 1], e.name);
-      console.log(`\n=== mmrace bench ${e.name} ${a.join(' ')}`.trimEnd());
-      const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'bench', e.name, ...a], {
+      a[out + 1] = path.join(a0[out + 1], name);
+      console.log(`\n=== mmrace bench ${name} ${a.join(' ')}`.trimEnd());
+      const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'bench', name, ...a], {
         cwd: root,
         stdio: 'inherit',
       });
       if (r.status !== 0) process.exitCode = r.status ?? 1;
       const file = path.join(a[out + 1], 'bench.json');
       if (r.status !== 0 || !existsSync(file)) {
-        rows.push(summaryRow('experiments', e.name, `failed (exit ${r.status})`, '', '', false));
+        rows.push(summaryRow('experiments', name, `failed (exit ${r.status})`, '', '', false));
         continue;
       }
       for (const h of JSON.parse(readFileSync(file, 'utf8')).headlines ?? [])
