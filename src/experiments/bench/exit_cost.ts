@@ -50,7 +50,7 @@ import {
 } from '../experiment.js';
 
 // The victim's task, the reaper's; the exit-reaper handshake: the mm handed over, the iteration the
-// reaper started and finished, its successful passes, and the victim's last word.
+// reaper started and finished, its passes that got the read lock, and the victim's last word.
 const ST = defineStatics('bench_exit_cost', [
   'task',
   'reaper',
@@ -195,7 +195,7 @@ function eraOf(name: string): EraProfile {
 
 interface Measured {
   iters: number;
-  /** exit-reaper: the reaper's passes that reaped (not refused by the lock or MMF_OOM_SKIP). */
+  /** exit-reaper: the reaper's passes that got the read lock (reaped, or found MMF_OOM_SKIP set). */
   reaped: number;
   h: Histogram;
 }
@@ -299,7 +299,7 @@ async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
             p99Ns: p(99),
             maxNs: m.h.maxValue,
             meanNs: Math.round(m.h.mean),
-            ...(shape === 'exit-reaper' ? { reaperPassesReaped: m.reaped } : {}),
+            ...(shape === 'exit-reaper' ? { reaperPassesDone: m.reaped } : {}),
           },
         });
         done++;
@@ -362,11 +362,11 @@ function report(ctx: ExperimentContext, o: Opts, samples: Sample[], load0: numbe
           'fork-exit':
             'published: Suren Baghdasaryan, Nov 2021: p50 +1.6% worst case with the write lock (v5.17) over v5.16',
           'exit-reaper':
-            "no published figure: the exit waits for the reaper's read lock at v4.17's barrier, before v5.17's whole teardown, before v6.1's page-table freeing; reaper passes that reaped: " +
+            "no published figure: the exit waits for the reaper's read lock at v4.17's barrier, before v5.17's whole teardown, before v6.1's page-table freeing; reaper passes that got the read lock (the rest: refused by mmap_read_trylock): " +
             o.eras
               .map(
                 (era) =>
-                  `${era} ${fmt(median(of(era, 'reaperPassesReaped')) ?? 0, 3)} of ${fmt(median(of(era, 'iterations')) ?? 0, 3)}`,
+                  `${era} ${fmt(median(of(era, 'reaperPassesDone')) ?? 0, 3)} of ${fmt(median(of(era, 'iterations')) ?? 0, 3)}`,
               )
               .join(', '),
         }[shape],
