@@ -25,9 +25,9 @@ export function mmrace(args: string[], timeoutMs = 60_000, env: Record<string, s
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
 }
 
-// One child per core at most: vitest runs test files one at a time on this 2-core host, so CLI-bound
-// files (bounded DFS: each child is one controlled machine, one thread running at a time) overlap
-// their children instead and CI uses both cores.
+// A test file's CLI children (its `it.concurrent` cases), at most one per core at once
+// (MMRACE_TEST_CHILDREN sets it): more would only take turns on the cores and stretch each child
+// towards its test's time limit.
 const CHILD_SLOTS = Number(process.env.MMRACE_TEST_CHILDREN ?? Math.max(1, availableParallelism()));
 let childrenRunning = 0;
 const waitingForSlot: (() => void)[] = [];
