@@ -24,11 +24,11 @@ import { type LockEvent, lockEventCounts, lockEventsReset } from '../kernel/lock
 import { rwsem_spin_on_owner_enable } from '../kernel/locking/rwsem_config.js';
 import { WARN_ON_ONCE } from '../kernel/panic.js';
 import { schedule_timeout_uninterruptible } from '../kernel/sched.js';
-import { TASK } from '../kernel/task_struct.js';
 import { jiffies } from '../kernel/time.js';
 import { kernelReset } from '../scenarios/kernel_image.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
+import { runAsTask } from './bench_kit/on_cpu.js';
 import { lock_busted_ops } from './torture/lock_busted.js';
 import {
   cxt,
@@ -286,17 +286,11 @@ export function prepareCpu(args: unknown, cpu: number): CpuProgram {
   const me = tortureThreads(a.nrealwriters_stress, a.nrealreaders_stress)[cpu];
   if (!me) throw new Error(`locktorture: no thread for CPU${cpu}`);
   return () => {
-    const task = Atomics.load(mem.i32, at('tasks') + cpu);
-    cpuCtx.current = task;
-    Atomics.store(mem.i32, task + TASK.cpu, cpu);
-    Atomics.store(mem.i32, task + TASK.on_cpu, 1);
-    try {
+    runAsTask(Atomics.load(mem.i32, at('tasks') + cpu), cpu, () => {
       if (me.write) lock_torture_writer(me.tid);
       else if (cur_ops.concurrent_readers) lock_torture_concurrent_reader(me.tid);
       else lock_torture_reader(me.tid);
-    } finally {
-      Atomics.store(mem.i32, task + TASK.on_cpu, 0);
-    }
+    });
   };
 }
 

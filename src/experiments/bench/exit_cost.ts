@@ -23,7 +23,7 @@ import { cpuCtx } from '../../cpu/context.js';
 import { runStopRequested } from '../../cpu/control.js';
 import type { CpuProgram } from '../../cpu/cpu_loop.js';
 import type { Machine } from '../../cpu/machine.js';
-import { applyEra, type EraProfile, eraByName } from '../../eras/index.js';
+import { applyEra, type EraProfile } from '../../eras/index.js';
 import { set_bit } from '../../kernel/bitops.js';
 import { mm_alloc, mmdrop, mmgrab, mmput, spawnTask } from '../../kernel/fork.js';
 import { TASK } from '../../kernel/task_struct.js';
@@ -36,7 +36,8 @@ import { populateAnon } from '../../scenarios/populate.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { CpuResults, type Histogram, newWaitHistogram } from '../bench_kit/cpu_results.js';
-import { runSample } from '../bench_kit/sample.js';
+import { runAsTask } from '../bench_kit/on_cpu.js';
+import { eraNamed, runSample } from '../bench_kit/sample.js';
 import { fmt, intFlag, median, parseChoices, parseEraList } from '../bench_kit/stats.js';
 import {
   type Experiment,
@@ -171,26 +172,12 @@ function reaperLoop(): void {
 /** The CPU worker's entry (cpu_loop.ts). */
 export function prepareCpu(args: unknown, cpu: number): CpuProgram {
   const a = args as EntryArgs;
-  applyEra(eraOf(a.era));
+  applyEra(eraNamed('exit-cost', a.era));
   const res = new CpuResults(a.results, 1);
   return () => {
     const task = Atomics.load(mem.i32, ST.base() + (cpu === 0 ? ST.layout.task : ST.layout.reaper));
-    cpuCtx.current = task;
-    Atomics.store(mem.i32, task + TASK.cpu, cpu);
-    Atomics.store(mem.i32, task + TASK.on_cpu, 1);
-    try {
-      if (cpu === 0) exitLoop(a, res);
-      else reaperLoop();
-    } finally {
-      Atomics.store(mem.i32, task + TASK.on_cpu, 0);
-    }
+    runAsTask(task, cpu, () => (cpu === 0 ? exitLoop(a, res) : reaperLoop()));
   };
-}
-
-function eraOf(name: string): EraProfile {
-  const e = eraByName(name);
-  if (!e) throw new Error(`bench exit-cost: unknown era '${name}'`);
-  return e;
 }
 
 interface Measured {
@@ -206,7 +193,7 @@ async function sample(
   durationMs: number,
 ): Promise<Measured> {
   const res = CpuResults.create(1);
-  const era = eraOf(a.era);
+  const era = eraNamed('exit-cost', a.era);
   await runSample(
     machine,
     {
@@ -290,7 +277,12 @@ async function run(ctx: ExperimentContext): Promise<ExperimentOutput> {
           cpus: cpusOf(shape),
           round,
           oversubscribed: cpusOf(shape) > ctx.hostCores,
-          params: { era, exit_mmap: eraOf(era).mm.exit_mmap.name, vmas: o.vmas, pages: o.pages },
+          params: {
+            era,
+            exit_mmap: eraNamed('exit-cost', era).mm.exit_mmap.name,
+            vmas: o.vmas,
+            pages: o.pages,
+          },
           metrics: {
             iterations: m.iters,
             p50Ns: p(50),
@@ -326,8 +318,8 @@ function report(ctx: ExperimentContext, o: Opts, samples: Sample[], load0: numbe
       figData.push({ shape, era, p50Us: us(m), ratio });
       return [
         era,
-        lockingOf(eraOf(era)),
-        `${eraOf(era).rwsem.name}; ${eraOf(era).vma.name.replace(/ \(.*\)/, '')}`,
+        lockingOf(eraNamed('exit-cost', era)),
+        `${eraNamed('exit-cost', era).rwsem.name}; ${eraNamed('exit-cost', era).vma.name.replace(/ \(.*\)/, '')}`,
         Math.round(median(of(era, 'iterations')) ?? 0),
         us(m),
         `${us(Math.min(...p50s))}–${us(Math.max(...p50s))}`,
@@ -417,7 +409,7 @@ function report(ctx: ExperimentContext, o: Opts, samples: Sample[], load0: numbe
             : '(published: +1.6% worst case at p50, Nov 2021; ~4% feared in 2017)'),
       );
     }
-  const containers = new Set(o.eras.map((e) => eraOf(e).vma.name));
+  const containers = new Set(o.eras.map((e) => eraNamed('exit-cost', e).vma.name));
   if (containers.size > 1)
     notes.push(
       'the eras differ in more than the lock: the VMA container (vm_next list to v6.0, maple tree from v6.1) and its walk, dup_mmap and teardown differ too, so a ratio across containers is not the lock cost alone; compare eras on one container (v4.17 and v5.17) for that',

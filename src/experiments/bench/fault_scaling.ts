@@ -34,7 +34,7 @@ import { cpuCtx } from '../../cpu/context.js';
 import { MAX_CPUS, runStopRequested } from '../../cpu/control.js';
 import type { CpuProgram } from '../../cpu/cpu_loop.js';
 import type { Machine } from '../../cpu/machine.js';
-import { applyEra, type EraProfile, eraByName } from '../../eras/index.js';
+import { applyEra, type EraProfile } from '../../eras/index.js';
 import { mm_alloc, spawnTask } from '../../kernel/fork.js';
 import { kthread_stop } from '../../kernel/kthread.js';
 import { lockStatClear } from '../../kernel/locking/lock_stat.js';
@@ -42,7 +42,6 @@ import { lockStatText } from '../../kernel/locking/lockdep_proc.js';
 import { lock_stat_enable } from '../../kernel/locking/lockdep_state.js';
 import { rcu_barrier, rcuCallbacksPending } from '../../kernel/rcu/callbacks.js';
 import { rcu_gp_kthread } from '../../kernel/rcu/gp_kthread.js';
-import { TASK } from '../../kernel/task_struct.js';
 import { __do_page_fault } from '../../mm/fault.js';
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../../mm/memory.js';
 import { VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../../mm/mm_types.js';
@@ -55,7 +54,8 @@ import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { type Churn, faultReport, type Plan } from '../bench_fault/report.js';
 import { CpuResults, type Histogram, mergedHistogram, newWaitHistogram } from '../bench_kit/cpu_results.js';
-import { runSample } from '../bench_kit/sample.js';
+import { runAsTask } from '../bench_kit/on_cpu.js';
+import { eraNamed, runSample } from '../bench_kit/sample.js';
 import { intFlag, parseChoices, parseEraList } from '../bench_kit/stats.js';
 import {
   type Experiment,
@@ -231,32 +231,21 @@ function rcuSched(cpu: number, res: CpuResults): void {
 /** The CPU worker's entry (cpu_loop.ts): fault CPUs, then writers, then rcu_sched. */
 export function prepareCpu(args: unknown, cpu: number): CpuProgram {
   const a = args as EntryArgs;
-  applyEra(eraOf(a.era));
+  applyEra(eraNamed('fault-scaling', a.era));
   // Every CPU, rcu_sched too, meets at the start barrier and reports its time on a host core.
   const res = new CpuResults(a.results, a.faulters + a.writers + 1);
   return () => {
     const rcu = cpu === a.faulters + a.writers;
     const task = Atomics.load(mem.i32, rcu ? ST.base() + ST.layout.rcu : ST.base() + ST.layout.tasks + cpu);
-    cpuCtx.current = task;
-    Atomics.store(mem.i32, task + TASK.cpu, cpu);
-    Atomics.store(mem.i32, task + TASK.on_cpu, 1);
-    try {
+    runAsTask(task, cpu, () => {
       if (rcu) rcuSched(cpu, res);
       else if (cpu < a.faulters) faultLoop(cpu, a, res);
       else writerLoop(cpu, cpu - a.faulters, res);
-    } finally {
-      Atomics.store(mem.i32, task + TASK.on_cpu, 0);
-    }
+    });
   };
 }
 
 // --- the main thread: one sample ------------------------------------------------------------
-
-function eraOf(name: string): EraProfile {
-  const e = eraByName(name);
-  if (!e) throw new Error(`bench fault-scaling: unknown era '${name}'`);
-  return e;
-}
 
 /** The era's per-VMA lock generation, or null: the mmap_lock path only. */
 export function generationOf(era: EraProfile): string | null {
@@ -275,7 +264,7 @@ async function sample(
 ): Promise<Measured> {
   const users = a.faulters + a.writers;
   const res = CpuResults.create(users + 1);
-  const era = eraOf(a.era);
+  const era = eraNamed('fault-scaling', a.era);
   let rcuTask = 0;
   await runSample(
     machine,
@@ -407,7 +396,7 @@ async function measure(ctx: ExperimentContext, o: Opts): Promise<ExperimentOutpu
   const load1 = loadavg()[0]!;
   const lockStat = ctx.lockStat ? lockStatText() : undefined;
   const plan: Plan = {
-    eras: o.eras.map((name) => ({ name, generation: generationOf(eraOf(name)) })),
+    eras: o.eras.map((name) => ({ name, generation: generationOf(eraNamed('fault-scaling', name)) })),
     churns,
     cpus: ctx.cpus,
     pages: o.pages,
@@ -445,7 +434,7 @@ function toSample(
   const wWall = sum(f(wCpus, F_MS));
   const wOnCpu = sum(f(wCpus, F_ONCPU_MS));
   const known = Number.isFinite(onCpu) && Number.isFinite(rq) && wall > 0;
-  const gen = generationOf(eraOf(era));
+  const gen = generationOf(eraNamed('fault-scaling', era));
   return {
     group: ch.on ? 'churn-on' : 'churn-off',
     series: era,

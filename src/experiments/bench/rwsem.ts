@@ -22,7 +22,7 @@ import { cpuCtx } from '../../cpu/context.js';
 import { MAX_CPUS, runStopRequested } from '../../cpu/control.js';
 import type { CpuProgram } from '../../cpu/cpu_loop.js';
 import type { Machine } from '../../cpu/machine.js';
-import { applyEra, type EraProfile, eraByName } from '../../eras/index.js';
+import { applyEra, type EraProfile } from '../../eras/index.js';
 import { spawnTask } from '../../kernel/fork.js';
 import { lockStatClear } from '../../kernel/locking/lock_stat.js';
 import { lockStatText } from '../../kernel/locking/lockdep_proc.js';
@@ -30,12 +30,12 @@ import { lock_stat_enable } from '../../kernel/locking/lockdep_state.js';
 import { down_read, down_write, init_rwsem, RWSEM, up_read, up_write } from '../../kernel/locking/rwsem.js';
 import { rwsem_handoff_enable, rwsem_spin_on_owner_enable } from '../../kernel/locking/rwsem_config.js';
 import { read_seqcount_begin, read_seqcount_retry, seqcount_init } from '../../kernel/locking/seqlock.js';
-import { TASK } from '../../kernel/task_struct.js';
 import { kernelReset } from '../../scenarios/kernel_image.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { CpuResults, type Histogram, mergedHistogram, newWaitHistogram } from '../bench_kit/cpu_results.js';
-import { runSample } from '../bench_kit/sample.js';
+import { runAsTask } from '../bench_kit/on_cpu.js';
+import { eraNamed, runSample } from '../bench_kit/sample.js';
 import { parseChoices, parseEraList, parseIntList } from '../bench_kit/stats.js';
 import { threadCpuMs } from '../bench_kit/thread_cpu.js';
 import {
@@ -176,31 +176,19 @@ function seqcountReaders(cpu: number, res: CpuResults): void {
 /** The CPU worker's entry (cpu_loop.ts). */
 export function prepareCpu(args: unknown, cpu: number): CpuProgram {
   const a = args as EntryArgs;
-  applyEra(eraOf(a.era));
+  applyEra(eraNamed('rwsem', a.era));
   const res = new CpuResults(a.results, a.writers.length);
   const write = a.writers[cpu] === true;
   return () => {
-    const task = Atomics.load(mem.i32, B.base() + B.layout.tasks + cpu);
-    cpuCtx.current = task;
-    Atomics.store(mem.i32, task + TASK.cpu, cpu);
-    Atomics.store(mem.i32, task + TASK.on_cpu, 1);
-    try {
+    runAsTask(Atomics.load(mem.i32, B.base() + B.layout.tasks + cpu), cpu, () => {
       if (a.program === 'mix') mixLoop(cpu, write, a.holdUs / 1000, res);
       else if (a.program === 'rwsem-readers') rwsemReaders(cpu, res);
       else seqcountReaders(cpu, res);
-    } finally {
-      Atomics.store(mem.i32, task + TASK.on_cpu, 0);
-    }
+    });
   };
 }
 
 // --- the main thread: one sample ------------------------------------------------------------
-
-function eraOf(name: string): EraProfile {
-  const e = eraByName(name);
-  if (!e) throw new Error(`bench rwsem: unknown era '${name}'`);
-  return e;
-}
 
 /** The post-v5.3 algorithm (rwsem.c) has the handoff bit; rwsem-xadd.c has none. */
 function hasHandoff(era: EraProfile): boolean {
@@ -225,7 +213,7 @@ interface RunResult {
 async function runOnce(machine: Machine, spec: RunSpec, durationMs: number): Promise<RunResult> {
   const ncpus = spec.writers.length;
   const res = CpuResults.create(ncpus);
-  const era = eraOf(spec.era);
+  const era = eraNamed('rwsem', spec.era);
   await runSample(
     machine,
     {
@@ -384,7 +372,7 @@ async function measure(ctx: ExperimentContext): Promise<ExperimentOutput> {
   }
   const configs: Config[] = [];
   for (const name of o.eras) {
-    const era = eraOf(name);
+    const era = eraNamed('rwsem', name);
     const handoffs: (boolean | null)[] = hasHandoff(era) ? o.handoff.map((h) => h === 'on') : [null];
     for (const handoff of handoffs)
       for (const s of o.spin) {
@@ -505,7 +493,7 @@ async function measure(ctx: ExperimentContext): Promise<ExperimentOutput> {
           cpus: n,
           round,
           oversubscribed: n > hostCores,
-          params: { program: k.program, era: scalingEra, rwsem: eraOf(scalingEra).rwsem.name },
+          params: { program: k.program, era: scalingEra, rwsem: eraNamed('rwsem', scalingEra).rwsem.name },
           metrics: {
             opsPerSec: Math.round(ops),
             opsPerSecPerCpu: Math.round(ops / n),

@@ -4,6 +4,7 @@
 import { crashLine } from '../../cpu/crash.js';
 import { NO_JITTER } from '../../cpu/jitter.js';
 import type { Machine } from '../../cpu/machine.js';
+import { type EraProfile, eraByName } from '../../eras/index.js';
 
 export interface SampleSpec {
   /** The experiment's name, for errors. */
@@ -49,4 +50,11 @@ export async function runSample(
   machine.attach();
   if (r.crash) throw new Error(`bench ${s.name}: ${crashLine(r.crash)}`);
   if (r.timedOut) throw new Error(`bench ${s.name}: the CPUs did not stop within ${r.timedOut.wallMs} ms`);
+}
+
+/** The era an experiment's options named (validated on the command line: a miss is a bug here). */
+export function eraNamed(experiment: string, name: string): EraProfile {
+  const e = eraByName(name);
+  if (!e) throw new Error(`bench ${experiment}: unknown era '${name}'`);
+  return e;
 }
