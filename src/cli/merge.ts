@@ -3,40 +3,46 @@
 // once and none missing; anything else is bad input (one line, exit 2).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { mergeRows } from '../report/merge_rows.js';
 import { JSON_SCHEMA_VERSION, type VerdictRow } from '../report/verdict.js';
+import { loadZod } from '../scenarios/lazy_zod.js';
 import type { ShardInfo } from '../scenarios/shard_plan.js';
 import { UsageError } from './args.js';
 import { printOutcome, type ReproOutcome } from './repro.js';
 
-const shardSchema = z.looseObject({
-  index: z.number().int().min(1),
-  count: z.number().int().min(1),
-  split: z.enum(['runs', 'dfs']),
-  campaign: z.looseObject({ seed: z.number(), runs: z.number() }),
-});
-const rowSchema = z.looseObject({
-  id: z.string(),
-  variant: z.string(),
-  era: z.string(),
-  expected: z.string(),
-  runs: z.number().int().min(0),
-  hits: z.number().int().min(0),
-  checkFailures: z.number().int().min(0),
-  acceptable: z.number().int().min(0).optional(),
-  unexpected: z.number().int().min(0).optional(),
-  explored: z.number().int().min(0),
-  firstHitSeed: z.number().nullable(),
-  error: z.string().nullable(),
-  shard: shardSchema.optional(),
-});
-const fileSchema = z.looseObject({
-  schema: z.number(),
-  eras: z.array(z.string()).optional(),
-  runsPerEra: z.number().optional(),
-  rows: z.array(rowSchema).min(1),
-});
+// Built on first use: zod loads only for `merge` (lazy_zod.ts).
+let fileSchemaBuilt: ReturnType<typeof buildFileSchema> | undefined;
+
+function buildFileSchema() {
+  const z = loadZod();
+  const shardSchema = z.looseObject({
+    index: z.number().int().min(1),
+    count: z.number().int().min(1),
+    split: z.enum(['runs', 'dfs']),
+    campaign: z.looseObject({ seed: z.number(), runs: z.number() }),
+  });
+  const rowSchema = z.looseObject({
+    id: z.string(),
+    variant: z.string(),
+    era: z.string(),
+    expected: z.string(),
+    runs: z.number().int().min(0),
+    hits: z.number().int().min(0),
+    checkFailures: z.number().int().min(0),
+    acceptable: z.number().int().min(0).optional(),
+    unexpected: z.number().int().min(0).optional(),
+    explored: z.number().int().min(0),
+    firstHitSeed: z.number().nullable(),
+    error: z.string().nullable(),
+    shard: shardSchema.optional(),
+  });
+  return z.looseObject({
+    schema: z.number(),
+    eras: z.array(z.string()).optional(),
+    runsPerEra: z.number().optional(),
+    rows: z.array(rowSchema).min(1),
+  });
+}
 
 interface ShardFile {
   file: string;
@@ -60,7 +66,7 @@ function readShard(file: string): ShardFile {
   } catch {
     throw new UsageError(`merge: ${file} is not JSON (expected the --json output of a --shard run)`);
   }
-  const parsed = fileSchema.safeParse(data);
+  const parsed = (fileSchemaBuilt ??= buildFileSchema()).safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new UsageError(

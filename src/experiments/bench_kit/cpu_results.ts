@@ -5,7 +5,15 @@
 // interchange format) in a byte area. Also a start barrier, so that every CPU's timed interval
 // begins once all of them are running (a worker wakes up tens of microseconds to milliseconds
 // after another, and a CPU that starts alone runs uncontended).
-import * as hdr from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type * as Hdr from 'hdr-histogram-js';
+
+// Loaded on first use, not at start-up (~35 ms): only a bench experiment records histograms.
+let hdrModule: typeof Hdr | undefined;
+function hdr(): typeof Hdr {
+  hdrModule ??= createRequire(import.meta.url)('hdr-histogram-js') as typeof Hdr;
+  return hdrModule;
+}
 
 /** Float counters per CPU. */
 export const CPU_FIELDS = 8;
@@ -19,8 +27,8 @@ const HEADER_I32 = 16; // then per (cpu, kind) encoded lengths
 const lenWord = (cpu: number, kind: number) => HEADER_I32 + cpu * HIST_KINDS + kind;
 
 /** Values in ns from 1 ns to 60 s, 3 significant digits, JS (no WebAssembly in the workers). */
-export function newWaitHistogram(): hdr.Histogram {
-  return hdr.build({
+export function newWaitHistogram(): Hdr.Histogram {
+  return hdr().build({
     bitBucketSize: 32,
     useWebAssembly: false,
     lowestDiscernibleValue: 1,
@@ -30,7 +38,7 @@ export function newWaitHistogram(): hdr.Histogram {
   });
 }
 
-export type Histogram = hdr.Histogram;
+export type Histogram = Hdr.Histogram;
 
 export class CpuResults {
   readonly i32: Int32Array;
@@ -85,7 +93,7 @@ export class CpuResults {
 
   /** CPU side, once at the end of the run: the histogram's encoding into its byte area. */
   putHistogram(cpu: number, kind: number, h: Histogram): void {
-    const text = hdr.encodeIntoCompressedBase64(h);
+    const text = hdr().encodeIntoCompressedBase64(h);
     if (text.length > HIST_BYTES) throw new RangeError(`histogram encoding of ${text.length} bytes`);
     const at = this.byteBase + (cpu * HIST_KINDS + kind) * HIST_BYTES;
     for (let i = 0; i < text.length; i++) this.bytes[at + i] = text.charCodeAt(i);
@@ -100,7 +108,7 @@ export class CpuResults {
     let text = '';
     for (let i = 0; i < len; i += 4096)
       text += String.fromCharCode(...this.bytes.subarray(at + i, at + Math.min(len, i + 4096)));
-    return hdr.decodeFromCompressedBase64(text, 32, false);
+    return hdr().decodeFromCompressedBase64(text, 32, false);
   }
 }
 
