@@ -7,8 +7,8 @@ import { type JitterConfig, NO_JITTER } from '../cpu/jitter.js';
 import { ERAS, eraByName } from '../eras/index.js';
 import { listsEra, suggestEra } from './era_matrix.js';
 import { MAX_GLOBALS } from './kernel_image.js';
-import type { Scenario } from './scenario.js';
 import { loadZod } from './lazy_zod.js';
+import type { Scenario } from './scenario.js';
 import { scenariosTrusted } from './scenario_trust.js';
 import { suggestSimilar } from './suggest.js';
 
@@ -66,7 +66,6 @@ function buildSchema(z: typeof Zod) {
     error: (iss) => unknownEra(iss.input),
   });
 
-
   const variant = z.strictObject({
     name,
     era: eraName,
@@ -117,7 +116,11 @@ function buildSchema(z: typeof Zod) {
       checks: z.array(check).default([]),
       jitter: jitter.default(NO_JITTER as Zod.input<typeof jitter>),
       diagramDepth: z.number().int().min(1).max(12).optional(),
-      timeScale: z.number().positive().refine(Number.isFinite, { error: 'must be a finite number' }).optional(),
+      timeScale: z
+        .number()
+        .positive()
+        .refine(Number.isFinite, { error: 'must be a finite number' })
+        .optional(),
     })
     .superRefine((s, ctx) => {
       duplicates(s.globals, ['globals'], 'global', ctx);
@@ -160,8 +163,12 @@ function unknownEra(input: unknown): string {
   return `unknown era ${quote(input)} (${near ? `did you mean '${near}'? ` : ''}known: ${known.join(', ')})`;
 }
 
-
-function duplicates(names: readonly string[], path: (string | number)[], what: string, ctx: Zod.RefinementCtx) {
+function duplicates(
+  names: readonly string[],
+  path: (string | number)[],
+  what: string,
+  ctx: Zod.RefinementCtx,
+) {
   const seen = new Set<string>();
   for (const n of names) {
     if (seen.has(n)) {
