@@ -1,9 +1,16 @@
 // `mmrace catalogue`, bounded pass, on the 2017 entry (seeded: free-mode counts vary, PCT's do not).
 // Bounds: free v4.14 hits about half its runs (60 of 71 in the era matrix), so 100 runs with no hit
 // or a first-hit trial of 300 runs with none are beyond 1e-20; PCT seed 1 hits in its first run.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { PassRow } from '../src/scenarios/catalogue_pass.js';
 import { json, mmrace } from './helpers/cli.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
 
 describe('mmrace catalogue', () => {
   it('grades the buggy variant by free and PCT hits and first-hit medians, the fixed one clean', () => {
@@ -33,4 +40,40 @@ describe('mmrace catalogue', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe("mmrace: unknown catalogue entry 'nope' (see 'mmrace list')");
   });
+
+  it("a variant's minPctRuns lengthens its PCT campaign and first-hit trials beyond the pass's sizes", () => {
+    // On the built workers, in a child process, with tiny pass sizes: the 2017 entry's v4.15
+    // (clean) and vma-lock-fork's v6.4, whose PCT campaign of seed 1 first fails in run 14.
+    const script = `
+      import { findScenario, shutdownMachine, sharedMachine } from './dist/src/index.js';
+      import { passVariant } from './dist/src/scenarios/catalogue_pass.js';
+      const z = { freeRuns: 4, pctRuns: 6, firstHitTrials: 1, firstHitCap: 5, dfsCap: 3 };
+      const m = sharedMachine();
+      const out = {};
+      for (const [id, name] of [['oom-reaper-vs-exit-mmap-2017', 'v4.15'], ['vma-lock-fork', 'v6.4']]) {
+        const e = findScenario(id);
+        const v = e.scenario.variants.find((x) => x.name === name);
+        out[name + '-plain'] = await passVariant(m, e, v, z);
+        out[name + '-min'] = await passVariant(m, e, { ...v, minPctRuns: 40 }, z);
+      }
+      await shutdownMachine();
+      console.log(JSON.stringify(out));
+    `;
+    const dir = mkdtempSync(join(tmpdir(), 'mmrace-min-pct-'));
+    const file = join(dir, 'check.mjs');
+    writeFileSync(file, script.replaceAll('./dist/', `${root}dist/`));
+    const r = spawnSync(process.execPath, [file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr).toBe('');
+    const rows = JSON.parse(r.stdout) as Record<string, PassRow>;
+    expect(rows['v4.15-plain']!.pct).toMatchObject({ runs: 6, hits: 0 });
+    expect(rows['v4.15-min']!.pct).toMatchObject({ runs: 40, hits: 0 });
+    expect(rows['v6.4-plain']!.pct).toMatchObject({ runs: 6, hits: 0 });
+    expect(rows['v6.4-min']!.pct).toMatchObject({ runs: 40, seed: 14, observed: 'reproduces' });
+    // The PCT trial gives up after 5 runs, or goes on to its hit in run 14; free mode's keep 5.
+    expect(rows['v6.4-plain']!.firstHit!.pct).toMatchObject({ hit: 0, trials: 1 });
+    expect(rows['v6.4-min']!.firstHit!.pct).toMatchObject({ hit: 1, runs: 14 });
+    expect(rows['v6.4-min']!.firstHit!.cap).toBe(5);
+  }, 60_000);
 });
+

@@ -19,6 +19,9 @@ describe.concurrent('bad command lines: one line, exit 2, nothing left running',
     [['help', 'nosuch'], /unknown command 'nosuch'/],
     [['repro', ID, '--rnus', '3'], /^mmrace: unknown option '--rnus' \(Did you mean --runs\?\)$/m],
     [['repro'], /^mmrace: missing required argument 'id'/],
+    // Once ran the whole catalogue, ignoring the word.
+    [['catalogue', ID], /^mmrace: too many arguments for 'catalogue'. Expected 0 arguments but got 1\.$/m],
+    [['repro', ID, 'v4.14'], /^mmrace: too many arguments for 'repro'. Expected 1 argument but got 2\.$/m],
     [['repro', ID, '--variant', ''], /--variant needs a name/],
     [
       ['repro', ID, '--variant', 'v4.15', '--trace', '/sys/t.json'],

@@ -260,6 +260,10 @@ async function main(argv: string[]): Promise<number> {
     code = c;
   });
 
+  // The root takes excess words to name an unknown command; a command refuses words it does not
+  // declare (`mmrace catalogue foo` ran the whole catalogue).
+  for (const c of program.commands) c.allowExcessArguments(false);
+
   try {
     if (argv[0] === 'help' && argv[1] !== undefined && !program.commands.some((c) => c.name() === argv[1]))
       throw unknownCommand(program, argv[1]);

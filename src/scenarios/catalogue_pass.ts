@@ -95,6 +95,7 @@ async function firstHit(
   v: Variant,
   opts: Omit<CampaignOptions, 'runs' | 'seed'>,
   z: PassSizes,
+  cap = z.firstHitCap,
 ): Promise<FirstHit> {
   const ms: number[] = [];
   const runs: number[] = [];
@@ -103,7 +104,7 @@ async function firstHit(
       machine,
       e.scenario,
       v,
-      { ...opts, runs: z.firstHitCap, seed: 1 + t * 100_003, stopOnHit: true },
+      { ...opts, runs: cap, seed: 1 + t * 100_003, stopOnHit: true },
       e.url,
     );
     if (r.hits + r.checkFailures === 0) continue;
@@ -147,12 +148,20 @@ export async function passVariant(
     const d = await run('dfs', z.dfsCap, { mode: 'controlled', strategy: { name: 'dfs', preemptions: 2 } });
     row.dfs = { ...campaignOf(d), complete: d.explored < z.dfsCap };
   }
+  const pctRuns = Math.max(z.pctRuns, v.minPctRuns ?? 0);
   if (!row.dfs?.complete)
-    row.pct = campaignOf(await run('pct', z.pctRuns, { mode: 'controlled', strategy: PCT }));
+    row.pct = campaignOf(await run('pct', pctRuns, { mode: 'controlled', strategy: PCT }));
   if (v.expected === 'reproduces') {
     row.firstHit = {
       free: await firstHit(machine, e, v, { mode: 'free' }, z),
-      pct: await firstHit(machine, e, v, { mode: 'controlled', strategy: PCT }, z),
+      pct: await firstHit(
+        machine,
+        e,
+        v,
+        { mode: 'controlled', strategy: PCT },
+        z,
+        Math.max(z.firstHitCap, pctRuns),
+      ),
       freeNoJitter: await firstHit(machine, e, v, { mode: 'free', noJitter: true }, z),
       cap: z.firstHitCap,
     };

@@ -26,6 +26,12 @@ export interface Variant {
   readonly era: string;
   readonly expected: Verdict;
   readonly note?: string;
+  /**
+   * PCT finds this variant's race only about once in this many runs: a catalogue pass runs PCT
+   * at least this long on it (grading and runs to the first hit), so that its bounded pass can
+   * still see it.
+   */
+  readonly minPctRuns?: number;
 }
 
 /** The scenario's named pointers (tasks, mms...), set by `setup` and read by every CPU. */

@@ -73,6 +73,7 @@ function buildSchema(z: typeof Zod) {
       error: (iss) => `expected 'reproduces' or 'clean', got ${show(iss.input)}`,
     }),
     note: text.optional(),
+    minPctRuns: z.number().int().min(1).optional(),
   });
 
   const cpu = z.strictObject({
