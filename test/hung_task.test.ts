@@ -2,12 +2,14 @@
 // waits on; running, killable and recently switched tasks are not. The clock is a scripted runner.
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpuCtx } from '../src/cpu/context.js';
+import { AbortReason, C, ctl } from '../src/cpu/control.js';
 import { BootRunner } from '../src/cpu/free.js';
 import { mm_alloc, spawnTask } from '../src/kernel/fork.js';
 import { check_hung_uninterruptible_tasks, hung_task_reset } from '../src/kernel/hung_task.js';
 import { down_write, init_rwsem } from '../src/kernel/locking/rwsem.js';
 import { TASK, TASK_KILLABLE, TASK_UNINTERRUPTIBLE } from '../src/kernel/task_struct.js';
 import { MM } from '../src/mm/mm_types.js';
+import { Watchdogs } from '../src/scenarios/watchdogs.js';
 import { mem } from '../src/shm/arena.js';
 import { boot, reports } from './helpers/boot.js';
 import { queueWaiter } from './helpers/rwsem_waiter.js';
@@ -66,5 +68,39 @@ describe('hung task detector', () => {
     clockMs = 500_000;
     expect(check_hung_uninterruptible_tasks(120)).toBe(0);
     expect(dmesg().some((l) => l.startsWith('INFO: task'))).toBe(false);
+  });
+
+  it('khungtaskd: a pass that leaves a D-state task under the timeout reports it on the next pass, then stops the run', () => {
+    const { dmesg } = setup();
+    const abort = () => Atomics.load(mem.i32, ctl() + C.ABORT);
+    Atomics.store(mem.i32, ctl() + C.ABORT, AbortReason.None);
+    const wd = new Watchdogs(600_000, 1, 0); // 120 s, the kernel's timeout, fits the run
+    expect(wd.hungTaskSecs).toBe(120);
+    wd.reset();
+    wd.tick(); // first look at 'stuck'
+    clockMs = 60_000;
+    const late = spawnTask('late'); // blocks a minute after 'stuck'
+    Atomics.store(mem.i32, late + TASK.__state, TASK_UNINTERRUPTIBLE);
+    Atomics.store(mem.i32, late + TASK.nvcsw, 1);
+    clockMs = 121_000;
+    wd.tick();
+    const said = (name: string) =>
+      dmesg().some((l) => new RegExp(`^INFO: task ${name}:\\d+ blocked`).test(l));
+    expect([said('stuck'), said('late'), abort()]).toEqual([true, false, AbortReason.None]);
+    clockMs = 242_000;
+    wd.tick();
+    expect([said('late'), abort()]).toEqual([true, AbortReason.Hung]);
+  });
+
+  it('khungtaskd: a pass that reports every D-state task stops the run at once', () => {
+    const { dmesg } = setup();
+    Atomics.store(mem.i32, ctl() + C.ABORT, AbortReason.None);
+    const wd = new Watchdogs(600_000, 1, 0);
+    wd.reset();
+    wd.tick();
+    clockMs = 121_000;
+    wd.tick();
+    expect(dmesg().some((l) => /^INFO: task stuck:\d+ blocked/.test(l))).toBe(true);
+    expect(Atomics.load(mem.i32, ctl() + C.ABORT)).toBe(AbortReason.Hung);
   });
 });

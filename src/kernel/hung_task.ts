@@ -82,16 +82,31 @@ function debug_show_all_locks(tasks: number[]): void {
   printk(KERN_ERR, lines.join('\n'));
 }
 
+// Killable and TASK_IDLE (uninterruptible + noload) sleepers are not hung.
+function in_d_state(t: number): boolean {
+  const state = Atomics.load(mem.i32, t + TASK.__state);
+  return (state & TASK_UNINTERRUPTIBLE) !== 0 && !(state & (TASK_WAKEKILL | TASK_NOLOAD));
+}
+
 // kernel/hung_task.c check_hung_uninterruptible_tasks(), v6.6. Returns the number of hung tasks.
 export function check_hung_uninterruptible_tasks(timeout: number): number {
   const tasks = kmem_cache_live_objects(task_struct_cachep);
   let hung = 0;
-  for (const t of tasks) {
-    const state = Atomics.load(mem.i32, t + TASK.__state);
-    // Killable and TASK_IDLE (uninterruptible + noload) sleepers are not hung.
-    const d = (state & TASK_UNINTERRUPTIBLE) !== 0 && !(state & (TASK_WAKEKILL | TASK_NOLOAD));
-    if (d && check_hung_task(t, timeout, tasks)) hung++;
-  }
+  for (const t of tasks) if (in_d_state(t) && check_hung_task(t, timeout, tasks)) hung++;
   if (hung) debug_show_all_locks(tasks);
   return hung;
+}
+
+/**
+ * Tasks in D state that the last pass did not report: blocked for less than the timeout, they
+ * are reported by a later pass if they stay blocked. (The emulator's, for the watchdog's stop.)
+ */
+export function hungTasksPending(timeout: number): number {
+  const now = jiffies();
+  let pending = 0;
+  for (const t of kmem_cache_live_objects(task_struct_cachep)) {
+    if (!in_d_state(t)) continue;
+    if (now - Atomics.load(mem.i32, t + TASK.last_switch_time) < timeout * HZ) pending++;
+  }
+  return pending;
 }

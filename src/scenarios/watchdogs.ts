@@ -4,7 +4,7 @@
 // for 2 * watchdog_thresh). Either stops the run, so a deadlocked scenario ends instead of hanging.
 import { wallNow } from '../cpu/clock.js';
 import { AbortReason, bootEpoch, C, ctl, PC, percpu } from '../cpu/control.js';
-import { check_hung_uninterruptible_tasks, hung_task_reset } from '../kernel/hung_task.js';
+import { check_hung_uninterruptible_tasks, hung_task_reset, hungTasksPending } from '../kernel/hung_task.js';
 import { HZ, jiffies } from '../kernel/time.js';
 import { softlockup_report, WATCHDOG_THRESH } from '../kernel/watchdog.js';
 import { mem } from '../shm/arena.js';
@@ -35,6 +35,8 @@ export class Watchdogs {
   readonly softLockupSecs: number;
   /** jiffies of khungtaskd's next pass. */
   private nextHungCheck = 0;
+  /** A pass reported hung tasks while others in D state were still under the timeout. */
+  private lastPassDue = false;
 
   constructor(
     runTimeoutMs: number,
@@ -50,19 +52,31 @@ export class Watchdogs {
   reset(): void {
     hung_task_reset();
     this.nextHungCheck = 0;
+    this.lastPassDue = false;
   }
 
   /** One tick of the soft-lockup detector, and khungtaskd's pass when due; stops the run on a report. */
   tick(): void {
-    let reported = this.softLockups();
-    // kernel/hung_task.c watchdog(): khungtaskd sleeps hung_task_check_interval_secs (by default
-    // the timeout) between passes, so tasks that blocked within one interval are reported together.
+    if (this.softLockups() + this.hungTasks() > 0) stopRun();
+  }
+
+  /**
+   * kernel/hung_task.c watchdog(): khungtaskd sleeps hung_task_check_interval_secs (by default the
+   * timeout) between passes, so one pass reports the tasks that blocked within one interval. When a
+   * pass reports some while other tasks in D state are still under the timeout (the writer that
+   * queued behind two deadlocked readers a moment later, on a loaded host), the run goes on to the
+   * next pass, which reports them too as the kernel's would; then it stops. Returns the tasks whose
+   * report stops the run.
+   */
+  private hungTasks(): number {
     const now = jiffies();
-    if (now >= this.nextHungCheck) {
-      this.nextHungCheck = now + this.hungTaskSecs * HZ;
-      reported += check_hung_uninterruptible_tasks(this.hungTaskSecs);
-    }
-    if (reported > 0) stopRun();
+    if (now < this.nextHungCheck) return 0;
+    this.nextHungCheck = now + this.hungTaskSecs * HZ;
+    const hung = check_hung_uninterruptible_tasks(this.hungTaskSecs);
+    if (hung === 0 || this.lastPassDue) return hung;
+    if (hungTasksPending(this.hungTaskSecs) === 0) return hung;
+    this.lastPassDue = true;
+    return 0;
   }
 
   private softLockups(): number {
