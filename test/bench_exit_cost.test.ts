@@ -28,7 +28,7 @@ describe('mmrace bench exit-cost', () => {
     });
   });
 
-  it('end to end: three shapes on three eras, the ratios, CSV, JSON, SVG and HTML', async () => {
+  it('end to end: four shapes on three eras, the ratios, CSV, JSON, SVG and HTML', async () => {
     const eras = ['v4.17', 'v5.17', 'v6.1'];
     const args = ['bench', 'exit-cost', '--duration', '20', '--rounds', '1', '--pages', '4'];
     const r = await mmraceAlone([...args, '--json', '--out', dir], { timeoutMs: 60_000 });
@@ -42,7 +42,7 @@ describe('mmrace bench exit-cost', () => {
       notes: string[];
     };
     expect(doc.experiment).toBe('exit-cost');
-    for (const shape of ['exit', 'fork-exit', 'exit-reaper'])
+    for (const shape of ['exit', 'fork-exit', 'exit-reaper', 'exit-mrelease'])
       for (const era of eras) {
         const s = doc.samples.filter((x) => x.group === shape && x.series === era);
         expect(s, `${shape} ${era}`).toHaveLength(1);
@@ -52,13 +52,29 @@ describe('mmrace bench exit-cost', () => {
         // One reaper pass per exit: at most as many got the read lock as there were exits.
         if (shape === 'exit-reaper')
           expect(s[0]!.metrics.reaperPassesDone).toBeLessThanOrEqual(s[0]!.metrics.iterations!);
+        // One process_mrelease() per exit: it reaped, or found task->mm gone, or (v4.17) had no syscall.
+        if (shape === 'exit-mrelease') {
+          const m = s[0]!.metrics;
+          expect(m.mreleaseReaped! + m.mreleaseEsrch!).toBeLessThanOrEqual(m.iterations!);
+          if (era === 'v4.17') expect([m.mreleaseReaped, m.mreleaseEsrch]).toEqual([0, 0]);
+        }
       }
+    // From v5.15 lmkd, started before the exit, finds the mm and reaps it in some iterations.
+    const mreleased = doc.samples
+      .filter((x) => x.group === 'exit-mrelease' && x.series !== 'v4.17')
+      .reduce((a, x) => a + x.metrics.mreleaseReaped!, 0);
+    expect(mreleased).toBeGreaterThan(0);
     // Started before the exit, the reaper gets the read lock in most iterations.
     const reaped = doc.samples
       .filter((x) => x.group === 'exit-reaper')
       .reduce((a, x) => a + x.metrics.reaperPassesDone!, 0);
     expect(reaped).toBeGreaterThan(0);
-    for (const id of ['exit-cost-exit', 'exit-cost-fork-exit', 'exit-cost-exit-reaper']) {
+    for (const id of [
+      'exit-cost-exit',
+      'exit-cost-fork-exit',
+      'exit-cost-exit-reaper',
+      'exit-cost-exit-mrelease',
+    ]) {
       const t = doc.tables.find((x) => x.id === id)!;
       expect(t.columns).toEqual([
         'era',
@@ -95,6 +111,7 @@ describe('mmrace bench exit-cost', () => {
       expect.arrayContaining([
         'table-exit-cost-exit',
         'table-exit-cost-fork-exit',
+        'table-exit-cost-exit-mrelease',
         'figure-exit-cost-p50',
         'figure-exit-cost-ratio',
       ]),
