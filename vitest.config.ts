@@ -23,6 +23,7 @@ export const TIMED = [
   'test/eras_cli.test.ts',
   'test/for_each_process.test.ts',
   'test/hung_task.test.ts',
+  'test/idle_warp.test.ts',
   'test/rcu_sched_workers.test.ts',
   'test/rcu_workers.test.ts',
   'test/rwsem_xadd_stress.test.ts',

@@ -2,6 +2,7 @@
 // `timeScale` times wall time (scenarios speed up long kernel sleeps such as the reaper's retries).
 import { mem } from '../shm/arena.js';
 import { bootEpoch, C, ctl } from './control.js';
+import { warpMs } from './idle_warp.js';
 
 export function wallNow(): number {
   return performance.timeOrigin + performance.now();
@@ -12,7 +13,7 @@ export function timeScale(): number {
   return x > 0 ? x / 1000 : 1;
 }
 
-/** Emulated milliseconds since boot. */
+/** Emulated milliseconds since boot: wall time at the scale, plus what idle warps skipped. */
 export function emulatedNow(): number {
-  return (wallNow() - bootEpoch()) * timeScale();
+  return (wallNow() - bootEpoch()) * timeScale() + warpMs();
 }

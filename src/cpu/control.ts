@@ -38,6 +38,9 @@ export const C = {
   SPIN_STREAK: 21, // decisions in a row that found only spinning CPUs
   KTHREADS_STOPPED: 22, // 1 once the kthread CPUs were told to stop (or there are none)
   MAIN_REQ: 23, // bumped (and notified) when a CPU hands the token to the main thread or halts
+  // Free mode's idle warp (idle_warp.ts): emulated ms added to the clock, CPUs in timed waits.
+  WARP_MS: 24,
+  TIMED_WAITERS: 25,
   PERCPU: 64,
   CRASH_TEXT,
 } as const;
@@ -54,6 +57,9 @@ export const PC = {
   WAIT_ADDR: 6, // the arena word a Waiting CPU waits on
   WAIT_EXPECTED: 7, // ... while it holds this value
   WAIT_DEADLINE_F64: 8, // (two words) virtual ms at which the wait times out (Infinity: never)
+  // Free mode only, in the same slot: the emulated ms at which this CPU's timed wait ends, 0 when
+  // it is not in one (idle_warp.ts).
+  TIMED_WAIT_DEADLINE_MS: 8,
   WAIT_RESULT: 10, // 0: woken, 1: timed out (written by the decider)
   WOKEN: 11, // 1: a wake() on WAIT_ADDR picked this CPU
   TURN: 12, // bumped by the decider when it gives this CPU the token (or halts): the CPU sleeps on it

@@ -3,6 +3,7 @@
 import { threadId } from 'node:worker_threads';
 import { Arena, mem, type RegionSpec, useArena } from '../shm/arena.js';
 import { refreshThreadConfig } from '../shm/thread_config.js';
+import { emulatedNow } from './clock.js';
 import { cpuCtx } from './context.js';
 import { AbortReason, C, CpuState, ctl, PC, percpu } from './control.js';
 import { ControlledRunner } from './controlled.js';
@@ -19,6 +20,7 @@ import { DecisionLog } from './decision_log.js';
 import { CpuStop, KernelOops } from './errors.js';
 import { FreeRunner } from './free.js';
 import { type PointGranularity, setPointGranularity } from './granularity.js';
+import { warpIfIdle } from './idle_warp.js';
 import type { JitterConfig } from './jitter.js';
 import { makeStrategy, type StrategyConfig } from './strategies/index.js';
 import { traceCpuBegin, traceCpuEnd } from './trace_buffer.js';
@@ -243,6 +245,8 @@ function publishRun({ t, runner }: Cpu, r: RunEnd): void {
   if (runner instanceof ControlledRunner) runner.exit();
   Atomics.add(i32, b + C.DONE, 1);
   Atomics.notify(i32, b + C.DONE);
+  // The others may all be asleep on timers now: nobody else would warp the clock (idle_warp.ts).
+  if (runner instanceof FreeRunner) warpIfIdle(emulatedNow());
 }
 
 /** How long a returned Promise gets to settle, so that its rejection is part of the report. */

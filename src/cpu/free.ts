@@ -4,6 +4,7 @@ import { emulatedNow, timeScale, wallNow } from './clock.js';
 import { bootEpoch, C, ctl, PC, percpu } from './control.js';
 import { CpuStop } from './errors.js';
 import { setAtomicWindows } from './granularity.js';
+import { enterTimedWait, leaveTimedWait } from './idle_warp.js';
 import { digestStep, type JitterConfig, jitterDecision, type WindowInfo, windowTable } from './jitter.js';
 import { clearQuietPoints, pendingQuietPoints, type QuietRunner, regate } from './point_gate.js';
 import { EventKind, RecordWriter, recordBase } from './record.js';
@@ -127,13 +128,28 @@ export class FreeRunner implements Runner, QuietRunner {
   wait(addr: number, expected: number, timeoutMs: number): WaitResult {
     const i32 = mem.i32;
     if (this.spinning) this.spinDone();
-    const deadline = Number.isFinite(timeoutMs) ? performance.now() + timeoutMs / timeScale() : Infinity;
     // Recorded where controlled mode hands the token back: a wait that will sleep.
     if (this.recording && timeoutMs > 0 && Atomics.load(i32, addr) === expected)
       this.rec!.stamp(EventKind.Wait);
+    if (!Number.isFinite(timeoutMs)) return this.sleep(addr, expected, Infinity);
+    // The deadline is on the emulated clock, which an idle warp moves (idle_warp.ts).
+    const now = emulatedNow();
+    const deadline = now + timeoutMs;
+    if (timeoutMs <= 0 || Atomics.load(i32, addr) !== expected) return this.sleep(addr, expected, deadline);
+    enterTimedWait(this.cpu, deadline, now);
+    try {
+      return this.sleep(addr, expected, deadline);
+    } finally {
+      leaveTimedWait(this.cpu);
+    }
+  }
+
+  /** Host waits on `addr` in slices until it changes, a wake, or the emulated `deadline`. */
+  private sleep(addr: number, expected: number, deadline: number): WaitResult {
+    const i32 = mem.i32;
     for (;;) {
       if (Atomics.load(i32, this.abortAt) !== 0) throw new CpuStop();
-      const left = deadline - performance.now();
+      const left = (deadline - emulatedNow()) / timeScale();
       if (left <= 0) return 'timed-out';
       const r = Atomics.wait(i32, addr, expected, Math.min(WAIT_SLICE_MS, left));
       if (r !== 'timed-out') return r;

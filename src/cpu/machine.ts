@@ -16,6 +16,7 @@ import { Decider } from './decider.js';
 import { DecisionLog } from './decision_log.js';
 import { BootRunner } from './free.js';
 import type { PointGranularity } from './granularity.js';
+import { resetWarp } from './idle_warp.js';
 import type { JitterConfig } from './jitter.js';
 import { MAX_SCHEDULE_DECISIONS } from './schedule.js';
 import type { StrategyConfig } from './strategies/index.js';
@@ -363,6 +364,7 @@ export class Machine {
       Atomics.store(i32, b + C.DONE, 0);
       Atomics.store(i32, b + C.ABORT, AbortReason.None);
       Atomics.store(i32, b + C.RUN_STOP, 0);
+      resetWarp(spec.ncpus);
       Atomics.store(i32, b + C.RUN_INDEX, run);
       const r0 = performance.now();
       const o = decider
