@@ -76,4 +76,3 @@ describe('mmrace catalogue', () => {
     expect(rows['v6.4-min']!.firstHit!.cap).toBe(5);
   }, 60_000);
 });
-
