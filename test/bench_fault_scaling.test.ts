@@ -20,6 +20,7 @@ const cores = availableParallelism();
 const svgTexts = (file: string): string[] => svgOf(join(dir, file));
 
 const COLUMNS = [
+  'shape',
   'era',
   'fault path',
   'fault CPUs',
@@ -42,11 +43,44 @@ const COLUMNS = [
   'rcu_sched cores',
 ];
 
+interface Doc {
+  experiment: string;
+  samples: {
+    group: string;
+    series: string;
+    cpus: number;
+    oversubscribed: boolean;
+    params: Record<string, string | number>;
+    metrics: Record<string, number | null>;
+  }[];
+  tables: { id: string; columns: string[]; rows: (string | number | null)[][] }[];
+  figures: { id: string }[];
+  notes: string[];
+  headlines: { figure: string; ratio: number | null; baseline: string; published: string; why?: string }[];
+}
+
+type Metrics = Doc['samples'][number]['metrics'];
+
+/** A measured sample: faults, rates and ordered percentiles. */
+function expectMeasured(m: Metrics, what: string): void {
+  expect(m.faults, what).toBeGreaterThan(0);
+  expect(m.faultsPerSec, what).toBeGreaterThan(0);
+  expect(m.p50Ns, what).toBeGreaterThan(0);
+  expect(m.meanNs, what).toBeGreaterThan(0);
+  expect(m.p90Ns, what).toBeGreaterThanOrEqual(m.p50Ns!);
+  expect(m.p99Ns, what).toBeGreaterThanOrEqual(m.p90Ns!);
+  expect(m.maxNs, what).toBeGreaterThanOrEqual(m.p99Ns!);
+}
+
 describe('mmrace bench fault-scaling', () => {
   it('bad input: one line on stderr, exit 2', async () => {
     const cases: [string[], RegExp][] = [
       [['bench', 'fault-scaling', '--eras', 'v6.1,v9.9'], /--eras: unknown era 'v9.9'/],
       [['bench', 'fault-scaling', '--churn', 'on,sometimes'], /--churn/],
+      [
+        ['bench', 'fault-scaling', '--shapes', 'private,pft'],
+        /--shapes: 'pft' is not one of private, shared-vma/,
+      ],
       [['bench', 'fault-scaling', '--writers', '0'], /--writers: expected an integer from 1 to 14, got '0'/],
       [
         ['bench', 'fault-scaling', '--cpus', '14', '--writers', '2'],
@@ -113,6 +147,7 @@ describe('mmrace bench fault-scaling', () => {
           expect(m).toHaveProperty('rcuCoresUsed');
           expect(s[0]!.oversubscribed).toBe(n > cores);
           expect(s[0]!.params.allCpus).toBe(n + (group === 'churn-on' ? 1 : 0) + 1);
+          expect(s[0]!.params.shape).toBe('private');
           if (era === 'v6.1') {
             expect(m.VMA_LOCK_SUCCESS).toBe(0);
             expect(m.VMA_LOCK_ABORT! + m.VMA_LOCK_RETRY! + m.VMA_LOCK_MISS!).toBe(0);
@@ -125,10 +160,11 @@ describe('mmrace bench fault-scaling', () => {
       expect(t.columns).toEqual([...COLUMNS, 'host']);
       for (const row of t.rows) expect(row.at(-1)).toBe(`${cores} cores`);
       expect(t.rows).toHaveLength(eras.length * 2);
-      expect(t.rows.map((row) => row[0])).toEqual([...eras, ...eras]);
-      expect(t.rows[0]![1]).toBe('mmap_lock');
-      expect(t.rows[2]![1]).toBe('per-VMA (v6.4)');
-      expect(t.rows[0]![6]).toBe('1');
+      expect(t.rows.map((row) => row[0])).toEqual(Array(eras.length * 2).fill('private'));
+      expect(t.rows.map((row) => row[1])).toEqual([...eras, ...eras]);
+      expect(t.rows[0]![2]).toBe('mmap_lock');
+      expect(t.rows[2]![2]).toBe('per-VMA (v6.4)');
+      expect(t.rows[0]![7]).toBe('1');
     }
     // The published figure beside each per-VMA era's measured ratio.
     for (const era of eras.slice(1))
@@ -187,5 +223,125 @@ describe('mmrace bench fault-scaling', () => {
     const body = DomUtils.textContent(html);
     for (const t of [...eras, 'published: page_fault3 +122% per thread (2.22x)', 'faults/s per CPU ÷ v6.1'])
       expect(body, t).toContain(t);
+  });
+
+  it('shapes private and shared-vma: the shared VMA faulted under its VMA lock, its own tables, figures, findings', async () => {
+    const eras = ['v6.1', 'rfc-2022-09', 'v6.4', 'v6.15'];
+    const out = join(dir, 'shapes');
+    const args = ['bench', 'fault-scaling', '--shapes', 'private,shared-vma', '--cpus', '1,2'];
+    const r = await mmraceAlone(
+      [...args, '--duration', '20', '--rounds', '1', '--pages', '16', '--json', '--out', out],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect(r.timedOut).toBe(false);
+    expect(r.leftover).toBe(false);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as Doc;
+    expect(doc.samples).toHaveLength(2 * eras.length * 2 * 2);
+    for (const churn of ['on', 'off'])
+      for (const era of eras)
+        for (const n of [1, 2]) {
+          const what = `shared-vma churn ${churn} ${era} ${n}`;
+          const s = doc.samples.filter(
+            (x) => x.group === `shared-vma-churn-${churn}` && x.series === era && x.cpus === n,
+          );
+          expect(s, what).toHaveLength(1);
+          expect(s[0]!.params.shape).toBe('shared-vma');
+          const m = s[0]!.metrics;
+          expectMeasured(m, what);
+          expect(m.faults, what).toBe(16 * m.loops!);
+          expect(m.loops, what).toBeGreaterThanOrEqual(n);
+          // Each pass ends with madvise(MADV_DONTNEED) of the slice: nothing is left mapped.
+          expect(m.anonPagesLeft, what).toBe(0);
+          if (era === 'v6.1') {
+            expect(m.VMA_LOCK_SUCCESS! + m.VMA_LOCK_ABORT! + m.VMA_LOCK_RETRY! + m.VMA_LOCK_MISS!).toBe(0);
+            continue;
+          }
+          // Only the VMA's first fault (no anon_vma yet; madvise keeps it) may leave the VMA lock:
+          // at most one per fault CPU; every other fault of every pass is a SUCCESS.
+          const off = m.VMA_LOCK_ABORT! + m.VMA_LOCK_RETRY! + m.VMA_LOCK_MISS!;
+          expect(off, what).toBeLessThanOrEqual(n);
+          expect(m.VMA_LOCK_SUCCESS! + off, what).toBe(m.faults);
+          if (era === 'v6.15') expect(m.VMA_LOCK_ABORT, what).toBe(0);
+          else expect(m.VMA_LOCK_RETRY, what).toBe(0);
+        }
+    // The private shape beside it: a fresh VMA every pass, so one ABORT per pass in rfc-2022-09.
+    const priv = doc.samples.find(
+      (x) => x.group === 'churn-off' && x.series === 'rfc-2022-09' && x.cpus === 1,
+    )!;
+    expect(priv.params.shape).toBe('private');
+    expect(priv.metrics.VMA_LOCK_ABORT).toBe(priv.metrics.loops);
+    for (const x of doc.samples.filter((y) => y.params.shape === 'private'))
+      expect(x.metrics.anonPagesLeft).toBe(0);
+
+    expect(doc.tables.map((t) => t.id)).toEqual([
+      'fault-scaling-churn-on',
+      'fault-scaling-churn-off',
+      'fault-scaling-shared-vma-churn-on',
+      'fault-scaling-shared-vma-churn-off',
+    ]);
+    for (const t of doc.tables) {
+      const shape = t.id.includes('shared-vma') ? 'shared-vma' : 'private';
+      expect(t.columns).toEqual([...COLUMNS, 'host']);
+      expect(t.rows.map((row) => row[0])).toEqual(Array(eras.length * 2).fill(shape));
+      expect(t.rows.map((row) => row[1])).toEqual([...eras, ...eras]);
+      expect(t.rows.map((row) => row[3])).toEqual(['1', '1', '1', '1', '2', '2', '2', '2']);
+    }
+    const shared = doc.tables.find((t) => t.id === 'fault-scaling-shared-vma-churn-off') as unknown as {
+      title: string;
+    };
+    expect(shared.title).toMatch(/^Fault scaling, shared VMA, no writer: .*madvise\(MADV_DONTNEED\)/);
+    for (const churn of ['1 writer churning mmap_lock', 'no writer'])
+      expect(
+        doc.notes.some((n) =>
+          new RegExp(
+            `^Shared VMA, ${churn}: faults/s per CPU ÷ v6\\.1's at 1, 2 fault CPUs: rfc-2022-09 1 [\\d.]+x, 2 [\\d.]+x; v6\\.4 .*Published: mmtests pft-threads.*-0\\.50%`,
+          ).test(n),
+        ),
+        churn,
+      ).toBe(true);
+    expect(doc.notes.some((n) => /^Shared VMA against the published figures: .*page_fault3/.test(n))).toBe(
+      true,
+    );
+    // The private shape's findings are still there, and not mixed with the shared VMA's samples.
+    expect(
+      doc.notes.some((n) => /^rfc-2022-09 vs v6\.1, .*Published: will-it-scale page_fault3/.test(n)),
+    ).toBe(true);
+    expect(doc.headlines.map((h) => h.figure)).toEqual([
+      expect.stringMatching(/^fault-scaling: faults\/s per CPU, .* 1 CPU, 1 writer churning mmap_lock$/),
+      expect.stringMatching(/^fault-scaling: shared VMA, faults\/s per CPU, .* 1 fault CPU, no writer$/),
+    ]);
+    expect(doc.headlines[1]!.published).toBe('0.995x at 1 thread (pft-threads -0.5%)');
+
+    expect(doc.figures.map((f) => f.id)).toEqual([
+      'fault-scaling-per-cpu',
+      'fault-scaling-speedup',
+      'fault-scaling-shared-vma-per-cpu',
+      'fault-scaling-shared-vma-speedup',
+    ]);
+    const perCpu = svgOf(join(out, 'fault-scaling-shared-vma-per-cpu.svg'));
+    for (const t of ['fault CPUs', 'faults/s per CPU', ...eras, '1 writer churning mmap_lock', 'no writer'])
+      expect(perCpu, t).toContain(t);
+    const speedup = svgOf(join(out, 'fault-scaling-shared-vma-speedup.svg'));
+    for (const t of [
+      'faults/s per CPU ÷ v6.1',
+      ...eras.slice(1),
+      'published: pft-threads 1 thread -0.5%',
+      'published: pft-threads 4 threads -9.5%',
+    ])
+      expect(speedup, t).toContain(t);
+    expect(speedup).not.toContain('published: page_fault3 +122% per thread (2.22x)');
+    const html = parseDocument(readFileSync(join(out, 'index.html'), 'utf8'));
+    const figures = DomUtils.findAll((e) => e.name === 'figure', html.children);
+    expect(figures.map((f) => f.attribs.id)).toEqual(doc.figures.map((f) => `figure-${f.id}`));
+    const table = DomUtils.findOne(
+      (e) => e.name === 'table' && e.attribs.id === 'table-fault-scaling-shared-vma-churn-on',
+      html.children,
+    );
+    expect(table).not.toBeNull();
+    const cells = DomUtils.findAll((e) => e.name === 'td', [table!]).map((e) => DomUtils.textContent(e));
+    expect(cells.filter((c) => c === 'shared-vma')).toHaveLength(eras.length * 2);
   });
 });

@@ -152,19 +152,22 @@ export async function benchCommand(program: Command, done: (code: number) => voi
     .option('--out <dir>', 'write samples.csv, bench.json, one SVG per figure and index.html into dir')
     .option('--lock-stat', "collect lock_stat and print /proc/lock_stat's columns after the runs");
   // Each experiment's own flags, once per flag however many experiments share it; the experiment
-  // parses the value (commander keeps the string), so that two may read one flag differently.
+  // parses the value (commander keeps the string), so that two may read one flag differently, and
+  // the help gives each one's reading.
   const owners = new Map<string, string[]>();
-  const byKey = new Map<string, ExperimentOption>();
+  const byKey = new Map<string, { name: string; x: ExperimentOption }[]>();
   for (const e of experiments)
     for (const x of e.options) {
       const key = keyOf(x.flags);
       owners.set(key, [...(owners.get(key) ?? []), e.name]);
-      if (!byKey.has(key)) byKey.set(key, x);
+      byKey.set(key, [...(byKey.get(key) ?? []), { name: e.name, x }]);
     }
-  for (const [key, x] of byKey) {
-    const who = owners.get(key)!;
-    const dflt = who.length === 1 && x.default !== undefined ? ` (default: ${x.default})` : '';
-    cmd.option(x.flags, `[${who.join(', ')}] ${x.description}${dflt}`);
+  for (const readings of byKey.values()) {
+    const text = readings.map(
+      ({ name, x }) =>
+        `[${name}] ${x.description}${x.default !== undefined ? ` (default: ${x.default})` : ''}`,
+    );
+    cmd.option(readings[0]!.x.flags, text.join('; '));
   }
   const defaults = experiments
     .map(

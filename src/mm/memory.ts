@@ -34,8 +34,10 @@ import {
   __tlb_remove_page,
   type MmuGather,
   pgtable_free_tlb,
+  tlb_finish_mmu,
   tlb_flush_mmu_free,
   tlb_flush_mmu_tlbonly,
+  tlb_gather_mmu,
 } from './mmu_gather.js';
 import { checkReapedPte, clearReapedPtes, markReapedPte } from './oom_reaped_ptes.js';
 import {
@@ -323,6 +325,15 @@ function unmap_single_vma(tlb: MmuGather, vma: number, start_addr: number, end_a
   const end = Math.min(vma_end(vma), end_addr);
   if (end <= vma_start(vma)) return;
   if (start !== end) unmap_page_range(tlb, vma, start, end);
+}
+
+// mm/memory.c zap_page_range_single(), v6.4: [address, address + size) of one VMA, in a gather of
+// its own (lru_add_drain(), update_hiwater_rss() and the mmu notifiers have nothing to do here).
+export function zap_page_range_single(vma: number, address: number, size: number): void {
+  const end = u32(address + size);
+  const tlb = tlb_gather_mmu(kread(vma + VMA.vm_mm), address, end);
+  unmap_single_vma(tlb, vma, address, end);
+  tlb_finish_mmu(tlb, address, end);
 }
 
 // mm/memory.c unmap_vmas(), v4.14 and v6.1 (no mmu notifiers registered): `vma` and the VMAs after

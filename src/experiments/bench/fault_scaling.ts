@@ -1,19 +1,24 @@
-// `mmrace bench fault-scaling`: will-it-scale's page_fault shape (tests/page_fault1.c in thread
-// mode: every task of one mm loops on mmap of a private anonymous region of its own, a write to
-// every page, munmap) on the emulator's fault path, era by era: the mmap_lock-only path (v5.17,
-// v6.1) against the per-VMA lock generations (the RFC of Sep 2022, v6.4, v6.15). perf-anchors.md
-// B4 and kernel-mm.md §7.3 give the published figures.
+// `mmrace bench fault-scaling`: page-fault scaling of one mm on the emulator's fault path, era by
+// era: the mmap_lock-only path (v5.17, v6.1) against the per-VMA lock generations (the RFC of Sep
+// 2022, v6.4, v6.15), in two shapes (--shapes). perf-anchors.md B4 and kernel-mm.md §7.3 give the
+// published figures.
 //
 // Per sample, on the shared machine, free mode, no jitter:
-// - N fault CPUs (--cpus) each loop until the run is stopped: mmap_write_lock + mmap_anon_fixed()
-//   of --pages pages at an address of its own (a PMD or more apart from the others), one write
-//   fault per page through __do_page_fault() (the era's per-VMA lock first where it has one, the
-//   mmap_lock path as fallback), each fault timed into an HdrHistogram, then munmap under
-//   mmap_write_lock. Every fault counts, the first of a fresh VMA too (it gives the VMA its
-//   anon_vma: rfc-2022-09 to v6.6 decline the VMA lock for it, VMA_LOCK_ABORT, and take the
-//   mmap_lock path; v6.15 makes it under the VMA lock when mmap_read_trylock() succeeds, else
-//   VMA_LOCK_RETRY), as will-it-scale counts them: faults/s = faults over the CPU's whole loop time,
-//   mmap and munmap included.
+// - private (will-it-scale tests/page_fault1.c in thread mode): N fault CPUs (--cpus) each loop
+//   until the run is stopped: mmap_write_lock + mmap_anon_fixed() of --pages pages at an address of
+//   its own (a PMD or more apart from the others), one write fault per page through
+//   __do_page_fault() (the era's per-VMA lock first where it has one, the mmap_lock path as
+//   fallback), each fault timed into an HdrHistogram, then munmap under mmap_write_lock. Every
+//   fault counts, the first of a fresh VMA too (it gives the VMA its anon_vma: rfc-2022-09 to v6.6
+//   decline the VMA lock for it, VMA_LOCK_ABORT, and take the mmap_lock path; v6.15 makes it under
+//   the VMA lock when mmap_read_trylock() succeeds, else VMA_LOCK_RETRY), as will-it-scale counts
+//   them: faults/s = faults over the CPU's whole loop time, mmap and munmap included.
+// - shared-vma (mmtests pft-threads' shape, repeated): one private anonymous VMA with a slice for
+//   every fault CPU (slices a PMD apart: page tables and page-table locks of their own) is mapped
+//   in the sample's setup; each fault CPU loops on a timed write fault to every page of its slice
+//   (all CPUs on the same VMA, so its lock is the shared point in the per-VMA eras, mmap_lock's
+//   read side in the others) and madvise(MADV_DONTNEED) of the slice (mm/madvise.ts: mmap_lock for
+//   reading, a zap), so that the next pass faults again. faults/s includes the madvise time.
 // - with --churn on, --writers CPUs each churn an unrelated 16-page VMA of their own, as
 //   scripts/bench-fault-churn.mjs's writer does: mprotect() two pages read-only and back (a split,
 //   a merge), munmap() two others and mmap() them again: mmap_lock for writing four times a loop.
@@ -43,8 +48,9 @@ import { lock_stat_enable } from '../../kernel/locking/lockdep_state.js';
 import { rcu_barrier, rcuCallbacksPending } from '../../kernel/rcu/callbacks.js';
 import { rcu_gp_kthread } from '../../kernel/rcu/gp_kthread.js';
 import { __do_page_fault } from '../../mm/fault.js';
-import { FAULT_FLAG_WRITE, VM_FAULT_ERROR } from '../../mm/memory.js';
-import { VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../../mm/mm_types.js';
+import { do_madvise, MADV_DONTNEED } from '../../mm/madvise.js';
+import { FAULT_FLAG_WRITE, get_mm_counter, VM_FAULT_ERROR } from '../../mm/memory.js';
+import { MM_ANONPAGES, VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../../mm/mm_types.js';
 import { do_munmap, mmap_anon_fixed, PROT_READ, PROT_WRITE } from '../../mm/mmap.js';
 import { mmap_write_lock, mmap_write_unlock } from '../../mm/mmap_lock.js';
 import { mprotect } from '../../mm/mprotect.js';
@@ -53,6 +59,7 @@ import { kernelReset } from '../../scenarios/kernel_image.js';
 import { mem } from '../../shm/arena.js';
 import { defineStatics } from '../../shm/statics.js';
 import { type Churn, faultReport, type Plan } from '../bench_fault/report.js';
+import { groupOf, SHAPES, type Shape } from '../bench_fault/shapes.js';
 import { CpuResults, type Histogram, mergedHistogram, newWaitHistogram } from '../bench_kit/cpu_results.js';
 import { runAsTask } from '../bench_kit/on_cpu.js';
 import { eraNamed, runSample } from '../bench_kit/sample.js';
@@ -92,6 +99,7 @@ const F_CODE = 7; // fault CPU: the failed faults' VM_FAULT_* bits, OR'd
 const H_FAULT = 0;
 
 interface EntryArgs {
+  shape: Shape;
   era: string;
   faulters: number;
   writers: number;
@@ -140,52 +148,84 @@ function endInterval(
   res.setField(cpu, F_RQ_MS, s0 && s1 ? (s1.wait - s0.wait) / 1e6 : Number.NaN);
 }
 
-/** will-it-scale page_fault1's loop: mmap, write every page (each fault timed), munmap. */
-function faultLoop(cpu: number, a: EntryArgs, res: CpuResults): void {
-  const mm = Atomics.load(mem.i32, ST.base() + ST.layout.mm);
-  const base = FAULT_BASE + cpu * REGION_STRIDE;
-  const len = a.pages * P;
-  const end = base + len;
-  const h: Histogram = newWaitHistogram();
-  let faults = 0;
-  let bad = 0;
-  let code = 0;
-  let loops = 0;
-  let waits = 0;
+/** A fault CPU's counts over its timed interval. */
+interface Tally {
+  faults: number;
+  bad: number;
+  code: number;
+  loops: number;
+  waits: number;
+  h: Histogram;
+}
+
+/** One write fault per page of [base, end), each timed into the histogram; failures counted. */
+function touchEveryPage(mm: number, base: number, end: number, t: Tally): void {
+  for (let addr = base; addr < end; addr += P) {
+    const f0 = performance.now();
+    const f = __do_page_fault(mm, addr, FAULT_FLAG_WRITE);
+    t.h.recordValue(Math.max(1, Math.round((performance.now() - f0) * 1e6)));
+    if (f & VM_FAULT_ERROR) {
+      t.bad++;
+      t.code |= f;
+    }
+  }
+}
+
+/** The fault CPU's timed loop: `pass` until the run is stopped (at least once), then its fields. */
+function timedFaultLoop(cpu: number, res: CpuResults, pass: (t: Tally) => boolean): void {
+  const t: Tally = { faults: 0, bad: 0, code: 0, loops: 0, waits: 0, h: newWaitHistogram() };
   res.arriveAndWait(runStopRequested);
   const s0 = schedstat();
   const t0 = performance.now();
-  // At least one loop, however late the host runs this thread (a stop may come before it starts).
+  // At least one pass, however late the host runs this thread (a stop may come before it starts).
   do {
+    if (!pass(t)) break;
+    t.loops++;
+  } while (!runStopRequested());
+  endInterval(res, cpu, t0, s0);
+  res.setField(cpu, F_OPS, t.faults);
+  res.setField(cpu, F_BAD, t.bad);
+  res.setField(cpu, F_CODE, t.code);
+  res.setField(cpu, F_LOOPS, t.loops);
+  res.setField(cpu, F_RCU_WAITS, t.waits);
+  res.putHistogram(cpu, H_FAULT, t.h);
+}
+
+/** will-it-scale page_fault1's loop: mmap, write every page (each fault timed), munmap. */
+function privateLoop(cpu: number, a: EntryArgs, res: CpuResults): void {
+  const mm = Atomics.load(mem.i32, ST.base() + ST.layout.mm);
+  const base = FAULT_BASE + cpu * REGION_STRIDE;
+  const len = a.pages * P;
+  timedFaultLoop(cpu, res, (t) => {
     if (!mmapRegion(mm, base, len)) {
       // The VMA cache is empty of all but objects call_rcu() has not freed yet.
       rcu_barrier();
-      waits++;
+      t.waits++;
       if (!mmapRegion(mm, base, len)) {
-        bad++;
-        break;
+        t.bad++;
+        return false;
       }
     }
-    for (let addr = base; addr < end; addr += P) {
-      const f0 = performance.now();
-      const f = __do_page_fault(mm, addr, FAULT_FLAG_WRITE);
-      h.recordValue(Math.max(1, Math.round((performance.now() - f0) * 1e6)));
-      if (f & VM_FAULT_ERROR) {
-        bad++;
-        code |= f;
-      }
-    }
-    faults += a.pages;
+    touchEveryPage(mm, base, base + len, t);
+    t.faults += a.pages;
     munmapRegion(mm, base, len);
-    loops++;
-  } while (!runStopRequested());
-  endInterval(res, cpu, t0, s0);
-  res.setField(cpu, F_OPS, faults);
-  res.setField(cpu, F_BAD, bad);
-  res.setField(cpu, F_CODE, code);
-  res.setField(cpu, F_LOOPS, loops);
-  res.setField(cpu, F_RCU_WAITS, waits);
-  res.putHistogram(cpu, H_FAULT, h);
+    return true;
+  });
+}
+
+/** pft-threads' shape, repeated: write every page of this CPU's slice of the shared VMA, then
+ * madvise(MADV_DONTNEED) the slice (mmap_lock for reading), so that the next pass faults again. */
+function sharedVmaLoop(cpu: number, a: EntryArgs, res: CpuResults): void {
+  const mm = Atomics.load(mem.i32, ST.base() + ST.layout.mm);
+  const base = FAULT_BASE + cpu * REGION_STRIDE;
+  const len = a.pages * P;
+  timedFaultLoop(cpu, res, (t) => {
+    touchEveryPage(mm, base, base + len, t);
+    t.faults += a.pages;
+    if (do_madvise(mm, base, len, MADV_DONTNEED) === 0) return true;
+    t.bad++;
+    return false;
+  });
 }
 
 /** A CPU churning mmap_lock for writing on a VMA of its own (bench-fault-churn.mjs's writer). */
@@ -239,7 +279,7 @@ export function prepareCpu(args: unknown, cpu: number): CpuProgram {
     const task = Atomics.load(mem.i32, rcu ? ST.base() + ST.layout.rcu : ST.base() + ST.layout.tasks + cpu);
     runAsTask(task, cpu, () => {
       if (rcu) rcuSched(cpu, res);
-      else if (cpu < a.faulters) faultLoop(cpu, a, res);
+      else if (cpu < a.faulters) (a.shape === 'private' ? privateLoop : sharedVmaLoop)(cpu, a, res);
       else writerLoop(cpu, cpu - a.faulters, res);
     });
   };
@@ -252,9 +292,33 @@ export function generationOf(era: EraProfile): string | null {
   return era.vmaLock?.generation ?? null;
 }
 
+/** The fault tasks' comm, per shape. */
+const COMM: Record<Shape, string> = { private: 'page_fault1', 'shared-vma': 'pft' };
+
+/** The VMAs the process had before the run: the writers' and the shared-VMA shape's one VMA. */
+function mapBeforeRun(mm: number, a: Omit<EntryArgs, 'results'>): void {
+  const i32 = mem.i32;
+  const as = (cpu: number) => {
+    cpuCtx.current = Atomics.load(i32, ST.base() + ST.layout.tasks + cpu);
+  };
+  if (a.shape === 'shared-vma') {
+    as(0);
+    // One VMA for every fault CPU's slice, each slice a PMD apart (PTE pages of its own).
+    if (!mmapRegion(mm, FAULT_BASE, a.faulters * REGION_STRIDE))
+      throw new Error('bench fault-scaling: setup could not map the shared VMA');
+  }
+  if (a.writers > 0) as(a.faulters);
+  for (let j = 0; j < a.writers; j++)
+    if (!mmapRegion(mm, CHURN_BASE + j * REGION_STRIDE, CHURN_PAGES * P))
+      throw new Error('bench fault-scaling: setup could not map a writer VMA');
+  cpuCtx.current = 0;
+}
+
 interface Measured {
   res: CpuResults;
   vmaLock: Record<string, number>;
+  /** MM_ANONPAGES once the run stopped: every pass ends with its pages unmapped or dropped, so 0. */
+  anonPagesLeft: number;
 }
 
 async function sample(
@@ -291,17 +355,12 @@ async function sample(
         if (!mm) throw new Error('bench fault-scaling: out of memory for an mm_struct');
         Atomics.store(i32, ST.base() + ST.layout.mm, mm);
         for (let cpu = 0; cpu < users; cpu++) {
-          const task = spawnTask(cpu < a.faulters ? 'page_fault1' : 'mmap_churn', { mm });
+          const task = spawnTask(cpu < a.faulters ? COMM[a.shape] : 'mmap_churn', { mm });
           Atomics.store(i32, ST.base() + ST.layout.tasks + cpu, task);
         }
         rcuTask = spawnTask('rcu_sched', { kthread: true });
         Atomics.store(i32, ST.base() + ST.layout.rcu, rcuTask);
-        // The writers' VMAs, mapped before the run (as the process had them).
-        if (a.writers > 0) cpuCtx.current = Atomics.load(i32, ST.base() + ST.layout.tasks + a.faulters);
-        for (let j = 0; j < a.writers; j++)
-          if (!mmapRegion(mm, CHURN_BASE + j * REGION_STRIDE, CHURN_PAGES * P))
-            throw new Error('bench fault-scaling: setup could not map a writer VMA');
-        cpuCtx.current = 0;
+        mapBeforeRun(mm, a);
       },
       stopKthreads() {
         kthread_stop(rcuTask);
@@ -315,15 +374,17 @@ async function sample(
       0,
     );
     throw new Error(
-      `bench fault-scaling: ${a.era}, ${a.faulters} fault CPUs: ${bad} faults or mmaps failed (VM_FAULT_* OR'd: 0x${code.toString(16)})`,
+      `bench fault-scaling: ${a.era}, ${a.faulters} fault CPUs: ${bad} faults, mmaps or madvise calls failed (VM_FAULT_* OR'd: 0x${code.toString(16)})`,
     );
   }
-  return { res, vmaLock: vmstat_vma_lock() };
+  const anonPagesLeft = get_mm_counter(Atomics.load(mem.i32, ST.base() + ST.layout.mm), MM_ANONPAGES);
+  return { res, vmaLock: vmstat_vma_lock(), anonPagesLeft };
 }
 
 // --- options --------------------------------------------------------------------------------
 
 interface Opts {
+  shapes: Shape[];
   eras: string[];
   churn: ('on' | 'off')[];
   writers: number;
@@ -357,45 +418,47 @@ async function measure(ctx: ExperimentContext, o: Opts): Promise<ExperimentOutpu
   const { machine, hostCores } = ctx;
   const samples: Sample[] = [];
   const churns: Churn[] = o.churn.map((c) => ({ on: c === 'on', writers: c === 'on' ? o.writers : 0 }));
-  const total = ctx.rounds * churns.length * ctx.cpus.length * o.eras.length;
+  const total = ctx.rounds * o.shapes.length * churns.length * ctx.cpus.length * o.eras.length;
   let done = 0;
 
-  // Warm-up, not counted: TurboFan compiles each era's fault, mmap and munmap paths once.
+  // Warm-up, not counted: TurboFan compiles each era's fault, mmap, munmap and madvise paths once.
   const warmMs = Math.min(150, Math.max(40, ctx.durationMs));
   const maxN = Math.max(...ctx.cpus);
-  for (const era of o.eras) {
-    ctx.progress(done, total, `warm-up: ${era}`);
-    await sample(machine, { era, faulters: maxN, writers: Math.min(1, o.writers), pages: o.pages }, warmMs);
-  }
+  for (const shape of o.shapes)
+    for (const era of o.eras) {
+      ctx.progress(done, total, `warm-up: ${shape}, ${era}`);
+      const a = { shape, era, faulters: maxN, writers: Math.min(1, o.writers), pages: o.pages };
+      await sample(machine, a, warmMs);
+    }
   // lock_stat from here on: the warm-up's acquisitions are not the experiment's.
   lock_stat_enable(ctx.lockStat);
   if (ctx.lockStat) lockStatClear();
   const load0 = loadavg()[0]!;
   for (let round = 0; round < ctx.rounds; round++)
-    for (const ch of churns)
-      for (const n of ctx.cpus) {
-        // Eras next to each other for each setting (their ratios compare samples close in time), in
-        // a rotated order from round to round, so that host drift spreads over all of them.
-        const k = round % o.eras.length;
-        for (const era of [...o.eras.slice(k), ...o.eras.slice(0, k)]) {
-          ctx.progress(
-            done,
-            total,
-            `round ${round + 1}: ${era}, ${n} fault CPU${n > 1 ? 's' : ''}, ${ch.on ? `${ch.writers} writer${ch.writers > 1 ? 's' : ''}` : 'no writer'}`,
-          );
-          const m = await sample(
-            machine,
-            { era, faulters: n, writers: ch.writers, pages: o.pages },
-            ctx.durationMs,
-          );
-          samples.push(toSample(m, era, n, ch, round, o, hostCores));
-          done++;
+    for (const shape of o.shapes)
+      for (const ch of churns)
+        for (const n of ctx.cpus) {
+          // Eras next to each other for each setting (their ratios compare samples close in time), in
+          // a rotated order from round to round, so that host drift spreads over all of them.
+          const k = round % o.eras.length;
+          for (const era of [...o.eras.slice(k), ...o.eras.slice(0, k)]) {
+            const writers = ch.on ? `${ch.writers} writer${ch.writers > 1 ? 's' : ''}` : 'no writer';
+            ctx.progress(
+              done,
+              total,
+              `round ${round + 1}: ${shape}, ${era}, ${n} fault CPU${n > 1 ? 's' : ''}, ${writers}`,
+            );
+            const a = { shape, era, faulters: n, writers: ch.writers, pages: o.pages };
+            const m = await sample(machine, a, ctx.durationMs);
+            samples.push(toSample(m, a, ch, round, hostCores));
+            done++;
+          }
         }
-      }
   ctx.progress(total, total, 'done');
   const load1 = loadavg()[0]!;
   const lockStat = ctx.lockStat ? lockStatText() : undefined;
   const plan: Plan = {
+    shapes: o.shapes,
     eras: o.eras.map((name) => ({ name, generation: generationOf(eraNamed('fault-scaling', name)) })),
     churns,
     cpus: ctx.cpus,
@@ -409,13 +472,12 @@ async function measure(ctx: ExperimentContext, o: Opts): Promise<ExperimentOutpu
 
 function toSample(
   m: Measured,
-  era: string,
-  n: number,
+  a: Omit<EntryArgs, 'results'>,
   ch: Churn,
   round: number,
-  o: Opts,
   hostCores: number,
 ): Sample {
+  const { era, faulters: n } = a;
   const { res } = m;
   const fCpus = [...Array(n).keys()];
   const wCpus = Array.from({ length: ch.writers }, (_, j) => n + j);
@@ -436,17 +498,18 @@ function toSample(
   const known = Number.isFinite(onCpu) && Number.isFinite(rq) && wall > 0;
   const gen = generationOf(eraNamed('fault-scaling', era));
   return {
-    group: ch.on ? 'churn-on' : 'churn-off',
+    group: groupOf(a.shape, ch),
     series: era,
     cpus: n,
     round,
     oversubscribed: n > hostCores,
     params: {
+      shape: a.shape,
       era,
       path: gen === null ? 'mmap_lock' : `per-VMA (${gen})`,
       churn: ch.on ? 'on' : 'off',
       writers: ch.writers,
-      pages: o.pages,
+      pages: a.pages,
       allCpus: n + ch.writers + 1,
     },
     metrics: {
@@ -460,6 +523,7 @@ function toSample(
       maxNs: h ? h.maxValue : null,
       loops: sum(f(fCpus, F_LOOPS)),
       faultRcuWaits: sum(f(fCpus, F_RCU_WAITS)),
+      anonPagesLeft: m.anonPagesLeft,
       VMA_LOCK_SUCCESS: m.vmaLock.VMA_LOCK_SUCCESS!,
       VMA_LOCK_ABORT: m.vmaLock.VMA_LOCK_ABORT!,
       VMA_LOCK_RETRY: m.vmaLock.VMA_LOCK_RETRY!,
@@ -482,9 +546,16 @@ function toSample(
 export const experiment: Experiment = {
   name: 'fault-scaling',
   description:
-    'will-it-scale page_fault1 in thread mode: N CPUs mmap/touch/munmap, with and without a writer churning mmap_lock; faults/s, fault latency, VMA_LOCK_* per era',
+    'will-it-scale page_fault1 in thread mode (N CPUs mmap/touch/munmap) and one shared VMA (N CPUs touch/madvise(MADV_DONTNEED) their slices), with and without a writer churning mmap_lock; faults/s, fault latency, VMA_LOCK_* per era',
   defaults: { cpus: [1, 2, 4], durationMs: 150, rounds: 2 },
   options: [
+    {
+      flags: '--shapes <list>',
+      description:
+        "fault CPUs' loops: private (page_fault1: mmap a region of its own, write every page, munmap) and shared-vma (one VMA mapped before the run: write every page of the CPU's slice, madvise(MADV_DONTNEED) it)",
+      parse: parseChoices('--shapes', SHAPES),
+      default: 'private',
+    },
     {
       flags: '--eras <list>',
       description:
@@ -508,7 +579,7 @@ export const experiment: Experiment = {
     {
       flags: '--pages <n>',
       description:
-        'pages each fault CPU maps, touches and unmaps per loop (will-it-scale: 32768; the machine has 1024 frames)',
+        "pages each fault CPU touches per loop: its region's (private; will-it-scale: 32768) or its slice of the shared VMA (the machine has 1024 frames)",
       parse: intFlag('--pages', 1, MAX_REGION_PAGES),
       default: '128',
     },

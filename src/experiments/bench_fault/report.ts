@@ -1,7 +1,8 @@
 // The fault-scaling experiment's tables, figures and findings (src/experiments/bench/fault_scaling.ts
 // runs it): medians over rounds, the per-VMA eras' faults/s per CPU over the mmap_lock-only
-// baseline's taken within a round, the published will-it-scale figure beside them, and why the
-// published shape does or does not reappear on this host, with the numbers.
+// baseline's taken within a round, the published figures beside them, and why the published shape
+// does or does not reappear on this host, with the numbers. A table per shape and churn setting,
+// two figures per shape; the shared-VMA shape's findings are shared_vma_findings.ts's.
 import { fmt, fmtNs, maxOf, median, minOf, values } from '../bench_kit/stats.js';
 import type {
   Cell,
@@ -12,6 +13,11 @@ import type {
   ResultTable,
   Sample,
 } from '../experiment.js';
+import { type Churn, figureId, groupOf, passText, ratesText, type Shape } from './shapes.js';
+import { sharedVmaFindings, sharedVmaRules } from './shared_vma_findings.js';
+import { COUNTERS, churnLabel, type Plan, pctText, ratioText, type View, viewOf } from './view.js';
+
+export type { Churn, Plan };
 
 /**
  * Kernel test robot (LKP), 2023-11-15, "[linus:master] [mm] 4ed4379881: will-it-scale.per_thread_ops
@@ -25,146 +31,149 @@ export const PUBLISHED_TEXT =
 /** A ratio at least this far above 1 counts as the per-VMA advantage reappearing. */
 const AHEAD = 1.15;
 /** CPUs that had a core at least this share of the time ran at once. */
-const CONCURRENT = 0.8;
-
-export interface Churn {
-  on: boolean;
-  writers: number;
-}
-
-export interface Plan {
-  eras: { name: string; generation: string | null }[];
-  churns: Churn[];
-  cpus: number[];
-  pages: number;
-  rcuBacklog: number;
-  load: string;
-}
-
-const COUNTERS = ['VMA_LOCK_SUCCESS', 'VMA_LOCK_ABORT', 'VMA_LOCK_RETRY', 'VMA_LOCK_MISS'] as const;
-
-const groupOf = (c: Churn): string => (c.on ? 'churn-on' : 'churn-off');
-const churnLabel = (c: Churn): string =>
-  c.on ? `${c.writers} writer${c.writers > 1 ? 's' : ''} churning mmap_lock` : 'no writer';
-const pctText = (x: number | null): string => (x === null ? '-' : `${Math.round(x * 100)}%`);
-const ratioText = (x: number | null): string => (x === null ? '-' : `${fmt(x, 3)}x`);
+export const CONCURRENT = 0.8;
 
 export function faultReport(
   samples: Sample[],
   plan: Plan,
   ctx: ExperimentContext,
 ): Omit<ExperimentOutput, 'lockStat'> {
-  const { hostCores } = ctx;
+  const v = viewOf(samples, plan);
   const tables: ResultTable[] = [];
   const figures: Figure[] = [];
   const notes: string[] = [];
   const headlines: Headline[] = [];
-  const baseline = plan.eras.find((e) => e.generation === null)?.name ?? null;
-  const perVma = plan.eras.filter((e) => e.generation !== null);
-  const rounds = [...new Set(samples.map((s) => s.round))];
-  const at = (c: Churn, era: string, n: number) =>
-    samples.filter((s) => s.group === groupOf(c) && s.series === era && s.cpus === n);
-  /** Per round: the era's faults/s per CPU over the baseline's at the same setting; median [min, max]. */
-  const ratios = (c: Churn, era: string, n: number): number[] => {
-    if (!baseline) return [];
-    return rounds.flatMap((r) => {
-      const b = at(c, baseline, n).find((s) => s.round === r)?.metrics.faultsPerSecPerCpu;
-      const x = at(c, era, n).find((s) => s.round === r)?.metrics.faultsPerSecPerCpu;
-      return b && typeof x === 'number' ? [x / b] : [];
-    });
+  for (const shape of plan.shapes) {
+    for (const c of plan.churns) tables.push(shapeTable(v, shape, c, ctx.durationMs));
+    figures.push(...shapeFigures(v, shape, ctx.hostCores));
+  }
+  if (!v.baseline)
+    notes.push(
+      'No mmap_lock-only era among --eras (v5.17, v6.1): no speedup to compute; add v6.1 for the comparison.',
+    );
+  if (!v.perVma.length) notes.push('No per-VMA lock era among --eras: nothing to compare with mmap_lock.');
+  if (plan.shapes.includes('private')) privateFindings(v, ctx, notes, headlines);
+  if (plan.shapes.includes('shared-vma')) sharedVmaFindings(v, ctx, notes, headlines);
+  const waits = samples.reduce((a, x) => a + ((x.metrics.writerRcuWaits as number | null) ?? 0), 0);
+  const fwaits = samples.reduce((a, x) => a + ((x.metrics.faultRcuWaits as number | null) ?? 0), 0);
+  notes.push(
+    `rcu_barrier() waits: writers ${waits} (when more than ${plan.rcuBacklog} call_rcu() callbacks were queued), fault CPUs ${fwaits} (an mmap that found the VMA cache empty): the emulated slab caches are small, and rcu_sched shares the host's cores with the busy CPUs.`,
+  );
+  if (ctx.lockStat)
+    notes.push('lock_stat was on: every lock operation also kept its statistics, so the rates are lower.');
+  return { samples, tables, figures, notes, headlines };
+}
+
+/** One table row: an era at a CPU count. */
+function tableRow(v: View, shape: Shape, c: Churn, e: Plan['eras'][number], n: number): Cell[] {
+  const s = v.at(shape, c, e.name, n);
+  const rs = v.ratios(shape, c, e.name, n);
+  const baseline = v.baseline;
+  return [
+    shape,
+    e.name,
+    e.generation === null ? 'mmap_lock' : `per-VMA (${e.generation})`,
+    n,
+    n + c.writers + 1,
+    fmt(median(values(s, 'faultsPerSec'))),
+    fmt(median(values(s, 'faultsPerSecPerCpu'))),
+    e.name === baseline || !baseline
+      ? e.name === baseline
+        ? '1'
+        : '-'
+      : `${fmt(median(rs), 3)}x [${fmt(minOf(rs), 3)}-${fmt(maxOf(rs), 3)}]`,
+    fmtNs(median(values(s, 'meanNs'))),
+    fmtNs(median(values(s, 'p50Ns'))),
+    fmtNs(median(values(s, 'p90Ns'))),
+    fmtNs(median(values(s, 'p99Ns'))),
+    fmtNs(maxOf(values(s, 'maxNs'))),
+    ...COUNTERS.map((k) => values(s, k).reduce((a, b) => a + b, 0)),
+    c.on ? fmt(median(values(s, 'writerLoopsPerSec'))) : '-',
+    fmt(median(values(s, 'coresUsed')), 2),
+    pctText(median(values(s, 'runqueueWait'))),
+    fmt(median(values(s, 'rcuCoresUsed')), 2),
+  ];
+}
+
+function shapeTable(v: View, shape: Shape, c: Churn, durationMs: number): ResultTable {
+  const { plan, baseline } = v;
+  const rows = plan.cpus.flatMap((n) => plan.eras.map((e) => tableRow(v, shape, c, e, n)));
+  const rounds = v.rounds.length;
+  const writers = `${c.writers} writer CPU${c.writers > 1 ? 's' : ''} (mprotect split + merge, munmap + mmap of a hole on a VMA of its own: mmap_lock for writing 4 times a loop) and `;
+  return {
+    id: `fault-scaling-${groupOf(shape, c)}`,
+    title: `Fault scaling, ${shape === 'private' ? '' : 'shared VMA, '}${churnLabel(c)}: ${passText(shape, plan.pages)}; median of ${rounds} round${rounds > 1 ? 's' : ''} of ${durationMs} ms`,
+    columns: [
+      'shape',
+      'era',
+      'fault path',
+      'fault CPUs',
+      'all CPUs',
+      'faults/s',
+      'per CPU',
+      baseline ? `per CPU ÷ ${baseline}` : 'per CPU ÷ baseline',
+      'mean',
+      'p50',
+      'p90',
+      'p99',
+      'max',
+      'VMA_LOCK_SUCCESS',
+      'ABORT',
+      'RETRY',
+      'MISS',
+      'writer loops/s',
+      'cores used',
+      'run-queue wait',
+      'rcu_sched cores',
+    ],
+    rows,
+    cpuColumn: 3,
+    notes: [
+      `all CPUs: the fault CPUs, ${c.on ? writers : ''}rcu_sched (mostly asleep).`,
+      `${ratesText(shape)}; p50..max: each fault's own time (HdrHistogram, the rounds' median; max: the largest).`,
+      "VMA_LOCK_*: /proc/vmstat's vma_lock_* over the timed runs (summed over the rounds); 0 in an mmap_lock-only era.",
+      "cores used: the fault CPUs' time on a host core over their wall time (/proc/thread-self/schedstat), summed: n fault CPUs that each had a core all along use n; run-queue wait: the share of their wall time they were runnable with no core; rcu_sched cores: the same for the grace-period kthread (its grace periods and callbacks).",
+      plan.load,
+    ],
   };
+}
+
+/** Faults/s per CPU against fault CPUs, and the per-VMA eras' ratio to the baseline, for a shape. */
+function shapeFigures(v: View, shape: Shape, hostCores: number): Figure[] {
+  const { plan, baseline } = v;
   const perCpuData: Figure['data'] = [];
   const speedupData: Figure['data'] = [];
-
-  for (const c of plan.churns) {
-    const rows: Cell[][] = [];
+  for (const c of plan.churns)
     for (const n of plan.cpus)
       for (const e of plan.eras) {
-        const s = at(c, e.name, n);
-        const perCpu = median(values(s, 'faultsPerSecPerCpu'));
-        const rs = ratios(c, e.name, n);
-        const ratio = median(rs);
-        const cores = median(values(s, 'coresUsed'));
-        const rq = median(values(s, 'runqueueWait'));
+        const perCpu = median(values(v.at(shape, c, e.name, n), 'faultsPerSecPerCpu'));
         perCpuData.push({ era: e.name, cpus: n, churn: churnLabel(c), faultsPerSecPerCpu: perCpu });
         if (baseline && e.generation !== null)
-          speedupData.push({ era: e.name, cpus: n, churn: churnLabel(c), ratio });
-        rows.push([
-          e.name,
-          e.generation === null ? 'mmap_lock' : `per-VMA (${e.generation})`,
-          n,
-          n + c.writers + 1,
-          fmt(median(values(s, 'faultsPerSec'))),
-          fmt(perCpu),
-          e.name === baseline || !baseline
-            ? e.name === baseline
-              ? '1'
-              : '-'
-            : `${fmt(ratio, 3)}x [${fmt(minOf(rs), 3)}-${fmt(maxOf(rs), 3)}]`,
-          fmtNs(median(values(s, 'meanNs'))),
-          fmtNs(median(values(s, 'p50Ns'))),
-          fmtNs(median(values(s, 'p90Ns'))),
-          fmtNs(median(values(s, 'p99Ns'))),
-          fmtNs(maxOf(values(s, 'maxNs'))),
-          ...COUNTERS.map((k) => values(s, k).reduce((a, b) => a + b, 0)),
-          c.on ? fmt(median(values(s, 'writerLoopsPerSec'))) : '-',
-          fmt(cores, 2),
-          pctText(rq),
-          fmt(median(values(s, 'rcuCoresUsed')), 2),
-        ]);
+          speedupData.push({
+            era: e.name,
+            cpus: n,
+            churn: churnLabel(c),
+            ratio: median(v.ratios(shape, c, e.name, n)),
+          });
       }
-    tables.push({
-      id: `fault-scaling-${groupOf(c)}`,
-      title: `Fault scaling, ${churnLabel(c)}: each fault CPU loops on mmap ${plan.pages} pages / write every page / munmap (will-it-scale page_fault1, thread mode); median of ${rounds.length} round${rounds.length > 1 ? 's' : ''} of ${ctx.durationMs} ms`,
-      columns: [
-        'era',
-        'fault path',
-        'fault CPUs',
-        'all CPUs',
-        'faults/s',
-        'per CPU',
-        baseline ? `per CPU ÷ ${baseline}` : 'per CPU ÷ baseline',
-        'mean',
-        'p50',
-        'p90',
-        'p99',
-        'max',
-        'VMA_LOCK_SUCCESS',
-        'ABORT',
-        'RETRY',
-        'MISS',
-        'writer loops/s',
-        'cores used',
-        'run-queue wait',
-        'rcu_sched cores',
-      ],
-      rows,
-      cpuColumn: 2,
-      notes: [
-        `all CPUs: the fault CPUs, ${c.on ? `${c.writers} writer CPU${c.writers > 1 ? 's' : ''} (mprotect split + merge, munmap + mmap of a hole on a VMA of its own: mmap_lock for writing 4 times a loop) and ` : ''}rcu_sched (mostly asleep).`,
-        "faults/s: every fault (the first of each fresh VMA too) over each CPU's whole loop time, mmap and munmap included, as will-it-scale counts; p50..max: each fault's own time (HdrHistogram, the rounds' median; max: the largest).",
-        "VMA_LOCK_*: /proc/vmstat's vma_lock_* over the timed runs (summed over the rounds); 0 in an mmap_lock-only era.",
-        "cores used: the fault CPUs' time on a host core over their wall time (/proc/thread-self/schedstat), summed: n fault CPUs that each had a core all along use n; run-queue wait: the share of their wall time they were runnable with no core; rcu_sched cores: the same for the grace-period kthread (its grace periods and callbacks).",
-        plan.load,
-      ],
-    });
-  }
-
-  figures.push({
-    id: 'fault-scaling-per-cpu',
-    title: `Faults/s per fault CPU (median of the rounds), one line per era; host ${hostCores} cores`,
-    data: perCpuData,
-    x: { field: 'cpus', title: 'fault CPUs', type: 'quantitative' },
-    y: { field: 'faultsPerSecPerCpu', title: 'faults/s per CPU' },
-    series: { field: 'era', title: 'era' },
-    mark: 'line',
-    cpuAxis: true,
-    column: { field: 'churn', title: 'writer churn' },
-  });
-  if (baseline && perVma.length)
+  const which = shape === 'private' ? '' : ', one shared VMA';
+  const figures: Figure[] = [
+    {
+      id: figureId(shape, 'per-cpu'),
+      title: `Faults/s per fault CPU${which} (median of the rounds), one line per era; host ${hostCores} cores`,
+      data: perCpuData,
+      x: { field: 'cpus', title: 'fault CPUs', type: 'quantitative' },
+      y: { field: 'faultsPerSecPerCpu', title: 'faults/s per CPU' },
+      series: { field: 'era', title: 'era' },
+      mark: 'line',
+      cpuAxis: true,
+      column: { field: 'churn', title: 'writer churn' },
+    },
+  ];
+  if (baseline && v.perVma.length)
     figures.push({
-      id: 'fault-scaling-speedup',
-      title: `Per-VMA locks vs ${baseline}'s mmap_lock: faults/s per CPU ÷ ${baseline}'s (median of per-round ratios)`,
+      id: figureId(shape, 'speedup'),
+      title: `Per-VMA locks vs ${baseline}'s mmap_lock${which}: faults/s per CPU ÷ ${baseline}'s (median of per-round ratios)`,
       data: speedupData,
       x: { field: 'cpus', title: 'fault CPUs', type: 'quantitative' },
       y: { field: 'ratio', title: `faults/s per CPU ÷ ${baseline}` },
@@ -172,21 +181,24 @@ export function faultReport(
       mark: 'line',
       cpuAxis: true,
       column: { field: 'churn', title: 'writer churn' },
-      rules: [{ y: PUBLISHED_SPEEDUP, label: 'page_fault3 +122% per thread (2.22x)' }],
+      rules:
+        shape === 'private'
+          ? [{ y: PUBLISHED_SPEEDUP, label: 'page_fault3 +122% per thread (2.22x)' }]
+          : sharedVmaRules(),
     });
-
-  // --- findings ---
-  if (!baseline)
-    notes.push(
-      'No mmap_lock-only era among --eras (v5.17, v6.1): no speedup to compute; add v6.1 for the comparison.',
-    );
-  if (!perVma.length) notes.push('No per-VMA lock era among --eras: nothing to compare with mmap_lock.');
+  return figures;
+}
+/** The private shape's findings: the published page_fault3 figure beside each per-VMA era, and why. */
+function privateFindings(v: View, ctx: ExperimentContext, notes: string[], headlines: Headline[]): void {
+  const { plan, baseline, perVma } = v;
+  const { hostCores } = ctx;
   const churnOn = plan.churns.find((c) => c.on);
   const shown = churnOn ?? plan.churns[0]!;
   if (baseline)
     for (const e of perVma) {
       const per = plan.cpus.map(
-        (n) => `${n} fault CPU${n > 1 ? 's' : ''} ${ratioText(median(ratios(shown, e.name, n)))}`,
+        (n) =>
+          `${n} fault CPU${n > 1 ? 's' : ''} ${ratioText(median(v.ratios('private', shown, e.name, n)))}`,
       );
       notes.push(
         `${e.name} vs ${baseline}, faults/s per CPU with ${churnLabel(shown)}: ${per.join(', ')}. Published: ${PUBLISHED_TEXT}.`,
@@ -198,10 +210,10 @@ export function faultReport(
     );
     // Whether the CPUs ran at once: the shape needs the fault CPUs and the writers on cores together.
     const n1 = plan.cpus.includes(1) ? 1 : plan.cpus[0]!;
-    const s = at(shown, baseline, n1);
+    const s = v.at('private', shown, baseline, n1);
     const cores = median(values(s, 'coresUsed'));
     const rq = median(values(s, 'runqueueWait'));
-    const best = Math.max(...perVma.map((e) => median(ratios(shown, e.name, n1)) ?? 0));
+    const best = Math.max(...perVma.map((e) => median(v.ratios('private', shown, e.name, n1)) ?? 0));
     const busy = n1 + shown.writers;
     const wc = median(values(s, 'writerCoresUsed'));
     const used = `cores used in ${baseline}: the fault CPU${n1 > 1 ? 's' : ''} ${fmt(cores, 2)}${shown.on ? `, the writer${shown.writers > 1 ? 's' : ''} ${fmt(wc, 2)}` : ''}`;
@@ -212,7 +224,8 @@ export function faultReport(
         : rq !== null && rq > 1 - CONCURRENT
           ? `the host kept the fault CPU${n1 > 1 ? 's' : ''} waiting for a core ${pctText(rq)} of the time (${used}; ${plan.load}), so the fault CPU${n1 > 1 ? 's' : ''} and the writer mostly took turns instead of meeting on mmap_lock`
           : null;
-    const bestEra = perVma.find((e) => (median(ratios(shown, e.name, n1)) ?? 0) === best)?.name ?? '?';
+    const bestEra =
+      perVma.find((e) => (median(v.ratios('private', shown, e.name, n1)) ?? 0) === best)?.name ?? '?';
     headlines.push({
       figure: `fault-scaling: faults/s per CPU, ${bestEra} (best per-VMA era), ${n1} CPU, ${churnLabel(shown)}`,
       ratio: why ? null : best,
@@ -240,14 +253,14 @@ export function faultReport(
   if (churnOn && quietC)
     for (const n of plan.cpus.filter((k) => k + churnOn.writers <= hostCores || k === plan.cpus[0])) {
       const per = plan.eras.map((e) => {
-        const q = median(values(at(quietC, e.name, n), 'meanNs'));
-        const w = median(values(at(churnOn, e.name, n), 'meanNs'));
+        const q = median(values(v.at('private', quietC, e.name, n), 'meanNs'));
+        const w = median(values(v.at('private', churnOn, e.name, n), 'meanNs'));
         const d = q && w ? `${w >= q ? '+' : ''}${Math.round((w / q - 1) * 100)}%` : '-';
         return `${e.name} ${fmtNs(q)} -> ${fmtNs(w)} (${d})`;
       });
-      const bw = baseline ? median(values(at(churnOn, baseline, n), 'meanNs')) : null;
+      const bw = baseline ? median(values(v.at('private', churnOn, baseline, n), 'meanNs')) : null;
       const inside = perVma.map((e) => {
-        const w = median(values(at(churnOn, e.name, n), 'meanNs'));
+        const w = median(values(v.at('private', churnOn, e.name, n), 'meanNs'));
         return `${e.name} ${ratioText(bw && w ? bw / w : null)}`;
       });
       notes.push(
@@ -257,7 +270,7 @@ export function faultReport(
   // rcu_sched's share: the per-VMA eras free every VMA through call_rcu(), so it competes for cores.
   if (plan.cpus.includes(1)) {
     const per = plan.eras.map(
-      (e) => `${e.name} ${fmt(median(values(at(shown, e.name, 1), 'rcuCoresUsed')), 2)}`,
+      (e) => `${e.name} ${fmt(median(values(v.at('private', shown, e.name, 1), 'rcuCoresUsed')), 2)}`,
     );
     notes.push(
       `rcu_sched's cores at 1 fault CPU with ${churnLabel(shown)}: ${per.join(', ')} (a busy CPU of its own where it is high: the fault CPUs and writers then share the host's ${hostCores} cores with it).`,
@@ -267,18 +280,18 @@ export function faultReport(
   // lock's own cost per fault, which the kernel's pft figures also show at low thread counts.
   const quiet = plan.churns.find((c) => !c.on);
   if (baseline && perVma.length && quiet && plan.cpus.includes(1)) {
-    const p50 = (era: string) => fmtNs(median(values(at(quiet, era, 1), 'p50Ns')));
+    const p50 = (era: string) => fmtNs(median(values(v.at('private', quiet, era, 1), 'p50Ns')));
     const per = perVma.map(
-      (e) => `${e.name} ${ratioText(median(ratios(quiet, e.name, 1)))} (p50 ${p50(e.name)})`,
+      (e) => `${e.name} ${ratioText(median(v.ratios('private', quiet, e.name, 1)))} (p50 ${p50(e.name)})`,
     );
-    const b = at(quiet, baseline, 1);
+    const b = v.at('private', quiet, baseline, 1);
     notes.push(
       `No writer, 1 fault CPU (nothing to contend with but its own mmap and munmap): ${per.join(', ')} of ${baseline}'s faults/s (p50 ${p50(baseline)}; its fault CPU on ${fmt(median(values(b, 'coresUsed')), 2)} cores, run-queue wait ${pctText(median(values(b, 'runqueueWait')))}). Published, mmtests pft: 1 thread -0.5% (Punit Agrawal, v2, 2023-02-15) and -0.28% (Suren Baghdasaryan, the v6.15 refcount series), 4 threads -8 to -10%: the per-VMA lock's extra work per fault. The emulated per-VMA path (lock_vma_under_rcu(): the RCU walk, vma_start_read()'s trylock and sequence check, vma_end_read(), the vmstat counter) adds the difference of the p50s to every fault; in the emulator a fault is cheap and every Atomics call a function call, so that share is far above the kernel's (where it went was not profiled).`,
     );
   }
   // The first fault of each fresh VMA: how the eras take it.
   for (const e of perVma) {
-    const s = samples.filter((x) => x.series === e.name);
+    const s = v.ofShape('private', e.name);
     const sumOf = (k: string) => values(s, k).reduce((a, b) => a + b, 0);
     const tries = COUNTERS.reduce((a, k) => a + sumOf(k), 0);
     if (!tries) continue;
@@ -286,12 +299,4 @@ export function faultReport(
       `${e.name}: ${pctText(sumOf('VMA_LOCK_SUCCESS') / tries)} of the faults under the VMA lock, ABORT ${pctText(sumOf('VMA_LOCK_ABORT') / tries)}, RETRY ${pctText(sumOf('VMA_LOCK_RETRY') / tries)}, MISS ${pctText(sumOf('VMA_LOCK_MISS') / tries)} (1 fault in ${plan.pages} is a fresh VMA's first: no anon_vma yet; rfc-2022-09 to v6.6 abort it to the mmap_lock path, v6.15 makes it under the VMA lock when mmap_read_trylock() succeeds, else RETRY).`,
     );
   }
-  const waits = samples.reduce((a, x) => a + ((x.metrics.writerRcuWaits as number | null) ?? 0), 0);
-  const fwaits = samples.reduce((a, x) => a + ((x.metrics.faultRcuWaits as number | null) ?? 0), 0);
-  notes.push(
-    `rcu_barrier() waits: writers ${waits} (when more than ${plan.rcuBacklog} call_rcu() callbacks were queued), fault CPUs ${fwaits} (an mmap that found the VMA cache empty): the emulated slab caches are small, and rcu_sched shares the host's cores with the busy CPUs.`,
-  );
-  if (ctx.lockStat)
-    notes.push('lock_stat was on: every lock operation also kept its statistics, so the rates are lower.');
-  return { samples, tables, figures, notes, headlines };
 }
