@@ -20,6 +20,7 @@ import {
   lock_vma_under_rcu,
   perVmaLockGeneration,
   vma_end_read,
+  vma_new_lock,
   vma_read_unlock,
 } from '../src/mm/vma_lock.js';
 import { boot, reports } from './helpers/boot.js';
@@ -101,31 +102,39 @@ describe('the per-VMA reader check', () => {
 describe("mmap's new VMA and the VMA write lock (§6 G2)", () => {
   const isLocked = (mm: number, vma: number): boolean =>
     kread(vma + VMA.vm_lock_seq) === kread(mm + MM.mm_lock_seq);
-  /** Inside one write section: is the VMA mmap_anon_fixed() just stored write-locked? */
-  function lockedAtInsert(era: string): boolean {
-    const { mm, writer } = setup(era);
+
+  /** In a write section, on a VMA not locked in it: does the era's vma_new_lock() lock it? */
+  function newLockTakes(era: string): boolean {
+    const { mm, vma, writer } = setup(era);
     cpuCtx.current = writer;
     mmap_write_lock(mm);
-    const vma = mmap_anon_fixed(mm, A + 0x100000, 4096, RW);
+    expect(isLocked(mm, vma)).toBe(false);
+    vma_new_lock(vma);
     const locked = isLocked(mm, vma);
     mmap_write_unlock(mm);
     return locked;
   }
+
   it('6.4.0 and the RFC store it unlocked; v6.6 and v6.15 (33313a747e81) lock it first', () => {
-    expect(lockedAtInsert('v6.4')).toBe(false);
-    expect(lockedAtInsert('rfc-2022-09')).toBe(false);
-    expect(lockedAtInsert('v6.6')).toBe(true);
-    expect(lockedAtInsert('v6.15')).toBe(true);
+    expect(newLockTakes('v6.4')).toBe(false);
+    expect(newLockTakes('rfc-2022-09')).toBe(false);
+    expect(newLockTakes('v6.6')).toBe(true);
+    expect(newLockTakes('v6.15')).toBe(true);
   });
 
-  it("6.4.0's vm_flags_set() write-locks it before changing it", () => {
-    const { mm, writer } = setup('v6.4');
+  it.each([
+    'rfc-2022-09',
+    'v6.4',
+    'v6.6',
+    'v6.15',
+  ])('%s: vm_flags_set() write-locks the VMA first; mmap_anon_fixed() ends with the new VMA locked', (era) => {
+    const { mm, vma, writer } = setup(era);
     cpuCtx.current = writer;
     mmap_write_lock(mm);
-    const vma = mmap_anon_fixed(mm, A + 0x100000, 4096, RW);
     expect(isLocked(mm, vma)).toBe(false);
     vm_flags_set(vma, VM_SOFTDIRTY);
     expect(isLocked(mm, vma)).toBe(true);
+    expect(isLocked(mm, mmap_anon_fixed(mm, A + 0x100000, 4096, RW))).toBe(true);
     mmap_write_unlock(mm);
   });
 });

@@ -191,6 +191,9 @@ export function mmap_anon_fixed(mm: number, addr: number, len: number, vm_flags:
   }
   vma_attach(vma);
   vm_stat_account(mm, vm_flags, len >>> 12);
+  // mmap_region()'s vm_flags_set(vma, VM_SOFTDIRTY) without the flag: in 6.4.0 this write-locks
+  // the VMA, after the store; a no-op where vma_new_lock() took the lock.
+  vma_write_lock(vma);
   return vma;
 }
 
