@@ -33,6 +33,10 @@ export const TASK = defineStruct('task_struct', [
   'last_switch_time',
   'lockdep_depth',
   'held_locks[80]',
+  // mmrace's per-VMA reader check (mm/vma_read_check.ts): the VMA this task read-locked and its
+  // vm_start, vm_end, vm_flags, vm_page_prot as vma_start_read() saw them.
+  'vma_read',
+  'vma_read_snap[4]',
 ]);
 
 export const SIGNAL = defineStruct('signal_struct', [

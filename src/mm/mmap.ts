@@ -91,6 +91,7 @@ import {
   vma_detach,
   vma_expand_lock,
   vma_lock_init,
+  vma_new_lock,
   vma_write_lock,
 } from './vma_lock.js';
 
@@ -154,6 +155,13 @@ export function vm_stat_account(mm: number, _flags: number, npages: number): voi
   Atomics.add(mem.i32, mm + MM.total_vm, npages);
 }
 
+// include/linux/mm.h vm_flags_set(), v6.4: the VMA write-locked first (a plain |= before v6.3, and
+// vma_start_write() is empty without per-VMA locks).
+export function vm_flags_set(vma: number, flags: number): void {
+  vma_write_lock(vma);
+  kwrite(vma + VMA.vm_flags, kread(vma + VMA.vm_flags) | flags);
+}
+
 // mm/mmap.c vma_set_page_prot(), v4.14 (no write notification: no dirty accounting here)
 export function vma_set_page_prot(vma: number): void {
   kwrite(vma + VMA.vm_page_prot, vm_get_page_prot(kread(vma + VMA.vm_flags)));
@@ -176,13 +184,16 @@ export function mmap_anon_fixed(mm: number, addr: number, len: number, vm_flags:
   if (find_vma_intersection(mm, addr, end)) return 0;
   const vma = vm_area_alloc(mm, addr, end, vm_flags, addr >>> 12);
   if (!vma) return 0;
-  vma_write_lock(vma); // v6.4 stable "mm: lock newly mapped VMA ..." (before it becomes visible)
+  vma_new_lock(vma); // 33313a747e81 (6.4.3, v6.5): locked before it becomes visible; era's choice
   if (vma_link(mm, vma)) {
     __vm_area_free(vma);
     return 0;
   }
   vma_attach(vma);
   vm_stat_account(mm, vm_flags, len >>> 12);
+  // mmap_region()'s vm_flags_set(vma, VM_SOFTDIRTY) without the flag: in 6.4.0 this write-locks
+  // the VMA, after the store; a no-op where vma_new_lock() took the lock.
+  vma_write_lock(vma);
   return vma;
 }
 
@@ -289,7 +300,7 @@ export function mmap_region(mm: number, addr: number, len: number, vm_flags: num
       return error;
     }
   }
-  vma_write_lock(vma); // v6.4 stable "mm: lock newly mapped VMA ..." (before it becomes visible)
+  vma_new_lock(vma); // 33313a747e81 (6.4.3, v6.5): locked before it becomes visible; era's choice
   if (vma_link(mm, vma)) {
     const file = kread(vma + VMA.vm_file);
     if (file) fput(file);
@@ -297,10 +308,12 @@ export function mmap_region(mm: number, addr: number, len: number, vm_flags: num
     return -ENOMEM;
   }
   vma_attach(vma);
+  // Visible to lock_vma_under_rcu() from here; in 6.4.0 not yet write-locked (§6 G2).
+  point('mmap_region:linked');
   vm_stat_account(mm, vm_flags, len >>> 12);
   if (vm_flags & VM_LOCKED) Atomics.add(mem.i32, mm + MM.locked_vm, len >>> 12);
   // New (or expanded) vma always get soft dirty status.
-  kwrite(vma + VMA.vm_flags, vm_flags | VM_SOFTDIRTY);
+  vm_flags_set(vma, VM_SOFTDIRTY);
   vma_set_page_prot(vma);
   return addr;
 }

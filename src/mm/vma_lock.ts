@@ -43,6 +43,7 @@ import {
   SLAB_TYPESAFE_BY_RCU,
 } from './slab.js';
 import { MA_STATE, mas_find, mm_mt } from './vma_list.js';
+import { vmaReadLocked, vmaReadUnlocking } from './vma_read_check.js';
 
 const i32 = (): Int32Array => mem.i32;
 
@@ -71,7 +72,7 @@ export const VMA_LOCK_STATS = defineStatics('vma_lock_stats', [
   'VMA_LOCK_RETRY',
   'VMA_LOCK_MISS',
 ]);
-type VmaLockEvent = 'VMA_LOCK_SUCCESS' | 'VMA_LOCK_ABORT' | 'VMA_LOCK_RETRY' | 'VMA_LOCK_MISS';
+export type VmaLockEvent = 'VMA_LOCK_SUCCESS' | 'VMA_LOCK_ABORT' | 'VMA_LOCK_RETRY' | 'VMA_LOCK_MISS';
 
 // include/linux/vmstat.h count_vm_vma_lock_event(), v6.4
 export function count_vm_vma_lock_event(ev: VmaLockEvent): void {
@@ -155,6 +156,12 @@ export interface VmaLockOps {
   vma_lock_init(vma: number): number;
   /** Take the VMA's write lock under mmap_lock held for writing (vma_mark_locked(), vma_start_write()). */
   vma_write_lock(vma: number): void;
+  /**
+   * mmap_region()'s lock of the new VMA before it enters the tree: 33313a747e81 "mm: lock newly
+   * mapped VMA which can be modified after it becomes visible" with 1c7873e33645 "... with
+   * corrected ordering" (v6.5-rc1, 6.4.3); none in 6.4.0-6.4.2 and the RFC (§6 G2).
+   */
+  vma_new_lock(vma: number): void;
   /** expand_downwards()'s lock: c137381f71ae "mm: lock a vma before stack expansion" (v6.5-rc1, 6.4.2); none in 6.4.0-6.4.1 and the RFC (§6 G3). */
   vma_expand_lock(vma: number): void;
   /** dup_mmap()'s lock of each parent VMA before it is copied: fb49c455323f (v6.5-rc1, 6.4.y); none in 6.4.0 (§6 G1). */
@@ -248,6 +255,7 @@ export const NO_PER_VMA_LOCK: VmaLockOps = {
     return 0;
   },
   vma_write_lock: () => {},
+  vma_new_lock: () => {},
   vma_expand_lock: () => {},
   dup_mmap_lock_parent: () => {},
   dup_mmap_lock_copy: () => {},
@@ -374,11 +382,13 @@ function vma_read_trylock_rfc(vma: number): boolean {
     up_read(rfc_lock(vma));
     return false;
   }
+  vmaReadLocked(vma);
   return true;
 }
 
 // include/linux/mm.h vma_read_unlock(), RFC Sep 2022
 function vma_read_unlock_rfc(vma: number): void {
+  vmaReadUnlocking(vma, vm_area_cachep);
   up_read(rfc_lock(vma));
 }
 
@@ -464,6 +474,8 @@ export function vmaLockRfc202209(bits = 32): VmaLockOps {
     mmLockSeqBits: bits,
     vma_lock_init: vma_init_lock_rfc,
     vma_write_lock: vma_mark_locked_rfc,
+    // None of the RFC's 28 patches locks a VMA before mmap_region() inserts it (§6 G2).
+    vma_new_lock: () => {},
     dup_mmap_lock_copy: vma_mark_locked_rfc,
     vma_unlock_all: vma_mark_unlocked_all_rfc,
     vma_detach: vma_mark_isolated_rfc,
@@ -526,11 +538,13 @@ function vma_start_read_v6_4(mm: number, vma: number): number {
     up_read(lock);
     return 0;
   }
+  vmaReadLocked(vma);
   return 1;
 }
 
 // include/linux/mm.h vma_end_read(), v6.4: "keeps vma alive till the end of up_read" (Jann Horn).
 function vma_end_read_v6_4(vma: number): void {
+  vmaReadUnlocking(vma, vm_area_cachep);
   rcu_read_lock();
   up_read(vm_lock(vma));
   rcu_read_unlock();
@@ -539,6 +553,7 @@ function vma_end_read_v6_4(vma: number): void {
 // vma_end_read() of the series before v2 (Jan 2023): up_read() outside any RCU read section. Together
 // with __vm_area_free() at munmap this is Jann Horn's case (kernel-locking.md §1.14).
 function vma_end_read_norcu(vma: number): void {
+  vmaReadUnlocking(vma, vm_area_cachep);
   up_read(vm_lock(vma));
 }
 
@@ -637,6 +652,8 @@ function vmaLockV6_4(end_read: (vma: number) => void, free: (vma: number) => voi
     // 6.4.0-6.4.1: a growing stack is not write-locked (§6 G3; c137381f71ae "mm: lock a vma
     // before stack expansion", v6.5-rc1, 6.4.2): VMA_LOCK_V6_6 has it.
     vma_expand_lock: () => {},
+    // 6.4.0-6.4.2: the new VMA enters the tree unlocked (§6 G2; 33313a747e81, 6.4.3): VMA_LOCK_V6_6 has it.
+    vma_new_lock: () => {},
     vma_unlock_all: vma_end_write_all_v6_4,
     vma_detach: (vma) => vma_mark_detached_v6_4(vma, true),
     vm_area_free: free,
@@ -658,7 +675,8 @@ function vmaLockV6_4(end_read: (vma: number) => void, free: (vma: number) => voi
 export const VMA_LOCK_V6_4: VmaLockOps = vmaLockV6_4(vma_end_read_v6_4, vm_area_free_v6_4);
 /**
  * v6.6: v6.4's lock with the 6.4.y/6.5 fixes (the parent's VMAs write-locked in dup_mmap,
- * fb49c455323f; a growing stack write-locked, "mm: lock a vma before stack expansion"; anon_vma
+ * fb49c455323f; a new VMA write-locked before it enters the tree, 33313a747e81; a growing stack
+ * write-locked, "mm: lock a vma before stack expansion"; anon_vma
  * tested once locked, 657b5146955e) and handlers that drop the VMA lock
  * themselves when they return VM_FAULT_RETRY or VM_FAULT_COMPLETED (v6.6).
  */
@@ -666,6 +684,7 @@ export const VMA_LOCK_V6_6: VmaLockOps = {
   ...VMA_LOCK_V6_4,
   generation: 'v6.4',
   dup_mmap_lock_parent: vma_start_write_v6_4,
+  vma_new_lock: vma_start_write_v6_4,
   vma_expand_lock: vma_start_write_v6_4,
   do_user_addr_fault_vma: (mm, address, flags, hooks) =>
     fault_vma_locked(lock_vma_under_rcu_v6_5, vma_end_read_v6_4, true, mm, address, flags, hooks),
@@ -792,11 +811,13 @@ function vma_start_read_v6_15(mm: number, vma: number): number {
     vma_refcount_put(vma);
     return 0;
   }
+  vmaReadLocked(vma);
   return 1;
 }
 
 // include/linux/mmap_lock.h vma_end_read(), v6.15
 function vma_end_read_v6_15(vma: number): void {
+  vmaReadUnlocking(vma, vm_area_cachep_typesafe);
   vma_refcount_put(vma);
 }
 
@@ -885,6 +906,7 @@ export const VMA_LOCK_V6_15: VmaLockOps = {
   cachep: vm_area_cachep_typesafe,
   vma_lock_init: vma_lock_init_v6_15,
   vma_write_lock: vma_start_write_v6_15,
+  vma_new_lock: vma_start_write_v6_15,
   vma_expand_lock: vma_start_write_v6_15,
   dup_mmap_lock_parent: vma_start_write_v6_15,
   mmap_write_locked: mm_lock_seqcount_begin,
@@ -924,6 +946,9 @@ export function __vm_area_free(vma: number): void {
 /** Internal hook: the era's VMA write lock, a no-op without per-VMA locks. */
 export function vma_write_lock(vma: number): void {
   vmaLockOps.vma_write_lock(vma);
+}
+export function vma_new_lock(vma: number): void {
+  vmaLockOps.vma_new_lock(vma);
 }
 export function vma_expand_lock(vma: number): void {
   vmaLockOps.vma_expand_lock(vma);

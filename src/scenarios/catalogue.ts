@@ -23,6 +23,7 @@ import { scenario as vmaLockExitMmap } from './vma-lock-exit-mmap.js';
 import { scenario as vmaLockExitMmapPastMmput } from './vma-lock-exit-mmap-past-mmput.js';
 import { scenario as vmaLockFork } from './vma-lock-fork.js';
 import { scenario as vmaLockJannUaf } from './vma-lock-jann-uaf.js';
+import { scenario as vmaLockNewVma } from './vma-lock-new-vma-visible.js';
 import { scenario as vmaLockRefcnt } from './vma-lock-refcnt.js';
 import { scenario as vmaLockRfcBounds } from './vma-lock-rfc-bounds.js';
 import { scenario as vmaLockRfcSeq } from './vma-lock-rfc-seq.js';
@@ -51,6 +52,7 @@ export const BUILTIN: readonly CatalogueEntry[] = [
   vmaLockRefcnt,
   vmaLockRfcSeq,
   vmaLockUffdOrdering,
+  vmaLockNewVma,
   vmaLockJannUaf,
   vmaLockExitMmap,
 ].map((s) => ({
