@@ -116,19 +116,7 @@ describe('mmrace bench fault-scaling', () => {
     expect(r.timedOut).toBe(false);
     expect(r.leftover).toBe(false);
     expect(r.code, r.stderr).toBe(0);
-    const doc = JSON.parse(r.stdout) as {
-      experiment: string;
-      samples: {
-        group: string;
-        series: string;
-        cpus: number;
-        oversubscribed: boolean;
-        params: Record<string, string | number>;
-        metrics: Record<string, number | null>;
-      }[];
-      tables: { id: string; columns: string[]; rows: (string | number | null)[][] }[];
-      notes: string[];
-    };
+    const doc = JSON.parse(r.stdout) as Doc;
     expect(doc.experiment).toBe('fault-scaling');
     expect(doc.samples).toHaveLength(eras.length * 2 * 2);
     for (const group of ['churn-on', 'churn-off'])
