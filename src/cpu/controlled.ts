@@ -14,8 +14,13 @@
 // main thread (TOKEN_DECIDE) at every decision, which decides and hands it on: two handoffs.
 // Either way the decisions are the same calls on the same strategy state, so the schedules are.
 //
-// Waiting for the token: a CPU spins on it (replaying the log meanwhile) and then sleeps on its
-// PC.TURN word, saying so in PC.SLEEPING so that a handoff to a spinning CPU costs no futex wake.
+// Waiting for the token: a CPU spins on the token word itself (replaying the log meanwhile), so
+// that a handoff to a spinning CPU is the one store that moves the token: no write to the
+// receiver's own words, whose cache line would then travel to the giver and back. Then it sleeps
+// on its PC.TURN word, saying so in PC.SLEEPING first and looking at the token once more; the giver
+// stores the token, then bumps and notifies TURN only if it sees SLEEPING. Both sides store, then
+// load the other's word (sequentially consistent), so at least one sees the other: a sleeper
+// either finds the token in its second look or is woken.
 // When the run's CPUs fit the host's cores, a CPU preempted at a point (or spinning) spins long;
 // otherwise briefly: with more CPU threads than cores, a spinner takes the core that the CPU just
 // handed the token to needs when it wakes (one long spinner beside the holder, tried, made DFS
@@ -83,11 +88,12 @@ export function handTo(cpu: number, ncpus: number): void {
   wakeMain();
 }
 
-/** Tells `cpu` the token moved: one add, and a futex wake only when it sleeps. */
+/** After the token word moved: a CPU that spins on it sees it; one that sleeps gets a futex wake. */
 function wakeCpu(cpu: number): void {
   const i32 = mem.i32;
+  if (Atomics.load(i32, percpu(cpu, PC.SLEEPING)) === 0) return;
   Atomics.add(i32, percpu(cpu, PC.TURN), 1);
-  if (Atomics.load(i32, percpu(cpu, PC.SLEEPING)) !== 0) Atomics.notify(i32, percpu(cpu, PC.TURN));
+  Atomics.notify(i32, percpu(cpu, PC.TURN));
 }
 
 function wakeMain(): void {
@@ -263,7 +269,6 @@ export class ControlledRunner implements Runner {
     const adapt = long === this.spinLong && this.own !== null && this.ncpus <= this.own.cores;
     let budget = long;
     for (;;) {
-      const g = Atomics.load(i32, turn);
       const t = Atomics.load(i32, this.token);
       if (t === this.cpu) {
         this.ahead = Atomics.load(i32, ctl() + C.AHEAD);
@@ -281,11 +286,12 @@ export class ControlledRunner implements Runner {
       if (budget > 0) {
         const chunk = Math.min(budget, SPIN_CHUNK);
         budget -= chunk;
-        spinUntilChanged(i32, turn, g, chunk);
+        spinUntilChanged(i32, this.token, t, chunk);
         continue;
       }
+      const g = Atomics.load(i32, turn);
       Atomics.store(i32, sleeping, 1);
-      Atomics.wait(i32, turn, g, TOKEN_WAIT_SLICE_MS);
+      if (Atomics.load(i32, this.token) === t) Atomics.wait(i32, turn, g, TOKEN_WAIT_SLICE_MS);
       Atomics.store(i32, sleeping, 0);
     }
   }
