@@ -3,16 +3,11 @@
 // the window: faults that start while the VMA is one mmap_region() stored but has not finished,
 // none of which 6.4.0 (no anon_vma yet) or v6.6 (write-locked before the store) handles under the
 // VMA lock. The full measurements (1,000 free, 10,000 PCT runs) are in the scenario's header.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { PassRow } from '../src/scenarios/catalogue_pass.js';
 import { json, mmrace } from './helpers/cli.js';
+import { runDistScript } from './helpers/dist_script.js';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
 const ID = 'vma-lock-new-vma-visible';
 
 type Row = {
@@ -28,8 +23,8 @@ type Row = {
 /** Each variant under PCT (seed 1, `runs` runs) in a child process, with the scenario's counters. */
 function pctCampaigns(runs: number): Row[] {
   const script = `
-    import { findScenario, runVariant, sharedMachine, shutdownMachine } from '${root}dist/src/index.js';
-    import { takeNewVmaTotals } from '${root}dist/src/scenarios/${ID}.js';
+    import { findScenario, runVariant, sharedMachine, shutdownMachine } from './dist/src/index.js';
+    import { takeNewVmaTotals } from './dist/src/scenarios/${ID}.js';
     const e = findScenario('${ID}');
     const m = sharedMachine();
     const rows = [];
@@ -44,13 +39,7 @@ function pctCampaigns(runs: number): Row[] {
     await shutdownMachine();
     console.log(JSON.stringify(rows));
   `;
-  const dir = mkdtempSync(join(tmpdir(), 'mmrace-new-vma-'));
-  const file = join(dir, 'check.mjs');
-  writeFileSync(file, script);
-  const r = spawnSync(process.execPath, [file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-  rmSync(dir, { recursive: true, force: true });
-  expect(r.stderr).toBe('');
-  return JSON.parse(r.stdout) as Row[];
+  return runDistScript<Row[]>(script);
 }
 
 describe(`catalogue entry ${ID} (G2, latent in 6.4.0)`, () => {

@@ -1,16 +1,10 @@
 // `mmrace catalogue`, bounded pass, on the 2017 entry (seeded: free-mode counts vary, PCT's do not).
 // Bounds: free v4.14 hits about half its runs (60 of 71 in the era matrix), so 100 runs with no hit
 // or a first-hit trial of 300 runs with none are beyond 1e-20; PCT seed 1 hits in its first run.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { PassRow } from '../src/scenarios/catalogue_pass.js';
 import { json, mmrace } from './helpers/cli.js';
-
-const root = fileURLToPath(new URL('../', import.meta.url));
+import { runDistScript } from './helpers/dist_script.js';
 
 describe('mmrace catalogue', () => {
   it('grades the buggy variant by free and PCT hits and first-hit medians, the fixed one clean', () => {
@@ -59,13 +53,7 @@ describe('mmrace catalogue', () => {
       await shutdownMachine();
       console.log(JSON.stringify(out));
     `;
-    const dir = mkdtempSync(join(tmpdir(), 'mmrace-min-pct-'));
-    const file = join(dir, 'check.mjs');
-    writeFileSync(file, script.replaceAll('./dist/', `${root}dist/`));
-    const r = spawnSync(process.execPath, [file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-    rmSync(dir, { recursive: true, force: true });
-    expect(r.stderr).toBe('');
-    const rows = JSON.parse(r.stdout) as Record<string, PassRow>;
+    const rows = runDistScript<Record<string, PassRow>>(script);
     expect(rows['v4.15-plain']!.pct).toMatchObject({ runs: 6, hits: 0 });
     expect(rows['v4.15-min']!.pct).toMatchObject({ runs: 40, hits: 0 });
     expect(rows['v6.4-plain']!.pct).toMatchObject({ runs: 6, hits: 0 });

@@ -5,11 +5,6 @@
 // a runner that says it is controlled, then on the CPU workers of the built command in a child
 // process: the replayed reports print the same sites, line for line, as runs that captured every
 // site when it was taken.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpuCtx } from '../src/cpu/context.js';
 import type { Runner } from '../src/cpu/runner.js';
@@ -26,9 +21,8 @@ import { spin_lock, spin_lock_init, spin_unlock } from '../src/kernel/locking/sp
 import { MM } from '../src/mm/mm_types.js';
 import { refreshThreadConfig } from '../src/shm/thread_config.js';
 import { boot } from './helpers/boot.js';
+import { runDistScript } from './helpers/dist_script.js';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
-const dist = (path: string) => pathToFileURL(`${root}dist/src/${path}`).href;
 const CIRCULAR = 'WARNING: possible circular locking dependency detected';
 
 /** The boot runner, except that it says it runs a controlled run (nothing here blocks). */
@@ -123,8 +117,8 @@ type Campaign = { hits: number; runs: number; sites: number; traces: number; log
  */
 function campaigns(fixture: string, variant: string, real = false): Record<string, Campaign> {
   const script = `
-    import { findScenario, loadScenarioFile, lockdep_enable, runVariant, sharedMachine, shutdownMachine } from '${dist('index.js')}';
-    import { lockdepCaptures } from '${dist('kernel/locking/lockdep_state.js')}';
+    import { findScenario, loadScenarioFile, lockdep_enable, runVariant, sharedMachine, shutdownMachine } from './dist/src/index.js';
+    import { lockdepCaptures } from './dist/src/kernel/locking/lockdep_state.js';
     const e = await loadScenarioFile('test/fixtures/${fixture}.mjs');
     const m = sharedMachine();
     m.attach();
@@ -149,13 +143,7 @@ function campaigns(fixture: string, variant: string, real = false): Record<strin
     await shutdownMachine();
     console.log(JSON.stringify(out));
   `;
-  const dir = mkdtempSync(join(tmpdir(), 'mmrace-lockdep-lazy-'));
-  const file = join(dir, 'check.mjs');
-  writeFileSync(file, script);
-  const r = spawnSync(process.execPath, [file], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-  rmSync(dir, { recursive: true, force: true });
-  expect(r.stderr).toBe('');
-  return JSON.parse(r.stdout) as Record<string, Campaign>;
+  return runDistScript<Record<string, Campaign>>(script, 120_000);
 }
 
 /**
