@@ -103,4 +103,45 @@ describe('hung task detector', () => {
     expect(dmesg().some((l) => /^INFO: task stuck:\d+ blocked/.test(l))).toBe(true);
     expect(Atomics.load(mem.i32, ctl() + C.ABORT)).toBe(AbortReason.Hung);
   });
+
+  it('khungtaskd: while a CPU still runs after a report, the run goes on to the next pass (at most two more)', () => {
+    const { dmesg } = setup();
+    const i32 = mem.i32;
+    const b = ctl();
+    const abort = () => Atomics.load(i32, b + C.ABORT);
+    Atomics.store(i32, b + C.ABORT, AbortReason.None);
+    // Two CPUs: one asleep without a timeout ('stuck'), one still running.
+    const saved = [C.NCPUS, C.DONE, C.TIMED_WAITERS, C.UNTIMED_WAITERS].map((w) => Atomics.load(i32, b + w));
+    Atomics.store(i32, b + C.NCPUS, 2);
+    Atomics.store(i32, b + C.DONE, 0);
+    Atomics.store(i32, b + C.TIMED_WAITERS, 0);
+    Atomics.store(i32, b + C.UNTIMED_WAITERS, 1);
+    try {
+      const wd = new Watchdogs(600_000, 1, 0);
+      wd.reset();
+      wd.tick();
+      clockMs = 121_000;
+      wd.tick();
+      expect(dmesg().some((l) => /^INFO: task stuck:\d+ blocked/.test(l))).toBe(true);
+      expect(abort()).toBe(AbortReason.None); // the other CPU runs: not settled
+      Atomics.store(i32, b + C.UNTIMED_WAITERS, 2); // now it sleeps too
+      clockMs = 242_000;
+      wd.tick();
+      expect(abort()).toBe(AbortReason.Hung);
+      // A CPU that never settles (spinning) stops the run after two more passes.
+      Atomics.store(i32, b + C.ABORT, AbortReason.None);
+      Atomics.store(i32, b + C.UNTIMED_WAITERS, 1);
+      wd.reset();
+      // The first pass reports at once (blocked since 0), then two more passes, then the stop.
+      const stops = [363_000, 484_000, 605_000].map((t) => {
+        clockMs = t;
+        wd.tick();
+        return abort();
+      });
+      expect(stops).toEqual([AbortReason.None, AbortReason.None, AbortReason.Hung]);
+    } finally {
+      for (const [k, w] of [C.NCPUS, C.DONE, C.TIMED_WAITERS, C.UNTIMED_WAITERS].entries())
+        Atomics.store(i32, b + w, saved[k]!);
+    }
+  });
 });

@@ -41,6 +41,7 @@ export const C = {
   // Free mode's idle warp (idle_warp.ts): emulated ms added to the clock, CPUs in timed waits.
   WARP_MS: 24,
   TIMED_WAITERS: 25,
+  UNTIMED_WAITERS: 26, // free mode: CPUs asleep in a wait with no timeout (idle_warp.ts)
   PERCPU: 64,
   CRASH_TEXT,
 } as const;

@@ -7,7 +7,8 @@
 // without a timeout keeps the clock at wall speed.
 //
 // Words (control block): the warp in emulated ms (added to the clock, clock.ts), the CPUs in timed
-// waits, and per CPU its wait's deadline in emulated ms (0: not in a timed wait). The main thread
+// waits, the CPUs in waits without a timeout (for the watchdogs: machineAsleep()), and per CPU its
+// wait's deadline in emulated ms (0: not in a timed wait). The main thread
 // zeroes them before each run. A CPU that a wake() has just released may not have left its wait
 // yet when another CPU warps: the clock then jumps while it starts running again, as a timer
 // interrupt can come at any moment; causality is kept, a jump only ends timeouts early.
@@ -26,6 +27,7 @@ export function resetWarp(ncpus: number): void {
   const i32 = mem.i32;
   Atomics.store(i32, ctl() + C.WARP_MS, 0);
   Atomics.store(i32, ctl() + C.TIMED_WAITERS, 0);
+  Atomics.store(i32, ctl() + C.UNTIMED_WAITERS, 0);
   for (let c = 0; c < ncpus; c++) Atomics.store(i32, percpu(c, PC.TIMED_WAIT_DEADLINE_MS), 0);
 }
 
@@ -45,6 +47,22 @@ export function leaveTimedWait(cpu: number): void {
   const i32 = mem.i32;
   Atomics.sub(i32, ctl() + C.TIMED_WAITERS, 1);
   Atomics.store(i32, percpu(cpu, PC.TIMED_WAIT_DEADLINE_MS), 0);
+}
+
+/** A CPU sleeps with no timeout (or stops doing so, by -1): only a wake() moves it. */
+export function untimedWait(delta: 1 | -1): void {
+  Atomics.add(mem.i32, ctl() + C.UNTIMED_WAITERS, delta);
+}
+
+/** Every CPU of the run is done or asleep: nothing runs until a wake or a timeout. */
+export function machineAsleep(): boolean {
+  const i32 = mem.i32;
+  const b = ctl();
+  const asleep =
+    Atomics.load(i32, b + C.TIMED_WAITERS) +
+    Atomics.load(i32, b + C.UNTIMED_WAITERS) +
+    Atomics.load(i32, b + C.DONE);
+  return asleep >= Atomics.load(i32, b + C.NCPUS);
 }
 
 /**

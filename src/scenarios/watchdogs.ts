@@ -4,6 +4,7 @@
 // for 2 * watchdog_thresh). Either stops the run, so a deadlocked scenario ends instead of hanging.
 import { wallNow } from '../cpu/clock.js';
 import { AbortReason, bootEpoch, C, ctl, PC, percpu } from '../cpu/control.js';
+import { machineAsleep } from '../cpu/idle_warp.js';
 import { check_hung_uninterruptible_tasks, hung_task_reset, hungTasksPending } from '../kernel/hung_task.js';
 import { HZ, jiffies } from '../kernel/time.js';
 import { softlockup_report, WATCHDOG_THRESH } from '../kernel/watchdog.js';
@@ -11,6 +12,8 @@ import { mem } from '../shm/arena.js';
 
 /** sysctl_hung_task_timeout_secs: the kernel's default. */
 export const HUNG_TASK_TIMEOUT_SECS = 120;
+/** khungtaskd passes after the first report, at most, while the hang settles (Watchdogs.hungTasks). */
+const MAX_EXTRA_PASSES = 2;
 /**
  * A watchdog never fires before this much wall time: a host that deschedules a lock holder for a
  * moment (a loaded CI machine) must not look like a lockup at a high time scale.
@@ -35,8 +38,9 @@ export class Watchdogs {
   readonly softLockupSecs: number;
   /** jiffies of khungtaskd's next pass. */
   private nextHungCheck = 0;
-  /** A pass reported hung tasks while others in D state were still under the timeout. */
-  private lastPassDue = false;
+  /** khungtaskd passes made after the first that reported hung tasks (see hungTasks()). */
+  private extraPasses = 0;
+  private reportedOnce = false;
 
   constructor(
     runTimeoutMs: number,
@@ -52,7 +56,8 @@ export class Watchdogs {
   reset(): void {
     hung_task_reset();
     this.nextHungCheck = 0;
-    this.lastPassDue = false;
+    this.extraPasses = 0;
+    this.reportedOnce = false;
   }
 
   /** One tick of the soft-lockup detector, and khungtaskd's pass when due; stops the run on a report. */
@@ -62,20 +67,23 @@ export class Watchdogs {
 
   /**
    * kernel/hung_task.c watchdog(): khungtaskd sleeps hung_task_check_interval_secs (by default the
-   * timeout) between passes, so one pass reports the tasks that blocked within one interval. When a
-   * pass reports some while other tasks in D state are still under the timeout (the writer that
-   * queued behind two deadlocked readers a moment later, on a loaded host), the run goes on to the
-   * next pass, which reports them too as the kernel's would; then it stops. Returns the tasks whose
-   * report stops the run.
+   * timeout) between passes, so one pass reports the tasks that blocked within one interval. The
+   * kernel's khungtaskd goes on passing; a run stops, but not before the hang has settled: after a
+   * pass that reports, the run goes on (up to MAX_EXTRA_PASSES more passes, each reporting again as
+   * the kernel's would) while a CPU still runs (a writer still on its way into the lock the hung
+   * readers hold, on a slow host) or a task in D state is still under the timeout. Returns the
+   * reports that stop the run.
    */
   private hungTasks(): number {
     const now = jiffies();
     if (now < this.nextHungCheck) return 0;
     this.nextHungCheck = now + this.hungTaskSecs * HZ;
     const hung = check_hung_uninterruptible_tasks(this.hungTaskSecs);
-    if (hung === 0 || this.lastPassDue) return hung;
-    if (hungTasksPending(this.hungTaskSecs) === 0) return hung;
-    this.lastPassDue = true;
+    if (hung > 0) this.reportedOnce = true;
+    if (!this.reportedOnce) return 0;
+    const settled = machineAsleep() && hungTasksPending(this.hungTaskSecs) === 0;
+    if (settled || this.extraPasses >= MAX_EXTRA_PASSES) return Math.max(1, hung);
+    this.extraPasses++;
     return 0;
   }
 
