@@ -4,7 +4,7 @@ import { emulatedNow, timeScale, wallNow } from './clock.js';
 import { bootEpoch, C, ctl, PC, percpu } from './control.js';
 import { CpuStop } from './errors.js';
 import { setAtomicWindows } from './granularity.js';
-import { enterTimedWait, leaveTimedWait, untimedWait } from './idle_warp.js';
+import { enterWait, leaveWait } from './idle_warp.js';
 import { digestStep, type JitterConfig, jitterDecision, type WindowInfo, windowTable } from './jitter.js';
 import { clearQuietPoints, pendingQuietPoints, type QuietRunner, regate } from './point_gate.js';
 import { EventKind, RecordWriter, recordBase } from './record.js';
@@ -131,23 +131,15 @@ export class FreeRunner implements Runner, QuietRunner {
     // Recorded where controlled mode hands the token back: a wait that will sleep.
     if (this.recording && timeoutMs > 0 && Atomics.load(i32, addr) === expected)
       this.rec!.stamp(EventKind.Wait);
-    if (!Number.isFinite(timeoutMs)) {
-      untimedWait(1);
-      try {
-        return this.sleep(addr, expected, Infinity);
-      } finally {
-        untimedWait(-1);
-      }
-    }
     // The deadline is on the emulated clock, which an idle warp moves (idle_warp.ts).
     const now = emulatedNow();
-    const deadline = now + timeoutMs;
+    const deadline = Number.isFinite(timeoutMs) ? now + timeoutMs : Infinity;
     if (timeoutMs <= 0 || Atomics.load(i32, addr) !== expected) return this.sleep(addr, expected, deadline);
-    enterTimedWait(this.cpu, deadline, now);
+    enterWait(this.cpu, deadline, now);
     try {
       return this.sleep(addr, expected, deadline);
     } finally {
-      leaveTimedWait(this.cpu);
+      leaveWait(this.cpu, deadline);
     }
   }
 

@@ -31,9 +31,16 @@ export function resetWarp(ncpus: number): void {
   for (let c = 0; c < ncpus; c++) Atomics.store(i32, percpu(c, PC.TIMED_WAIT_DEADLINE_MS), 0);
 }
 
-/** `cpu` sleeps until emulated `deadlineMs` (or a wake); warps if that leaves nobody running. */
-export function enterTimedWait(cpu: number, deadlineMs: number, nowMs: number): void {
+/**
+ * `cpu` sleeps until emulated `deadlineMs` (Infinity: until a wake); a timed sleep warps the clock
+ * if that leaves nobody running.
+ */
+export function enterWait(cpu: number, deadlineMs: number, nowMs: number): void {
   const i32 = mem.i32;
+  if (deadlineMs === Infinity) {
+    Atomics.add(i32, ctl() + C.UNTIMED_WAITERS, 1);
+    return;
+  }
   Atomics.store(
     i32,
     percpu(cpu, PC.TIMED_WAIT_DEADLINE_MS),
@@ -43,15 +50,15 @@ export function enterTimedWait(cpu: number, deadlineMs: number, nowMs: number): 
   warpIfIdle(nowMs);
 }
 
-export function leaveTimedWait(cpu: number): void {
+/** The end of enterWait()'s sleep, with the same deadline. */
+export function leaveWait(cpu: number, deadlineMs: number): void {
   const i32 = mem.i32;
+  if (deadlineMs === Infinity) {
+    Atomics.sub(i32, ctl() + C.UNTIMED_WAITERS, 1);
+    return;
+  }
   Atomics.sub(i32, ctl() + C.TIMED_WAITERS, 1);
   Atomics.store(i32, percpu(cpu, PC.TIMED_WAIT_DEADLINE_MS), 0);
-}
-
-/** A CPU sleeps with no timeout (or stops doing so, by -1): only a wake() moves it. */
-export function untimedWait(delta: 1 | -1): void {
-  Atomics.add(mem.i32, ctl() + C.UNTIMED_WAITERS, delta);
 }
 
 /** Every CPU of the run is done or asleep: nothing runs until a wake or a timeout. */
