@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuCtx } from '../src/cpu/context.js';
 import { EBADF, EINVAL, ENOMEM, EPERM } from '../src/kernel/errno.js';
 import { hex8 } from '../src/kernel/printk.js';
+import { unlock_range } from '../src/mm/era_ops.js';
 import { __do_page_fault } from '../src/mm/fault.js';
 import { kread, kwrite } from '../src/mm/kasan.js';
 import {
@@ -248,6 +249,21 @@ describe.each(['v4.15', 'v6.1', 'v6.6'])('%s', (era) => {
       expect(vm_munmap(p.mm, a + P, P)).toBe(0);
       expect(field(p.mm, 'locked_vm')).toBe(2);
       expect(vmaList(p.mm).map((v) => v.flags & VM_LOCKED)).toEqual([VM_LOCKED, VM_LOCKED]);
+      exitClean(p);
+    });
+
+    it('munmap munlocks the VMA (VM_LOCKED cleared first) up to v5.17; from v5.18 only locked_vm drops', () => {
+      const p = newProcess('unlocker', era);
+      const a = vm_mmap(p.mm, 0, 2 * P, RW, ANON | MAP_LOCKED);
+      const vma = find_vma(p.mm, a);
+      mmap_write_lock(p.mm);
+      unlock_range(p.mm, vma, a + 2 * P);
+      mmap_write_unlock(p.mm);
+      expect(field(p.mm, 'locked_vm')).toBe(0);
+      // a213e5cf71cb: no flag change before vma_start_write(), which a per-VMA reader would see.
+      expect(vmaList(p.mm)[0]!.flags & VM_LOCKED).toBe(era === 'v4.15' ? 0 : VM_LOCKED);
+      expect(get_mm_counter(p.mm, MM_ANONPAGES)).toBe(2);
+      expect(vm_munmap(p.mm, a, 2 * P)).toBe(0);
       exitClean(p);
     });
 

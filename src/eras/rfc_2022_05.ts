@@ -5,6 +5,7 @@
 // 1/2 only: mark_oom_victim still sets the now unused MMF_OOM_VICTIM. Merged, rebased on the
 // maple tree, as bf3980c85212 in v6.1.
 import { exit_mmap_rfc_2022_05 } from '../mm/exit_mmap.js';
+import { unlock_range_v5_18 } from '../mm/mmap.js';
 import { __oom_reap_task_mm_v5_18, queue_oom_reaper_v5_18 } from '../mm/oom_reaper.js';
 import type { EraProfile } from './profile.js';
 import { v5_17 } from './v5_17.js';
@@ -31,5 +32,6 @@ export const rfc_2022_05: EraProfile = {
     exit_mmap: exit_mmap_rfc_2022_05,
     wake_oom_reaper: queue_oom_reaper_v5_18,
     __oom_reap_task_mm: __oom_reap_task_mm_v5_18,
+    unlock_range: unlock_range_v5_18,
   },
 };

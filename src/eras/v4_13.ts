@@ -8,6 +8,7 @@ import { notInEra } from '../mm/era_ops.js';
 import { exit_mmap_v4_13 } from '../mm/exit_mmap.js';
 import { lock_mm_and_find_vma_v4_14 } from '../mm/fault.js';
 import { check_stable_address_space_none, check_stable_address_space_v4_13 } from '../mm/memory.js';
+import { unlock_range_v4_14 } from '../mm/mmap.js';
 import { mark_oom_victim_v4_14 } from '../mm/oom_kill.js';
 import { __oom_reap_task_mm_v4_13, oom_reap_task_v4_13, wake_oom_reaper_v4_14 } from '../mm/oom_reaper.js';
 import { process_mrelease_enosys } from '../mm/process_mrelease.js';
@@ -40,6 +41,7 @@ export const v4_13: EraProfile = {
     process_mrelease: process_mrelease_enosys,
     lock_mm_and_find_vma: lock_mm_and_find_vma_v4_14,
     dup_mmap: dup_mmap_v4_14,
+    unlock_range: unlock_range_v4_14,
   },
   vma: VMA_LIST_V4_14,
   mmf: {},

@@ -38,6 +38,11 @@ export interface MmEraOps {
    * v6.4 (under the read lock), lock_mm_and_find_vma() from v6.5. The VMA, mmap_lock read-held; 0.
    */
   lock_mm_and_find_vma(mm: number, address: number): number;
+  /**
+   * do_munmap()'s mlock handling of the VMAs it unmaps, from `vma` up to `end`: munlock_vma_pages_all()
+   * to v5.17, the locked_vm accounting alone from v5.18. The caller holds mmap_lock for writing.
+   */
+  unlock_range(mm: number, vma: number, end: number): void;
 }
 
 function unset(): never {
@@ -65,6 +70,7 @@ export const mmEraOps: MmEraOps = {
   process_mrelease: unset,
   dup_mmap: unset,
   lock_mm_and_find_vma: unset,
+  unlock_range: unset,
 };
 
 /** The era's MMF bit numbers (EraProfile.mmf, installed by applyEra()). */
@@ -137,6 +143,10 @@ export function oom_reap_task_mm(tsk: number, mm: number): boolean {
 
 export function __oom_reap_task_mm(mm: number): boolean {
   return mmEraOps.__oom_reap_task_mm(mm);
+}
+
+export function unlock_range(mm: number, vma: number, end: number): void {
+  mmEraOps.unlock_range(mm, vma, end);
 }
 
 /** The syscall: a negative errno or 0. */

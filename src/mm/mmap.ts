@@ -17,6 +17,7 @@ import { EBADF, EFAULT, EINTR, EINVAL, ENOMEM, EPERM } from '../kernel/errno.js'
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { might_sleep } from '../kernel/sched.js';
 import { mem } from '../shm/arena.js';
+import { unlock_range } from './era_ops.js';
 import { kread, kwrite } from './kasan.js';
 import { FAULT_FLAG_WRITE, free_pgtables, handle_mm_fault, unmap_vmas, VM_FAULT_ERROR } from './memory.js';
 import { munlock_vma_pages_all } from './mlock.js';
@@ -563,7 +564,7 @@ export function do_munmap(mm: number, start: number, len: number): number {
       if (error) return error;
     }
     vma = prev ? vma_after(mm, prev) : find_vma(mm, 0); // prev->vm_next : mm->mmap
-    if (kread(mm + MM.locked_vm)) munlock_range(mm, vma, end);
+    if (kread(mm + MM.locked_vm)) unlock_range(mm, vma, end);
     // v6.4: each VMA write-locked before it leaves the tree, then marked detached.
     const gone: number[] = [];
     for (let tmp = vma; tmp && vma_start(tmp) < end; tmp = vma_after(mm, tmp)) gone.push(tmp);
@@ -582,13 +583,25 @@ export function do_munmap(mm: number, start: number, len: number): number {
   }
 }
 
-/** do_munmap()'s "unlock any mlock()ed ranges before detaching vmas" (mm/mlock.c, mlock.ts). */
-function munlock_range(mm: number, vma: number, end: number): void {
+// mm/mmap.c unlock_range(), v5.12 (the same loop inline in do_munmap() since v2.6; v4.14 for the
+// era): "unlock any mlock()ed ranges before detaching vmas": each VM_LOCKED VMA leaves locked_vm and
+// is munlocked, VM_LOCKED cleared first (mlock.ts). Up to v5.17.
+export function unlock_range_v4_14(mm: number, vma: number, end: number): void {
   for (let tmp = vma; tmp && vma_start(tmp) < end; tmp = vma_after(mm, tmp)) {
     if (kread(tmp + VMA.vm_flags) & VM_LOCKED) {
       Atomics.sub(mem.i32, mm + MM.locked_vm, vma_pages(tmp));
       munlock_vma_pages_all(tmp);
     }
+  }
+}
+
+// mm/mmap.c detach_vmas_to_be_unmapped(), v5.18 (v6.1: munmap_sidetree()): munmap munlocks no page
+// and leaves vm_flags alone since a213e5cf71cb ("mm/munlock: delete munlock_vma_pages_all(), allow
+// oomreap"); a VM_LOCKED VMA only leaves locked_vm. No flag changes before vma_start_write() in the
+// per-VMA lock eras, as in the kernel.
+export function unlock_range_v5_18(mm: number, vma: number, end: number): void {
+  for (let tmp = vma; tmp && vma_start(tmp) < end; tmp = vma_after(mm, tmp)) {
+    if (kread(tmp + VMA.vm_flags) & VM_LOCKED) Atomics.sub(mem.i32, mm + MM.locked_vm, vma_pages(tmp));
   }
 }
 
