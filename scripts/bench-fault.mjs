@@ -200,12 +200,19 @@ export function emulatedRepeat(era, pages, { kasanAtomics = true, onFaults } = {
 }
 
 const ATOMICS_OPS = ['load', 'store', 'add', 'sub', 'and', 'or', 'xor', 'exchange', 'compareExchange'];
-const KASAN_FNS = new Set(['checkAccess', 'slabCheck', 'framesCheck', 'kasan_check_atomic', 'check']);
+const KASAN_FNS = new Set([
+  'checkAccess',
+  'checkAccessSlow',
+  'slabCheck',
+  'framesCheck',
+  'kasan_check_atomic',
+  'check',
+]);
 
 /**
  * Counts, in one untimed repetition of `pages` faults, the Atomics calls per fault (by op and by
  * the function that made them) and the KASAN shadow lookups (arena.regionOf: one per checked
- * access) and region-by-name lookups (arena.region). Wraps Atomics and the arena's methods only
+ * access that missed kasan.ts's check cache) and region-by-name lookups (arena.region). Wraps Atomics and the arena's methods only
  * while the faults run, and restores them.
  */
 export function countPerFault(era, pages, opts = {}) {
@@ -728,7 +735,7 @@ export async function run(argv = process.argv.slice(2)) {
         .slice(0, n)
         .map((x) => `${x.fn} ${fmt(x.perFault)}`)
         .join(', ');
-    const text = `${fmt(k.atomics)} Atomics calls (${ops}), ${fmt(k.kasanAtomics)} of them inside KASAN checks; ${fmt(k.kasanChecks)} KASAN shadow lookups; ${fmt(k.points)} preemption points; ${fmt(k.regionLookups)} region-by-name lookups (arena.region: ${list(k.regionCallers, 4)}); Atomics by caller: ${list(k.callers, 8)}`;
+    const text = `${fmt(k.atomics)} Atomics calls (${ops}), ${fmt(k.kasanAtomics)} of them inside KASAN checks; ${fmt(k.kasanChecks)} KASAN shadow lookups (check cache misses); ${fmt(k.points)} preemption points; ${fmt(k.regionLookups)} region-by-name lookups (arena.region: ${list(k.regionCallers, 4)}); Atomics by caller: ${list(k.callers, 8)}`;
     groups.set(text, [...(groups.get(text) ?? []), row.era]);
   }
   for (const [text, names] of groups) log(`  ${names.join(', ')}: ${text}`);
