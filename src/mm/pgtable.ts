@@ -4,7 +4,7 @@
 
 import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/locking/spinlock.js';
 import { mem } from '../shm/arena.js';
-import { kread, kwrite } from './kasan.js';
+import { kread, kread_locked, kwrite } from './kasan.js';
 import { MM, VM_SHARED, VM_WRITE } from './mm_types.js';
 import { clearReapedPtes } from './oom_reaped_ptes.js';
 import {
@@ -92,7 +92,7 @@ export function mk_pte(page: number, prot: number): number {
 
 // Entry addresses. Walkers read entries with kread(), so a freed table page is a KASAN report.
 export function pgd_offset(mm: number, addr: number): number {
-  return kread(mm + MM.pgd) + pgd_index(addr);
+  return kread_locked(mm + MM.pgd) + pgd_index(addr); // mm->pgd is fixed for the mm's life
 }
 
 export function pmd_offset(pgdval: number, addr: number): number {
