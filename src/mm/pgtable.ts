@@ -17,6 +17,7 @@ import {
   PG_table,
   page_address,
   page_to_pfn,
+  pfn_to_frame,
   pfn_to_page,
   virt_to_page,
 } from './page_alloc.js';
@@ -83,8 +84,8 @@ export function vm_get_page_prot(vm_flags: number): number {
 
 /** A table entry's target, as a struct page. */
 export const entry_page = (e: number): number => pfn_to_page(e >>> PAGE_SHIFT);
-/** A table entry's target, as a kernel address (the table's first word). */
-export const entry_table = (e: number): number => page_address(entry_page(e));
+/** A table entry's target, as a kernel address (the table's first word): page_address(entry_page(e)). */
+export const entry_table = (e: number): number => pfn_to_frame(e >>> PAGE_SHIFT);
 
 export function mk_pte(page: number, prot: number): number {
   return (page_to_pfn(page) << PAGE_SHIFT) | prot | 0;
