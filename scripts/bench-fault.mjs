@@ -49,7 +49,6 @@ import {
   applyEra,
   cpuCtx,
   DEFAULT_PAGES,
-  down_write,
   ERAS,
   FAULT_FLAG_WRITE,
   get_mm_counter,
@@ -58,7 +57,6 @@ import {
   kwrite,
   logRead,
   Machine,
-  MM,
   MM_ANONPAGES,
   machineRegions,
   mem,
@@ -71,12 +69,12 @@ import {
   shutdownMachine,
   spawnTask,
   TASK,
-  up_write,
   VM_MAYREAD,
   VM_MAYWRITE,
   VM_READ,
   VM_WRITE,
 } from '../dist/src/index.js';
+import { mmap_write_lock, mmap_write_unlock } from '../dist/src/mm/mmap_lock.js';
 import { zero as zeroChurnTotals } from './bench-fault-churn.mjs';
 import { summaryRow, times } from './bench-summary.mjs';
 
@@ -165,9 +163,12 @@ export function emulatedRepeat(era, pages, { kasanAtomics = true, onFaults } = {
   if (!mm) throw new Error('bench fault: mm_alloc failed');
   const task = spawnTask('bench-fault', { mm });
   cpuCtx.current = task;
-  down_write(mm + MM.mmap_sem);
+  // mmap_write_unlock(), not a bare up_write(): in the per-VMA lock eras it ends the VMAs' write
+  // locks (vma_end_write_all()), as munmap/mmap do, so the faults take the per-VMA path as a
+  // process's would (with up_write() every one aborted it and fell back to mmap_lock).
+  mmap_write_lock(mm);
   const vma = mmap_anon_fixed(mm, BASE, pages * PAGE_SZ, RW);
-  up_write(mm + MM.mmap_sem);
+  mmap_write_unlock(mm);
   if (!vma) throw new Error('bench fault: mmap_anon_fixed failed');
 
   onFaults?.(true);
