@@ -49,7 +49,6 @@ import {
   applyEra,
   cpuCtx,
   DEFAULT_PAGES,
-  down_write,
   ERAS,
   FAULT_FLAG_WRITE,
   get_mm_counter,
@@ -58,7 +57,6 @@ import {
   kwrite,
   logRead,
   Machine,
-  MM,
   MM_ANONPAGES,
   machineRegions,
   mem,
@@ -71,12 +69,12 @@ import {
   shutdownMachine,
   spawnTask,
   TASK,
-  up_write,
   VM_MAYREAD,
   VM_MAYWRITE,
   VM_READ,
   VM_WRITE,
 } from '../dist/src/index.js';
+import { mmap_write_lock, mmap_write_unlock } from '../dist/src/mm/mmap_lock.js';
 import { zero as zeroChurnTotals } from './bench-fault-churn.mjs';
 import { summaryRow, times } from './bench-summary.mjs';
 
@@ -165,9 +163,12 @@ export function emulatedRepeat(era, pages, { kasanAtomics = true, onFaults } = {
   if (!mm) throw new Error('bench fault: mm_alloc failed');
   const task = spawnTask('bench-fault', { mm });
   cpuCtx.current = task;
-  down_write(mm + MM.mmap_sem);
+  // mmap_write_unlock(), not a bare up_write(): in the per-VMA lock eras it ends the VMAs' write
+  // locks (vma_end_write_all()), as munmap/mmap do, so the faults take the per-VMA path as a
+  // process's would (with up_write() every one aborted it and fell back to mmap_lock).
+  mmap_write_lock(mm);
   const vma = mmap_anon_fixed(mm, BASE, pages * PAGE_SZ, RW);
-  up_write(mm + MM.mmap_sem);
+  mmap_write_unlock(mm);
   if (!vma) throw new Error('bench fault: mmap_anon_fixed failed');
 
   onFaults?.(true);
@@ -200,12 +201,19 @@ export function emulatedRepeat(era, pages, { kasanAtomics = true, onFaults } = {
 }
 
 const ATOMICS_OPS = ['load', 'store', 'add', 'sub', 'and', 'or', 'xor', 'exchange', 'compareExchange'];
-const KASAN_FNS = new Set(['checkAccess', 'slabCheck', 'framesCheck', 'kasan_check_atomic', 'check']);
+const KASAN_FNS = new Set([
+  'checkAccess',
+  'checkAccessSlow',
+  'slabCheck',
+  'framesCheck',
+  'kasan_check_atomic',
+  'check',
+]);
 
 /**
  * Counts, in one untimed repetition of `pages` faults, the Atomics calls per fault (by op and by
  * the function that made them) and the KASAN shadow lookups (arena.regionOf: one per checked
- * access) and region-by-name lookups (arena.region). Wraps Atomics and the arena's methods only
+ * access that missed kasan.ts's check cache) and region-by-name lookups (arena.region). Wraps Atomics and the arena's methods only
  * while the faults run, and restores them.
  */
 export function countPerFault(era, pages, opts = {}) {
@@ -728,7 +736,7 @@ export async function run(argv = process.argv.slice(2)) {
         .slice(0, n)
         .map((x) => `${x.fn} ${fmt(x.perFault)}`)
         .join(', ');
-    const text = `${fmt(k.atomics)} Atomics calls (${ops}), ${fmt(k.kasanAtomics)} of them inside KASAN checks; ${fmt(k.kasanChecks)} KASAN shadow lookups; ${fmt(k.points)} preemption points; ${fmt(k.regionLookups)} region-by-name lookups (arena.region: ${list(k.regionCallers, 4)}); Atomics by caller: ${list(k.callers, 8)}`;
+    const text = `${fmt(k.atomics)} Atomics calls (${ops}), ${fmt(k.kasanAtomics)} of them inside KASAN checks; ${fmt(k.kasanChecks)} KASAN shadow lookups (check cache misses); ${fmt(k.points)} preemption points; ${fmt(k.regionLookups)} region-by-name lookups (arena.region: ${list(k.regionCallers, 4)}); Atomics by caller: ${list(k.callers, 8)}`;
     groups.set(text, [...(groups.get(text) ?? []), row.era]);
   }
   for (const [text, names] of groups) log(`  ${names.join(', ')}: ${text}`);

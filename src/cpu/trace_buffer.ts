@@ -75,7 +75,9 @@ export function traceFn(name: string): TraceFn {
 }
 
 // --- this thread's recording state (one CPU per worker thread) ---
-let on = false;
+// `var`: every traceBegin/traceEnd and lock hook tests `on`; a module `let` costs a TDZ hole check
+// per read (see cpu/point_gate.ts).
+var on = false;
 let tb = 0; // the trace region
 let cpuBase = 0; // per-CPU control words
 let buf = 0; // first record

@@ -7,7 +7,7 @@
 import { traceBegin, traceEnd, traceFn } from '../cpu/trace_buffer.js';
 import { down_read, down_read_trylock, up_read } from '../kernel/locking/rwsem.js';
 import { lock_mm_and_find_vma } from './era_ops.js';
-import { kread } from './kasan.js';
+import { kread, kread_locked } from './kasan.js';
 import { FAULT_FLAG_WRITE, handle_mm_fault, VM_FAULT_SIGSEGV, vma_start } from './memory.js';
 import { MM, VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, VMA } from './mm_types.js';
 import { expand_downwards, expand_stack, find_vma } from './mmap.js';
@@ -29,7 +29,7 @@ const T = {
 // arch/x86/mm/fault.c access_error(), v4.14 (no protection keys; a read of a present page is
 // not distinguished: PF_PROT reads cannot happen without PROT_NONE PTEs)
 function access_error(flags: number, vma: number): boolean {
-  const vm_flags = kread(vma + VMA.vm_flags);
+  const vm_flags = kread_locked(vma + VMA.vm_flags); // mmap_lock or the VMA's read lock is held
   if (flags & FAULT_FLAG_WRITE) return !(vm_flags & VM_WRITE);
   return !(vm_flags & (VM_READ | VM_EXEC | VM_WRITE));
 }

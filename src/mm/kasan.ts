@@ -66,6 +66,7 @@ let forArena: Arena | undefined;
 export function registerShadow(regionName: string, s: Shadow): void {
   shadows.set(regionName, s);
   forArena = undefined;
+  kcClear();
 }
 
 /** This thread's shadow tables for the current arena (built once per arena). */
@@ -88,7 +89,7 @@ function loadShadows(): void {
       : undefined;
   });
   forArena = mem.arena;
-  lastHi = 0;
+  kcClear();
 }
 
 function shadowOf(id: number): Shadow | undefined {
@@ -157,19 +158,34 @@ export function kasan_report_invalid_free(
 }
 
 /**
- * The last object a check found live: its words [lastLo, lastHi) and its state word. A lock
- * operation checks the same word again and again, and then a check is two compares and the one
- * load of the state word (which can change at any moment: it is always loaded).
+ * The objects checks found live, one per arena chunk (CHUNK_SHIFT) slot: entry i of `kc` is four
+ * words at i * 4, [lo, hi, state, live]: the object's words [lo, hi), its state word and the value
+ * that word has while it is live. A fault touches a handful of objects in turn (the VMA, the mm,
+ * three table frames, struct pages' lock words); one entry per chunk slot keeps each of them, where
+ * a single "last object" was replaced at nearly every access. Only geometry is kept (where an
+ * object lies and where its state word is, fixed for the arena's life); the state word itself can
+ * change at any moment on another CPU and is loaded by every check. state 0 (the NULL guard word,
+ * never a state word): a region without a shadow, whose accesses pass. A stale or colliding entry
+ * only sends the check to checkAccessSlow(), which decides and refills the entry.
  */
-// `var`: every checked lock operation reads all four; a module `let` costs a TDZ hole check per
-// read (see cpu/point_gate.ts).
-var lastLo = 0;
-var lastHi = 0;
-var lastState = 0;
-var lastLive = 0;
+const KC_SLOTS = 256;
+const kc = new Int32Array(KC_SLOTS * 4);
+
+/** Forget every entry (another arena, or another set of shadows). */
+function kcClear(): void {
+  kc.fill(0);
+}
+
+// The slot of `addr`'s chunk, times 4: ((addr >> CHUNK_SHIFT) & (KC_SLOTS - 1)) * 4, written out
+// (CHUNK_SHIFT 8: `(addr >> 6) & 0x3fc`) in each check, which must stay small enough to inline.
+if (arena.CHUNK_SHIFT !== 8 || KC_SLOTS !== 256) throw new Error('kasan.ts: the check cache index disagrees');
 
 function checkAccess(addr: number, write: boolean): void {
-  if (addr < lastHi && addr >= lastLo && Atomics.load(mem.i32, lastState) === lastLive) return;
+  const e = (addr >> 6) & 0x3fc;
+  if (addr < kc[e + 1]! && addr >= kc[e]!) {
+    const st = kc[e + 2]!;
+    if (st === 0 || Atomics.load(mem.i32, st) === kc[e + 3]!) return;
+  }
   checkAccessSlow(addr, write);
 }
 
@@ -188,16 +204,27 @@ function checkAccessSlow(addr: number, write: boolean): void {
       const state = o.stateAt + slot * o.stateStride;
       if (off >= o.objLo && off < o.objHi && Atomics.load(mem.i32, state) === o.live) {
         const at = o.base + slot * o.stride;
-        lastLo = at + o.objLo;
-        lastHi = at + o.objHi;
-        lastState = state;
-        lastLive = o.live;
+        const e = (addr >> 6) & 0x3fc;
+        kc[e] = at + o.objLo;
+        kc[e + 1] = at + o.objHi;
+        kc[e + 2] = state;
+        kc[e + 3] = o.live;
         return;
       }
     }
   } else if (id < 0) page_fault_oops(addr, write);
   const s = byId[id];
-  if (s === undefined) return;
+  if (s === undefined) {
+    // No shadow: every word of the region passes. Regions start and end on chunk boundaries, so
+    // the whole chunk is the region's.
+    const e = (addr >> 6) & 0x3fc;
+    const lo = (addr >> arena.CHUNK_SHIFT) << arena.CHUNK_SHIFT;
+    kc[e] = lo;
+    kc[e + 1] = lo + (1 << arena.CHUNK_SHIFT);
+    kc[e + 2] = 0;
+    kc[e + 3] = 0;
+    return;
+  }
   const bad = s.check(addr, write);
   if (bad) kasan_report(addr, write, bad);
 }
@@ -211,10 +238,14 @@ export function kread(addr: number): number {
 /**
  * A read of a kernel word that cannot change under the caller, KASAN-checked: a word whose
  * writers are excluded by a lock the caller holds (a VMA's vm_start/vm_end/vm_flags/vm_mm/
- * vm_page_prot under mmap_lock, held for read or write), or that is fixed for the object's life
- * (mm->pgd). The check is kread()'s (a freed object is still reported); the load is plain, about
- * 8 ns cheaper than the Atomics.load: no other CPU writes the word concurrently, except a buggy
- * free, which poisons with plain stores anyway. Never in a loop that waits for the word to change.
+ * vm_page_prot/vm_pgoff under mmap_lock, held for read or write, or under the VMA's read lock in
+ * the per-VMA lock eras, whose writers all take vma_start_write() first: vma_read_check.ts reports
+ * one that does not), or that is fixed for the object's life (mm->pgd, vma->vm_mm). The one
+ * writer of vm_start/vm_pgoff under mmap_lock held for reading is a stack growing down (up to
+ * v6.4), which the kernel's fault races with through plain loads too. The check is kread()'s (a
+ * freed object is still reported); the load is plain, about 8 ns cheaper than the Atomics.load:
+ * no other CPU writes the word concurrently, except a buggy free, which poisons with plain stores
+ * anyway. Never in a loop that waits for the word to change.
  */
 export function kread_locked(addr: number): number {
   checkAccess(addr, false);
@@ -244,13 +275,17 @@ threadConfig(() => {
   const b = KASAN.tryBase();
   atomicsChecked = b < 0 || Atomics.load(mem.i32, b + KASAN.layout.atomics_off) === 0;
   setAtomicsInstrumented(atomicsChecked);
-  lastHi = 0; // the arena may have changed: forget the last object checked
+  kcClear(); // the arena may have changed: forget the objects checked
 });
 
 // mm/kasan/shadow.c kasan_check_range() for an instrumented atomic or lock word, v6.6:
 // checkAccess() written out, one call less on every lock operation with KASAN on.
 function kasan_check_atomic(addr: number, write: boolean): void {
-  if (addr < lastHi && addr >= lastLo && Atomics.load(mem.i32, lastState) === lastLive) return;
+  const e = (addr >> 6) & 0x3fc;
+  if (addr < kc[e + 1]! && addr >= kc[e]!) {
+    const st = kc[e + 2]!;
+    if (st === 0 || Atomics.load(mem.i32, st) === kc[e + 3]!) return;
+  }
   checkAccessSlow(addr, write);
 }
 

@@ -17,7 +17,7 @@ import {
   VM_FAULT_FALLBACK,
   zap_huge_pmd,
 } from './huge_memory.js';
-import { kread, kwrite, kxchg } from './kasan.js';
+import { kread, kread_locked, kwrite, kxchg } from './kasan.js';
 import {
   MM,
   MM_ANONPAGES,
@@ -497,15 +497,16 @@ function vmf_anon_prepare(vma: number, flags: number): number {
 function do_anonymous_page(vma: number, pmdp: number, address: number, fault_flags: number): number {
   traceBegin(T.do_anonymous_page);
   try {
-    const mm = kread(vma + VMA.vm_mm);
-    const flags = kread(vma + VMA.vm_flags);
+    // vm_mm, vm_flags, vm_page_prot: mmap_lock or the VMA's read lock is held (kread_locked()).
+    const mm = kread_locked(vma + VMA.vm_mm);
+    const flags = kread_locked(vma + VMA.vm_flags);
     if (flags & VM_SHARED) return VM_FAULT_SIGBUS;
     if (pte_alloc(mm, pmdp)) return VM_FAULT_OOM;
     const ret0 = vmf_anon_prepare(vma, fault_flags);
     if (ret0) return ret0;
     const page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 'do_anonymous_page');
     if (!page) return VM_FAULT_OOM;
-    let entry = mk_pte(page, kread(vma + VMA.vm_page_prot));
+    let entry = mk_pte(page, kread_locked(vma + VMA.vm_page_prot));
     if (flags & VM_WRITE) entry |= _PAGE_RW | _PAGE_DIRTY;
     const out = { ptl: 0 };
     point('do_anonymous_page:lock');
@@ -681,7 +682,7 @@ function handle_pte_fault(vma: number, pmdp: number, address: number, flags: num
 export function handle_mm_fault(vma: number, address: number, flags: number): number {
   traceBegin(T.handle_mm_fault);
   try {
-    const mm = kread(vma + VMA.vm_mm);
+    const mm = kread_locked(vma + VMA.vm_mm); // fixed for the VMA's life
     const pgdp = pgd_offset(mm, address);
     if (!pgd_present(kread(pgdp)) && __pmd_alloc(mm, pgdp)) return VM_FAULT_OOM;
     const pmdp = pmd_offset(kread(pgdp), address);

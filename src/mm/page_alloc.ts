@@ -145,6 +145,14 @@ export function page_address(page: number): number {
   return frames() + page_to_pfn(page) * PAGE_WORDS;
 }
 
+/**
+ * page_address(pfn_to_page(pfn)) without the round trip through struct page (a division by
+ * PAGE.SIZE): the page-table walk's step from an entry to the table it points at.
+ */
+export function pfn_to_frame(pfn: number): number {
+  return frames() + pfn * PAGE_WORDS;
+}
+
 // include/linux/highmem.h copy_user_highpage(), the frame of `from` into the frame of `to` (kmap_local
 // both, copy_page()): wp_page_copy()'s cow_user_page(). User data lives in the frames from here on
 // only where a scenario stores it (its "MMU": a store through the page tables); the copy is

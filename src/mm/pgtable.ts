@@ -4,7 +4,7 @@
 
 import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/locking/spinlock.js';
 import { mem } from '../shm/arena.js';
-import { kread, kwrite } from './kasan.js';
+import { kread, kread_locked, kwrite } from './kasan.js';
 import { MM, VM_SHARED, VM_WRITE } from './mm_types.js';
 import { clearReapedPtes } from './oom_reaped_ptes.js';
 import {
@@ -17,6 +17,7 @@ import {
   PG_table,
   page_address,
   page_to_pfn,
+  pfn_to_frame,
   pfn_to_page,
   virt_to_page,
 } from './page_alloc.js';
@@ -83,8 +84,8 @@ export function vm_get_page_prot(vm_flags: number): number {
 
 /** A table entry's target, as a struct page. */
 export const entry_page = (e: number): number => pfn_to_page(e >>> PAGE_SHIFT);
-/** A table entry's target, as a kernel address (the table's first word). */
-export const entry_table = (e: number): number => page_address(entry_page(e));
+/** A table entry's target, as a kernel address (the table's first word): page_address(entry_page(e)). */
+export const entry_table = (e: number): number => pfn_to_frame(e >>> PAGE_SHIFT);
 
 export function mk_pte(page: number, prot: number): number {
   return (page_to_pfn(page) << PAGE_SHIFT) | prot | 0;
@@ -92,7 +93,7 @@ export function mk_pte(page: number, prot: number): number {
 
 // Entry addresses. Walkers read entries with kread(), so a freed table page is a KASAN report.
 export function pgd_offset(mm: number, addr: number): number {
-  return kread(mm + MM.pgd) + pgd_index(addr);
+  return kread_locked(mm + MM.pgd) + pgd_index(addr); // mm->pgd is fixed for the mm's life
 }
 
 export function pmd_offset(pgdval: number, addr: number): number {

@@ -15,7 +15,7 @@ import { down_write, init_rwsem, up_write } from '../kernel/locking/rwsem.js';
 import { spin_lock, spin_lock_init, spin_unlock } from '../kernel/locking/spinlock.js';
 import { mem } from '../shm/arena.js';
 import { defineStruct } from '../shm/layout.js';
-import { kread, kwrite } from './kasan.js';
+import { kread, kread_locked, kwrite } from './kasan.js';
 import { MM, VMA } from './mm_types.js';
 import {
   __GFP_ZERO,
@@ -145,7 +145,9 @@ export function page_add_new_anon_rmap(page: number, vma: number, address: numbe
   Atomics.store(i32, page + PAGE._mapcount, 0);
   i32[page + PAGE.flags]! |= PG_anon | PG_swapbacked;
   i32[page + PAGE.mapping] = vma;
-  i32[page + PAGE.index] = ((address - (kread(vma + VMA.vm_start) >>> 0)) >>> 12) + kread(vma + VMA.vm_pgoff);
+  // linear_page_index(): the faulting caller holds mmap_lock or the VMA's read lock (kread_locked()).
+  i32[page + PAGE.index] =
+    ((address - (kread_locked(vma + VMA.vm_start) >>> 0)) >>> 12) + kread_locked(vma + VMA.vm_pgoff);
 }
 
 // mm/rmap.c page_move_anon_rmap(), v4.14: a reused COW page now belongs to this VMA (its

@@ -31,7 +31,7 @@ import { rcuwait_wait_event, rcuwait_wake_up } from '../kernel/rcuwait.js';
 import { TASK_UNINTERRUPTIBLE } from '../kernel/task_struct.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
-import { kread, kwrite } from './kasan.js';
+import { kread, kread_locked, kwrite } from './kasan.js';
 import { vma_is_anonymous } from './memory.js';
 import { MM, ULONG_MAX, VMA } from './mm_types.js';
 import { mmap_assert_write_locked } from './mmap_lock.js';
@@ -323,7 +323,7 @@ function fault_vma_locked(
   const vma = lock(mm, address);
   if (!vma) return LOCK_MM_AND_FIND_VMA;
   vmaLockOps.vma_assert_locked(vma);
-  VM_BUG_ON_VMA(kread(vma + VMA.vm_mm) !== mm, vma, 'arch/x86/mm/fault.c:do_user_addr_fault');
+  VM_BUG_ON_VMA(kread_locked(vma + VMA.vm_mm) !== mm, vma, 'arch/x86/mm/fault.c:do_user_addr_fault');
   // The emulator's check: a VMA locked for reading cannot leave the tree (the writer waits for the
   // reader), so the reader must have been handed one that is still there and covers the address
   // (anything else is the lookup's bug).

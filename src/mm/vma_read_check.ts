@@ -8,6 +8,9 @@
 // The reading task keeps the four words from its vma_start_read() (or the RFC's trylock) to its
 // vma_end_read() in its task_struct (TASK.vma_read): one VMA per task, as a fault holds one. Five
 // stores at the lock and five loads at the unlock; nothing when the era has no per-VMA lock.
+// Those task words are plain accesses: only the task itself, on the one CPU that runs it, ever
+// reads or writes them (no kernel code has them). The VMA's words are loaded through Atomics: a
+// writer that skipped vma_start_write() may be storing them right now, which is what is checked.
 import { dump_stack } from '../kernel/panic.js';
 import { hex8, KERN_ALERT, printk } from '../kernel/printk.js';
 import { get_current } from '../kernel/sched.js';
@@ -28,10 +31,10 @@ export function vmaReadLocked(vma: number): void {
   const t = get_current();
   if (!t) return;
   const a = mem.i32;
-  if (Atomics.load(a, t + TASK.vma_read)) return; // a second VMA: only the first is watched
-  Atomics.store(a, t + TASK.vma_read, vma);
+  if (a[t + TASK.vma_read]) return; // a second VMA: only the first is watched
+  a[t + TASK.vma_read] = vma;
   for (let i = 0; i < FIELDS.length; i++) {
-    Atomics.store(a, t + TASK.vma_read_snap + i, Atomics.load(a, vma + FIELDS[i]![1]));
+    a[t + TASK.vma_read_snap + i] = Atomics.load(a, vma + FIELDS[i]![1]);
   }
 }
 
@@ -43,12 +46,12 @@ export function vmaReadUnlocking(vma: number, cachep: KmemCache): void {
   const t = get_current();
   if (!t) return;
   const a = mem.i32;
-  if (Atomics.load(a, t + TASK.vma_read) !== vma) return;
-  Atomics.store(a, t + TASK.vma_read, 0);
+  if (a[t + TASK.vma_read] !== vma) return;
+  a[t + TASK.vma_read] = 0;
   if (!slab_is_live(cachep, vma)) return;
   for (let i = 0; i < FIELDS.length; i++) {
     const [name, off] = FIELDS[i]!;
-    const was = Atomics.load(a, t + TASK.vma_read_snap + i);
+    const was = a[t + TASK.vma_read_snap + i]!;
     const now = Atomics.load(a, vma + off);
     if (was !== now) {
       report(t, vma, name, was, now);

@@ -142,10 +142,12 @@ export function spin_unlock(lock: number): void {
 }
 
 // arch/x86/include/asm/spinlock.h arch_spin_unlock(), v3.x ticket lock: only the holder writes
-// `head`, so this store is the unlock and the lock's last access.
+// `head`, so this store is the unlock and the lock's last access. The read of `head` is plain, as
+// the kernel's __add() of it is (no lock prefix): the lock the caller holds excludes every other
+// writer of it (mm/kasan.ts kread_locked()'s case); waiters only read it.
 function do_raw_spin_unlock(lock: number): void {
   const u16 = mem.u16;
-  const h = Atomics.load(u16, lock * 2);
+  const h = u16[lock * 2]!;
   atomicPoint('spin_unlock:head');
   Atomics.store(u16, lock * 2, h + 1); // a Uint16Array store wraps 0xffff + 1 to 0
 }
