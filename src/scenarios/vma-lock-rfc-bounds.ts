@@ -80,6 +80,16 @@ export const scenario = defineScenario({
     __do_page_fault(mm, A, FAULT_FLAG_WRITE);
     cpuCtx.current = 0;
   },
+  // Free mode: the reader's window between its lookup and its trylock (the RFC's point, and the
+  // same step of v6.4 and v6.15, whose bounds re-check must then hold), widened so that munmap()
+  // lands in it: without it, 1 free run in 200-400 hit, and the default 200 runs read NO.
+  jitter: {
+    windows: ['find_and_lock_anon_vma:trylock', 'vma_start_read:trylock', 'vma_start_read:inc'],
+    probability: 0.5,
+    maxSpin: 400,
+    yieldShare: 0.5,
+    maxYieldUs: 50,
+  },
   checks: [
     {
       // The symptom, whatever the kernel printed: munmap() has returned, so nothing may be

@@ -124,7 +124,12 @@ export const scenario = defineScenario({
     },
   ],
   jitter: {
-    windows: ['do_user_addr_fault:vma_locked', 'lock_vma_under_rcu:locked', 'vma_start_read:trylock'],
+    windows: [
+      'do_user_addr_fault:vma_locked',
+      'lock_vma_under_rcu:locked',
+      'vma_start_read:trylock',
+      'find_and_lock_anon_vma:trylock', // the RFC's lookup-to-trylock window (vma-lock-rfc-bounds)
+    ],
     probability: 0.2,
     maxSpin: 200,
     yieldShare: 0.2,
