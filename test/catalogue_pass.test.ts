@@ -50,6 +50,9 @@ describe('mmrace catalogue', () => {
         out[name + '-plain'] = await passVariant(m, e, v, z);
         out[name + '-min'] = await passVariant(m, e, { ...v, minPctRuns: 40 }, z);
       }
+      const fork = findScenario('vma-lock-fork');
+      const v64 = { ...fork.scenario.variants.find((x) => x.name === 'v6.4'), minPctRuns: 40 };
+      out['v6.4-factor'] = await passVariant(m, fork, v64, { ...z, baselineFactor: 10 });
       await shutdownMachine();
       console.log(JSON.stringify(out));
     `;
@@ -62,5 +65,11 @@ describe('mmrace catalogue', () => {
     expect(rows['v6.4-plain']!.firstHit!.pct).toMatchObject({ hit: 0, trials: 1 });
     expect(rows['v6.4-min']!.firstHit!.pct).toMatchObject({ hit: 1, runs: 14 });
     expect(rows['v6.4-min']!.firstHit!.cap).toBe(5);
+    expect(rows['v6.4-min']!.firstHit!.freeNoJitter.cap).toBe(5);
+    // baselineFactor: the no-jitter baseline may run to 10x PCT's median runs to the first hit
+    // (14 here), so that a baseline without a hit still bounds PCT's gain by 10x.
+    expect(rows['v6.4-factor']!.firstHit!.pct).toMatchObject({ hit: 1, runs: 14, cap: 40 });
+    expect(rows['v6.4-factor']!.firstHit!.freeNoJitter.cap).toBe(140);
+    expect(rows['v6.4-factor']!.firstHit!.free.cap).toBe(5);
   }, 60_000);
 });

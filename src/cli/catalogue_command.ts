@@ -59,7 +59,7 @@ const frac = (hits: number, runs: number) => `${hits}/${runs}`;
 
 function first(f: FirstHit | undefined): string {
   if (!f) return '-';
-  if (f.ms === null) return `none in ${f.trials} trials`;
+  if (f.ms === null) return `none in ${f.trials} trials of ${f.cap} runs`;
   const some = f.hit < f.trials ? ` (${f.hit} of ${f.trials} trials hit)` : '';
   return `${f.ms < 1000 ? `${Math.round(f.ms)} ms` : `${(f.ms / 1000).toFixed(1)} s`}, ${f.runs} runs${some}`;
 }
@@ -68,7 +68,7 @@ function first(f: FirstHit | undefined): string {
 function gain(r: PassRow): string {
   const h = r.firstHit;
   if (!h || h.pct.runs === null) return '-';
-  if (h.freeNoJitter.runs === null) return `>${Math.floor(h.cap / h.pct.runs)}x`;
+  if (h.freeNoJitter.runs === null) return `>${Math.floor(h.freeNoJitter.cap / h.pct.runs)}x`;
   return `${(h.freeNoJitter.runs / h.pct.runs).toFixed(1)}x`;
 }
 
