@@ -2,7 +2,7 @@
 // Bounds: free v4.14 hits about half its runs (60 of 71 in the era matrix), so 100 runs with no hit
 // or a first-hit trial of 300 runs with none are beyond 1e-20; PCT seed 1 hits in its first run.
 import { describe, expect, it } from 'vitest';
-import type { PassRow } from '../src/scenarios/catalogue_pass.js';
+import { censoredMedian, type PassRow } from '../src/scenarios/catalogue_pass.js';
 import { json, mmrace } from './helpers/cli.js';
 import { runDistScript } from './helpers/dist_script.js';
 
@@ -28,6 +28,15 @@ describe('mmrace catalogue', () => {
     expect(fix!.dfs).toMatchObject({ complete: false, hits: 0 });
     expect(fix!.pct).toMatchObject({ runs: 300, hits: 0, observed: 'clean' });
   }, 120_000);
+
+  it('first-hit medians count a trial that gave up as beyond the cap', () => {
+    // 1 trial of 11 hit at run 8,537: the median is beyond the cap, not 8,537.
+    expect(censoredMedian([8537, ...Array(10).fill(Infinity)])).toBeNull();
+    expect(censoredMedian([5, Infinity, 3])).toBe(5);
+    expect(censoredMedian([2, 1, Infinity])).toBe(2);
+    expect(censoredMedian([4, 1, 9, 7])).toBe(4); // the lower median, as before
+    expect(censoredMedian([])).toBeNull();
+  });
 
   it('an unknown entry is one line, exit 2', () => {
     const r = mmrace(['catalogue', '--only', 'nope']);

@@ -59,7 +59,10 @@ const frac = (hits: number, runs: number) => `${hits}/${runs}`;
 
 function first(f: FirstHit | undefined): string {
   if (!f) return '-';
-  if (f.ms === null) return `none in ${f.trials} trials of ${f.cap} runs`;
+  if (f.ms === null)
+    return f.hit === 0
+      ? `none in ${f.trials} trials of ${f.cap} runs`
+      : `median beyond ${f.cap} runs (${f.hit} of ${f.trials} trials hit)`;
   const some = f.hit < f.trials ? ` (${f.hit} of ${f.trials} trials hit)` : '';
   return `${f.ms < 1000 ? `${Math.round(f.ms)} ms` : `${(f.ms / 1000).toFixed(1)} s`}, ${f.runs} runs${some}`;
 }

@@ -56,7 +56,10 @@ export interface Campaign {
 }
 
 export interface FirstHit {
-  /** Medians over the trials that hit; null when none did. */
+  /**
+   * Medians over every trial, a trial that gave up counting as beyond the cap (a censored median):
+   * null when half of the trials or more gave up, whose median is then "more than `cap` runs".
+   */
   ms: number | null;
   runs: number | null;
   /** Trials that hit within the cap, of those run. */
@@ -97,8 +100,11 @@ function campaignOf(r: VariantResult): Campaign {
   };
 }
 
-const median = (xs: number[]): number | null =>
-  xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+/** The lower median; null when there is none or it is a trial that gave up (Infinity). */
+export const censoredMedian = (xs: readonly number[]): number | null => {
+  const m = xs.length === 0 ? Infinity : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  return Number.isFinite(m) ? m : null;
+};
 
 async function firstHit(
   machine: Machine,
@@ -118,11 +124,12 @@ async function firstHit(
       { ...opts, runs: cap, seed: 1 + t * 100_003, stopOnHit: true },
       e.url,
     );
-    if (r.hits + r.checkFailures === 0) continue;
-    ms.push(r.wallMs);
-    runs.push(r.runs);
+    const hit = r.hits + r.checkFailures > 0;
+    ms.push(hit ? r.wallMs : Infinity);
+    runs.push(hit ? r.runs : Infinity);
   }
-  return { ms: median(ms), runs: median(runs), hit: ms.length, trials: z.firstHitTrials, cap };
+  const hit = runs.filter(Number.isFinite).length;
+  return { ms: censoredMedian(ms), runs: censoredMedian(runs), hit, trials: z.firstHitTrials, cap };
 }
 
 export async function passVariant(
