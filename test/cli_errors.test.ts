@@ -32,6 +32,7 @@ describe.concurrent('bad command lines: one line, exit 2, nothing left running',
     [['replay', ID, 'S1:3:a49999999'], /longer than the run limit of 2000000 decisions/],
     [['replay', ID, 'S1:3:a2x'], /schedule: unexpected 'x' at offset 2/],
     [['repro', ID, '--points', 'atomic'], /--points atomic needs --mode controlled/],
+    [['repro', ID, '--strategy', 'pct', '--no-jitter'], /^mmrace: --no-jitter is for free mode/m],
     [['repro', ID, '--points', 'fine'], /argument 'fine' is invalid. Allowed choices are coarse, atomic/],
     [
       ['run', 'test/fixtures/user/setup-throws.mjs'],

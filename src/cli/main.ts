@@ -121,6 +121,11 @@ function runFlags(cmd: Command): Command {
       'controlled mode: shrink the first failing schedule (fewer switches, then fewer decisions)',
     )
     .option(
+      '--no-jitter',
+      "free mode: leave out the scenario's jitter (its delays in the race windows): the host's own " +
+        'interleavings, the baseline the catalogue measures PCT against',
+    )
+    .option(
       '--stop-on-hit',
       "end each variant's campaign at its first failing run (a hit or a failed final check): the quickest way to a failing seed or schedule",
     )

@@ -60,6 +60,8 @@ export interface ReproOptions extends RecordFlags {
   shrink?: boolean;
   /** End each variant's campaign at its first failing run. */
   stopOnHit?: boolean;
+  /** --no-jitter (false): free mode without the scenario's jitter. */
+  jitter?: boolean;
   /** Write a Chrome trace of the first failing run (else the last run) of each variant. */
   trace?: string;
   /** Scheduling granularity: coarse (default) or atomic (controlled mode). */
@@ -148,6 +150,8 @@ export interface CheckedCampaign {
 export function checkCampaign(entries: readonly CatalogueEntry[], o: ReproOptions): CheckedCampaign {
   const mode = modeOf(o);
   checkShrinkFlags(o.shrink, mode.mode);
+  if (o.jitter === false && mode.mode !== 'free')
+    throw new UsageError('--no-jitter is for free mode (controlled mode injects no jitter)');
   if (o.points === 'atomic' && mode.mode !== 'controlled')
     throw new UsageError('--points atomic needs --mode controlled (free mode has no decisions to add)');
   const recordCap = recordCapOf(o, mode.mode);
@@ -229,6 +233,7 @@ export async function runEntries(entries: readonly CatalogueEntry[], o: ReproOpt
           points,
           ...shard,
           ...(o.stopOnHit ? { stopOnHit: true } : {}),
+          ...(o.jitter === false ? { noJitter: true } : {}),
           ...(onProgress ? { onProgress } : {}),
         },
         e.url,
@@ -334,7 +339,9 @@ export function printOutcome(
         '',
         r.mode === 'controlled'
           ? `--- first hit: run ${r.firstHit.run} (controlled mode: its schedule, printed below, replays it exactly)`
-          : `--- first hit: run ${r.firstHit.run}, jitter seed ${r.firstHit.seed} (--seed ${r.firstHit.seed} injects the same jitter again; in free mode timing still decides)`,
+          : o.jitter === false
+            ? `--- first hit: run ${r.firstHit.run} (free mode without jitter: the host's timing alone decided)`
+            : `--- first hit: run ${r.firstHit.run}, jitter seed ${r.firstHit.seed} (--seed ${r.firstHit.seed} injects the same jitter again; in free mode timing still decides)`,
       );
       lines.push(...r.firstHit.dmesg);
     }
@@ -377,7 +384,9 @@ export function printOutcome(
 /** The matrix's first line: how many eras, runs per era (and why fewer), seed and mode. */
 function matrixHeading(out: ReproOutcome, m: MatrixInfo, o: ReproOptions): string {
   const mode =
-    out.rows[0]?.mode === 'controlled' ? `controlled mode (${out.rows[0]!.strategy})` : 'free mode';
+    out.rows[0]?.mode === 'controlled'
+      ? `controlled mode (${out.rows[0]!.strategy})`
+      : `free mode${o.jitter === false ? ', jitter off' : ''}`;
   const lowered = m.lowered
     ? ` (lowered from ${DEFAULT_RUNS} to keep each scenario's matrix within ${MATRIX_RUN_BUDGET} runs; --runs N to choose)`
     : '';
