@@ -140,17 +140,18 @@ export function pfn_valid(pfn: number): boolean {
   return pfn >= 0 && pfn < nr_pages();
 }
 
-/** The frame of a page (lowmem: every page has a kernel address). */
-export function page_address(page: number): number {
-  return frames() + page_to_pfn(page) * PAGE_WORDS;
-}
-
 /**
- * page_address(pfn_to_page(pfn)) without the round trip through struct page (a division by
- * PAGE.SIZE): the page-table walk's step from an entry to the table it points at.
+ * The frame of page frame number `pfn`: page_address(pfn_to_page(pfn)) without the round trip
+ * through struct page (a division by PAGE.SIZE), the page-table walk's step from an entry to the
+ * table it points at.
  */
 export function pfn_to_frame(pfn: number): number {
   return frames() + pfn * PAGE_WORDS;
+}
+
+/** The frame of a page (lowmem: every page has a kernel address). */
+export function page_address(page: number): number {
+  return pfn_to_frame(page_to_pfn(page));
 }
 
 // include/linux/highmem.h copy_user_highpage(), the frame of `from` into the frame of `to` (kmap_local
