@@ -176,7 +176,7 @@ export function mt_set_in_rcu(mt: number): void {
 
 // lib/maple_tree.c mas_root(), v6.1: rcu_dereference_check(mt->ma_root, mt_locked(mt)), a reader's
 // load of the published node.
-function mas_root(mt: number): number {
+export function mas_root(mt: number): number {
   if (!rcu_read_lock_held() && !mt_locked(mt))
     lockdep_rcu_suspicious('lib/maple_tree.c:mas_root', 'suspicious rcu_dereference_check() usage!');
   return kread(mt + MAPLE_TREE.ma_root);
@@ -205,16 +205,27 @@ function mas_free(mt: number, node: number): void {
 
 // lib/maple_tree.c mtree_range_walk(), v6.1, down the one node: the first slot whose range ends
 // at or after `index` (count when none).
-function mtree_range_walk(node: number, index: number): number {
+function mtree_range_walk(node: number, index: number, count = kread(node + N_COUNT)): number {
   let lo = 0;
-  let hi = kread(node + N_COUNT);
+  let hi = count;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (u32(kread(slotAddr(node, mid) + S_LAST)) < index) lo = mid + 1;
-    else hi = mid;
+    const last = u32(kread(slotAddr(node, mid) + S_LAST));
+    if (last < index) lo = mid + 1;
+    else {
+      hi = mid;
+      walkLast = last;
+    }
   }
   return lo;
 }
+
+/**
+ * The pivot of the slot mtree_range_walk() answered, when it is not `count`: the search compared
+ * it last when it settled on that slot, so mas_find() need not load it again (one load, as the
+ * kernel's walk). Module state is per CPU thread, and nothing runs between the two.
+ */
+let walkLast = 0;
 
 /** MA_STATE(mas, mt, index, index), v6.1 */
 export function mas_init(mt: number, index: number): MaState {
@@ -227,6 +238,7 @@ export function mas_init(mt: number, index: number): MaState {
 export function mas_find(mas: MaState, max: number): number {
   if (mas.offset === MAS_NONE) return 0;
   let off: number;
+  let count: number;
   if (mas.offset === MAS_START) {
     const node = mas_root(mas.mt);
     if (!node) {
@@ -234,10 +246,14 @@ export function mas_find(mas: MaState, max: number): number {
       return 0;
     }
     mas.node = node;
-    off = mtree_range_walk(node, mas.index);
-  } else off = mas.offset + 1;
+    count = kread(node + N_COUNT);
+    off = mtree_range_walk(node, mas.index, count);
+  } else {
+    off = mas.offset + 1;
+    count = kread(mas.node + N_COUNT);
+  }
   const node = mas.node;
-  if (off >= kread(node + N_COUNT)) {
+  if (off >= count) {
     mas.offset = MAS_NONE;
     return 0;
   }
@@ -247,9 +263,10 @@ export function mas_find(mas: MaState, max: number): number {
     mas.offset = MAS_NONE;
     return 0;
   }
+  const walked = mas.offset === MAS_START;
   mas.offset = off;
   mas.index = index;
-  mas.last = u32(kread(s + S_LAST));
+  mas.last = walked ? walkLast : u32(kread(s + S_LAST));
   return kread(s + S_ENTRY);
 }
 

@@ -42,7 +42,8 @@ import {
   kmem_cache_free,
   SLAB_TYPESAFE_BY_RCU,
 } from './slab.js';
-import { MA_STATE, mas_find, mm_mt } from './vma_list.js';
+import { mas_root, mt_in_rcu } from './maple_tree.js';
+import { MA_STATE, type MaState, mas_find, mm_mt } from './vma_list.js';
 import { vmaReadLocked, vmaReadUnlocking } from './vma_read_check.js';
 
 const i32 = (): Int32Array => mem.i32;
@@ -289,10 +290,11 @@ function seqInc(seq: number): number {
  * mas_walk() under rcu_read_lock(): the VMA covering `address` or 0. A walk of mm->mm_mt as the
  * kernel's (MA_STATE(mas, &mm->mm_mt, address, address)), not find_vma(): that one asserts the
  * mmap_lock (mmap_assert_locked()), which these lockless readers do not hold. Simplified: the
- * bound is read from the VMA, where the kernel reads the node's pivot.
+ * bound is read from the VMA, where the kernel reads the node's pivot. `mas` keeps the node the
+ * walk read (check_locked_in_tree() compares it with the tree's root).
  */
-function mas_walk(mm: number, address: number): number {
-  const vma = mas_find(MA_STATE(mm_mt(mm), address), ULONG_MAX);
+function mas_walk(mm: number, address: number, mas: MaState = MA_STATE(mm_mt(mm), address)): number {
+  const vma = mas_find(mas, ULONG_MAX);
   return vma && kread(vma + VMA.vm_start) >>> 0 <= address >>> 0 ? vma : 0;
 }
 
@@ -304,6 +306,39 @@ function in_bounds(vma: number, address: number): boolean {
 function clobber_vm_rcu(vma: number, func: number): void {
   kwrite(vma + VMA.vm_start, 0); // rcu_head.next
   kwrite(vma + VMA.vm_end, func); // rcu_head.func
+}
+
+/**
+ * The emulator's check, with no kernel counterpart: a VMA locked for reading cannot leave the tree
+ * (the writer waits for the reader), so a lookup must hand the fault one that is still there and
+ * covers the address (anything else is the lookup's bug). Each generation's lookup runs it on the
+ * VMA it returns, once locked and inside its own RCU read section (the walk needs one), so the
+ * check costs no rcu_read_lock()/unlock() pair of its own.
+ */
+function check_locked_in_tree(
+  mm: number,
+  vma: number,
+  address: number,
+  walked: MaState,
+  boundsRechecked: boolean,
+): void {
+  // In RCU mode every change to the tree publishes a new node, and the node the lookup walked
+  // cannot be freed and reused inside this read section: the same root means the same entries,
+  // so only the VMA's own bounds are left to check, unless the lookup has just re-checked them
+  // under the lock (a full walk costs twice the lookup's).
+  const mt = mm_mt(mm);
+  if (
+    walked.node &&
+    mt_in_rcu(mt) &&
+    mas_root(mt) === walked.node &&
+    (boundsRechecked || in_bounds(vma, address))
+  )
+    return;
+  const cur = mas_walk(mm, address);
+  if (cur === vma) return;
+  const inTree = mas_walk(mm, kread(vma + VMA.vm_start)) === vma;
+  const what = inTree ? 'a VMA that does not cover the address' : 'a VMA that is not in the tree';
+  WARN_ON_ONCE(true, `arch/x86/mm/fault.c:do_user_addr_fault (emulator: the per-VMA reader holds ${what})`);
 }
 
 /**
@@ -324,17 +359,6 @@ function fault_vma_locked(
   if (!vma) return LOCK_MM_AND_FIND_VMA;
   vmaLockOps.vma_assert_locked(vma);
   VM_BUG_ON_VMA(kread_locked(vma + VMA.vm_mm) !== mm, vma, 'arch/x86/mm/fault.c:do_user_addr_fault');
-  // The emulator's check: a VMA locked for reading cannot leave the tree (the writer waits for the
-  // reader), so the reader must have been handed one that is still there and covers the address
-  // (anything else is the lookup's bug).
-  rcu_read_lock();
-  const cur = mas_walk(mm, address);
-  const inTree = cur === vma || mas_walk(mm, kread(vma + VMA.vm_start)) === vma;
-  rcu_read_unlock();
-  if (cur !== vma) {
-    const what = inTree ? 'a VMA that does not cover the address' : 'a VMA that is not in the tree';
-    WARN_ON_ONCE(true, `arch/x86/mm/fault.c:do_user_addr_fault (emulator: the per-VMA reader holds ${what})`);
-  }
   if (hooks.access_error(flags, vma)) {
     end_read(vma);
     return LOCK_MM_AND_FIND_VMA; // 6.4: fall back to the mmap_lock path, which reports it
@@ -440,7 +464,8 @@ function __vm_area_free_rfc(vma: number): void {
 // neighbours in find_mergeable_anon_vma(), which is why v2 required one; not modelled).
 function find_and_lock_anon_vma_rfc(mm: number, address: number): number {
   rcu_read_lock();
-  let vma = mas_walk(mm, address);
+  const mas = MA_STATE(mm_mt(mm), address);
+  let vma = mas_walk(mm, address, mas);
   if (!vma || !vma_is_anonymous(vma)) vma = 0;
   else if (!kread(vma + VMA.anon_vma)) {
     count_vm_vma_lock_event('VMA_LOCK_ABORT'); // as v2 counts it
@@ -457,6 +482,7 @@ function find_and_lock_anon_vma_rfc(mm: number, address: number): number {
       vma = 0;
     }
   }
+  if (vma) check_locked_in_tree(mm, vma, address, mas, false); // the RFC re-checks no bounds
   rcu_read_unlock();
   return vma;
 }
@@ -496,7 +522,8 @@ export function vmaLockRfc202209(bits = 32): VmaLockOps {
 // ---------------------------------------------------------------------------------------------
 // v6.4: struct vma_lock, detached, vm_rcu over vm_start/vm_end
 
-const vm_lock = (vma: number): number => kread(vma + VMA.vm_lock);
+// vma->vm_lock is set when the VMA is allocated and never changes while it lives: a plain load.
+const vm_lock = (vma: number): number => kread_locked(vma + VMA.vm_lock);
 
 // kernel/fork.c vma_lock_alloc(), v6.4
 function vma_lock_alloc_v6_4(vma: number): number {
@@ -570,9 +597,8 @@ function vma_assert_write_locked_v6_4(vma: number): void {
 
 // include/linux/mm.h vma_assert_locked(), v6.4
 function vma_assert_locked_v6_4(vma: number): void {
-  const mm = kread(vma + VMA.vm_mm);
   VM_BUG_ON_VMA(
-    !rwsem_is_locked(vm_lock(vma)) && vm_lock_seq(vma) !== mm_lock_seq(mm),
+    !rwsem_is_locked(vm_lock(vma)) && vm_lock_seq(vma) !== mm_lock_seq(kread_locked(vma + VMA.vm_mm)),
     vma,
     'include/linux/mm.h:vma_assert_locked',
   );
@@ -609,7 +635,8 @@ function lockVmaUnderRcu(mm: number, address: number, anonFirst: boolean): numbe
   assert_mm_users(mm, 'mm/memory.c:lock_vma_under_rcu');
   rcu_read_lock();
   for (;;) {
-    const vma = mas_walk(mm, address);
+    const mas = MA_STATE(mm_mt(mm), address);
+    const vma = mas_walk(mm, address, mas);
     if (!vma || !vma_is_anonymous(vma)) break;
     if (anonFirst && !kread(vma + VMA.anon_vma)) break;
     if (!vmaLockOps.vma_start_read(mm, vma)) break;
@@ -624,6 +651,7 @@ function lockVmaUnderRcu(mm: number, address: number, anonFirst: boolean): numbe
       count_vm_vma_lock_event('VMA_LOCK_MISS');
       continue;
     }
+    check_locked_in_tree(mm, vma, address, mas, true);
     rcu_read_unlock();
     return vma;
   }
@@ -832,9 +860,8 @@ function vma_assert_write_locked_v6_15(vma: number): void {
 
 // include/linux/mmap_lock.h vma_assert_locked(), v6.15
 function vma_assert_locked_v6_15(vma: number): void {
-  const mm = kread(vma + VMA.vm_mm);
   VM_BUG_ON_VMA(
-    refcnt(vma) <= 1 && vm_lock_seq(vma) !== mm_lock_seq(mm),
+    refcnt(vma) <= 1 && vm_lock_seq(vma) !== mm_lock_seq(kread_locked(vma + VMA.vm_mm)),
     vma,
     'include/linux/mmap_lock.h:vma_assert_locked',
   );
@@ -878,7 +905,8 @@ function lock_vma_under_rcu_v6_15(mm: number, address: number): number {
   assert_mm_users(mm, 'mm/mmap_lock.c:lock_vma_under_rcu');
   rcu_read_lock();
   for (;;) {
-    const vma = mas_walk(mm, address);
+    const mas = MA_STATE(mm_mt(mm), address);
+    const vma = mas_walk(mm, address, mas);
     if (!vma) break;
     const r = vma_start_read_v6_15(mm, vma);
     if (r === -EAGAIN) {
@@ -892,6 +920,7 @@ function lock_vma_under_rcu_v6_15(mm: number, address: number): number {
       vma_end_read_v6_15(vma);
       break;
     }
+    check_locked_in_tree(mm, vma, address, mas, true);
     rcu_read_unlock();
     return vma;
   }

@@ -9,8 +9,9 @@
 // vma_end_read() in its task_struct (TASK.vma_read): one VMA per task, as a fault holds one. Five
 // stores at the lock and five loads at the unlock; nothing when the era has no per-VMA lock.
 // Those task words are plain accesses: only the task itself, on the one CPU that runs it, ever
-// reads or writes them (no kernel code has them). The VMA's words are loaded through Atomics: a
-// writer that skipped vma_start_write() may be storing them right now, which is what is checked.
+// reads or writes them (no kernel code has them). At the unlock the VMA's words are loaded through
+// Atomics: a writer that skipped vma_start_write() may be storing them right now, which is what is
+// checked.
 import { dump_stack } from '../kernel/panic.js';
 import { hex8, KERN_ALERT, printk } from '../kernel/printk.js';
 import { get_current } from '../kernel/sched.js';
@@ -33,9 +34,9 @@ export function vmaReadLocked(vma: number): void {
   const a = mem.i32;
   if (a[t + TASK.vma_read]) return; // a second VMA: only the first is watched
   a[t + TASK.vma_read] = vma;
-  for (let i = 0; i < FIELDS.length; i++) {
-    a[t + TASK.vma_read_snap + i] = Atomics.load(a, vma + FIELDS[i]![1]);
-  }
+  // Plain loads: the fault itself reads these words plainly under the lock (kread_locked()); a
+  // writer racing this snapshot is still caught by the unlock's Atomics loads below.
+  for (let i = 0; i < FIELDS.length; i++) a[t + TASK.vma_read_snap + i] = a[vma + FIELDS[i]![1]]!;
 }
 
 /**

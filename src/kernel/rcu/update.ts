@@ -29,7 +29,9 @@ export function rcu_read_lock(): void {
   const me = myReaderWord();
   // __rcu_read_lock() of a !CONFIG_PREEMPT_RCU kernel is preempt_disable().
   preempt_disable();
-  const tmp = Atomics.load(i32, me);
+  // A plain load: only this CPU writes its reader word (grace periods only load it), so its own
+  // last store is what it reads. The stores below stay Atomics: a grace period scans the word.
+  const tmp = i32[me]!;
   if ((tmp & URCU_GP_CTR_NEST_MASK) === 0) {
     // Outermost: copy the global phase (and a nesting count of 1). A CPU delayed between this load
     // and the store below publishes a phase that may already be stale; that reader is why a grace
@@ -53,7 +55,7 @@ export function rcu_read_lock(): void {
 export function rcu_read_unlock(): void {
   const i32 = mem.i32;
   const me = myReaderWord();
-  const tmp = Atomics.load(i32, me);
+  const tmp = i32[me]!; // this CPU's own word (rcu_read_lock())
   const nesting = tmp & URCU_GP_CTR_NEST_MASK;
   if (WARN_ON_ONCE(nesting === 0, 'kernel/rcu/update.c:rcu_read_unlock without rcu_read_lock')) return;
   point('rcu_read_unlock');
@@ -99,7 +101,7 @@ export function rcuReadLockNesting(cpu = cpuCtx.cpu): number {
 
 // kernel/rcu/update.c rcu_read_lock_held(), v6.6
 export function rcu_read_lock_held(): boolean {
-  return rcuReadLockNesting() > 0;
+  return (mem.i32[myReaderWord()]! & URCU_GP_CTR_NEST_MASK) !== 0; // own word: a plain load
 }
 
 // kernel/rcu/update.c rcu_read_lock_any_held(), v6.6: any RCU reader, including preempt-disabled
