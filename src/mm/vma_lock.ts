@@ -32,6 +32,7 @@ import { TASK_UNINTERRUPTIBLE } from '../kernel/task_struct.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { kread, kread_locked, kwrite } from './kasan.js';
+import { mas_root, mt_in_rcu } from './maple_tree.js';
 import { vma_is_anonymous } from './memory.js';
 import { MM, ULONG_MAX, VMA } from './mm_types.js';
 import { mmap_assert_write_locked } from './mmap_lock.js';
@@ -42,7 +43,6 @@ import {
   kmem_cache_free,
   SLAB_TYPESAFE_BY_RCU,
 } from './slab.js';
-import { mas_root, mt_in_rcu } from './maple_tree.js';
 import { MA_STATE, type MaState, mas_find, mm_mt } from './vma_list.js';
 import { vmaReadLocked, vmaReadUnlocking } from './vma_read_check.js';
 
