@@ -31,7 +31,7 @@ import { schedule_timeout_uninterruptible } from '../kernel/sched.js';
 import { MM, MMF_OOM_SKIP, MMF_UNSTABLE } from '../mm/mm_types.js';
 import { oom_reaper } from '../mm/oom_kill.js';
 import { lmkdMrelease } from './lmkd_mrelease.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
 const SIGKILL = 9;
@@ -57,7 +57,7 @@ function waitForReaper(mm: number): void {
   }
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'exit-mmap-read-then-write-lock-2022',
   title:
     'Positive control (v6.1): the oom_reaper inside its read lock while exit_mmap goes from the read to the write lock',

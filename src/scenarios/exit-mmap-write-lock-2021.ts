@@ -21,7 +21,7 @@ import { point } from '../cpu/context.js';
 import { do_exit } from '../kernel/exit.js';
 import { oom_reaper } from '../mm/oom_kill.js';
 import { lmkdMrelease } from './lmkd_mrelease.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
 const SIGKILL = 9;
@@ -31,7 +31,7 @@ const VMAS = [0x08000000, 0x08400000, 0x40000000];
 
 const LMKD = lmkdMrelease('exit_mmap_write_lock_2021');
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'exit-mmap-write-lock-2021',
   title:
     'Positive control (v5.17): exit_mmap under mmap_write_lock, oom_reaper and process_mrelease under the read lock',

@@ -14,7 +14,7 @@ import { do_exit } from '../kernel/exit.js';
 import { mm_alloc, spawnTask } from '../kernel/fork.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
 import { populateLockedThp } from './populate.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 import { EVERY_PAGE_FREED, RSS_ZERO_AT_MMDROP } from './teardown_checks.js';
 
 const SIGKILL = 9;
@@ -22,7 +22,7 @@ const SIGKILL = 9;
 const LOCKED = 0x40000000;
 const LOCKED_THPS = 4;
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'munlock-vs-oom-reaper-2018',
   title: "exit_mmap's munlock vs the oom_reaper: a huge PMD zapped under follow_page_mask (CVE-2018-1000200)",
   refs: [

@@ -33,7 +33,7 @@ import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { VM_ANON_RW } from './populate.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 
 const SIGKILL = 9;
 const VICTIM_VMAS = [0x08000000, 0x40000000];
@@ -74,7 +74,7 @@ function allocator(g: Record<string, number>): void {
   }
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'oom-reaper-exit-aio-liveness-2017',
   title:
     'A victim stuck in exit_aio(): the v4.13 reaper cannot pin it, hides it, and a second task is killed',

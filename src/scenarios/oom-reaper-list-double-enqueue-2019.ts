@@ -29,7 +29,7 @@ import { oom_reaper_queue } from '../mm/oom_reaper.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { VM_ANON_RW } from './populate.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
 const SIGKILL = 9;
@@ -58,7 +58,7 @@ function queued_twice(): number {
   return q.find((t, i) => q.indexOf(t) !== i) ?? 0;
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'oom-reaper-list-double-enqueue-2019',
   title: 'oom_reaper_list: the task at the tail is queued again (v4.7-v4.20)',
   refs: [

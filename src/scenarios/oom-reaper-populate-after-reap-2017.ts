@@ -32,7 +32,7 @@ import { do_send_sig_info_SIGKILL, find_lock_task_mm, oom_init, oom_reaper } fro
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { VM_ANON_RW } from './populate.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 import { EVERY_PAGE_FREED, RSS_ZERO_AT_MMDROP } from './teardown_checks.js';
 
 const SIGKILL = 9;
@@ -66,7 +66,7 @@ function copy_from_user_buf(mm: number): void {
   }
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'oom-reaper-populate-after-reap-2017',
   title: 'oom_reaper vs a victim thread still in write(): a fault repopulates a reaped page',
   refs: [

@@ -9,7 +9,7 @@ import { mm_alloc, mmget_not_zero, mmput, spawnTask } from '../kernel/fork.js';
 import { __access_remote_vm } from '../mm/gup.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
 import { populateAnon } from './populate.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 import { EVERY_PAGE_FREED, RSS_ZERO_AT_MMDROP } from './teardown_checks.js';
 
 const SIGKILL = 9;
@@ -18,7 +18,7 @@ const PAGES_PER_VMA = 16;
 const VMAS = [0x08000000, 0x08400000, 0x40000000, 0xbfc00000];
 const CMDLINE = 0xbfc0f000;
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'oom-reaper-vs-exit-mmap-2017',
   title: 'oom_reaper vs exit_mmap: the last mmput() from a non-victim skips the barrier',
   refs: [

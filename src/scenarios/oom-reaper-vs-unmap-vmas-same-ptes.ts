@@ -26,7 +26,7 @@ import { schedule_timeout_uninterruptible } from '../kernel/sched.js';
 import { MM, MMF_OOM_SKIP, MMF_UNSTABLE } from '../mm/mm_types.js';
 import { oom_init, oom_kill_process, oom_reaper } from '../mm/oom_kill.js';
 import { populateAnon } from './populate.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
 const SIGKILL = 9;
@@ -43,7 +43,7 @@ const MAX_WAIT_JIFFIES = 2000;
 
 const flag = (mm: number, nr: number): boolean => test_bit(nr, mm + MM.flags);
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'oom-reaper-vs-unmap-vmas-same-ptes',
   title: 'Negative control: the oom_reaper and exit_mmap zap the same PTEs, serialised by the PTE lock',
   refs: [

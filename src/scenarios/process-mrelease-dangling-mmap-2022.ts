@@ -27,7 +27,7 @@ import { do_send_sig_info_SIGKILL, oom_init } from '../mm/oom_kill.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { populateAnon } from './populate.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 import { EVERY_PAGE_FREED } from './teardown_checks.js';
 
 const SIGKILL = 9;
@@ -38,7 +38,7 @@ const VMAS = [0x08000000, 0x40000000];
 const ST = defineStatics('process_mrelease_dangling_mmap', ['ret', 'done']);
 const at = (f: 'ret' | 'done'): number => ST.base() + ST.layout[f];
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'process-mrelease-dangling-mmap-2022',
   title: 'process_mrelease after exit_mmap: mm->mmap left pointing at freed VMAs (v5.17-rc1)',
   refs: [

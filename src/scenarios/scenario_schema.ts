@@ -187,7 +187,7 @@ export type ScenarioInput = Omit<Scenario, 'checks' | 'jitter'> & {
 };
 
 /** What the schema's defaults give a scenario that was already checked. */
-function withDefaults(s: ScenarioInput): Scenario {
+export function withDefaults(s: ScenarioInput): Scenario {
   return { ...s, checks: s.checks ?? [], jitter: s.jitter ?? NO_JITTER };
 }
 

@@ -96,7 +96,7 @@ import {
 } from '../mm/oom_kill.js';
 import { nr_free_pages, nr_pages } from '../mm/page_alloc.js';
 import { kmem_cache_live } from '../mm/slab.js';
-import { defineScenario, type Scenario, type ScenarioInput } from '../scenarios/scenario.js';
+import { defineBuiltinScenario, type Scenario, type ScenarioInput } from '../scenarios/scenario.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 
@@ -667,4 +667,4 @@ export function teardownSoak(o: SoakOptions = {}): ScenarioInput {
   };
 }
 
-export const scenario: Scenario = defineScenario(teardownSoak());
+export const scenario: Scenario = defineBuiltinScenario(teardownSoak());

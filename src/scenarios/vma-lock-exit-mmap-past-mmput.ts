@@ -7,10 +7,10 @@
 // Found by id (`mmrace repro vma-lock-exit-mmap-past-mmput`), not in the default run: the reader's
 // bug is the scenario's, not an era's. Measured: PCT 4 hits in 2,000 runs; the schedule of the
 // first replays 10/10 (test/vma_lock_scenarios.test.ts).
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 import { exitMmapBody, scenario as legal } from './vma-lock-exit-mmap.js';
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-exit-mmap-past-mmput',
   title: "exit_mmap's direct VMA free under a reader that kept its VMA past its mmput() (illegal reader)",
   refs: legal.refs,

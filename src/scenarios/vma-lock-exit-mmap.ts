@@ -36,7 +36,7 @@ import {
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
 import { lateWakeups } from './late_wake.js';
-import { defineScenario, type Globals } from './scenario.js';
+import { defineBuiltinScenario, type Globals } from './scenario.js';
 
 const P = 4096;
 const A = 0x08000000;
@@ -162,7 +162,7 @@ export function exitMmapBody(past: boolean) {
   };
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-exit-mmap',
   title: "exit_mmap's direct VMA free: safe while every per-VMA reader holds mm_users",
   refs: [

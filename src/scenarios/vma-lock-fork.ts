@@ -46,7 +46,7 @@ import {
 } from '../mm/pgtable.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 
 const P = 4096;
 const A = 0x08000000;
@@ -113,7 +113,7 @@ function storer(mm: number): void {
   }
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-fork',
   title: 'fork vs a per-VMA-locked fault: dup_mmap() does not write-lock the parent VMAs (6.4.0-6.4.2)',
   refs: [

@@ -43,7 +43,7 @@ import {
 } from '../mm/vma_lock.js';
 import { defineStatics } from '../shm/statics.js';
 import { lateWakeups } from './late_wake.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 
 const P = 4096;
 const A = 0x08000000;
@@ -85,7 +85,7 @@ function fault_under_vma_lock(mm: number, address: number): void {
 
 const RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT;
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-jann-uaf',
   title: "per-VMA lock: unlock-then-free without RCU (Jann Horn's case)",
   refs: [

@@ -40,7 +40,7 @@ import { MA_STATE, mas_find, mm_mt } from '../mm/vma_list.js';
 import { perVmaLockGeneration, type VmaLockEvent, vmstat_vma_lock } from '../mm/vma_lock.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 
 const P = 4096;
 const A = 0x08000000;
@@ -108,7 +108,7 @@ function fault(mm: number, address: number): void {
   if (vmstat_vma_lock().VMA_LOCK_SUCCESS > locked) Atomics.add(mem.i32, st('window_vma_locked'), 1);
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-new-vma-visible',
   title:
     'per-VMA lock: a new VMA changed after it became visible to readers (latent in 6.4.0: its changes of anonymous VMAs lock first)',

@@ -26,7 +26,7 @@ import { VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../mm/mm
 import { do_munmap, mmap_anon_fixed, PROT_READ, PROT_WRITE } from '../mm/mmap.js';
 import { mmap_write_lock, mmap_write_unlock } from '../mm/mmap_lock.js';
 import { mprotect } from '../mm/mprotect.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 
 const P = 4096;
 const A = 0x08000000;
@@ -54,7 +54,7 @@ function writer(mm: number): void {
   }
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-refcnt',
   title: 'per-VMA lock as a refcount (v6.15): transient reader references vs a waiting writer, clean',
   refs: [

@@ -20,7 +20,7 @@ import { VM_ACCOUNT, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, VMA } from '../
 import { find_vma, mmap_anon_fixed, vm_munmap } from '../mm/mmap.js';
 import { mmap_write_lock, mmap_write_unlock } from '../mm/mmap_lock.js';
 import { pgd_offset, pgd_present, pmd_none, pmd_offset, pte_offset_map, pte_present } from '../mm/pgtable.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 
 const P = 4096;
 const A = 0x08000000;
@@ -37,7 +37,7 @@ function pteAt(mm: number, addr: number): number {
   return pmd_none(pmdval) ? 0 : kread(pte_offset_map(pmdval, addr));
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-rfc-bounds',
   title: 'per-VMA lock RFC: a reader locks a VMA munmap() split under it (no bounds re-check)',
   refs: [

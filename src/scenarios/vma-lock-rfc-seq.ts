@@ -37,7 +37,7 @@ import {
   pte_write,
 } from '../mm/pgtable.js';
 import { defineStatics } from '../shm/statics.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 
 const P = 4096;
 const A = 0x08000000;
@@ -77,7 +77,7 @@ function writer(mm: number): void {
   }
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-rfc-seq',
   title:
     'per-VMA lock RFC (Sep 2022): vm_lock_seq/mm_lock_seq marks, a wrapped sequence reads as locked, clean',

@@ -15,7 +15,7 @@ import { do_munmap, mmap_anon_fixed, PROT_READ, PROT_WRITE } from '../mm/mmap.js
 import { mmap_write_lock, mmap_write_unlock } from '../mm/mmap_lock.js';
 import { mprotect } from '../mm/mprotect.js';
 import { vmstat_vma_lock, vmstatVmaLockReset } from '../mm/vma_lock.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 
 const P = 4096;
 const RW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_ACCOUNT;
@@ -67,7 +67,7 @@ function churn(mm: number): void {
   }
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-soak',
   title: 'per-VMA lock faults on 3 CPUs against mmap/munmap/mprotect, per generation',
   refs: ['mm/memory.c lock_vma_under_rcu()', 'arch/x86/mm/fault.c do_user_addr_fault()'],

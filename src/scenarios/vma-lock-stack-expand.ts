@@ -43,7 +43,7 @@ import {
   pte_present,
 } from '../mm/pgtable.js';
 import { mem } from '../shm/arena.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 
 const P = 4096;
 const STACK_TOP = 0xbf800000;
@@ -60,7 +60,7 @@ function pteAt(mm: number, addr: number): number {
   return pmd_none(pmdval) ? 0 : kread(pte_offset_map(pmdval, addr));
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-stack-expand',
   title:
     'stack expansion without the VMA write lock: a concurrent fault indexes its page with half-updated bounds',

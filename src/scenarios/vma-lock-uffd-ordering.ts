@@ -38,7 +38,7 @@ import {
 } from '../mm/vma_lock.js';
 import { mem } from '../shm/arena.js';
 import { defineStatics } from '../shm/statics.js';
-import { defineScenario } from './scenario.js';
+import { defineBuiltinScenario } from './scenario.js';
 
 const P = 4096;
 const A = 0x08000000;
@@ -90,7 +90,7 @@ function reader(mm: number): void {
   }
 }
 
-export const scenario = defineScenario({
+export const scenario = defineBuiltinScenario({
   id: 'vma-lock-uffd-ordering',
   title:
     'per-VMA lock: mm_lock_seq bumped without release, a reader sees a uffd-armed VMA unlocked (UNSUPPORTED: needs weak memory ordering)',
