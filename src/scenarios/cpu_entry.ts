@@ -21,7 +21,7 @@ export interface ScenarioEntryArgs {
 export class NoScenarioExportError extends Error {
   constructor(exportNames: readonly string[]) {
     super(
-      "does not export a scenario (expected 'export const scenario = defineBuiltinScenario({...})'; " +
+      "does not export a scenario (expected 'export const scenario = defineScenario({...})'; " +
         `${exportNames.length > 0 ? `it exports ${exportNames.map((n) => `'${n}'`).join(', ')}` : 'it exports nothing'})`,
     );
     this.name = 'NoScenarioExportError';
