@@ -1,8 +1,11 @@
 // npm run bench -- sched: the controlled runner's costs beside the raw primitives it is built on,
 // measured in the same process. (1) points/s when no switch happens (the strategy lets the running
 // CPU go on: dfs with bound 0, so every point is a run-ahead point); (2) context switches/s with 2
-// and 4 CPUs (roundrobin: every point switches; one switch = CPU -> decider -> CPU, two futex
-// handoffs); (3) raw round trips between two threads: Atomics.wait/notify, and spinning on a word.
+// and 4 CPUs (roundrobin: every point switches; the CPU that yields decides and hands the token
+// straight to the next, beside the same runs decided on the main thread: CPU -> main -> CPU);
+// (3) raw round trips between two threads: Atomics.wait/notify, and spinning on a word. With 2
+// CPUs each round measures the spin round trip again just before its switches and the ratio is
+// taken per round (the guest's vCPUs move between host cores: 150 ns one minute, 550 the next).
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { runVariant, sharedMachine, shutdownMachine } from '../dist/src/index.js';
@@ -13,14 +16,21 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fixture = (cpus, points) =>
   new URL(`./bench-sched-scenario.mjs?cpus=${cpus}&points=${points}`, import.meta.url);
 
-async function controlled(cpus, points, strategy, mode = 'controlled', decisionsOn = 'cpus') {
+async function controlled(
+  cpus,
+  points,
+  strategy,
+  mode = 'controlled',
+  decisionsOn = 'cpus',
+  rounds = ROUNDS,
+) {
   const url = fixture(cpus, points);
   const e = { scenario: (await import(url.href)).scenario };
   const opts = { runs: 1, seed: 1, mode, ...(mode === 'controlled' ? { strategy, decisionsOn } : {}) };
   const machine = sharedMachine();
   await runVariant(machine, e.scenario, e.scenario.variants[0], opts, url.href); // warm-up
   const ms = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < rounds; r++) {
     const res = await runVariant(machine, e.scenario, e.scenario.variants[0], opts, url.href);
     if (res.observed !== 'clean')
       throw new Error(`bench run failed: ${res.hang ?? res.crash?.message ?? res.observed}`);
@@ -112,19 +122,37 @@ export async function run() {
   for (const n of [2, 4]) {
     const points = n <= cores ? SWITCH_ON_CORES : SWITCH;
     const switches = n * points;
-    const us = ((await controlled(n, points, { name: 'roundrobin' })) * 1000) / switches;
+    let us;
+    let spinRatio = null;
+    if (n <= cores) {
+      // The spin round trip depends on which host cores the two vCPUs sit on at the moment (on a
+      // 2-vCPU guest it reads 150 or 550 ns from one minute to the next): each round measures it
+      // again right before its switches, and the ratio is taken per round.
+      const rounds = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const rt = await rawRoundTrip('spin', 200_000);
+        const sw =
+          ((await controlled(n, points, { name: 'roundrobin' }, 'controlled', 'cpus', 1)) * 1000) / switches;
+        rounds.push({ rt, sw });
+      }
+      us = median(rounds.map((x) => x.sw));
+      spinRatio = median(rounds.map((x) => x.sw / x.rt));
+      console.log(
+        `  ${n} CPUs, per round: switch ${rounds.map((x) => `${x.sw.toFixed(2)} µs`).join(', ')}; spin round trip just before ${rounds.map((x) => `${(x.rt * 1000).toFixed(0)} ns`).join(', ')}`,
+      );
+    } else us = ((await controlled(n, points, { name: 'roundrobin' })) * 1000) / switches;
     const mainUs =
       ((await controlled(n, points, { name: 'roundrobin' }, 'controlled', 'main')) * 1000) / switches;
     const target =
       n <= cores
-        ? `target <= 2 µs and <= 3x spin: ${us <= 2 && us <= 3 * spinUs ? 'met' : 'MISSED'}`
+        ? `target <= 2 µs and <= 3x spin: ${us <= 2 && spinRatio <= 3 ? 'met' : 'MISSED'}`
         : `${n} CPUs > ${cores} cores: no slower than on main: ${us <= mainUs ? 'met' : 'MISSED'}`;
     line(
       `context switches, ${n} CPUs (roundrobin)`,
       1e6 / us,
       'sw/s',
       `${us.toFixed(2)} µs`,
-      `${(us / spinUs).toFixed(1)}x spin round trip, ${(us / mainUs).toFixed(2)}x decided on main; ${target}`,
+      `${(spinRatio ?? us / spinUs).toFixed(1)}x spin round trip${spinRatio !== null ? ' (per round)' : ''}, ${(us / mainUs).toFixed(2)}x decided on main; ${target}`,
     );
     line(`  decided on main (baseline)`, 1e6 / mainUs, 'sw/s', `${mainUs.toFixed(2)} µs`, '1.00x');
     rows.push(
@@ -132,10 +160,10 @@ export async function run() {
         ? summaryRow(
             'sched',
             `context switch, ${n} CPUs (${us.toFixed(2)} µs)`,
-            times(us / spinUs),
-            'raw spin round trip',
+            times(spinRatio),
+            'raw spin round trip (each round)',
             '<= 3x and <= 2 µs',
-            us <= 2 && us <= 3 * spinUs,
+            us <= 2 && spinRatio <= 3,
           )
         : summaryRow(
             'sched',

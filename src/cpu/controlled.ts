@@ -71,6 +71,11 @@ export function spinUntilChanged(i32: Int32Array, at: number, v: number, spins: 
   return false;
 }
 
+/** Stores `v` at `at` unless the word already holds it (a load keeps the cache line shared). */
+function storeIfChanged(i32: Int32Array, at: number, v: number): void {
+  if (Atomics.load(i32, at) !== v) Atomics.store(i32, at, v);
+}
+
 /** Loads of the turn word between two looks at the decision log while waiting for the token. */
 const SPIN_CHUNK = 1024;
 
@@ -196,8 +201,10 @@ export class ControlledRunner implements Runner {
 
   private yieldToken(state: SchedState): void {
     const i32 = mem.i32;
-    Atomics.store(i32, percpu(this.cpu, PC.CURRENT), cpuCtx.current);
-    Atomics.store(i32, percpu(this.cpu, PC.SCHED), state);
+    // Loaded first: an unchanged word is not stored, so this CPU's line stays shared with the
+    // CPU that decides next (it reads PC.SCHED of every CPU) instead of moving to and fro.
+    storeIfChanged(i32, percpu(this.cpu, PC.CURRENT), cpuCtx.current);
+    storeIfChanged(i32, percpu(this.cpu, PC.SCHED), state);
     if (this.handOver(true)) return;
     this.awaitToken();
   }
@@ -225,7 +232,7 @@ export class ControlledRunner implements Runner {
       return true;
     }
     if (next >= 0) {
-      Atomics.store(i32, ctl() + C.AHEAD, s.ahead);
+      storeIfChanged(i32, ctl() + C.AHEAD, s.ahead);
       this.pass(next, running);
     } else if (next === DECIDE_ASK_MAIN) {
       Atomics.store(i32, ctl() + C.FROM, this.cpu);
