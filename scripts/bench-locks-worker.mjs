@@ -174,8 +174,9 @@ function floorSpin(n) {
     Atomics.add(i32, PREEMPT, 1);
     const old = Atomics.add(i32, LOCK, 1 << 16);
     if ((old & 0xffff) !== old >>> 16) throw new Error('contended');
-    // spin_unlock: the holder's head store, then preempt_enable()
-    const h = Atomics.load(u16, HEAD);
+    // spin_unlock: the holder's head store (its read of head is plain: only the holder writes
+    // it, as do_raw_spin_unlock() reads it), then preempt_enable()
+    const h = u16[HEAD];
     Atomics.store(u16, HEAD, (h + 1) & 0xffff);
     if (Atomics.sub(i32, PREEMPT, 1) !== 1) throw new Error('resched pending');
   }
