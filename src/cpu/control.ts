@@ -126,6 +126,14 @@ export function runStopRequested(): boolean {
   return Atomics.load(mem.i32, ctl() + C.RUN_STOP) !== 0;
 }
 
+/**
+ * Stores `v` at `at` unless the word already holds it: a load keeps the cache line shared with the
+ * other CPUs that read it, where a store of the same value would take it from them.
+ */
+export function storeIfChanged(i32: Int32Array, at: number, v: number): void {
+  if (Atomics.load(i32, at) !== v) Atomics.store(i32, at, v);
+}
+
 export function f64At(word: number): number {
   return mem.arena.f64[word >> 1]!;
 }

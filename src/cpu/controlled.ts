@@ -45,6 +45,7 @@ import {
   percpu,
   SchedState,
   setF64At,
+  storeIfChanged,
   TOKEN_DECIDE,
   TOKEN_HALT,
 } from './control.js';
@@ -69,11 +70,6 @@ export const HANDOFF_SPINS_ON_CORES = 200_000;
 export function spinUntilChanged(i32: Int32Array, at: number, v: number, spins: number): boolean {
   for (let i = 0; i < spins; i++) if (Atomics.load(i32, at) !== v) return true;
   return false;
-}
-
-/** Stores `v` at `at` unless the word already holds it (a load keeps the cache line shared). */
-function storeIfChanged(i32: Int32Array, at: number, v: number): void {
-  if (Atomics.load(i32, at) !== v) Atomics.store(i32, at, v);
 }
 
 /** Loads of the turn word between two looks at the decision log while waiting for the token. */

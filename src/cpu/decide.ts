@@ -11,7 +11,7 @@
 // advances the virtual clock by VCLOCK_STEP_MS, so spinning and time-based loops (rwsem handoff,
 // spin thresholds) make progress deterministically.
 import { mem } from '../shm/arena.js';
-import { AbortReason, C, ctl, f64At, PC, percpu, SchedState, setF64At } from './control.js';
+import { AbortReason, C, ctl, f64At, PC, percpu, SchedState, setF64At, storeIfChanged } from './control.js';
 import { cpusMask, type DecisionLog, HaltWhy, StrategyCopy } from './decision_log.js';
 import type { Strategy } from './strategy.js';
 
@@ -132,8 +132,7 @@ export class Scheduler {
       }
       this.log.spin(from, pick);
     } else {
-      // Loaded first: a store would take the shared line from the other CPUs every decision.
-      if (Atomics.load(i32, b + C.SPIN_STREAK) !== 0) Atomics.store(i32, b + C.SPIN_STREAK, 0);
+      storeIfChanged(i32, b + C.SPIN_STREAK, 0);
       try {
         pick = this.strategy.pick(runnable, from, copy.step);
       } catch {
@@ -147,8 +146,7 @@ export class Scheduler {
     copy.skipOwn();
     copy.recordPicks(pick, 1);
     setF64At(b + C.VCLOCK_F64, f64At(b + C.VCLOCK_F64) + VCLOCK_STEP_MS);
-    const sched = percpu(pick, PC.SCHED);
-    if (Atomics.load(i32, sched) !== SchedState.Runnable) Atomics.store(i32, sched, SchedState.Runnable);
+    storeIfChanged(i32, percpu(pick, PC.SCHED), SchedState.Runnable);
     return pick;
   }
 
