@@ -158,11 +158,14 @@ export function kmem_cache_reset(c: KmemCache): void {
   const i32 = mem.i32;
   const b = base(c);
   i32.fill(0, b, b + CACHE_HDR);
-  for (let i = 0; i < c.objects; i++) {
-    const s = slot(c, i);
+  const first = b + CACHE_HDR;
+  const { objects, stride } = c;
+  const keeps = keepsContents(c);
+  for (let i = 0; i < objects; i++) {
+    const s = first + i * stride;
     i32[s + OH_STATE] = OBJ_FREE;
-    i32[s + OH_NEXT] = i + 1 < c.objects ? slot(c, i + 1) : 0;
-    if (keepsContents(c)) {
+    i32[s + OH_NEXT] = i + 1 < objects ? s + stride : 0;
+    if (keeps) {
       // A new slab: objects start zeroed and constructed, since allocation will not touch them.
       i32.fill(0, s + OBJ_HDR, s + c.stride);
       if (typesafe(c)) i32[s + OH_RCU_COOKIE] = RCU_COOKIE_NONE;

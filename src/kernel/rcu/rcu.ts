@@ -160,15 +160,20 @@ export function rcu_seq_done(sp: number, s: number): boolean {
   return ULONG_CMP_GE(Atomics.load(mem.i32, sp), s);
 }
 
-/** Per-run reset: no readers (preempt counts included), no grace period, no callbacks queued. */
+/**
+ * Per-run reset: no readers (preempt counts included), no grace period, no callbacks queued.
+ * Between runs, while no CPU runs: plain fills (the callback list is 16 K words, which one
+ * Atomics.store each took 0.13 ms of every DFS run); the run's start is an Atomics store and
+ * notify, after which every CPU sees them.
+ */
 export function rcuReset(): void {
   preemptReset();
   const i32 = mem.i32;
   const s = RCU_STATE.base();
-  for (let w = 0; w < RCU_STATE.layout.SIZE; w++) Atomics.store(i32, s + w, 0);
+  i32.fill(0, s, s + RCU_STATE.layout.SIZE);
   Atomics.store(i32, s + RCU_STATE.layout.gp_seq, RCU_SEQ_INIT);
   Atomics.store(i32, s + RCU_STATE.layout.gp_seq_sched, RCU_SEQ_INIT);
   Atomics.store(i32, s + RCU_STATE.layout.gp_ctr, URCU_GP_COUNT);
   const c = RCU_CBLIST.base();
-  for (let w = 0; w < RCU_CBLIST.layout.SIZE; w++) Atomics.store(i32, c + w, 0);
+  i32.fill(0, c, c + RCU_CBLIST.layout.SIZE);
 }
