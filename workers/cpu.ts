@@ -2,8 +2,8 @@
 import { type CpuTask, type CpuTaskResult, runCpu } from '../src/cpu/cpu_loop.js';
 import { trustCheckedScenarios } from '../src/scenarios/scenario_trust.js';
 
-// Call traces in kernel reports are JS stacks: map them to the TypeScript sources, keep them deep.
-process.setSourceMapsEnabled(true);
+// Call traces in kernel reports are JS stacks: keep them deep (stack_frames.ts maps them to the
+// TypeScript sources when it prints them).
 Error.stackTraceLimit = 64;
 trustCheckedScenarios();
 

@@ -3,6 +3,8 @@
 // A thread per machine, not N machines on one thread: the main thread's kernel code works on the
 // arena of the machine attached last, in module-level state, so two machines on one thread would
 // take turns; a worker thread has its own copy of every module.
+
+import { sourceMappedStack } from '../kernel/stack_frames.js';
 import type { VerdictRow } from '../report/verdict.js';
 import { shutdownMachine } from '../scenarios/campaign.js';
 import { type CatalogueEntry, findScenario, loadScenarioFile } from '../scenarios/catalogue.js';
@@ -53,7 +55,7 @@ export async function runHost(task: HostTask): Promise<HostReply> {
     // Classified here: the error's class does not survive the trip to the parent thread.
     const bad = badInput(e);
     if (bad !== null) return { kind: 'bad-input', message: bad };
-    return { kind: 'failed', message: (e as Error)?.stack ?? String(e) };
+    return { kind: 'failed', message: sourceMappedStack((e as Error)?.stack ?? String(e)) };
   } finally {
     await shutdownMachine();
   }

@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { MAX_CPUS } from '../cpu/control.js';
 import { STRATEGY_NAMES } from '../cpu/strategies/index.js';
+import { sourceMappedStack } from '../kernel/stack_frames.js';
 import { shutdownMachine } from '../scenarios/campaign.js';
 import { findScenario, loadScenarioFile, soakEntries } from '../scenarios/catalogue.js';
 import {
@@ -29,8 +30,6 @@ import { builtinEntries, printOutcome, type ReproOptions } from './repro.js';
 import { tortureCommand } from './torture.js';
 
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-// Errors in a user's TypeScript scenario (run through esbuild with an inline map) name its lines.
-process.setSourceMapsEnabled(true);
 // The user's outer frames (setup, final checks) must survive to be reported.
 Error.stackTraceLimit = 64;
 
@@ -314,7 +313,7 @@ process.on('exit', (c) => {
 });
 let finished = false;
 const code = await main(process.argv.slice(2)).catch((e: unknown) => {
-  process.stderr.write(`mmrace: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.stderr.write(`mmrace: internal error: ${sourceMappedStack((e as Error)?.stack ?? String(e))}\n`);
   return 3;
 });
 await shutdownMachine();

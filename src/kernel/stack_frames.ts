@@ -4,13 +4,20 @@
 // (mmrace's CPU machinery, node internals, node_modules), which traces leave out. The frames that
 // call into scenario code (a CPU's program, setup, final checks) end the trace: all that is
 // outward of them is the harness.
-import { basename, relative, sep } from 'node:path';
+//
+// Frames of compiled files (dist/*.js, a .ts scenario's esbuild output) name their source's line:
+// each file's source map is read here, the first time one of its frames is printed, instead of by
+// Node for every module it loads (process.setSourceMapsEnabled() cost each thread ~0.1 s of its
+// start, a third of a CPU worker's, for the few frames a report ever prints).
+import { readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface StackFrame {
   /** The function's own name ('Object.run' -> 'run'), or '<anonymous>'. */
   fn: string;
-  /** Absolute path of the file (source-mapped frames name the original .ts). */
+  /** Absolute path of the file (for a compiled file, its source: the original .ts). */
   file: string;
   line: number;
   kind: 'kernel' | 'user';
@@ -33,8 +40,46 @@ const ENTRY = /^scenarios\/(?:cpu_entry|campaign|grading|run_setup|user_code)\.[
 
 // "at [async ][new ]name [as alias] (location:line:col)" or, for an unnamed function,
 // "at [async ]location:line:col".
-const NAMED = /^\s*at (?:async )?(?:new )?(.*?)(?: \[as [^\]]*\])? \((.*):(\d+):\d+\)$/;
-const UNNAMED = /^\s*at (?:async )?(.*):(\d+):\d+$/;
+const NAMED = /^\s*at (?:async )?(?:new )?(.*?)(?: \[as [^\]]*\])? \((.*):(\d+):(\d+)\)$/;
+const UNNAMED = /^\s*at (?:async )?(.*):(\d+):(\d+)$/;
+
+/** Each compiled file's source map, parsed on first use (null: the file has none). */
+const sourceMaps = new Map<string, SourceMap | null>();
+const MAP_URL = '//# sourceMappingURL=';
+
+function sourceMapOf(file: string): SourceMap | null {
+  let map = sourceMaps.get(file);
+  if (map !== undefined) return map;
+  map = null;
+  try {
+    const text = readFileSync(file, 'utf8');
+    const at = text.lastIndexOf(MAP_URL);
+    if (at >= 0) {
+      const url = text.slice(at + MAP_URL.length).trim();
+      const comma = url.indexOf(',');
+      const json = !url.startsWith('data:')
+        ? readFileSync(resolve(dirname(file), url), 'utf8')
+        : url.slice(0, comma).endsWith(';base64')
+          ? Buffer.from(url.slice(comma + 1), 'base64').toString('utf8')
+          : decodeURIComponent(url.slice(comma + 1));
+      map = new SourceMap(JSON.parse(json));
+    }
+  } catch {
+    map = null; // unreadable file or map: the compiled position is printed
+  }
+  sourceMaps.set(file, map);
+  return map;
+}
+
+/** The source file and line of a compiled file's position (1-based line and column), if it has a map. */
+function originalPosition(file: string, line: number, column: number): { file: string; line: number } {
+  if (!/\.[cm]?js$/.test(file)) return { file, line };
+  const map = sourceMapOf(file);
+  const e = map?.findEntry(line - 1, column - 1);
+  if (!map || !e || !('originalSource' in e)) return { file, line };
+  const root = map.payload.sourceRoot ?? '';
+  return { file: resolve(dirname(file), root, e.originalSource), line: e.originalLine + 1 };
+}
 
 function pathOf(location: string): string | undefined {
   if (location.startsWith('file://')) {
@@ -77,9 +122,13 @@ function parseFrame(stackLine: string): StackFrame | 'entry' | undefined {
   const m = named ?? UNNAMED.exec(stackLine);
   if (!m) return undefined;
   const rawFn = named ? named[1]! : '';
-  const file = pathOf(named ? named[2]! : m[1]!);
-  if (file === undefined) return undefined;
-  const line = Number(named ? named[3] : m[2]);
+  const compiled = pathOf(named ? named[2]! : m[1]!);
+  if (compiled === undefined) return undefined;
+  const { file, line } = originalPosition(
+    compiled,
+    Number(named ? named[3] : m[2]),
+    Number(named ? named[4] : m[3]),
+  );
   // 'Object.run', 'Foo.bar', 'Object.<anonymous>': the function's own name is the last part.
   const fn = rawFn.slice(rawFn.lastIndexOf('.') + 1) || '<anonymous>';
   const c = classify(file);
@@ -87,6 +136,28 @@ function parseFrame(stackLine: string): StackFrame | 'entry' | undefined {
   if (c.kind === 'entry') return 'entry';
   const at = c.kind === 'kernel' ? `${c.rel}:${line}` : `${userPath(file)}:${line}`;
   return { fn, file, line, kind: c.kind, at, text: `${fn} (${at})` };
+}
+
+/**
+ * A stack as Node prints it with source maps on: every frame of a compiled file names its source
+ * (for the stacks printed whole, such as an internal error's).
+ */
+export function sourceMappedStack(stack: string): string {
+  return stack
+    .split('\n')
+    .map((l) => {
+      const m = NAMED.exec(l) ?? UNNAMED.exec(l);
+      const named = m !== null && m.length === 5;
+      const loc = m ? (named ? m[2]! : m[1]!) : undefined;
+      const compiled = loc === undefined ? undefined : pathOf(loc);
+      if (!m || compiled === undefined) return l;
+      const line = Number(named ? m[3] : m[2]);
+      const o = originalPosition(compiled, line, Number(named ? m[4] : m[3]));
+      if (o.file === compiled) return l;
+      const at = `${loc}:${line}:${named ? m[4] : m[3]}`;
+      return l.replace(at, `${o.file}:${o.line}`);
+    })
+    .join('\n');
 }
 
 /** fileKind(): frames a trace leaves out, kernel frames, user frames, the harness's entry frames. */

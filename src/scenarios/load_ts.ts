@@ -63,9 +63,8 @@ export async function compileTs(abs: string): Promise<string> {
     // second as a defunct process after an exit).
     await stop();
   }
-  // Stack traces (a throw at top level, a CPU's crash) then name the .ts lines; the CPU workers
-  // turn source maps on themselves (workers/cpu.ts).
-  process.setSourceMapsEnabled(true);
+  // Stack traces (a throw at top level, a CPU's crash) name the .ts lines: stack_frames.ts reads
+  // the inline map when it prints a frame of this file.
   return pathToFileURL(outfile).href;
 }
 
