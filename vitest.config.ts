@@ -39,6 +39,9 @@ export const TIMED = [
 export default defineConfig({
   test: {
     testTimeout: 20_000,
+    // Worker threads, not child processes: a test file's start cost 30% less CPU time (most files
+    // spend theirs in the mmrace processes they start, which are their own either way).
+    pool: 'threads',
     projects: [
       {
         extends: true,

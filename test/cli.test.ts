@@ -8,6 +8,9 @@ describe('mmrace command line', () => {
   it.each([
     [['repro', 'no-such-scenario'], /unknown scenario 'no-such-scenario'/],
     [['repro', ID, '--variant', 'v9.99'], /has no variant 'v9.99'/],
+    [['repro', ID, '--variant', 'v4.14,v9.99'], /has no variant 'v9.99'/],
+    [['repro', ID, '--variant', 'v4.14,'], /has an empty name in --variant 'v4.14,'/],
+    [['repro', ID, '--variant', 'v4.14,v4.15', '--eras', 'all'], /--eras runs one --variant/],
     [['repro', ID, '--runs', 'abc'], /--runs <n>' argument 'abc' is invalid/],
     [['repro', ID, '--runs', '0'], /--runs <n>' argument '0' is invalid/],
     [['repro', ID, '--runs', '1e3'], /argument '1e3' is invalid/],

@@ -1,33 +1,49 @@
 // Every lock primitive, checked by bounded DFS over its whole schedule space: `mmrace run
-// <fixture> --strategy dfs --preemptions 2` on small fixtures (test/fixtures/dfs-*.mjs, 3 CPUs,
-// 1-2 acquisitions per CPU) whose critical sections check their invariant and print 'BUG: ...'
-// when it breaks. A clean verdict is only worth something if the space was exhausted (runs below
-// the cap) and is not trivially small (explored above a bound well under the measured count), and
-// if a broken variant of the same fixture is caught; each failing schedule must then replay.
-// Measured on the 2-core host (explored schedules, wall time of the dfs command):
-//   dfs-rwsem readers 2386 (1.5-2.2 s), writers 2628 (1.6-1.9 s), dfs-rwsem-downgrade 865 (0.9 s),
-//   dfs-rwsem-trylock 1442 (1.2-1.7 s), dfs-seqcount 952 (0.7-1.3 s), dfs-spinlock 1374 (1.0-1.3 s),
-//   dfs-rcu 12060 (7 s; 3555 before the preempt count and RCU-sched, 2026-12-06); a broken variant
-//   with its 10-run replay takes 1-3 s; the file ~60 s.
-// All fixtures have 3 CPUs. dfs-spinlock 'shared' puts all three on one ticket lock, twice each
-// (1128 schedules, ~1 s): a waiter queues behind a waiter, which made dfs livelock until the
-// controlled runner took the choice among spinners away from the strategy.
+// <fixture> --strategy dfs` on small fixtures (test/fixtures/dfs-*.mjs, 3 CPUs, 1-2 acquisitions
+// per CPU) whose critical sections check their invariant and print 'BUG: ...' when it breaks. A
+// clean verdict is only worth something if the space was exhausted (runs below the cap) and is
+// not trivially small (explored above a bound well under the measured count), and if a broken
+// variant of the same fixture is caught; each failing schedule must then replay.
+// CI's size: the correct variants' whole spaces with 1 preemption, measured on the 2-core host
+// (explored schedules): dfs-rwsem readers 128, writers 128, dfs-rwsem-downgrade 80,
+// dfs-rwsem-trylock 104, dfs-seqcount 102, dfs-spinlock 114 and shared 114, dfs-rcu 371; the
+// broken variants' searches with 2 (stopping at the first failing schedule), and dfs-seqcount's
+// whole space with 2 at both granularities (952 coarse, 1320 atomic). Every whole space with 2
+// preemptions, at both granularities, is `npm run test:exhaustive` (dfs-rwsem readers 2386,
+// writers 2628, dfs-rwsem-downgrade 865, dfs-rwsem-trylock 1442, dfs-spinlock 1374 and 1128,
+// dfs-rcu 12060). The variants of one fixture run in one command (helpers/dfs.ts dfsBatch).
+// All fixtures have 3 CPUs. dfs-spinlock 'shared' puts all three on one ticket lock, twice each:
+// a waiter queues behind a waiter, which made dfs livelock until the controlled runner took the
+// choice among spinners away from the strategy.
 import { describe, expect, it } from 'vitest';
-import { dfsAsync, fixture, rowAsync } from './helpers/dfs.js';
+import { type DfsRow, dfsAsync, dfsBatch, fixture, rowAsync } from './helpers/dfs.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 
 // [fixture, variant, what it checks, lower bound on explored schedules (measured count above)]
 const CLEAN: [string, string, string, number][] = [
-  ['dfs-rwsem', 'readers', 'rwsem, 2 readers + 1 writer, 2 acquisitions each', 1200],
-  ['dfs-rwsem', 'writers', 'rwsem, 1 reader + 2 writers, 2 acquisitions each', 1300],
-  ['dfs-rwsem-downgrade', 'correct', 'downgrade_write lets the queued reader in and no writer', 400],
-  ['dfs-rwsem-trylock', 'correct', 'rwsem trylocks mixed with blocking down_read/down_write', 700],
-  ['dfs-seqcount', 'correct', 'seqcount reader vs 2 spinlock-serialized writers', 500],
-  ['dfs-spinlock', 'correct', 'ticket spinlock, 3 CPUs, one lock per CPU pair', 700],
-  ['dfs-spinlock', 'shared', 'ticket spinlock, 3 CPUs on one lock, twice each', 560],
-  ['dfs-rcu', 'correct', 'RCU reader vs synchronize_rcu + kfree_rcu (GP kthread on CPU2)', 1700],
+  ['dfs-rwsem', 'readers', 'rwsem, 2 readers + 1 writer, 2 acquisitions each', 60],
+  ['dfs-rwsem', 'writers', 'rwsem, 1 reader + 2 writers, 2 acquisitions each', 60],
+  ['dfs-rwsem-downgrade', 'correct', 'downgrade_write lets the queued reader in and no writer', 40],
+  ['dfs-rwsem-trylock', 'correct', 'rwsem trylocks mixed with blocking down_read/down_write', 50],
+  ['dfs-seqcount', 'correct', 'seqcount reader vs 2 spinlock-serialized writers', 50],
+  ['dfs-spinlock', 'correct', 'ticket spinlock, 3 CPUs, one lock per CPU pair', 55],
+  ['dfs-spinlock', 'shared', 'ticket spinlock, 3 CPUs on one lock, twice each', 55],
+  ['dfs-rcu', 'correct', 'RCU reader vs synchronize_rcu + kfree_rcu (GP kthread on CPU2)', 180],
 ];
+
+/** One command per fixture for the rows of `table` ([fixture, variant, ...]) run with `extra`. */
+function batches(
+  table: readonly (readonly [string, string, ...unknown[]])[],
+  extra: string[],
+): (name: string, variant: string) => Promise<DfsRow> {
+  const by = new Map<string, (variant: string) => Promise<DfsRow>>();
+  for (const name of new Set(table.map(([n]) => n))) {
+    const variants = table.filter(([n]) => n === name).map(([, v]) => v);
+    by.set(name, dfsBatch(name, variants, extra));
+  }
+  return (name, variant) => by.get(name)!(variant);
+}
 
 // [fixture, variant, how it is broken, the report dfs must find]
 const BROKEN: [string, string, string, RegExp][] = [
@@ -49,12 +65,13 @@ const BROKEN: [string, string, string, RegExp][] = [
   ['dfs-rcu', 'early-free', 'B freed at once instead of kfree_rcu', /^BUG: KASAN: slab-use-after-free/],
 ];
 
-describe('bounded dfs (2 preemptions) finds nothing in a correct primitive', () => {
+describe('bounded dfs (1 preemption) finds nothing in a correct primitive', () => {
+  const clean = batches(CLEAN, ['--preemptions', '1']);
   for (const [name, variant, what, minExplored] of CLEAN) {
     it.concurrent(
       `${name} ${variant}: ${what}`,
       async () => {
-        const r = await dfsAsync(name, variant);
+        const r = await clean(name, variant);
         expect(r).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0, firstHit: null });
         expect(r.firstCheckFailure).toBeNull();
         expect(r.schedule).toBeNull();
@@ -67,12 +84,13 @@ describe('bounded dfs (2 preemptions) finds nothing in a correct primitive', () 
 
 // --stop-on-hit: the search ends at the first failing schedule (the whole spaces of the broken
 // variants, 192 to 12 876 schedules, are explored by `npm run test:exhaustive`).
-describe('bounded dfs catches a broken variant of each fixture, and its schedule replays 10/10', () => {
+describe('bounded dfs (2 preemptions) catches a broken variant of each fixture, and its schedule replays 10/10', () => {
+  const broken = batches(BROKEN, ['--stop-on-hit']);
   for (const [name, variant, how, report] of BROKEN) {
     it.concurrent(
       `${name} ${variant} (${how})`,
       async () => {
-        const r = await dfsAsync(name, variant, ['--stop-on-hit']);
+        const r = await broken(name, variant);
         expect(r.observed).toBe('reproduces');
         expect(r.hits + r.checkFailures).toBe(1); // the campaign ended at its first failing run
         expect(r.firstHit!.summary).toMatch(report);

@@ -1,8 +1,9 @@
 // Per-VMA locks, three generations (rfc-2022-09, v6.4, v6.15): each protocol's small fixture
 // (test/fixtures/vma-lock-dfs.mjs: two readers and a writer; a reader, a writer and a detach; the
 // sequence bump releasing two VMAs at once), every schedule with up to 1 preemption (the CI size:
-// ~1 s each). A clean verdict counts only when the space was exhausted; each broken variant
-// (no-recheck, no-wait, no-bump) must be caught and its schedule replay 10/10.
+// ~1 s each; the clean variants in one command, the broken ones in two). A clean verdict counts
+// only when the space was exhausted; each broken variant (no-recheck, no-wait, no-bump) must be
+// caught and its schedule replay 10/10.
 // The whole space at 2 preemptions is `npm run test:exhaustive` (scripts/exhaustive.mjs), measured
 // on the 2-core host: 9,162 to 19,020 schedules per variant, 10-25 s each.
 import { describe, expect, it } from 'vitest';
@@ -25,28 +26,47 @@ const TOPOLOGIES: [string, string][] = [
  */
 const PREFIX_K2 = new Set(['v6.4-readers-no-recheck', 'v6.15-readers-no-recheck']);
 
-async function dfs(variant: string, extra: string[] = []): Promise<DfsRow> {
-  const k = PREFIX_K2.has(variant) ? '2' : '1';
-  const cap = PREFIX_K2.has(variant) ? '200' : '100000';
-  const args = ['run', FIXTURE, '--variant', variant, '--strategy', 'dfs', '--preemptions', k];
-  const r = await mmraceAsync([...args, ...extra, '--runs', cap, '--json'], CLI_TIMEOUT_MS);
-  expect(r.stderr).toBe('');
-  const [x] = json<{ rows: DfsRow[] }>(r).rows;
-  expect(x!.strategy).toBe('dfs');
-  expect(x!.error).toBeNull();
-  if (!PREFIX_K2.has(variant)) expect(x!.runs).toBeLessThan(100_000); // the space ran out, not the cap
-  console.log(`dfs vma-lock-dfs ${variant} (k=${k}): ${x!.explored} schedules explored, ${x!.hits} hits`);
-  return x!;
+/**
+ * `variants` in one command (`--variant a,b,c`: one process and one set of CPU threads), with
+ * `k` preemptions and at most `cap` runs; each row checked and its count printed.
+ */
+function dfsBatch(variants: string[], k: string, cap: string, extra: string[] = []) {
+  let all: Promise<Map<string, DfsRow>> | undefined;
+  const run = async () => {
+    const args = ['run', FIXTURE, '--variant', variants.join(','), '--strategy', 'dfs', '--preemptions', k];
+    const r = await mmraceAsync([...args, ...extra, '--runs', cap, '--json'], 2 * CLI_TIMEOUT_MS);
+    expect(r.stderr).toBe('');
+    const rows = json<{ rows: DfsRow[] }>(r).rows;
+    expect(rows.map((x) => x.variant).sort()).toEqual([...variants].sort());
+    return new Map(rows.map((x) => [x.variant, x]));
+  };
+  return async (variant: string): Promise<DfsRow> => {
+    all ??= run();
+    const x = (await all).get(variant)!;
+    expect(x.strategy).toBe('dfs');
+    expect(x.error).toBeNull();
+    if (cap !== '200') expect(x.runs).toBeLessThan(100_000); // the space ran out, not the cap
+    console.log(`dfs vma-lock-dfs ${variant} (k=${k}): ${x.explored} schedules explored, ${x.hits} hits`);
+    return x;
+  };
 }
 
 describe('vma-lock-dfs: bounded dfs (1 preemption), every generation', () => {
   const clean = GENS.flatMap((g) => TOPOLOGIES.map(([t]) => `${g}-${t}`));
   const broken = GENS.flatMap((g) => TOPOLOGIES.map(([t, b]) => `${g}-${t}-${b}`));
+  const cleanRows = dfsBatch(clean, '1', '100000');
+  const brokenK1 = dfsBatch(
+    broken.filter((v) => !PREFIX_K2.has(v)),
+    '1',
+    '100000',
+    ['--stop-on-hit'],
+  );
+  const brokenK2 = dfsBatch([...PREFIX_K2], '2', '200', ['--stop-on-hit']);
 
   it.concurrent.each(clean)(
     '%s: clean over the whole space',
     async (variant) => {
-      const r = await dfs(variant);
+      const r = await cleanRows(variant);
       expect(r).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0, schedule: null });
       expect(r.explored).toBeGreaterThan(50);
     },
@@ -56,7 +76,7 @@ describe('vma-lock-dfs: bounded dfs (1 preemption), every generation', () => {
   it.concurrent.each(broken)(
     '%s: caught (the search stops at the first failing schedule), and the schedule replays 10/10',
     async (variant) => {
-      const r = await dfs(variant, ['--stop-on-hit']);
+      const r = await (PREFIX_K2.has(variant) ? brokenK2 : brokenK1)(variant);
       expect(r.hits + r.checkFailures).toBe(1);
       expect(r.observed).toBe('reproduces');
       expect(r.firstHit!.summary).toMatch(/^BUG: VMA (lock exclusion violated|still write-locked)/);

@@ -45,8 +45,8 @@ function oneLine(text: string): string {
 function runFlags(cmd: Command): Command {
   return cmd
     .option(
-      '--variant <name>',
-      'run only this variant (an era or patch); with --eras, the one run on every era',
+      '--variant <names>',
+      'run only this variant (an era or patch), or these (a,b,c); with --eras, the one run on every era',
     )
     .option(
       '--eras <list>',

@@ -276,14 +276,24 @@ function campaignOf(mode: ModeChoice, runs: number, seed: number, points: PointG
   };
 }
 
-/** The variants to run: the scenario's (or --variant), or with --eras one per era (era_matrix.ts). */
+/**
+ * The variants to run: the scenario's (or --variant's, a name or a comma-separated list, in the
+ * scenario's order), or with --eras one per era (era_matrix.ts).
+ */
 function variantsOf(s: Scenario, o: ReproOptions): readonly Variant[] {
-  if (o.eras) return matrixVariants(s, o.eras, o.variant);
-  if (o.variant !== undefined && !s.variants.some((v) => v.name === o.variant)) {
-    const names = s.variants.map((v) => v.name).join(', ');
-    throw new UsageError(`scenario ${s.id} has no variant '${o.variant}' (variants: ${names})`);
+  const wanted = o.variant?.split(',');
+  if (o.eras) {
+    if (wanted && wanted.length > 1)
+      throw new UsageError(`--eras runs one --variant on every era, not a list ('${o.variant}')`);
+    return matrixVariants(s, o.eras, o.variant);
   }
-  return s.variants.filter((v) => o.variant === undefined || v.name === o.variant);
+  const unknown = wanted?.find((w) => !s.variants.some((v) => v.name === w));
+  if (unknown !== undefined) {
+    const names = s.variants.map((v) => v.name).join(', ');
+    const what = unknown === '' ? `an empty name in --variant '${o.variant}'` : `no variant '${unknown}'`;
+    throw new UsageError(`scenario ${s.id} has ${what} (variants: ${names})`);
+  }
+  return s.variants.filter((v) => !wanted || wanted.includes(v.name));
 }
 
 /**
