@@ -39,15 +39,22 @@ function comparedRanges(): { start: number; end: number }[] {
   return out;
 }
 
+/** Words [start, end) of `a` as bytes, for one memcmp. */
+const bytes = (a: Int32Array, start: number, end: number) =>
+  Buffer.from(a.buffer, a.byteOffset + start * 4, (end - start) * 4);
+
 /** The first word (and its region) where the arena differs from `copy`, or null. */
 function firstDiff(restored: Int32Array): string | null {
   const i32 = mem.i32;
-  for (const r of comparedRanges())
+  for (const r of comparedRanges()) {
+    // The word-by-word walk (~70 M words) only runs to name a difference.
+    if (bytes(i32, r.start, r.end).equals(bytes(restored, r.start, r.end))) continue;
     for (let w = r.start; w < r.end; w++)
       if (i32[w] !== restored[w]) {
         const region = mem.arena.regions[mem.arena.regionOf(w)]?.name ?? 'header';
         return `word ${w} (${region}): restored ${restored[w]}, fresh setup ${i32[w]}`;
       }
+  }
   return null;
 }
 
