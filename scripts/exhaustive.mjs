@@ -23,6 +23,10 @@ const CASES = [
   ['dfs-rwsem-xadd', 'readers', 'clean'],
   ['dfs-rwsem-xadd', 'writers', 'clean'],
   ['dfs-rwsem-xadd', 'mixed', 'clean'],
+  // CONFIG_RWSEM_SPIN_ON_OWNER=y: writers spin behind the OSQ (CI checks these with 1 preemption).
+  ['dfs-rwsem-xadd', 'readers-spinning', 'clean'],
+  ['dfs-rwsem-xadd', 'writers-spinning', 'clean'],
+  ['dfs-rwsem-xadd', 'mixed-spinning', 'clean'],
   ['dfs-rwsem-downgrade', 'xadd', 'clean'],
   ['dfs-rwsem-trylock', 'xadd', 'clean'],
   ['dfs-osq', 'reader-owned', 'clean'],
