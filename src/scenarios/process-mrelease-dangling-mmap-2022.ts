@@ -74,8 +74,16 @@ export const scenario = defineBuiltinScenario({
     // syzbot's line reads "in can_madv_lru_vma" (v5.4's name of the same test); the model keeps
     // v4.14's name can_madv_dontneed_vma for the whole v4.14-v5.17 helper.
     expected: ['KASAN: slab-use-after-free in can_madv_dontneed_vma'],
-    // D2 (v5.15-rc1): the frees land under a reap already walking the VMAs or page tables.
-    acceptable: ['KASAN: slab-use-after-free in', 'KASAN: use-after-free in', 'Bad page map in process'],
+    // D2 (v5.15-rc1): the frees land under a reap already walking the VMAs or page tables. A PMD
+    // page freed and handed out again under the walk can read as a huge PMD that the step does
+    // not cover (once in npm start's 71 free runs, 2026-12-07): zap_pmd_range()'s split, not
+    // modelled, dies as the kernel's __split_huge_pmd() of garbage would.
+    acceptable: [
+      'KASAN: slab-use-after-free in',
+      'KASAN: use-after-free in',
+      'Bad page map in process',
+      'kernel BUG at mm/huge_memory.c',
+    ],
   },
   globals: ['victim', 'lmkd', 'mm'],
   cpus: [
