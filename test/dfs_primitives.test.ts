@@ -16,7 +16,7 @@
 // a waiter queues behind a waiter, which made dfs livelock until the controlled runner took the
 // choice among spinners away from the strategy.
 import { describe, expect, it } from 'vitest';
-import { type DfsRow, dfsAsync, dfsBatch, fixture, rowAsync } from './helpers/dfs.js';
+import { dfsAsync, dfsBatches, expectCleanSpace, fixture, rowAsync } from './helpers/dfs.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -31,19 +31,6 @@ const CLEAN: [string, string, string, number][] = [
   ['dfs-spinlock', 'shared', 'ticket spinlock, 3 CPUs on one lock, twice each', 55],
   ['dfs-rcu', 'correct', 'RCU reader vs synchronize_rcu + kfree_rcu (GP kthread on CPU2)', 180],
 ];
-
-/** One command per fixture for the rows of `table` ([fixture, variant, ...]) run with `extra`. */
-function batches(
-  table: readonly (readonly [string, string, ...unknown[]])[],
-  extra: string[],
-): (name: string, variant: string) => Promise<DfsRow> {
-  const by = new Map<string, (variant: string) => Promise<DfsRow>>();
-  for (const name of new Set(table.map(([n]) => n))) {
-    const variants = table.filter(([n]) => n === name).map(([, v]) => v);
-    by.set(name, dfsBatch(name, variants, extra));
-  }
-  return (name, variant) => by.get(name)!(variant);
-}
 
 // [fixture, variant, how it is broken, the report dfs must find]
 const BROKEN: [string, string, string, RegExp][] = [
@@ -66,16 +53,12 @@ const BROKEN: [string, string, string, RegExp][] = [
 ];
 
 describe('bounded dfs (1 preemption) finds nothing in a correct primitive', () => {
-  const clean = batches(CLEAN, ['--preemptions', '1']);
+  const clean = dfsBatches(CLEAN, ['--preemptions', '1']);
   for (const [name, variant, what, minExplored] of CLEAN) {
     it.concurrent(
       `${name} ${variant}: ${what}`,
       async () => {
-        const r = await clean(name, variant);
-        expect(r).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0, firstHit: null });
-        expect(r.firstCheckFailure).toBeNull();
-        expect(r.schedule).toBeNull();
-        expect(r.explored).toBeGreaterThan(minExplored);
+        expectCleanSpace(await clean(name, variant), minExplored);
       },
       TEST_TIMEOUT_MS,
     );
@@ -85,7 +68,7 @@ describe('bounded dfs (1 preemption) finds nothing in a correct primitive', () =
 // --stop-on-hit: the search ends at the first failing schedule (the whole spaces of the broken
 // variants, 192 to 12 876 schedules, are explored by `npm run test:exhaustive`).
 describe('bounded dfs (2 preemptions) catches a broken variant of each fixture, and its schedule replays 10/10', () => {
-  const broken = batches(BROKEN, ['--stop-on-hit']);
+  const broken = dfsBatches(BROKEN, ['--stop-on-hit']);
   for (const [name, variant, how, report] of BROKEN) {
     it.concurrent(
       `${name} ${variant} (${how})`,

@@ -96,6 +96,26 @@ export function dfsBatch(
   };
 }
 
+/** dfsBatch() for every fixture of `table` ([fixture, variant, ...] rows): one command per fixture. */
+export function dfsBatches(
+  table: readonly (readonly [string, string, ...unknown[]])[],
+  extra: string[],
+): (name: string, variant: string) => Promise<DfsRow> {
+  const by = new Map<string, (variant: string) => Promise<DfsRow>>();
+  for (const name of new Set(table.map(([n]) => n))) {
+    const variants = table.filter(([n]) => n === name).map(([, v]) => v);
+    by.set(name, dfsBatch(name, variants, extra));
+  }
+  return (name, variant) => by.get(name)!(variant);
+}
+
+/** A correct variant's row: its whole space explored (more than `floor` schedules), nothing found. */
+export function expectCleanSpace(r: DfsRow, floor: number): void {
+  expect(r).toMatchObject({ observed: 'clean', hits: 0, checkFailures: 0, firstHit: null, schedule: null });
+  expect(r.firstCheckFailure).toBeNull();
+  expect(r.explored).toBeGreaterThan(floor);
+}
+
 /** `found`'s failing schedule, replayed 10 times: every run fails the same way. */
 export async function expectReplaysTenOfTen(
   fixturePath: string,
