@@ -123,9 +123,13 @@ function parseFrame(stackLine: string): StackFrame | 'entry' | undefined {
   if (!m) return undefined;
   const rawFn = named ? named[1]! : '';
   const compiled = pathOf(named ? named[2]! : m[1]!);
-  if (compiled === undefined) return undefined;
+  // A compiled file's class is its source's (dist/src/x.js and src/x.ts), so the frames a trace
+  // leaves out (node_modules, node's own) and the harness's are known before any map is read.
+  const kind = compiled === undefined ? undefined : classify(compiled);
+  if (kind === undefined) return undefined;
+  if (kind.kind === 'entry') return 'entry';
   const { file, line } = originalPosition(
-    compiled,
+    compiled!,
     Number(named ? named[3] : m[2]),
     Number(named ? named[4] : m[3]),
   );
