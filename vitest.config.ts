@@ -5,15 +5,20 @@
 // timing, two files at once (on 2 cores that took CI from 11 to 8 minutes; three, tried, saved
 // 30 s of 10 minutes, within the host's swing, and loaded the host enough to fail a clock check).
 // Then, one file at a time on a quiet host, the files whose verdict does: free-mode hit rates
-// stated as bounds (reproduces within N runs, soaks, torture) and wall-clock watchdogs
-// (khungtaskd, RCU stalls). A file that asserts only clean verdicts (no load makes correct code
-// fail) or the shape of a benchmark's output (no timing is asserted) is untimed. Two at once, a
+// stated as bounds (reproduces within N runs, soaks, torture), wall-clock watchdogs
+// (khungtaskd, RCU stalls) and benchmarks (no timing is asserted, but a tiny sample under load
+// once measured no operation at all: bench.test.ts, opsPerSec 0 in a fresh clone). A file that
+// asserts only clean verdicts (no load makes correct code fail) is untimed. Two at once, a
 // hung-task report once missed a writer that blocked one khungtaskd interval after the readers
 // (khungtaskd now makes one more pass then, as the kernel's would), and once printed the held
 // locks twice, over two passes: its output depends on the host's timing.
 import { configDefaults, defineConfig } from 'vitest/config';
 
 export const TIMED = [
+  'test/bench.test.ts',
+  'test/bench_exit_cost.test.ts',
+  'test/bench_fault.test.ts',
+  'test/bench_fault_scaling.test.ts',
   'test/catalogue_munlock.test.ts',
   'test/catalogue_pass.test.ts',
   'test/catalogue_teardown.test.ts',
