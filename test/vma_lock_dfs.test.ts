@@ -8,9 +8,10 @@
 // on the 2-core host: 9,162 to 19,020 schedules per variant, 10-25 s each.
 import { describe, expect, it } from 'vitest';
 import { json, mmraceAsync } from './helpers/cli.js';
-import { type DfsRow, expectReplaysTenOfTen, fixture, rowAsync } from './helpers/dfs.js';
+import { type DfsRow, dfsBatch, expectReplaysTenOfTen, fixture, rowAsync } from './helpers/dfs.js';
 
-const FIXTURE = fixture('vma-lock-dfs');
+const NAME = 'vma-lock-dfs';
+const FIXTURE = fixture(NAME);
 const CLI_TIMEOUT_MS = 60_000;
 const GENS = ['rfc', 'v6.4', 'v6.15'];
 const TOPOLOGIES: [string, string][] = [
@@ -26,42 +27,17 @@ const TOPOLOGIES: [string, string][] = [
  */
 const PREFIX_K2 = new Set(['v6.4-readers-no-recheck', 'v6.15-readers-no-recheck']);
 
-/**
- * `variants` in one command (`--variant a,b,c`: one process and one set of CPU threads), with
- * `k` preemptions and at most `cap` runs; each row checked and its count printed.
- */
-function dfsBatch(variants: string[], k: string, cap: string, extra: string[] = []) {
-  let all: Promise<Map<string, DfsRow>> | undefined;
-  const run = async () => {
-    const args = ['run', FIXTURE, '--variant', variants.join(','), '--strategy', 'dfs', '--preemptions', k];
-    const r = await mmraceAsync([...args, ...extra, '--runs', cap, '--json'], 2 * CLI_TIMEOUT_MS);
-    expect(r.stderr).toBe('');
-    const rows = json<{ rows: DfsRow[] }>(r).rows;
-    expect(rows.map((x) => x.variant).sort()).toEqual([...variants].sort());
-    return new Map(rows.map((x) => [x.variant, x]));
-  };
-  return async (variant: string): Promise<DfsRow> => {
-    all ??= run();
-    const x = (await all).get(variant)!;
-    expect(x.strategy).toBe('dfs');
-    expect(x.error).toBeNull();
-    if (cap !== '200') expect(x.runs).toBeLessThan(100_000); // the space ran out, not the cap
-    console.log(`dfs vma-lock-dfs ${variant} (k=${k}): ${x.explored} schedules explored, ${x.hits} hits`);
-    return x;
-  };
-}
-
 describe('vma-lock-dfs: bounded dfs (1 preemption), every generation', () => {
   const clean = GENS.flatMap((g) => TOPOLOGIES.map(([t]) => `${g}-${t}`));
   const broken = GENS.flatMap((g) => TOPOLOGIES.map(([t, b]) => `${g}-${t}-${b}`));
-  const cleanRows = dfsBatch(clean, '1', '100000');
+  const k1 = ['--preemptions', '1'];
+  const cleanRows = dfsBatch(NAME, clean, k1);
   const brokenK1 = dfsBatch(
+    NAME,
     broken.filter((v) => !PREFIX_K2.has(v)),
-    '1',
-    '100000',
-    ['--stop-on-hit'],
+    [...k1, '--stop-on-hit'],
   );
-  const brokenK2 = dfsBatch([...PREFIX_K2], '2', '200', ['--stop-on-hit']);
+  const brokenK2 = dfsBatch(NAME, [...PREFIX_K2], ['--stop-on-hit'], 200);
 
   it.concurrent.each(clean)(
     '%s: clean over the whole space',

@@ -116,25 +116,33 @@ function classify(file: string): FileClass {
   return { kind: 'user' };
 }
 
+/** A stack line's frame as V8 printed it: the function ('' when unnamed), where, line and column. */
+interface RawFrame {
+  fn: string;
+  location: string;
+  line: number;
+  column: number;
+}
+
+function rawFrame(stackLine: string): RawFrame | undefined {
+  const named = NAMED.exec(stackLine);
+  if (named) return { fn: named[1]!, location: named[2]!, line: Number(named[3]), column: Number(named[4]) };
+  const m = UNNAMED.exec(stackLine);
+  return m ? { fn: '', location: m[1]!, line: Number(m[2]), column: Number(m[3]) } : undefined;
+}
+
 /** One line of an Error's stack: a kernel or user frame, 'entry' (see ENTRY), or undefined. */
 function parseFrame(stackLine: string): StackFrame | 'entry' | undefined {
-  const named = NAMED.exec(stackLine);
-  const m = named ?? UNNAMED.exec(stackLine);
-  if (!m) return undefined;
-  const rawFn = named ? named[1]! : '';
-  const compiled = pathOf(named ? named[2]! : m[1]!);
+  const raw = rawFrame(stackLine);
+  const compiled = raw && pathOf(raw.location);
   // A compiled file's class is its source's (dist/src/x.js and src/x.ts), so the frames a trace
   // leaves out (node_modules, node's own) and the harness's are known before any map is read.
   const kind = compiled === undefined ? undefined : classify(compiled);
   if (kind === undefined) return undefined;
   if (kind.kind === 'entry') return 'entry';
-  const { file, line } = originalPosition(
-    compiled!,
-    Number(named ? named[3] : m[2]),
-    Number(named ? named[4] : m[3]),
-  );
+  const { file, line } = originalPosition(compiled!, raw!.line, raw!.column);
   // 'Object.run', 'Foo.bar', 'Object.<anonymous>': the function's own name is the last part.
-  const fn = rawFn.slice(rawFn.lastIndexOf('.') + 1) || '<anonymous>';
+  const fn = raw!.fn.slice(raw!.fn.lastIndexOf('.') + 1) || '<anonymous>';
   const c = classify(file);
   if (c === undefined) return undefined;
   if (c.kind === 'entry') return 'entry';
@@ -150,16 +158,12 @@ export function sourceMappedStack(stack: string): string {
   return stack
     .split('\n')
     .map((l) => {
-      const m = NAMED.exec(l) ?? UNNAMED.exec(l);
-      const named = m !== null && m.length === 5;
-      const loc = m ? (named ? m[2]! : m[1]!) : undefined;
-      const compiled = loc === undefined ? undefined : pathOf(loc);
-      if (!m || compiled === undefined) return l;
-      const line = Number(named ? m[3] : m[2]);
-      const o = originalPosition(compiled, line, Number(named ? m[4] : m[3]));
+      const raw = rawFrame(l);
+      const compiled = raw && pathOf(raw.location);
+      if (compiled === undefined) return l;
+      const o = originalPosition(compiled, raw!.line, raw!.column);
       if (o.file === compiled) return l;
-      const at = `${loc}:${line}:${named ? m[4] : m[3]}`;
-      return l.replace(at, `${o.file}:${o.line}`);
+      return l.replace(`${raw!.location}:${raw!.line}:${raw!.column}`, `${o.file}:${o.line}`);
     })
     .join('\n');
 }

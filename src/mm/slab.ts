@@ -161,14 +161,15 @@ export function kmem_cache_reset(c: KmemCache): void {
   const first = b + CACHE_HDR;
   const { objects, stride } = c;
   const keeps = keepsContents(c);
+  const rcu = typesafe(c);
   for (let i = 0; i < objects; i++) {
     const s = first + i * stride;
     i32[s + OH_STATE] = OBJ_FREE;
     i32[s + OH_NEXT] = i + 1 < objects ? s + stride : 0;
     if (keeps) {
       // A new slab: objects start zeroed and constructed, since allocation will not touch them.
-      i32.fill(0, s + OBJ_HDR, s + c.stride);
-      if (typesafe(c)) i32[s + OH_RCU_COOKIE] = RCU_COOKIE_NONE;
+      i32.fill(0, s + OBJ_HDR, s + stride);
+      if (rcu) i32[s + OH_RCU_COOKIE] = RCU_COOKIE_NONE;
       c.ctor?.(s + c.hdr);
     }
   }
