@@ -17,7 +17,7 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
  * which a process that already laid out a machine (npm run bench's other benchmarks) refuses.
  */
 function experimentNames() {
-  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'bench'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['dist/cli.js', 'bench'], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`mmrace bench: exit ${r.status}: ${r.stderr.trim()}`);
   return [...r.stdout.matchAll(/^ {2}(\S+) {2}/gm)].map((m) => m[1]);
 }
@@ -36,7 +36,7 @@ export async function run(args = []) {
       const a = [...a0];
       a[out + 1] = path.join(a0[out + 1], name);
       console.log(`\n=== mmrace bench ${name} ${a.join(' ')}`.trimEnd());
-      const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'bench', name, ...a], {
+      const r = spawnSync(process.execPath, ['dist/cli.js', 'bench', name, ...a], {
         cwd: root,
         stdio: 'inherit',
       });

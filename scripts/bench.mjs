@@ -1,4 +1,4 @@
-// npm run bench [-- all|scenario|locks|sched|fault|lockdep|experiments]
+// npm run bench [-- all|scenario|locks|sched|fault|lockdep|startup|experiments]
 // Every benchmark prints its figures beside a baseline measured in the same process. With no
 // argument (or `all`), every benchmark runs with short defaults (environment variables set below,
 // unless given) and one summary table of their ratios ends the output (bench-summary.mjs).
@@ -77,6 +77,7 @@ const benches = {
   sched: async () => (await import('./bench-sched.mjs')).run(),
   fault: async () => (await import('./bench-fault.mjs')).run(process.argv.slice(3)),
   lockdep: async () => (await import('./bench-lockdep.mjs')).run(),
+  startup: async () => (await import('./bench-startup.mjs')).run(),
   experiments: async () => (await import('./bench-experiments.mjs')).run(process.argv.slice(3)),
 };
 
@@ -91,6 +92,7 @@ const SHORT = {
   CHURN_ROUNDS: '2',
   CHURN_MS: '200',
   CRUNS: '20',
+  STARTUP_REPS: '4',
 };
 
 const t0 = performance.now();

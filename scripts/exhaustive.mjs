@@ -64,7 +64,7 @@ const CASES = [
 
 function mmrace(args) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', ...args, '--json'], {
+  const r = spawnSync(process.execPath, ['dist/cli.js', ...args, '--json'], {
     cwd: root,
     encoding: 'utf8',
     maxBuffer: 1 << 28,

@@ -440,7 +440,7 @@ async function main() {
           lines.push(`  run ${f.run}, seed ${f.seed}`, ...f.lines.map((l) => `  ${l}`));
           if (f.schedule)
             lines.push(
-              `  replay: node dist/src/cli/main.js repro teardown-soak --variant ${r.era} --replay '${f.schedule}'`,
+              `  replay: node dist/cli.js repro teardown-soak --variant ${r.era} --replay '${f.schedule}'`,
             );
         }
         if (f.kind === 'check')

@@ -99,6 +99,18 @@ export { __do_page_fault } from './mm/fault.js';
 export { __access_remote_vm, get_user_page_remote } from './mm/gup.js';
 // mm
 export { kasan_instrument_atomics, kread, kwrite, kxchg } from './mm/kasan.js';
+// The maple tree (v6.1+): the VMA container's walk in RCU mode, as reproducers of the tree's own
+// races use it (mm->mm_mt; its nodes' slab caches, to check what a run freed).
+export {
+  maple_node_caches,
+  mas_find,
+  mas_init,
+  mas_prev,
+  mt_clear_in_rcu,
+  mt_find,
+  mt_in_rcu,
+  mt_set_in_rcu,
+} from './mm/maple_tree.js';
 export {
   add_mm_counter,
   FAULT_FLAG_WRITE,

@@ -11,7 +11,7 @@ const ORDER = ['shm', 'cpu', 'kernel', 'mm', 'eras', 'scenarios', 'experiments',
 
 function layerOf(file: string): string {
   const rel = relative(join(root, 'src'), file).replaceAll('\\', '/');
-  if (rel === 'index.ts' || rel.startsWith('cli/')) return 'interface';
+  if (rel === 'index.ts' || rel === 'bundle.ts' || rel.startsWith('cli/')) return 'interface';
   if (['kernel/fork.ts', 'kernel/exit.ts', 'kernel/hung_task.ts', 'kernel/deadlock_report.ts'].includes(rel))
     return 'mm';
   return rel.split('/')[0]!;

@@ -132,7 +132,7 @@ describe('--machines leaves nothing running', () => {
   it('Ctrl-C while the machines run: every machine stopped, exit 130', async () => {
     const child = spawn(
       process.execPath,
-      ['dist/src/cli/main.js', 'repro', ID, '--strategy', 'random', '--runs', '10000000', '--machines', '2'],
+      ['dist/cli.js', 'repro', ID, '--strategy', 'random', '--runs', '10000000', '--machines', '2'],
       { cwd: root, env: { ...process.env, NO_COLOR: '1' } },
     );
     let stderr = '';

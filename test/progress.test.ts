@@ -13,7 +13,7 @@ const ANSI = new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]|${ESC}[78]`, 'g');
 
 /** The command's terminal output (stdout and stderr both go to the pty). */
 function onTerminal(args: string): string {
-  const r = spawnSync('script', ['-qec', `${process.execPath} dist/src/cli/main.js ${args}`, '/dev/null'], {
+  const r = spawnSync('script', ['-qec', `${process.execPath} dist/cli.js ${args}`, '/dev/null'], {
     cwd: root,
     encoding: 'utf8',
     timeout: 60_000,

@@ -2,8 +2,10 @@
 // reader and against readers that start after it (test/fixtures/rcu-gp.mjs), and call_rcu(),
 // kfree_rcu(), rcu_barrier(), rcu_gp_kthread() and SLAB_TYPESAFE_BY_RCU under concurrent readers
 // (test/fixtures/rcu-callbacks.mjs). Each fixture states its hit-rate bound for the broken variants.
+// The fixtures reach into RCU's internals (reader slots, callbacks invoked), which only the
+// compiled modules export: the command runs from them (helpers/cli.ts mmraceDist()).
 import { describe, expect, it } from 'vitest';
-import { json, mmrace } from './helpers/cli.js';
+import { json, mmraceDist } from './helpers/cli.js';
 
 type Row = {
   variant: string;
@@ -17,7 +19,7 @@ type Row = {
 };
 
 function run(fixture: string, variant: string, runs: number): Row {
-  const r = mmrace(
+  const r = mmraceDist(
     ['run', `test/fixtures/${fixture}`, '--variant', variant, '--runs', String(runs), '--json'],
     30_000,
   );

@@ -320,6 +320,6 @@ describe('deploy/: the manifests parse and run the sharded command', () => {
     );
     expect(wf!.jobs.merge.needs).toBe('shard');
     const merge = wf!.jobs.merge.steps.map((s: { run?: string }) => s.run ?? '').join('\n');
-    expect(merge).toMatch(/main\.js merge shard-\*\.json/);
+    expect(merge).toMatch(/dist\/cli\.js merge shard-\*\.json/);
   });
 });

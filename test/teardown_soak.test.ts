@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { json, mmrace } from './helpers/cli.js';
+import { json, mmrace, mmraceDist } from './helpers/cli.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
@@ -157,7 +157,7 @@ describe('teardown soak', { timeout: 60_000 }, () => {
     it('main keeps a VMA pointer across munmap(): KASAN in every run, free and PCT', () => {
       const file = broken('stale-vma');
       for (const mode of [[], ['--mode', 'controlled', '--strategy', 'pct', '--depth', '3']]) {
-        const r = mmrace(['run', file, '--variant', 'v6.1', '--runs', '10', ...mode, '--json']);
+        const r = mmraceDist(['run', file, '--variant', 'v6.1', '--runs', '10', ...mode, '--json']);
         expect(r.code).toBe(0);
         const row = json<{ rows: Row[] }>(r).rows[0]!;
         expect(row).toMatchObject({ observed: 'reproduces', hits: 10, runs: 10 });
@@ -166,7 +166,7 @@ describe('teardown soak', { timeout: 60_000 }, () => {
     });
 
     it('a thread walks the VMAs after its own exit: caught within 100 runs', () => {
-      const r = mmrace(['run', broken('mm-after-exit'), '--variant', 'v4.14', '--runs', '100', '--json']);
+      const r = mmraceDist(['run', broken('mm-after-exit'), '--variant', 'v4.14', '--runs', '100', '--json']);
       expect(r.code).toBe(0);
       const row = json<{ rows: Row[] }>(r).rows[0]!;
       expect(row.observed).toBe('reproduces');

@@ -69,7 +69,7 @@ describe("a scenario in the user's own folder", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('without mmrace installed there, the error says how to install it', () => {
-    const r = sh(process.execPath, [join(root, 'dist/src/cli/main.js'), 'run', 'my-race.mjs'], dir);
+    const r = sh(process.execPath, [join(root, 'dist/cli.js'), 'run', 'my-race.mjs'], dir);
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).toMatch(/cannot find package 'mmrace'/);

@@ -1,12 +1,7 @@
-// The CPU worker: a tinypool thread that attaches to the arena and runs one CPU's programs.
-import { type CpuTask, type CpuTaskResult, runCpu } from '../src/cpu/cpu_loop.js';
-import { trustCheckedScenarios } from '../src/scenarios/scenario_trust.js';
+// The CPU worker of the compiled modules (dist/src): a tinypool thread that attaches to the arena
+// and runs one CPU's programs. The bundle's is dist/cpu-worker.js (src/cpu/own_modules.ts).
+import { cpuThreadInit, cpuWorker } from '../src/cli/cpu_thread.js';
 
-// Call traces in kernel reports are JS stacks: keep them deep (stack_frames.ts maps them to the
-// TypeScript sources when it prints them).
-Error.stackTraceLimit = 64;
-trustCheckedScenarios();
+cpuThreadInit();
 
-export default function cpu(task: CpuTask): Promise<CpuTaskResult> {
-  return runCpu(task);
-}
+export default cpuWorker;

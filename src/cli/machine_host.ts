@@ -4,6 +4,7 @@
 // arena of the machine attached last, in module-level state, so two machines on one thread would
 // take turns; a worker thread has its own copy of every module.
 
+import { parentPort, workerData } from 'node:worker_threads';
 import { sourceMappedStack } from '../kernel/stack_frames.js';
 import type { VerdictRow } from '../report/verdict.js';
 import { shutdownMachine } from '../scenarios/campaign.js';
@@ -59,4 +60,11 @@ export async function runHost(task: HostTask): Promise<HostReply> {
   } finally {
     await shutdownMachine();
   }
+}
+
+/** A machine host thread: runs its shard of the campaign and posts the rows to the command's thread. */
+export async function hostThreadMain(): Promise<void> {
+  // As the command's own thread does (command.ts): kernel reports' call traces are deep stacks.
+  Error.stackTraceLimit = 64;
+  parentPort!.postMessage(await runHost(workerData as HostTask));
 }

@@ -2,9 +2,9 @@
 // its death into a settled promise, and stops it. A host that ends without a reply (an uncaught
 // error, process.exit() in a scenario's setup, out of memory) is that machine's crash.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MachineError } from '../cpu/machine.js';
+import { threadEntry } from '../cpu/own_modules.js';
 import { UsageError } from './args.js';
 import type { HostReply, HostTask } from './machine_host.js';
 
@@ -13,11 +13,11 @@ export type HostDone = Extract<HostReply, { kind: 'done' }>;
 /** A machine host ended without its rows. `message`'s first line names the machine. */
 export class MachineCrashError extends Error {}
 
-function hostFile(): string {
-  // dist/src/cli/machine_thread.js -> dist/workers/host.js (the CLI runs from dist/).
-  const f = fileURLToPath(new URL('../../workers/host.js', import.meta.url));
-  if (!existsSync(f)) throw new MachineError(`worker entry ${f} is missing: run 'npm run build' first`);
-  return f;
+function hostEntry(): { file: string; execArgv: string[] | undefined } {
+  const w = threadEntry('host');
+  if (!existsSync(w.file))
+    throw new MachineError(`worker entry ${w.file} is missing: run 'npm run build' first`);
+  return w;
 }
 
 export class MachineThread {
@@ -26,7 +26,8 @@ export class MachineThread {
   private readonly worker: Worker;
 
   constructor(readonly task: HostTask) {
-    this.worker = new Worker(hostFile(), { workerData: task });
+    const { file, execArgv } = hostEntry();
+    this.worker = new Worker(file, { workerData: task, ...(execArgv ? { execArgv } : {}) });
     this.result = this.settle();
   }
 

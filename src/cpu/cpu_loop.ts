@@ -22,6 +22,7 @@ import { FreeRunner } from './free.js';
 import { type PointGranularity, setPointGranularity } from './granularity.js';
 import { warpIfIdle } from './idle_warp.js';
 import type { JitterConfig } from './jitter.js';
+import { importModule } from './own_modules.js';
 import { makeStrategy, type StrategyConfig } from './strategies/index.js';
 import { traceCpuBegin, traceCpuEnd } from './trace_buffer.js';
 import { TracingRunner } from './tracing_runner.js';
@@ -134,7 +135,7 @@ async function startCpu(t: CpuTask): Promise<Cpu> {
   cpuCtx.preemptCount = 0;
   // --trace: the kernel's waits and wakes go through this wrapper in the runs being recorded.
   const tracer = new TracingRunner(runner, t.cpu);
-  const mod = (await import(t.entry)) as CpuEntryModule;
+  const mod = (await importModule(t.entry)) as CpuEntryModule;
   const program = await mod.prepareCpu(t.entryArgs, t.cpu);
   if (typeof program !== 'function')
     throw new TypeError(`prepareCpu returned ${typeof program}, not a function`);

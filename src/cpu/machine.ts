@@ -2,7 +2,6 @@
 // once, reused by every campaign), and the run protocol through the control block.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { Arena, type RegionSpec, useArena } from '../shm/arena.js';
 import { wallNow } from './clock.js';
@@ -18,6 +17,7 @@ import { BootRunner } from './free.js';
 import type { PointGranularity } from './granularity.js';
 import { resetWarp } from './idle_warp.js';
 import type { JitterConfig } from './jitter.js';
+import { threadEntry } from './own_modules.js';
 import { MAX_SCHEDULE_DECISIONS } from './schedule.js';
 import type { StrategyConfig } from './strategies/index.js';
 import { type Strategy, strategyState } from './strategy.js';
@@ -133,14 +133,11 @@ function cpuHeapMb(): number {
   return mb;
 }
 
-function workerFile(): string {
-  // From dist/ the worker sits beside us; from the TypeScript sources (tests) use the built copy.
-  const here = fileURLToPath(import.meta.url);
-  const distRoot = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/') + 6) : null;
-  const root = distRoot ?? `${here.slice(0, here.lastIndexOf('/src/'))}/dist/`;
-  const f = `${root}workers/cpu.js`;
-  if (!existsSync(f)) throw new MachineError(`worker entry ${f} is missing: run 'npm run build' first`);
-  return f;
+function workerEntry(): { file: string; execArgv: string[] | undefined } {
+  const w = threadEntry('cpu');
+  if (!existsSync(w.file))
+    throw new MachineError(`worker entry ${w.file} is missing: run 'npm run build' first`);
+  return w;
 }
 
 export class Machine {
@@ -180,8 +177,10 @@ export class Machine {
     if (this.pool && this.poolThreads >= n) return this.pool;
     if (this.pool) void this.pool.destroy();
     this.heapMb = cpuHeapMb();
+    const { file, execArgv } = workerEntry();
     const pool = new Tinypool({
-      filename: workerFile(),
+      filename: file,
+      ...(execArgv ? { execArgv } : {}),
       minThreads: n,
       maxThreads: n,
       isolateWorkers: false,

@@ -18,6 +18,7 @@ import { crashLine } from '../cpu/crash.js';
 import { NO_JITTER } from '../cpu/jitter.js';
 import { logRead } from '../cpu/logring.js';
 import type { CampaignHooks, Machine } from '../cpu/machine.js';
+import { ownModule } from '../cpu/own_modules.js';
 import { applyEra, ERAS, type EraProfile, eraByName } from '../eras/index.js';
 import { spawnTask } from '../kernel/fork.js';
 import { type LockEvent, lockEventCounts, lockEventsReset } from '../kernel/locking/lock_events.js';
@@ -559,7 +560,7 @@ export async function lock_torture_run(
   };
   const r = await machine.campaign(
     {
-      entry: new URL('./locktorture.js', import.meta.url).href,
+      entry: ownModule('experiments/locktorture.js'),
       entryArgs: {
         torture_type: c.torture_type,
         era: c.era,

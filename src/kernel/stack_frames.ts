@@ -8,11 +8,14 @@
 // Frames of compiled files (dist/*.js, a .ts scenario's esbuild output) name their source's line:
 // each file's source map is read here, the first time one of its frames is printed, instead of by
 // Node for every module it loads (process.setSourceMapsEnabled() cost each thread ~0.1 s of its
-// start, a third of a CPU worker's, for the few frames a report ever prints).
+// start, a third of a CPU worker's, for the few frames a report ever prints). In the bundle
+// (dist/mmrace.js, cpu/own_modules.ts) every frame is one file's: its class is its source's, so
+// its map is read first.
 import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleFile, packageRoot } from '../cpu/own_modules.js';
 
 export interface StackFrame {
   /** The function's own name ('Object.run' -> 'run'), or '<anonymous>'. */
@@ -26,12 +29,6 @@ export interface StackFrame {
   /** "fn (file:line)", as call traces print the frame. */
   text: string;
 }
-
-// mmrace's package directory: this file is <root>/src/kernel/ (vitest) or <root>/dist/src/kernel/.
-const ROOT = ((): string => {
-  const up = fileURLToPath(new URL('../../', import.meta.url));
-  return up.endsWith(`${sep}dist${sep}`) ? up.slice(0, -5) : up;
-})();
 
 /** Kernel code: the directories whose frames call traces show, relative to src/. */
 const KERNEL_DIR = /^(?:dist\/)?src\/((?:kernel|mm|scenarios|experiments)\/.*)$/;
@@ -77,8 +74,8 @@ function originalPosition(file: string, line: number, column: number): { file: s
   const map = sourceMapOf(file);
   const e = map?.findEntry(line - 1, column - 1);
   if (!map || !e || !('originalSource' in e)) return { file, line };
-  const root = map.payload.sourceRoot ?? '';
-  return { file: resolve(dirname(file), root, e.originalSource), line: e.originalLine + 1 };
+  const sourceRoot = map.payload.sourceRoot ?? '';
+  return { file: resolve(dirname(file), sourceRoot, e.originalSource), line: e.originalLine + 1 };
 }
 
 function pathOf(location: string): string | undefined {
@@ -105,7 +102,8 @@ function userPath(file: string): string {
 type FileClass = { kind: 'kernel'; rel: string } | { kind: 'user' } | { kind: 'entry' } | undefined;
 
 function classify(file: string): FileClass {
-  const inRoot = file.startsWith(ROOT) ? file.slice(ROOT.length).split(sep).join('/') : undefined;
+  const root = packageRoot();
+  const inRoot = file.startsWith(root) ? file.slice(root.length).split(sep).join('/') : undefined;
   if (inRoot !== undefined && /^(?:dist|src|workers|node_modules)\//.test(inRoot)) {
     const k = KERNEL_DIR.exec(inRoot);
     if (!k) return undefined;
@@ -135,12 +133,16 @@ function rawFrame(stackLine: string): RawFrame | undefined {
 function parseFrame(stackLine: string): StackFrame | 'entry' | undefined {
   const raw = rawFrame(stackLine);
   const compiled = raw && pathOf(raw.location);
+  if (compiled === undefined) return undefined;
   // A compiled file's class is its source's (dist/src/x.js and src/x.ts), so the frames a trace
-  // leaves out (node_modules, node's own) and the harness's are known before any map is read.
-  const kind = compiled === undefined ? undefined : classify(compiled);
-  if (kind === undefined) return undefined;
-  if (kind.kind === 'entry') return 'entry';
-  const { file, line } = originalPosition(compiled!, raw!.line, raw!.column);
+  // leaves out (node_modules, node's own) and the harness's are known before any map is read;
+  // the bundle's are known from its map.
+  if (compiled !== bundleFile()) {
+    const kind = classify(compiled);
+    if (kind === undefined) return undefined;
+    if (kind.kind === 'entry') return 'entry';
+  }
+  const { file, line } = originalPosition(compiled, raw!.line, raw!.column);
   // 'Object.run', 'Foo.bar', 'Object.<anonymous>': the function's own name is the last part.
   const fn = raw!.fn.slice(raw!.fn.lastIndexOf('.') + 1) || '<anonymous>';
   const c = classify(file);
@@ -168,37 +170,45 @@ export function sourceMappedStack(stack: string): string {
     .join('\n');
 }
 
-/** fileKind(): frames a trace leaves out, kernel frames, user frames, the harness's entry frames. */
+/**
+ * fileKind(): frames a trace leaves out, kernel frames, user frames, the harness's entry frames;
+ * the bundle's, whose class is their source's (bundleFrameKind()).
+ */
 export const FILE_SKIP = 0;
 export const FILE_KERNEL = 1;
 export const FILE_USER = 2;
 export const FILE_ENTRY = 3;
+export const FILE_BUNDLE = 4;
+
+function kindOf(c: FileClass): number {
+  if (c === undefined) return FILE_SKIP;
+  return c.kind === 'kernel' ? FILE_KERNEL : c.kind === 'user' ? FILE_USER : FILE_ENTRY;
+}
 
 const kinds = new Map<string, number>();
 
 /**
  * What stackFrames() makes of the frames of the file a V8 CallSite names (getFileName(): a
- * file:// URL, a path, node:internal/..., or nothing): FILE_SKIP, FILE_KERNEL, FILE_USER or
- * FILE_ENTRY. For a source-mapped file this is the class of the compiled file, which is the class
- * of its source for mmrace's own files (dist/src/x.js and src/x.ts are both kernel, or both not).
+ * file:// URL, a path, node:internal/..., or nothing): FILE_SKIP, FILE_KERNEL, FILE_USER,
+ * FILE_ENTRY, or FILE_BUNDLE. For a source-mapped file this is the class of the compiled file,
+ * which is the class of its source for mmrace's own files (dist/src/x.js and src/x.ts are both
+ * kernel, or both not); the bundle holds them all.
  */
 export function fileKind(location: string | null | undefined): number {
   if (!location) return FILE_SKIP;
   let k = kinds.get(location);
   if (k === undefined) {
     const file = pathOf(location);
-    const c = file === undefined ? undefined : classify(file);
-    k =
-      c === undefined
-        ? FILE_SKIP
-        : c.kind === 'kernel'
-          ? FILE_KERNEL
-          : c.kind === 'user'
-            ? FILE_USER
-            : FILE_ENTRY;
+    k = file === undefined ? FILE_SKIP : file === bundleFile() ? FILE_BUNDLE : kindOf(classify(file));
     kinds.set(location, k);
   }
   return k;
+}
+
+/** The class of a frame of the bundle at (1-based) line and column, and its source file. */
+export function bundleFrameKind(line: number, column: number): { kind: number; file: string } {
+  const file = originalPosition(bundleFile()!, line, column).file;
+  return { kind: kindOf(classify(file)), file };
 }
 
 /** The kernel and user frames of a stack, innermost first, up to the harness's call into scenario code. */

@@ -5,11 +5,11 @@
 // run's first hit is replayed for its full report (report_replay.ts): with lockdep on, for a
 // deadlock found without it, and with the lockdep sites the CPUs left to the replay.
 
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CpuState } from '../cpu/control.js';
 import type { PointGranularity } from '../cpu/granularity.js';
 import { NO_JITTER } from '../cpu/jitter.js';
 import { type CampaignResult, type CampaignSpec, Machine, type RunOutcome } from '../cpu/machine.js';
+import { ownModule } from '../cpu/own_modules.js';
 import { DfsStrategy } from '../cpu/strategies/dfs.js';
 import { makeStrategy, type StrategyConfig } from '../cpu/strategies/index.js';
 import type { Shard } from '../cpu/strategies/shard.js';
@@ -82,7 +82,7 @@ export interface CampaignOptions {
 }
 
 export function scenarioUrl(s: Scenario): string {
-  return pathToFileURL(fileURLToPath(new URL(`./${s.id}.js`, import.meta.url))).href;
+  return ownModule(`scenarios/${s.id}.js`);
 }
 
 let shared: Machine | null = null;
@@ -200,7 +200,7 @@ function campaignSpec(
   strategy: Strategy | undefined,
 ): CampaignSpec {
   return {
-    entry: new URL('./cpu_entry.js', import.meta.url).href,
+    entry: ownModule('scenarios/cpu_entry.js'),
     entryArgs: { scenarioUrl: moduleUrl, era: variant.era },
     ncpus: s.cpus.length,
     cpuNames: s.cpus.map((c) => c.name),

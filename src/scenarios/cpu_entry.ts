@@ -2,6 +2,7 @@
 // return the per-run program of one CPU.
 import { cpuCtx } from '../cpu/context.js';
 import type { CpuProgram } from '../cpu/cpu_loop.js';
+import { importModule } from '../cpu/own_modules.js';
 import { applyEra } from '../eras/index.js';
 import { rcu_barrier, rcuCallbacksPending } from '../kernel/rcu/callbacks.js';
 import { TASK } from '../kernel/task_struct.js';
@@ -33,7 +34,7 @@ export class NoScenarioExportError extends Error {
  * and every CPU worker load it this way, so they see the same scenario.
  */
 export async function loadScenario(url: string): Promise<Scenario> {
-  return validateScenario(scenarioExport((await import(url)) as Record<string, unknown>));
+  return validateScenario(scenarioExport((await importModule(url)) as Record<string, unknown>));
 }
 
 // `export const scenario`, `export default`, or a CommonJS `module.exports = ...` /

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { DIST_CONDITION } from '../../src/cpu/own_modules.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -15,8 +16,21 @@ export interface CliResult {
 }
 
 export function mmrace(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): CliResult {
+  return spawnCli(['dist/cli.js', ...args], timeoutMs, env);
+}
+
+/**
+ * The command of the compiled modules (dist/src/cli/main.js, with the 'mmrace-dist' condition): for
+ * scenario files that import mmrace's internals from dist/src, which the bundle's threads would
+ * load as second copies of its modules (src/cpu/own_modules.ts).
+ */
+export function mmraceDist(args: string[], timeoutMs = 60_000): CliResult {
+  return spawnCli([DIST_CONDITION, 'dist/src/cli/main.js', ...args], timeoutMs, {});
+}
+
+function spawnCli(argv: string[], timeoutMs: number, env: Record<string, string>): CliResult {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], {
+  const r = spawnSync(process.execPath, argv, {
     cwd: root,
     encoding: 'utf8',
     timeout: timeoutMs,
@@ -61,11 +75,8 @@ export function mmraceAsync(
           maxBuffer: 64 << 20,
           env: { ...process.env, NO_COLOR: '1', ...env },
         };
-        const child = execFile(
-          process.execPath,
-          ['dist/src/cli/main.js', ...args],
-          how,
-          (_e, stdout, stderr) => res({ code: child.exitCode, stdout, stderr, ms: performance.now() - t0 }),
+        const child = execFile(process.execPath, ['dist/cli.js', ...args], how, (_e, stdout, stderr) =>
+          res({ code: child.exitCode, stdout, stderr, ms: performance.now() - t0 }),
         );
         child.stdin?.end();
       }),
@@ -109,11 +120,11 @@ async function runAlone(
   opts: { shell?: string; env?: Record<string, string>; timeoutMs?: number },
 ): Promise<AloneResult> {
   const t0 = performance.now();
-  const cmd = `${process.execPath} dist/src/cli/main.js`;
+  const cmd = `${process.execPath} dist/cli.js`;
   const how = { cwd: root, detached: true, env: { ...process.env, NO_COLOR: '1', ...opts.env } };
   const child = opts.shell
     ? spawn('bash', ['-c', opts.shell.replaceAll('MMRACE', cmd)], how)
-    : spawn(process.execPath, ['dist/src/cli/main.js', ...args], how);
+    : spawn(process.execPath, ['dist/cli.js', ...args], how);
   child.stdin?.end();
   let stdout = '';
   let stderr = '';

@@ -29,6 +29,7 @@ import { cpuCtx } from '../../cpu/context.js';
 import { runStopRequested } from '../../cpu/control.js';
 import type { CpuProgram } from '../../cpu/cpu_loop.js';
 import type { Machine } from '../../cpu/machine.js';
+import { ownModule } from '../../cpu/own_modules.js';
 import { applyEra, type EraProfile } from '../../eras/index.js';
 import { set_bit } from '../../kernel/bitops.js';
 import { ESRCH } from '../../kernel/errno.js';
@@ -267,7 +268,7 @@ async function sample(
     machine,
     {
       name: 'exit-cost',
-      entry: new URL(import.meta.url).href,
+      entry: ownModule('experiments/bench/exit_cost.js'),
       entryArgs: { ...a, results: res.sab } satisfies EntryArgs,
       ncpus: cpusOf(a.shape),
       durationMs,

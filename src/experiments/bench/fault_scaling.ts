@@ -39,6 +39,7 @@ import { cpuCtx } from '../../cpu/context.js';
 import { MAX_CPUS, runStopRequested } from '../../cpu/control.js';
 import type { CpuProgram } from '../../cpu/cpu_loop.js';
 import type { Machine } from '../../cpu/machine.js';
+import { ownModule } from '../../cpu/own_modules.js';
 import { applyEra, type EraProfile } from '../../eras/index.js';
 import { mm_alloc, spawnTask } from '../../kernel/fork.js';
 import { kthread_stop } from '../../kernel/kthread.js';
@@ -334,7 +335,7 @@ async function sample(
     machine,
     {
       name: 'fault-scaling',
-      entry: new URL(import.meta.url).href,
+      entry: ownModule('experiments/bench/fault_scaling.js'),
       entryArgs: { ...a, results: res.sab } satisfies EntryArgs,
       ncpus: users + 1,
       durationMs,

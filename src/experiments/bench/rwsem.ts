@@ -22,6 +22,7 @@ import { cpuCtx } from '../../cpu/context.js';
 import { MAX_CPUS, runStopRequested } from '../../cpu/control.js';
 import type { CpuProgram } from '../../cpu/cpu_loop.js';
 import type { Machine } from '../../cpu/machine.js';
+import { ownModule } from '../../cpu/own_modules.js';
 import { applyEra, type EraProfile } from '../../eras/index.js';
 import { spawnTask } from '../../kernel/fork.js';
 import { lockStatClear } from '../../kernel/locking/lock_stat.js';
@@ -218,7 +219,7 @@ async function runOnce(machine: Machine, spec: RunSpec, durationMs: number): Pro
     machine,
     {
       name: 'rwsem',
-      entry: new URL(import.meta.url).href,
+      entry: ownModule('experiments/bench/rwsem.js'),
       entryArgs: {
         program: spec.program,
         era: spec.era,

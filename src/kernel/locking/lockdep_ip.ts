@@ -22,6 +22,8 @@ import { type Arena, mem } from '../../shm/arena.js';
 import { intern, strAt } from '../../shm/strtab.js';
 import { callTrace, hiddenFrame } from '../panic.js';
 import {
+  bundleFrameKind,
+  FILE_BUNDLE,
   FILE_ENTRY,
   FILE_KERNEL,
   FILE_SKIP,
@@ -85,8 +87,9 @@ function nameOf(c: Site): string {
 }
 
 // Scripts by name (getFileName()), numbered per thread; their class (stack_frames.ts fileKind())
-// with INLINE for the inline wrappers' file.
-const INLINE = 4;
+// with INLINE for the inline wrappers' file. The bundle's frames are classed one by one (frameClass()).
+const INLINE = 8;
+const CLASS = 7;
 const scriptIds = new Map<string, number>();
 const scriptClass: number[] = [];
 
@@ -100,6 +103,23 @@ function scriptOf(c: Site): number {
     scriptIds.set(name, id);
   }
   return id;
+}
+
+/** Classes of the bundle's frames, by position. */
+const bundleClasses = new Map<number, number>();
+
+/** A frame's class, as its script's is (scriptOf()); for the bundle, its source's. */
+function frameClass(c: Site): number {
+  const k = scriptClass[scriptOf(c)]!;
+  if (k !== FILE_BUNDLE) return k;
+  const pos = c.getPosition();
+  let b = bundleClasses.get(pos);
+  if (b === undefined) {
+    const f = bundleFrameKind(c.getLineNumber() ?? 0, c.getColumnNumber() ?? 0);
+    b = f.kind === FILE_KERNEL && INLINE_FILE.test(f.file) ? f.kind | INLINE : f.kind;
+    bundleClasses.set(pos, b);
+  }
+  return b;
 }
 
 /** 2^26: a frame's key is script * POS + position (positions are character offsets in the script). */
@@ -136,16 +156,15 @@ function siteKey(cs: Site[], api: string, from: number): number {
   let i = from;
   while (i < cs.length && cs[i]!.getFunctionName() !== api && nameOf(cs[i]!) !== api) i++;
   if (i === cs.length) return RAN_OUT;
-  if ((scriptClass[scriptOf(cs[i]!)]! & 3) !== FILE_KERNEL) return NO_KEY;
+  if ((frameClass(cs[i]!) & CLASS) !== FILE_KERNEL) return NO_KEY;
   for (let j = i + 1; j < cs.length; j++) {
     const c = cs[j]!;
-    const s = scriptOf(c);
-    const k = scriptClass[s]!;
+    const k = frameClass(c);
     if (k === FILE_SKIP || k & INLINE) continue;
     if (k === FILE_ENTRY) return NO_KEY;
     keyApi = i;
     keySite = j;
-    return s * POS + c.getPosition();
+    return scriptOf(c) * POS + c.getPosition();
   }
   return RAN_OUT;
 }
@@ -183,7 +202,7 @@ function symbolize(api: string): Symbolized {
 function agrees(cs: Site[], r: Symbolized): boolean {
   if (r.site < 0 || nameOf(cs[keySite]!) !== r.frames[r.site]!.fn) return false;
   let inline = 0;
-  for (let j = keyApi + 1; j < keySite; j++) if (scriptClass[scriptOf(cs[j]!)]! & INLINE) inline++;
+  for (let j = keyApi + 1; j < keySite; j++) if (frameClass(cs[j]!) & INLINE) inline++;
   return inline === r.site - r.api - 1;
 }
 
@@ -338,19 +357,14 @@ function formattedTrace(): string[] {
  */
 function traceKey(cs: Site[]): { key: string; from: number; to: number } | undefined {
   let i = 0;
-  while (
-    i < cs.length &&
-    !(nameOf(cs[i]!) === 'lock_acquire' && scriptClass[scriptOf(cs[i]!)] === FILE_KERNEL)
-  )
-    i++;
+  while (i < cs.length && !(nameOf(cs[i]!) === 'lock_acquire' && frameClass(cs[i]!) === FILE_KERNEL)) i++;
   let key = '';
   let kept = 0;
   for (let j = i; j < cs.length; j++) {
     const c = cs[j]!;
-    const s = scriptOf(c);
-    const k = scriptClass[s]! & 3;
+    const k = frameClass(c) & CLASS;
     if (k === FILE_ENTRY) return { key, from: i, to: j };
-    key += `${s}:${c.getPosition()},`;
+    key += `${scriptOf(c)}:${c.getPosition()},`;
     // Counted as callTrace() prints: a kernel frame it hides is not one of the MAX_TRACE.
     if (k === FILE_SKIP || (k === FILE_KERNEL && hiddenFrame(nameOf(c)))) continue;
     if (++kept === MAX_TRACE) return { key, from: i, to: j + 1 };
@@ -368,7 +382,7 @@ function traceAgrees(cs: Site[], from: number, to: number, trace: readonly strin
   for (const line of trace) {
     const fn = /^ (\S+) \(/.exec(line)?.[1] ?? '<anonymous>';
     for (; j < to; j++) {
-      const k = scriptClass[scriptOf(cs[j]!)]! & 3;
+      const k = frameClass(cs[j]!) & CLASS;
       if (k === FILE_SKIP) continue;
       if (nameOf(cs[j]!) === fn) break;
       if (k !== FILE_KERNEL) return false;
@@ -379,7 +393,7 @@ function traceAgrees(cs: Site[], from: number, to: number, trace: readonly strin
   // Past the trace's last frame: nothing the trace would have printed (it is MAX_TRACE long, or
   // the key ends at the entry frame).
   if (trace.length < MAX_TRACE) {
-    for (; j < to; j++) if ((scriptClass[scriptOf(cs[j]!)]! & 3) !== FILE_SKIP) return false;
+    for (; j < to; j++) if ((frameClass(cs[j]!) & CLASS) !== FILE_SKIP) return false;
   }
   return true;
 }
