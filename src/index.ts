@@ -50,11 +50,16 @@ export {
   rwsem_release,
   SINGLE_DEPTH_NESTING,
 } from './kernel/locking/lockdep.js';
+// lockdep's self-check of its per-thread site tables (each answer compared with the formatted
+// stack) and their counters: for checking the tables on a build, such as the bundle.
+export { siteTableStats } from './kernel/locking/lockdep_ip.js';
 export { lockStatText } from './kernel/locking/lockdep_proc.js';
 export {
   lock_stat_enable,
   lockdep_enable,
+  lockdep_site_check,
   lockdepEnabled,
+  lockdepSiteMismatches,
   lockStatEnabled,
 } from './kernel/locking/lockdep_state.js';
 export * from './kernel/locking/rwsem.js';

@@ -143,12 +143,23 @@ describe('lockdep acquisition sites from the site table', () => {
   });
 });
 
-describe('on the CPU workers of the built command', () => {
-  it('the 2017 scenario, free and controlled: every site and trace the tables answer is the formatted one', () => {
-    const script = `
+// Both builds: the compiled modules (a file per module) and the bundle (dist/mmrace.js, where every
+// frame is one script's and is classed by its source-mapped file).
+const BUILDS = {
+  'compiled modules': `
       import { findScenario, lockdep_enable, runVariant, sharedMachine, shutdownMachine } from '${dist('index.js')}';
       import { lockdep_site_check, lockdepSiteMismatches } from '${dist('kernel/locking/lockdep_state.js')}';
-      import { siteTableStats } from '${dist('kernel/locking/lockdep_ip.js')}';
+      import { siteTableStats } from '${dist('kernel/locking/lockdep_ip.js')}';`,
+  bundle: `
+      import { findScenario, lockdep_enable, lockdep_site_check, lockdepSiteMismatches, runVariant, sharedMachine,
+        shutdownMachine, siteTableStats } from '${pathToFileURL(`${root}dist/mmrace.js`).href}';`,
+};
+
+describe('on the CPU workers of the built command', () => {
+  it.each(
+    Object.keys(BUILDS),
+  )('%s: the 2017 scenario, free and controlled: every site and trace the tables answer is the formatted one', (build) => {
+    const script = `${BUILDS[build as keyof typeof BUILDS]}
       const m = sharedMachine();
       const e = findScenario('oom-reaper-vs-exit-mmap-2017');
       m.attach();
