@@ -21,12 +21,11 @@ import {
   shutdownMachine,
 } from '../dist/src/index.js';
 import { lockdepCaptures } from '../dist/src/kernel/locking/lockdep_state.js';
-import { summaryRow, times } from './bench-summary.mjs';
+import { median, summaryRow, times } from './bench-summary.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const RUNS = Number(process.env.RUNS ?? 200);
 const CRUNS = Number(process.env.CRUNS ?? 40);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function once(machine, e, v, opts, lockdep) {
   machine.attach();

@@ -6,12 +6,11 @@
 // the main-thread DFS baseline runs this many schedules and is compared by schedules/s).
 import os from 'node:os';
 import { findScenario, runVariant, sharedMachine, shutdownMachine } from '../dist/src/index.js';
-import { summaryRow, times } from './bench-summary.mjs';
+import { median, summaryRow, times } from './bench-summary.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const RUNS = Number(process.env.RUNS ?? 400);
 const DFS_MAIN_CAP = Number(process.env.DFS_MAIN_CAP ?? 20_000);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function run() {
   const machine = sharedMachine();

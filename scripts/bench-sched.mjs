@@ -9,10 +9,9 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { runVariant, sharedMachine, shutdownMachine } from '../dist/src/index.js';
-import { summaryRow, times } from './bench-summary.mjs';
+import { median, summaryRow, times } from './bench-summary.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fixture = (cpus, points) =>
   new URL(`./bench-sched-scenario.mjs?cpus=${cpus}&points=${points}`, import.meta.url);
 

@@ -4,12 +4,10 @@
 // runs over runVariant's whole wall time: the snapshot's setups (two, to check it repeats) count.
 import os from 'node:os';
 import { findScenario, runVariant } from '../dist/src/index.js';
-import { summaryRow, times } from './bench-summary.mjs';
+import { median, summaryRow, times } from './bench-summary.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const RUNS = Number(process.env.RUNS ?? 400);
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const MODES = [
   ['free', {}],

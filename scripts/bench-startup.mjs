@@ -8,11 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { summaryRow, times } from './bench-summary.mjs';
+import { median, summaryRow, times } from './bench-summary.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPS = Number(process.env.STARTUP_REPS ?? 10);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const FORMS = {
   bundle: ['dist/cli.js'],

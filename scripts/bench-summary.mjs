@@ -11,6 +11,9 @@ export function summaryRow(bench, figure, value, baseline, goal = '', met = null
   return { bench, figure, value, baseline, goal, met, note };
 }
 
+/** The upper median (the middle element, or the higher of the middle two): what the benchmarks report. */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 export const times = (r) => (r === null || r === undefined || !Number.isFinite(r) ? '—' : `${r.toFixed(2)}x`);
 
 export function printSummary(rows, seconds) {

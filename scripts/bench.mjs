@@ -11,9 +11,7 @@ import {
   sharedMachine,
   shutdownMachine,
 } from '../dist/src/index.js';
-import { printSummary, summaryRow, times } from './bench-summary.mjs';
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+import { median, printSummary, summaryRow, times } from './bench-summary.mjs';
 
 async function benchScenario() {
   const ROUNDS = Number(process.env.ROUNDS ?? 5);

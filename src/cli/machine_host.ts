@@ -3,7 +3,6 @@
 // A thread per machine, not N machines on one thread: the main thread's kernel code works on the
 // arena of the machine attached last, in module-level state, so two machines on one thread would
 // take turns; a worker thread has its own copy of every module.
-
 import { parentPort, workerData } from 'node:worker_threads';
 import { sourceMappedStack } from '../kernel/stack_frames.js';
 import type { VerdictRow } from '../report/verdict.js';

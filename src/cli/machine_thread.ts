@@ -1,10 +1,8 @@
 // The command's handle on one machine host thread (workers/host.ts): starts it, turns its reply or
 // its death into a settled promise, and stops it. A host that ends without a reply (an uncaught
 // error, process.exit() in a scenario's setup, out of memory) is that machine's crash.
-import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { MachineError } from '../cpu/machine.js';
-import { threadEntry } from '../cpu/own_modules.js';
+import { builtThreadEntry } from '../cpu/machine.js';
 import { UsageError } from './args.js';
 import type { HostReply, HostTask } from './machine_host.js';
 
@@ -13,20 +11,13 @@ export type HostDone = Extract<HostReply, { kind: 'done' }>;
 /** A machine host ended without its rows. `message`'s first line names the machine. */
 export class MachineCrashError extends Error {}
 
-function hostEntry(): { file: string; execArgv: string[] | undefined } {
-  const w = threadEntry('host');
-  if (!existsSync(w.file))
-    throw new MachineError(`worker entry ${w.file} is missing: run 'npm run build' first`);
-  return w;
-}
-
 export class MachineThread {
   /** The host's rows; rejects with UsageError (bad input) or MachineCrashError. */
   readonly result: Promise<HostDone>;
   private readonly worker: Worker;
 
   constructor(readonly task: HostTask) {
-    const { file, execArgv } = hostEntry();
+    const { file, execArgv } = builtThreadEntry('host');
     this.worker = new Worker(file, { workerData: task, ...(execArgv ? { execArgv } : {}) });
     this.result = this.settle();
   }

@@ -133,8 +133,9 @@ function cpuHeapMb(): number {
   return mb;
 }
 
-function workerEntry(): { file: string; execArgv: string[] | undefined } {
-  const w = threadEntry('cpu');
+/** A CPU worker's or a machine host thread's entry (own_modules.ts threadEntry()), once built. */
+export function builtThreadEntry(kind: 'cpu' | 'host'): { file: string; execArgv: string[] | undefined } {
+  const w = threadEntry(kind);
   if (!existsSync(w.file))
     throw new MachineError(`worker entry ${w.file} is missing: run 'npm run build' first`);
   return w;
@@ -177,7 +178,7 @@ export class Machine {
     if (this.pool && this.poolThreads >= n) return this.pool;
     if (this.pool) void this.pool.destroy();
     this.heapMb = cpuHeapMb();
-    const { file, execArgv } = workerEntry();
+    const { file, execArgv } = builtThreadEntry('cpu');
     const pool = new Tinypool({
       filename: file,
       ...(execArgv ? { execArgv } : {}),
