@@ -1,6 +1,7 @@
 // Snapshot after setup changes nothing a campaign reports: the same verdicts, hit counts, failing
 // schedules, explored DFS space and replays with snapshots on (the default) and off
-// (MMRACE_SNAPSHOT=0: setup before every run). Controlled runs are deterministic, so these are exact.
+// (MMRACE_SNAPSHOT=0: setup before every run), each restore checked word for word against the
+// snapshot. Controlled runs are deterministic, so these are exact.
 import { afterEach, describe, expect, it } from 'vitest';
 import { json, mmrace } from './helpers/cli.js';
 
@@ -35,8 +36,14 @@ function verdict(r: Row) {
 }
 
 function rows(args: string[], snapshot: boolean): Row[] {
-  if (snapshot) delete process.env.MMRACE_SNAPSHOT;
-  else process.env.MMRACE_SNAPSHOT = '0';
+  // Snapshots on: every restore is also checked against the whole snapshot (restore_extent.test.ts).
+  if (snapshot) {
+    delete process.env.MMRACE_SNAPSHOT;
+    process.env.MMRACE_SNAPSHOT_CHECK = '1';
+  } else {
+    process.env.MMRACE_SNAPSHOT = '0';
+    delete process.env.MMRACE_SNAPSHOT_CHECK;
+  }
   const r = mmrace([...args, '--json'], 120_000);
   expect(r.stderr).toBe('');
   return json<{ rows: Row[] }>(r).rows;
@@ -53,6 +60,7 @@ function same(args: string[]): Row {
 
 afterEach(() => {
   delete process.env.MMRACE_SNAPSHOT;
+  delete process.env.MMRACE_SNAPSHOT_CHECK;
 });
 
 describe('snapshots on and off', () => {

@@ -16,6 +16,7 @@ import { hex8, KERN_ALERT, printk } from '../kernel/printk.js';
 import { TASK, task_comm } from '../kernel/task_struct.js';
 import type { Arena, RegionSpec } from '../shm/arena.js';
 import { mem } from '../shm/arena.js';
+import { registerRestoreExtent } from '../shm/arena_snapshot.js';
 import { defineStruct } from '../shm/layout.js';
 import { defineStatics } from '../shm/statics.js';
 import { internCached } from '../shm/strtab.js';
@@ -82,7 +83,14 @@ export const GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM;
 /** A user page: do_anonymous_page(), wp_page_copy(), the shmem page cache. */
 export const GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE;
 
-export const PAGE_ALLOC = defineStatics('page_alloc', ['zone_lock', 'free_head', 'nr_free', 'nr_pages']);
+/** frames_used (mmrace's): frames [0, frames_used) were handed out since the allocator's reset. */
+export const PAGE_ALLOC = defineStatics('page_alloc', [
+  'zone_lock',
+  'free_head',
+  'nr_free',
+  'nr_pages',
+  'frames_used',
+]);
 
 export const MEM_MAP_REGION = 'mem_map';
 export const FRAMES_REGION = 'page_frames';
@@ -98,6 +106,11 @@ const g = (f: keyof typeof PAGE_ALLOC.layout): number => PAGE_ALLOC.base() + (PA
 const ZONE_LOCK = PAGE_ALLOC.layout.zone_lock;
 const FREE_HEAD = PAGE_ALLOC.layout.free_head;
 const NR_FREE = PAGE_ALLOC.layout.nr_free;
+const FRAMES_USED = PAGE_ALLOC.layout.frames_used;
+
+// The free list starts in pfn order and a freed page goes back on its head, so the frames handed
+// out are always [0, frames_used): a snapshot's restore copies back only those.
+registerRestoreExtent(FRAMES_REGION, () => Atomics.load(mem.i32, g('frames_used')) * PAGE_WORDS);
 
 // The two regions' bases, looked up by name once per arena (as statics.ts base() does): every
 // pfn/page/frame conversion needs one, a fault a dozen or more.
@@ -188,6 +201,7 @@ export function page_alloc_reset(nrPages?: number): void {
   Atomics.store(i32, g('free_head'), n ? mm : 0);
   Atomics.store(i32, g('nr_free'), n);
   Atomics.store(i32, g('nr_pages'), n);
+  Atomics.store(i32, g('frames_used'), 0);
   Atomics.store(i32, g('zone_lock'), 0);
 }
 
@@ -204,6 +218,8 @@ export function alloc_page(gfp: number, site: string): number {
   if (page) {
     i32[z + FREE_HEAD] = i32[page + PAGE.next_free]!;
     Atomics.sub(i32, z + NR_FREE, 1);
+    const used = (page - memMap()) / PAGE.SIZE + 1;
+    if (used > i32[z + FRAMES_USED]!) i32[z + FRAMES_USED] = used;
   }
   spin_unlock(z + ZONE_LOCK);
   if (!page) return 0;

@@ -23,6 +23,7 @@ import { get_state_synchronize_rcu, poll_state_synchronize_rcu } from '../kernel
 import { task_pid } from '../kernel/task_struct.js';
 import type { RegionSpec } from '../shm/arena.js';
 import { mem } from '../shm/arena.js';
+import { registerRestoreExtent } from '../shm/arena_snapshot.js';
 import { assertLayoutOpen } from '../shm/layout_seal.js';
 import { internCached } from '../shm/strtab.js';
 import { type BadAccess, kasan_report_invalid_free, registerShadow, track } from './kasan.js';
@@ -105,6 +106,13 @@ export function kmem_cache_create(
   };
   caches.set(name, c);
   byRegion.set(c.region.name, c);
+  // Never-used objects go out in index order, each counted in K_ALLOCS; a freed one goes out
+  // again only from the quarantine or the head of the free list: runs write a prefix of slots.
+  // Every object handed out (or garbage in the count): the whole region, its padding included.
+  registerRestoreExtent(c.region.name, () => {
+    const allocs = mem.i32[base(c) + K_ALLOCS]!;
+    return allocs < c.objects ? CACHE_HDR + allocs * c.stride : Number.POSITIVE_INFINITY;
+  });
   registerShadow(c.region.name, {
     check: (addr) => slabCheck(c, addr),
     // A live object's words; everything else (the cache header, slot headers, a freed object,
