@@ -59,10 +59,13 @@ export const DEADLOCK_SPINNING = `INFO: deadlock: only spinning CPUs could run, 
 /**
  * Loads of the handoff word before sleeping on it. A handoff between threads that are on cores
  * costs ~170 ns spinning against 2.5-35 µs for a futex wake (35 on an idle 2-vCPU guest, whose
- * vCPUs halt); with more threads than cores a long spin starves the thread that has the token, so
- * it is kept short (MMRACE_HANDOFF_SPINS overrides it, for measuring).
+ * vCPUs halt); with more threads than cores a spin takes the core that the thread just handed
+ * the token needs, so it is kept to a few hundred ns (MMRACE_HANDOFF_SPINS overrides it, for
+ * measuring). A token passed round three threads on two cores, 5 µs of work each: 19.4 µs a
+ * handoff at 0 or 200 loads, 29 µs at 2,000 (2-vCPU guest); a DFS of the 2017 scenario hands
+ * the token back within 2,000 loads at ~5% of its handoffs.
  */
-export const HANDOFF_SPINS = Number(process.env.MMRACE_HANDOFF_SPINS ?? 2000);
+export const HANDOFF_SPINS = Number(process.env.MMRACE_HANDOFF_SPINS ?? 200);
 /** When the run's CPUs fit the cores: about a millisecond of spinning before sleeping. */
 export const HANDOFF_SPINS_ON_CORES = 200_000;
 
@@ -78,15 +81,29 @@ const SPIN_CHUNK = 1024;
 /** Longest host wait slice while waiting for the token, so a lost notify cannot hang a CPU. */
 const TOKEN_WAIT_SLICE_MS = 100;
 
-/** Gives the token to `cpu`, waking it if it sleeps; TOKEN_HALT wakes every CPU and the main thread. */
+/**
+ * Main thread: gives the token to `cpu`, waking it if it sleeps; TOKEN_HALT wakes every CPU that
+ * has not finished the run, and the main thread's own later waits.
+ */
 export function handTo(cpu: number, ncpus: number): void {
   Atomics.store(mem.i32, ctl() + C.TOKEN, cpu);
   if (cpu !== TOKEN_HALT) {
     wakeCpu(cpu);
     return;
   }
-  for (let c = 0; c < ncpus; c++) wakeCpu(c);
+  wakeUnfinished(ncpus);
   wakeMain();
+}
+
+/**
+ * The run was halted: every CPU that may still wait for the token (one not started yet among
+ * them) must see it. A CPU whose program ended sleeps between runs and is left asleep.
+ */
+function wakeUnfinished(ncpus: number): void {
+  const i32 = mem.i32;
+  for (let c = 0; c < ncpus; c++) {
+    if (Atomics.load(i32, percpu(c, PC.SCHED)) !== SchedState.Exited) wakeCpu(c);
+  }
 }
 
 /** After the token word moved: a CPU that spins on it sees it; one that sleeps gets a futex wake. */
@@ -97,7 +114,8 @@ function wakeCpu(cpu: number): void {
   Atomics.notify(i32, percpu(cpu, PC.TURN));
 }
 
-function wakeMain(): void {
+/** Wakes the main thread from its wait for the run's end (or for a decision it was asked for). */
+export function wakeMain(): void {
   const i32 = mem.i32;
   Atomics.add(i32, ctl() + C.MAIN_REQ, 1);
   Atomics.notify(i32, ctl() + C.MAIN_REQ);
@@ -132,6 +150,11 @@ export class ControlledRunner implements Runner {
     this.token = ctl() + C.TOKEN;
     this.vclock = ctl() + C.VCLOCK_F64;
     this.ncpus = Atomics.load(mem.i32, ctl() + C.NCPUS);
+  }
+
+  /** The CPU's copy of the campaign's scheduler, when it decides. */
+  get scheduler(): Scheduler | null {
+    return this.own?.scheduler ?? null;
   }
 
   /** Before the program: wait for the token for the first time (the main thread's first pick). */
@@ -251,7 +274,8 @@ export class ControlledRunner implements Runner {
       return;
     }
     if (to === TOKEN_DECIDE) Atomics.notify(i32, this.token);
-    else if (to === TOKEN_HALT) handTo(TOKEN_HALT, Atomics.load(i32, ctl() + C.NCPUS));
+    // The main thread is woken once, by the last CPU to report the run (cpu_loop.ts).
+    else if (to === TOKEN_HALT) wakeUnfinished(this.ncpus);
     else wakeCpu(to);
   }
 
@@ -297,6 +321,38 @@ export class ControlledRunner implements Runner {
       if (Atomics.load(i32, this.token) === t) Atomics.wait(i32, turn, g, TOKEN_WAIT_SLICE_MS);
       Atomics.store(i32, sleeping, 0);
     }
+  }
+}
+
+/**
+ * Between controlled runs a CPU sleeps on its turn word, as it does for the token: the main thread
+ * starts a run by bumping RUN_GEN without a wake and handing the token to the first CPU picked,
+ * so only that one wakes; each other CPU starts its run when the token or the run's halt first
+ * reaches it. The new RUN_GEN, or null once the campaign is over.
+ */
+export function awaitControlledRun(cpu: number, gen: number): number | null {
+  const i32 = mem.i32;
+  const b = ctl();
+  const turn = percpu(cpu, PC.TURN);
+  const sleeping = percpu(cpu, PC.SLEEPING);
+  for (;;) {
+    if (Atomics.load(i32, b + C.STOP) !== 0) return null;
+    const g = Atomics.load(i32, b + C.RUN_GEN);
+    if (g !== gen) return g;
+    const t = Atomics.load(i32, turn);
+    Atomics.store(i32, sleeping, 1);
+    if (Atomics.load(i32, b + C.RUN_GEN) === gen && Atomics.load(i32, b + C.STOP) === 0)
+      Atomics.wait(i32, turn, t, TOKEN_WAIT_SLICE_MS);
+    Atomics.store(i32, sleeping, 0);
+  }
+}
+
+/** The campaign is over: wake every CPU asleep between runs. */
+export function wakeAllCpus(ncpus: number): void {
+  const i32 = mem.i32;
+  for (let c = 0; c < ncpus; c++) {
+    Atomics.add(i32, percpu(c, PC.TURN), 1);
+    Atomics.notify(i32, percpu(c, PC.TURN));
   }
 }
 

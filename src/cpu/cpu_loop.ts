@@ -6,7 +6,7 @@ import { refreshThreadConfig } from '../shm/thread_config.js';
 import { emulatedNow } from './clock.js';
 import { cpuCtx } from './context.js';
 import { AbortReason, C, CpuState, ctl, PC, percpu } from './control.js';
-import { ControlledRunner } from './controlled.js';
+import { awaitControlledRun, ControlledRunner, wakeMain } from './controlled.js';
 import {
   type CpuCrash,
   describeThrown,
@@ -69,6 +69,12 @@ export type CpuProgram = (run: number) => unknown;
 
 export interface CpuEntryModule {
   prepareCpu(args: unknown, cpu: number): CpuProgram | Promise<CpuProgram>;
+  /**
+   * Optional, controlled mode: what tells the run's kthread CPUs to stop once only they are left,
+   * as the main thread's hook would (the CPU that finds them alone calls it). Without it that CPU
+   * hands the token to the main thread for it.
+   */
+  kthreadStopper?(args: unknown): () => void;
 }
 
 /** The CPU task this worker runs now: the process 'exit' handler reports a process.exit() in it. */
@@ -139,6 +145,9 @@ async function startCpu(t: CpuTask): Promise<Cpu> {
   const program = await mod.prepareCpu(t.entryArgs, t.cpu);
   if (typeof program !== 'function')
     throw new TypeError(`prepareCpu returned ${typeof program}, not a function`);
+  const scheduler = runner instanceof ControlledRunner ? runner.scheduler : null;
+  if (scheduler && t.decide!.kthreadCpus.length > 0 && mod.kthreadStopper)
+    scheduler.setKthreadStopper(mod.kthreadStopper(t.entryArgs));
   return { t, runner, tracer, program };
 }
 
@@ -160,21 +169,27 @@ async function cpuMain(t: CpuTask): Promise<CpuTaskResult> {
   Atomics.notify(i32, b + C.READY);
   let gen = t.startGen;
   for (let runs = 0; ; runs++) {
-    for (;;) {
-      if (Atomics.load(i32, b + C.STOP) !== 0) return { cpu: t.cpu, runs };
-      const g = Atomics.load(i32, b + C.RUN_GEN);
-      if (g !== gen) {
-        gen = g;
-        break;
-      }
-      Atomics.wait(i32, b + C.RUN_GEN, gen, 100);
-    }
+    const next = t.mode === 'controlled' ? awaitControlledRun(t.cpu, gen) : awaitFreeRun(gen);
+    if (next === null) return { cpu: t.cpu, runs };
+    gen = next;
     const r = runOnce(cpu, Atomics.load(i32, b + C.RUN_INDEX));
     publishRun(cpu, r);
     if (r.crash) {
       const crash = r.promise ? await promiseFate(t.cpu, r.promise) : r.crash;
       return { cpu: t.cpu, runs: runs + 1, crash };
     }
+  }
+}
+
+/** Free mode: every CPU wakes when the main thread bumps RUN_GEN. The new one, or null at STOP. */
+function awaitFreeRun(gen: number): number | null {
+  const i32 = mem.i32;
+  const b = ctl();
+  for (;;) {
+    if (Atomics.load(i32, b + C.STOP) !== 0) return null;
+    const g = Atomics.load(i32, b + C.RUN_GEN);
+    if (g !== gen) return g;
+    Atomics.wait(i32, b + C.RUN_GEN, gen, 100);
   }
 }
 
@@ -244,8 +259,10 @@ function publishRun({ t, runner }: Cpu, r: RunEnd): void {
     stopCampaign(i32, t.cpu);
   }
   if (runner instanceof ControlledRunner) runner.exit();
-  Atomics.add(i32, b + C.DONE, 1);
+  const done = Atomics.add(i32, b + C.DONE, 1) + 1;
   Atomics.notify(i32, b + C.DONE);
+  // Controlled mode: the main thread sleeps until the run is over, woken once by the last report.
+  if (runner instanceof ControlledRunner && done === Atomics.load(i32, b + C.NCPUS)) wakeMain();
   // The others may all be asleep on timers now: nobody else would warp the clock (idle_warp.ts).
   if (runner instanceof FreeRunner) warpIfIdle(emulatedNow());
 }

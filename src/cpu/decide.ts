@@ -39,8 +39,9 @@ export interface SchedulerOptions {
   maxSteps: number;
   kthreadCpus: readonly number[];
   /**
-   * The main thread's: tells the kthreads to stop. Without it (a CPU's scheduler), decide() asks
-   * the main thread for that, and for a deadlock.
+   * Tells the kthreads to stop: the main thread's hook, or on a CPU the campaign entry's own
+   * (cpu_loop.ts CpuEntryModule.kthreadStopper), which does the same to the arena without a
+   * round trip to the main thread. Without it, a CPU's decide() asks the main thread.
    */
   stopKthreads?: () => void;
 }
@@ -54,6 +55,9 @@ export class Scheduler {
   ahead = 0;
   /** The last runnable() found only spinning CPUs. */
   private spinOnly = false;
+  /** A CPU's scheduler: the main thread writes a deadlock's report (DECIDE_ASK_MAIN). */
+  private readonly onCpu: boolean;
+  private stopKthreads: (() => void) | undefined;
 
   constructor(
     strategy: Strategy,
@@ -64,6 +68,13 @@ export class Scheduler {
   ) {
     this.copy = new StrategyCopy(strategy, log, cpuCopy, !cpuCopy);
     this.kthreads = new Set(o.kthreadCpus);
+    this.onCpu = cpuCopy;
+    this.stopKthreads = o.stopKthreads;
+  }
+
+  /** On a CPU: the campaign entry's kthread stopper (see SchedulerOptions.stopKthreads). */
+  setKthreadStopper(stop: () => void): void {
+    this.stopKthreads = stop;
   }
 
   get strategy(): Strategy {
@@ -109,9 +120,9 @@ export class Scheduler {
     this.ahead = 0;
     if (Atomics.load(i32, b + C.ABORT) !== AbortReason.None) return this.halt(HaltWhy.Aborted, from, 0);
     if (this.kthreads.size > 0 && Atomics.load(i32, b + C.KTHREADS_STOPPED) === 0 && this.usersDone()) {
-      if (!this.o.stopKthreads) return DECIDE_ASK_MAIN;
+      if (!this.stopKthreads) return DECIDE_ASK_MAIN;
       Atomics.store(i32, b + C.KTHREADS_STOPPED, 1);
-      this.o.stopKthreads();
+      this.stopKthreads();
     }
     const runnable = this.runnable(from);
     if (runnable === null) return DECIDE_ALL_EXITED;
@@ -152,7 +163,7 @@ export class Scheduler {
 
   /** A deadlock: on a CPU, nothing changed but the spin streak, and the main thread decides again. */
   private deadlock(why: HaltWhy, from: number, mask: number): number {
-    return this.o.stopKthreads ? this.halt(why, from, mask) : DECIDE_ASK_MAIN;
+    return this.onCpu ? DECIDE_ASK_MAIN : this.halt(why, from, mask);
   }
 
   /** Stops the run: ABORT gets the reason (unless it was set already), and the log says why. */

@@ -7,7 +7,7 @@ import { Arena, type RegionSpec, useArena } from '../shm/arena.js';
 import { wallNow } from './clock.js';
 import { cpuCtx, PREEMPT_COUNT } from './context.js';
 import { AbortReason, C, CpuState, ctl, MAX_CPUS, PC, percpu, setBootEpoch } from './control.js';
-import type { StalledCpu } from './controlled.js';
+import { type StalledCpu, wakeAllCpus } from './controlled.js';
 import type { CpuTask, CpuTaskResult } from './cpu_loop.js';
 import { type CpuCrash, clearPublishedCrash } from './crash.js';
 import { CrashWatch } from './crash_watch.js';
@@ -387,6 +387,7 @@ export class Machine {
     const i32 = this.arena.i32;
     Atomics.store(i32, ctl() + C.STOP, 1);
     Atomics.notify(i32, ctl() + C.RUN_GEN);
+    wakeAllCpus(Atomics.load(i32, ctl() + C.NCPUS));
   }
 
   /**
@@ -512,11 +513,12 @@ export class Machine {
     const seed = (spec.seed + run) >>> 0;
     spec.strategy!.beginRun(seed, spec.ncpus);
     decider.prepare(seed);
-    // The first decision comes before the wake, so that its CPU runs as soon as it is awake.
-    const r = await decider.decide(() => {
-      Atomics.add(i32, b + C.RUN_GEN, 1);
-      Atomics.notify(i32, b + C.RUN_GEN);
-    });
+    // More CPUs than cores: no wake here. The first decision's hand-off wakes its CPU, and each
+    // other CPU starts when the token (or the run's halt) first reaches it (controlled.ts
+    // awaitControlledRun). When they fit the cores, all start now and spin on the token.
+    Atomics.add(i32, b + C.RUN_GEN, 1);
+    if (spec.ncpus <= availableParallelism()) wakeAllCpus(spec.ncpus);
+    const r = await decider.decide();
     // Every CPU now exits (or throws CpuStop at its next token wait): wait for them to report,
     // blocking at first (µs away), then letting the event loop see a worker that died.
     const deadline = performance.now() + 2000;

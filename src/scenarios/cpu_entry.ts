@@ -4,6 +4,7 @@ import { cpuCtx } from '../cpu/context.js';
 import type { CpuProgram } from '../cpu/cpu_loop.js';
 import { importModule } from '../cpu/own_modules.js';
 import { applyEra } from '../eras/index.js';
+import { kthread_stop } from '../kernel/kthread.js';
 import { rcu_barrier, rcuCallbacksPending } from '../kernel/rcu/callbacks.js';
 import { TASK } from '../kernel/task_struct.js';
 import { switchToIdle } from '../kernel/task_switch.js';
@@ -50,9 +51,26 @@ function scenarioExport(mod: Record<string, unknown>): unknown {
   throw new NoScenarioExportError(Object.keys(mod).filter((k) => k !== 'module.exports'));
 }
 
+/** The scenario each entry function of this worker loaded (prepareCpu runs first). */
+let loaded: Scenario | null = null;
+
+/**
+ * Controlled mode: the CPU that finds only kthread CPUs left stops them itself, as the main
+ * thread's hook does (variant_hooks.ts): kthread_stop() on each kthread CPU's task.
+ */
+export function kthreadStopper(_args: unknown): () => void {
+  const s = loaded!;
+  const kthreads = s.cpus.filter((c) => c.kthread).map((c) => c.task);
+  return () => {
+    const g = readGlobals(s.globals);
+    for (const task of kthreads) kthread_stop(g[task]!);
+  };
+}
+
 export async function prepareCpu(args: unknown, cpu: number): Promise<CpuProgram> {
   const { scenarioUrl, era } = args as ScenarioEntryArgs;
   const s = await loadScenario(scenarioUrl);
+  loaded = s;
   const profile = scenarioEra(s, era);
   if (!profile) throw new Error(`unknown era '${era}'`);
   applyEra(profile);
