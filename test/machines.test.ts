@@ -78,6 +78,24 @@ describe('--machines N gives the verdicts of one machine', () => {
     expect(two.rows[0]!.merged).toMatchObject({ count: 2, runs: [20, 20] });
   }, 300_000);
 
+  it('DFS bound 1, 2017 v4.15: the same space, split into 16 shards the two machines take in turn', () => {
+    const args = ['repro', ID, '--variant', 'v4.15', '--strategy', 'dfs', '--preemptions', '1'];
+    const all = [...args, '--runs', '1000000', '--json'];
+    const one = campaign(all).rows[0]! as Row & { explored: number };
+    const two = campaign([...all, '--machines', '2']);
+    const row = two.rows[0]! as Row & { explored: number; merged: { explored: number[] } };
+    expect(one.observed).toBe('clean');
+    expect(verdict(row)).toEqual(verdict(one));
+    expect(row.explored).toBe(one.explored);
+    expect(two.machines).toBe(2);
+    // Every shard ran, each on whichever machine was free, and together they are the whole space.
+    expect(row.merged.count).toBe(16);
+    expect(row.merged.explored.reduce((a, b) => a + b, 0)).toBe(one.explored);
+    const text = mmrace([...args, '--runs', '1000000', '--machines', '2'], 150_000);
+    expect(text.stdout).toContain('ran on 2 machines (shards 1..16 of 16, taken in turn;');
+    expect(text.stdout).toMatch(/v4\.15: 16 shards, schedules explored (\d+ \+ ){15}\d+ = \d+; hits 0/);
+  }, 300_000);
+
   it('the text report names the machines and what each ran', () => {
     const r = mmrace(['run', FIXTURE, '--runs', '10', '--seed', '5', '--machines', '2'], 60_000);
     expect(r.code).toBe(0);

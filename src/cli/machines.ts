@@ -1,8 +1,12 @@
-// `--machines N`: one campaign on N emulated machines at once, in this process. Machine i is a
-// host thread (machine_thread.ts) running exactly what `--shard i/N` runs, on its own arena and
-// CPU threads; the command merges their rows as `mmrace merge` merges shards' files. So N changes
-// how fast a campaign goes, never what it finds: every N gives `--shard 1/1`'s verdicts, hits and
-// first failing run.
+// `--machines N`: one campaign on N emulated machines at once, in this process. Each machine is a
+// host thread (machine_thread.ts) with its own arena and CPU threads, running shards of the
+// campaign exactly as `--shard i/n` runs them; the command merges the shards' rows as `mmrace
+// merge` merges shards' files. So N changes how fast a campaign goes, never what it finds: every
+// N gives `--shard 1/1`'s verdicts, hits and first failing run. A seeded campaign splits into N
+// equal blocks of runs, one per machine. A DFS tree splits into DFS_SHARDS_PER_MACHINE * N shards
+// that the machines take in turn as they finish: its subtrees' sizes are only estimated from the
+// spine, and with one shard each the first machine to finish sat idle (v4.15 of the 2017
+// scenario, bound 2: 101,207 against 166,519 schedules).
 import { mergeRows } from '../report/merge_rows.js';
 import type { VerdictRow } from '../report/verdict.js';
 import type { CatalogueEntry } from '../scenarios/catalogue.js';
@@ -45,9 +49,11 @@ async function runOnMachines(
   // Bad input is refused here, once, before any machine starts (each host checks again).
   checkCampaign(entries, { ...o, shard: { index: 1, count: n } });
   const { machines: _, ...options } = o;
+  const shards = o.strategy === 'dfs' && n > 1 ? n * DFS_SHARDS_PER_MACHINE : n;
+  const queue = new SharedArrayBuffer(4);
   const hosts = Array.from(
     { length: n },
-    (_, i) => new MachineThread({ index: i + 1, count: n, target, options }),
+    (_, i) => new MachineThread({ index: i + 1, count: n, shards, queue, target, options }),
   );
   const stopAll = () => Promise.all(hosts.map((h) => h.stop()));
   const interrupted = (signal: NodeJS.Signals, code: number) => () => {
@@ -79,14 +85,19 @@ function othersStopped(e: MachineCrashError, n: number): MachineCrashError {
 
 const rowKey = (r: VerdictRow) => `${r.id} ${r.variant} (era ${r.era})`;
 
-/** The machines' rows as one table: row by row, as `mmrace merge` merges shards. */
+/** Shards per machine in a DFS campaign: enough that the last shards even out the machines' ends. */
+export const DFS_SHARDS_PER_MACHINE = 8;
+
+/** The shards' rows as one table, in shard order: row by row, as `mmrace merge` merges shards. */
 function mergeMachines(done: readonly HostDone[]): ReproOutcome {
-  const first = done[0]!;
+  const shards = done.flatMap((d) => d.shards).sort((a, b) => a.shard - b.shard);
+  const first = shards[0]!;
   const keys = first.rows.map(rowKey).join(', ');
-  for (const d of done)
+  for (const d of shards)
     if (d.rows.map(rowKey).join(', ') !== keys)
-      throw new Error(`machines ran different rows: ${keys} vs ${d.rows.map(rowKey).join(', ')}`);
-  const rows = first.rows.map((_, i) => mergeRows(done.map((d) => d.rows[i]!)));
+      throw new Error(`shards ran different rows: ${keys} vs ${d.rows.map(rowKey).join(', ')}`);
+  const rows = first.rows.map((_, i) => mergeRows(shards.map((d) => d.rows[i]!)));
   const code = rows.some((r) => r.error) ? 3 : rows.every((r) => r.ok) ? 0 : 1;
-  return { rows, code, machines: done.length, ...(first.matrix ? { matrix: first.matrix } : {}) };
+  const matrix = done.find((d) => d.matrix)?.matrix;
+  return { rows, code, machines: done.length, shards: shards.length, ...(matrix ? { matrix } : {}) };
 }

@@ -125,6 +125,8 @@ export interface ReproOutcome {
   matrix?: MatrixInfo;
   /** --machines N: the rows are the merge of N machines' shards. */
   machines?: number;
+  /** --machines N: the shards the machines ran (N, or more for DFS). */
+  shards?: number;
 }
 
 export interface MatrixInfo {
@@ -326,6 +328,7 @@ export function printOutcome(
       ...(o.shard ? { shard: o.shard } : {}),
       ...(merged ? { merged } : {}),
       ...(out.machines ? { machines: out.machines } : {}),
+      ...(out.shards !== undefined && out.shards !== out.machines ? { shards: out.shards } : {}),
       rows: out.rows,
       lockStat: out.lockStat,
       traces: out.traces,
@@ -337,10 +340,10 @@ export function printOutcome(
     ? [matrixHeading(out, m, o), renderMatrix(out.rows, color)]
     : [renderTable(out.rows, color)];
   if (merged) lines.push('', `merged ${merged.files.length} shards: ${merged.files.join(' ')}`);
-  if (out.machines) lines.push('', machinesHeading(out.machines));
+  if (out.machines) lines.push('', machinesHeading(out.machines, out.shards ?? out.machines));
   for (const r of out.rows) {
     const again = commandOf(r);
-    const parts = out.machines ? machineLines(r, label(r)) : mergedLines(r, label(r));
+    const parts = out.machines === out.shards ? machineLines(r, label(r)) : mergedLines(r, label(r));
     lines.push(...shardLines(r, label(r)), ...parts);
     if (r.error) lines.push('', `${label(r)}: ${r.error}`);
     const showDmesg = o.dmesg ?? out.rows.length === 1;

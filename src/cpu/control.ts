@@ -42,6 +42,7 @@ export const C = {
   WARP_MS: 24,
   TIMED_WAITERS: 25,
   UNTIMED_WAITERS: 26, // free mode: CPUs asleep in a wait with no timeout (idle_warp.ts)
+  FIRST: 27, // controlled mode: the CPU the run's first decision picked (-1: none yet)
   PERCPU: 64,
   CRASH_TEXT,
 } as const;

@@ -22,6 +22,11 @@ export interface DeciderOptions {
   log: DecisionLog;
   /** The CPUs decide (they hold copies of the strategy); else the main thread does, every time. */
   cpusDecide: boolean;
+  /**
+   * The run's first CPU spins between runs for the next one (controlled.ts awaitControlledRun):
+   * only with a core for it beside the main thread's, or it slows the machines that share them.
+   */
+  firstSpins: boolean;
   /** A run stops (AbortReason.Halted) after this many decisions. */
   maxSteps: number;
   /** Wall-clock limit of a run (ms): a CPU that never reaches a point. */
@@ -119,6 +124,7 @@ export class Decider {
       return -1;
     }
     Atomics.store(i32, this.b + C.AHEAD, this.sched.ahead);
+    if (from === -1 && this.o.firstSpins) Atomics.store(i32, this.b + C.FIRST, next);
     handTo(next, this.o.ncpus);
     return next;
   }

@@ -22,6 +22,18 @@ import { MAX_SCHEDULE_DECISIONS } from './schedule.js';
 import type { StrategyConfig } from './strategies/index.js';
 import { type Strategy, strategyState } from './strategy.js';
 
+/** The cores this thread's machines may count on (`--machines N` shares the host's: shareCores). */
+let coresShare = availableParallelism();
+
+/**
+ * `--machines N`: this host thread's machine gets its share of the host's cores, at least one.
+ * How long a CPU spins for the token, and whether one spins between runs, depend on whether the
+ * machine's CPU threads have cores to themselves: with N machines they have a share.
+ */
+export function shareCores(machines: number): void {
+  coresShare = Math.max(1, Math.floor(availableParallelism() / machines));
+}
+
 export interface CampaignSpec {
   entry: string;
   entryArgs: unknown;
@@ -273,6 +285,7 @@ export class Machine {
     const b = ctl();
     Atomics.store(i32, b + C.STOP, 0);
     Atomics.store(i32, b + C.ABORT, AbortReason.None);
+    Atomics.store(i32, b + C.FIRST, -1);
     Atomics.store(i32, b + C.NCPUS, spec.ncpus);
     Atomics.store(i32, b + C.TIME_SCALE_X1000, Math.round(spec.timeScale * 1000));
     Atomics.store(i32, b + C.READY, 0);
@@ -295,7 +308,7 @@ export class Machine {
       log: this.decisionLog(maxSteps).sab,
       maxSteps,
       kthreadCpus: [...spec.kthreadCpus],
-      cores: availableParallelism(),
+      cores: coresShare,
     };
   }
 
@@ -490,6 +503,7 @@ export class Machine {
       strategy: spec.strategy!,
       log: this.decisionLog(maxStepsOf(spec)),
       cpusDecide,
+      firstSpins: coresShare >= 2,
       maxSteps: maxStepsOf(spec),
       runTimeoutMs: spec.runTimeoutMs,
       kthreadCpus: spec.kthreadCpus,
@@ -517,7 +531,7 @@ export class Machine {
     // other CPU starts when the token (or the run's halt) first reaches it (controlled.ts
     // awaitControlledRun). When they fit the cores, all start now and spin on the token.
     Atomics.add(i32, b + C.RUN_GEN, 1);
-    if (spec.ncpus <= availableParallelism()) wakeAllCpus(spec.ncpus);
+    if (spec.ncpus <= coresShare) wakeAllCpus(spec.ncpus);
     const r = await decider.decide();
     // Every CPU now exits (or throws CpuStop at its next token wait): wait for them to report,
     // blocking at first (µs away), then letting the event loop see a worker that died.
