@@ -227,7 +227,8 @@ export class StrategyCopy {
           throw new Error(
             `decision log: at decision ${this.step} ${s.name} picks CPU${got} here, CPU${e.cpu} on the thread that decided`,
           );
-        s.runAhead?.(got, this.step);
+        // runAhead() is a question, not an event: the copy that decided asked it; replaying it
+        // here would only repeat its scan (DFS's is as long as the stretch it grants).
         this.recordPicks(got, 1);
         break;
       }

@@ -28,6 +28,8 @@ export interface Strategy {
    * many of the following decisions the strategy commits to "`cpu` goes on" whenever `cpu` is at a
    * point, whoever else is runnable. The CPU then passes that many points without a round trip to
    * the main thread; any other event (a wait, a spin, the end of its program) still comes back.
+   * It must not change the strategy's state: only the thread that decides asks it, so the other
+   * copies of a strategy deciding on the CPUs never see the call (decision_log.ts).
    */
   runAhead?(cpu: number, step: number): number;
   /** Decisions from `step` to `step + n - 1` were `cpu` going on at a point, under runAhead(). */
