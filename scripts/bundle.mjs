@@ -60,14 +60,14 @@ import { cliMain } from './mmrace.js';
 
 await cliMain();
 `,
-  'cpu-worker.js': `// A CPU worker of the bundle (src/cpu/own_modules.ts cpuWorkerFile()).
+  'cpu-worker.js': `// A CPU worker of the bundle (src/cpu/own_modules.ts threadEntry()).
 import { cpuThreadInit, cpuWorker } from './mmrace.js';
 
 cpuThreadInit();
 
 export default cpuWorker;
 `,
-  'host-worker.js': `// A machine host thread of the bundle (--machines; src/cpu/own_modules.ts hostWorkerFile()).
+  'host-worker.js': `// A machine host thread of the bundle (--machines; src/cpu/own_modules.ts threadEntry()).
 import { hostThreadMain } from './mmrace.js';
 
 await hostThreadMain();

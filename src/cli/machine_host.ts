@@ -86,7 +86,7 @@ export async function runHost(task: HostTask): Promise<HostReply> {
   }
 }
 
-/** A machine host thread: runs its shard of the campaign and posts the rows to the command's thread. */
+/** A machine host thread: runs its shards of the campaign and posts their rows to the command's thread. */
 export async function hostThreadMain(): Promise<void> {
   // As the command's own thread does (command.ts): kernel reports' call traces are deep stacks.
   Error.stackTraceLimit = 64;

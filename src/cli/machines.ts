@@ -86,7 +86,7 @@ function othersStopped(e: MachineCrashError, n: number): MachineCrashError {
 const rowKey = (r: VerdictRow) => `${r.id} ${r.variant} (era ${r.era})`;
 
 /** Shards per machine in a DFS campaign: enough that the last shards even out the machines' ends. */
-export const DFS_SHARDS_PER_MACHINE = 8;
+const DFS_SHARDS_PER_MACHINE = 8;
 
 /** The shards' rows as one table, in shard order: row by row, as `mmrace merge` merges shards. */
 function mergeMachines(done: readonly HostDone[]): ReproOutcome {

@@ -365,7 +365,10 @@ export function awaitControlledRun(cpu: number, gen: number): number | null {
   }
 }
 
-/** The campaign is over: wake every CPU asleep between runs. */
+/**
+ * Wakes every CPU asleep between runs: when the campaign is over, and at a run's start when the
+ * CPUs fit the cores (they then wait for the token spinning).
+ */
 export function wakeAllCpus(ncpus: number): void {
   const i32 = mem.i32;
   for (let c = 0; c < ncpus; c++) {
