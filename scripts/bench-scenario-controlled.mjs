@@ -126,7 +126,7 @@ async function dfsRows(machine, e, v) {
   ];
 }
 
-/** The same search by the command, on `n` machines (host threads) at once: wall time from spawn to exit. */
+/** The same search by the command, on `n` machines (host processes) at once: wall time from spawn to exit. */
 function machinesDfs(n) {
   const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
   const args = ['repro', 'oom-reaper-vs-exit-mmap-2017', '--variant', 'v4.15', '--strategy', 'dfs'];

@@ -67,10 +67,10 @@ cpuThreadInit();
 
 export default cpuWorker;
 `,
-  'host-worker.js': `// A machine host thread of the bundle (--machines; src/cpu/own_modules.ts threadEntry()).
-import { hostThreadMain } from './mmrace.js';
+  'host-worker.js': `// A machine host process of the bundle (--machines; src/cpu/own_modules.ts threadEntry()).
+import { hostProcessMain } from './mmrace.js';
 
-await hostThreadMain();
+hostProcessMain();
 `,
 };
 for (const [name, text] of Object.entries(STUBS)) writeFileSync(join(dist, name), text);

@@ -4,5 +4,5 @@
 
 export { cliMain } from './cli/command.js';
 export { cpuThreadInit, cpuWorker } from './cli/cpu_thread.js';
-export { hostThreadMain } from './cli/machine_host.js';
+export { hostProcessMain } from './cli/machine_host.js';
 export * from './index.js';

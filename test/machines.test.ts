@@ -1,9 +1,9 @@
-// `--machines N`: one campaign on N emulated machines (host threads, each with its own arena and
+// `--machines N`: one campaign on N emulated machines (host processes, each with its own arena and
 // CPU threads) gives the verdicts, hits, runs and first failing run of one machine, and really
 // splits the work (each machine's runs are in the row's `merged`). Bad values are refused with one
 // line; the process leaves nothing behind: after a run, after a machine's crash, after Ctrl-C.
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -143,7 +143,7 @@ describe('--machines leaves nothing running', () => {
     expectOneLine(
       r,
       3,
-      /^mmrace: machine 2\/2 crashed: its thread ended \(exit code 7\) before it reported; the other machine was stopped\n/,
+      /^mmrace: machine 2\/2 crashed: its process ended \(exit code 7\) before it reported; the other machine was stopped\n/,
     );
   }, 120_000);
 
@@ -157,9 +157,9 @@ describe('--machines leaves nothing running', () => {
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
     try {
-      // Both machines' CPU threads are up: more threads than one machine's process ever has
-      // (about 11 of Node's own, plus the scenario's 3 CPUs), so the hosts are past their start.
-      await until(() => threadsOf(child.pid!) >= 11 + 2 + 2 * 3, 60_000);
+      // Both machines' CPU threads are up: each host process has about 11 threads of Node's own
+      // and the scenario's 3 CPUs, so both hosts are past their start.
+      await until(() => hostThreads(child.pid!).filter((n) => n >= 11 + 3).length === 2, 60_000);
       child.kill('SIGINT');
       const code = await Promise.race([exited, sleep(20_000).then(() => 'still running' as const)]);
       expect({ code, stderr }).toEqual({ code: 130, stderr: 'mmrace: SIGINT: stopping 2 machines\n' });
@@ -171,11 +171,15 @@ describe('--machines leaves nothing running', () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function threadsOf(pid: number): number {
+/** The thread counts of `pid`'s child processes (the machine hosts). */
+function hostThreads(pid: number): number[] {
   try {
-    return readdirSync(`/proc/${pid}/task`).length;
+    const children = readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean),
+    );
+    return children.map((c) => readdirSync(`/proc/${c}/task`).length);
   } catch {
-    return 0;
+    return [];
   }
 }
 

@@ -34,7 +34,7 @@ export function parseShard(v: string): Shard {
 }
 
 /**
- * `--machines N`: at most one machine per core of this host. Each machine is a host thread plus
+ * `--machines N`: at most one machine per core of this host. Each machine is a host process with
  * its scenario's CPU threads; more machines than cores only make them take turns.
  */
 export function parseMachines(v: string): number {

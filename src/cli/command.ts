@@ -21,7 +21,7 @@ import { parseEras } from './era_matrix.js';
 import { erasCommand } from './eras_command.js';
 import { explainCommand } from './explain.js';
 import type { CampaignTarget } from './machine_host.js';
-import { MachineCrashError } from './machine_thread.js';
+import { MachineCrashError } from './machine_process.js';
 import { runCampaign } from './machines.js';
 import { mergeCommand } from './merge.js';
 import { exitingOnPurpose, guardStdout } from './output.js';
@@ -60,8 +60,8 @@ function runFlags(cmd: Command): Command {
     )
     .option(
       '--machines <n>',
-      'run the campaign on n emulated machines at once in this process (each its own arena and CPU ' +
-        'threads, one shard each, merged); same verdicts and hits for every n; at most one per core',
+      'run the campaign on n emulated machines at once on this host (each a process with its own ' +
+        'arena and CPU threads, taking shards, merged); same verdicts and hits for every n; at most one per core',
       parseMachines,
     )
     .option(

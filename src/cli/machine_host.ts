@@ -1,9 +1,10 @@
-// One machine of `--machines N`, inside its host thread (workers/host.ts): it runs shards of the
+// One machine of `--machines N`, inside its host process (workers/host.ts): it runs shards of the
 // campaign exactly as `--shard i/n` would, on a Machine of its own, and replies with their rows.
-// A thread per machine, not N machines on one thread: the main thread's kernel code works on the
-// arena of the machine attached last, in module-level state, so two machines on one thread would
-// take turns; a worker thread has its own copy of every module.
-import { parentPort, workerData } from 'node:worker_threads';
+// Not N machines on one thread: the main thread's kernel code works on the arena of the machine
+// attached last, in module-level state, so two machines on one thread would take turns. Nor a
+// host thread each (the design until 2026-12): the machines of one process shared its cores no
+// better than one machine, and DFS of the 2017 scenario on 2 machines of a 2-vCPU guest explored
+// ~2,800 schedules/s, one machine's rate; two processes explored ~5,900/s.
 import { shareCores } from '../cpu/machine.js';
 import { sourceMappedStack } from '../kernel/stack_frames.js';
 import type { VerdictRow } from '../report/verdict.js';
@@ -24,18 +25,23 @@ export type CampaignTarget =
 
 /**
  * A host's work: machine `index` of `count`, with the command's flags. It runs shards of the
- * campaign, `shards` in all, taking the next one from `queue` (an Int32 counter shared by every
- * machine) until none is left: one each for seeded campaigns, several each for DFS, whose
- * subtrees differ in size beyond what the split can foresee.
+ * campaign, `shards` in all, asking the command for the next one until none is left: one each
+ * for seeded campaigns, several each for DFS, whose subtrees differ in size beyond what the split
+ * can foresee.
  */
 export interface HostTask {
   index: number;
   count: number;
   shards: number;
-  queue: SharedArrayBuffer;
   target: CampaignTarget;
   options: ReproOptions;
 }
+
+/** The command's messages to a host: its task, then each shard it asked for (null: none left). */
+export type HostOrder = { kind: 'task'; task: HostTask } | { kind: 'shard'; index: number | null };
+
+/** A host's messages to the command: a request for its next shard, then its reply. */
+export type HostMessage = { kind: 'next' } | HostReply;
 
 /** The rows of one shard this host ran. */
 export interface ShardRows {
@@ -58,19 +64,17 @@ async function entriesOf(t: CampaignTarget): Promise<readonly CatalogueEntry[]> 
   return [e];
 }
 
-/** Runs shards from the queue until it is empty; never throws. Its CPU threads have ended when it returns. */
-export async function runHost(task: HostTask): Promise<HostReply> {
+/**
+ * Runs the shards `next` hands out until it says none is left; never throws. Its CPU threads have
+ * ended when it returns.
+ */
+export async function runHost(task: HostTask, next: () => Promise<number | null>): Promise<HostReply> {
   try {
     shareCores(task.count);
     const entries = await entriesOf(task.target);
-    const queue = new Int32Array(task.queue);
     const shards: ShardRows[] = [];
     let matrix: MatrixInfo | undefined;
-    for (
-      let index = Atomics.add(queue, 0, 1) + 1;
-      index <= task.shards;
-      index = Atomics.add(queue, 0, 1) + 1
-    ) {
+    for (let index = await next(); index !== null; index = await next()) {
       const out = await runEntries(entries, { ...task.options, shard: { index, count: task.shards } });
       shards.push({ shard: index, rows: out.rows });
       matrix ??= out.matrix;
@@ -86,9 +90,29 @@ export async function runHost(task: HostTask): Promise<HostReply> {
   }
 }
 
-/** A machine host thread: runs its shards of the campaign and posts their rows to the command's thread. */
-export async function hostThreadMain(): Promise<void> {
+/**
+ * A machine host process: takes its task from the command (over the IPC channel fork() opened),
+ * runs its shards of the campaign and sends their rows back. It ends with the channel: when the
+ * command goes, so does the machine.
+ */
+export function hostProcessMain(): void {
   // As the command's own thread does (command.ts): kernel reports' call traces are deep stacks.
   Error.stackTraceLimit = 64;
-  parentPort!.postMessage(await runHost(workerData as HostTask));
+  // Ctrl-C reaches the terminal's whole process group: the command stops its machines itself.
+  process.on('SIGINT', () => {});
+  process.on('disconnect', () => process.exit(0));
+  let shardWanted: ((index: number | null) => void) | null = null;
+  const next = () =>
+    new Promise<number | null>((resolve) => {
+      shardWanted = resolve;
+      send({ kind: 'next' });
+    });
+  process.on('message', (m: HostOrder) => {
+    if (m.kind === 'shard') shardWanted?.(m.index);
+    else void runHost(m.task, next).then((reply) => send(reply, () => process.disconnect()));
+  });
+}
+
+function send(m: HostMessage, then?: () => void): void {
+  process.send!(m, undefined, undefined, then);
 }

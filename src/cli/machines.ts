@@ -1,5 +1,5 @@
-// `--machines N`: one campaign on N emulated machines at once, in this process. Each machine is a
-// host thread (machine_thread.ts) with its own arena and CPU threads, running shards of the
+// `--machines N`: one campaign on N emulated machines at once, on this host. Each machine is a
+// host process (machine_process.ts) with its own arena and CPU threads, running shards of the
 // campaign exactly as `--shard i/n` runs them; the command merges the shards' rows as `mmrace
 // merge` merges shards' files. So N changes how fast a campaign goes, never what it finds: every
 // N gives `--shard 1/1`'s verdicts, hits and first failing run. A seeded campaign splits into N
@@ -13,11 +13,11 @@ import type { CatalogueEntry } from '../scenarios/catalogue.js';
 import { UsageError } from './args.js';
 import { plural } from './era_matrix.js';
 import type { CampaignTarget } from './machine_host.js';
-import { type HostDone, MachineCrashError, MachineThread } from './machine_thread.js';
+import { type HostDone, MachineCrashError, MachineProcess } from './machine_process.js';
 import { exitNow } from './output.js';
 import { checkCampaign, type ReproOptions, type ReproOutcome, runEntries } from './repro.js';
 
-/** The command's campaign: on this thread's machine, or with --machines on N host threads. */
+/** The command's campaign: on this thread's machine, or with --machines on N host processes. */
 export function runCampaign(
   target: CampaignTarget,
   entries: readonly CatalogueEntry[],
@@ -50,13 +50,16 @@ async function runOnMachines(
   checkCampaign(entries, { ...o, shard: { index: 1, count: n } });
   const { machines: _, ...options } = o;
   const shards = o.strategy === 'dfs' && n > 1 ? n * DFS_SHARDS_PER_MACHINE : n;
-  const queue = new SharedArrayBuffer(4);
+  let taken = 0;
+  const nextShard = () => (taken < shards ? ++taken : null);
   const hosts = Array.from(
     { length: n },
-    (_, i) => new MachineThread({ index: i + 1, count: n, shards, queue, target, options }),
+    (_, i) => new MachineProcess({ index: i + 1, count: n, shards, target, options }, nextShard),
   );
   const stopAll = () => Promise.all(hosts.map((h) => h.stop()));
+  let stopping = false;
   const interrupted = (signal: NodeJS.Signals, code: number) => () => {
+    stopping = true;
     process.stderr.write(`mmrace: ${signal}: stopping ${plural(n, 'machine')}\n`);
     void stopAll().finally(() => exitNow(code));
   };
@@ -68,6 +71,8 @@ async function runOnMachines(
     // The first machine to fail rejects this; the finally stops the others.
     return mergeMachines(await Promise.all(hosts.map((h) => h.result)));
   } catch (e) {
+    // Stopped on a signal: the machines' deaths are ours, and the handler ends the command.
+    if (stopping) await new Promise(() => {});
     throw e instanceof MachineCrashError && n > 1 ? othersStopped(e, n) : e;
   } finally {
     await stopAll();

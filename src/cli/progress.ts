@@ -1,6 +1,6 @@
 // A progress bar on stderr for long campaigns (DFS, many runs, the catalogue), one per variant,
 // cleared when it completes. Only on a terminal: never under --json, when stderr is a pipe or a
-// file, on CI (CI set), or in a --machines worker (its output goes through the parent).
+// file, on CI (CI set), or in a --machines host (the command reports for its machines).
 import { isMainThread } from 'node:worker_threads';
 import { SingleBar } from 'cli-progress';
 
@@ -14,7 +14,9 @@ export interface Progress {
 }
 
 export function wantsProgress(json: boolean | undefined): boolean {
-  return !json && process.stderr.isTTY === true && isMainThread && !process.env.CI;
+  return (
+    !json && process.stderr.isTTY === true && isMainThread && !process.env.CI && !process.env.MMRACE_MACHINE
+  );
 }
 
 export function progressBar(): Progress {

@@ -26,7 +26,7 @@ import { type Strategy, strategyState } from './strategy.js';
 let coresShare = availableParallelism();
 
 /**
- * `--machines N`: this host thread's machine gets its share of the host's cores, at least one.
+ * `--machines N`: this host process's machine gets its share of the host's cores, at least one.
  * How long a CPU spins for the token, and whether one spins between runs, depend on whether the
  * machine's CPU threads have cores to themselves: with N machines they have a share.
  */
@@ -145,7 +145,7 @@ function cpuHeapMb(): number {
   return mb;
 }
 
-/** A CPU worker's or a machine host thread's entry (own_modules.ts threadEntry()), once built. */
+/** A CPU worker's or a machine host process's entry (own_modules.ts threadEntry()), once built. */
 export function builtThreadEntry(kind: 'cpu' | 'host'): { file: string; execArgv: string[] | undefined } {
   const w = threadEntry(kind);
   if (!existsSync(w.file))

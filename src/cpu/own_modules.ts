@@ -1,7 +1,7 @@
 // How a thread names and loads mmrace's own modules by path (a campaign's entry module, a built-in
 // scenario, an experiment file), in each of the three forms mmrace runs in:
 // - bundle: dist/mmrace.js, one file holding every module (scripts/bundle.mjs), which the command,
-//   its CPU and host threads and every user file's `import 'mmrace'` load. A thread then opens one
+//   its CPU threads, its machine hosts and every user file's `import 'mmrace'` load. A thread then opens one
 //   file instead of ~250, and starts in a third of the time. Its own modules are named
 //   'mmrace:own/<path under src>' and come from the bundle's table, never from dist/src, whose
 //   copies would be second instances of every module (a second `current`, a second arena view);
@@ -83,7 +83,7 @@ export function ownModulesIn(dir: string): string[] {
 export const DIST_CONDITION = '--conditions=mmrace-dist';
 
 /**
- * A thread this thread starts (a CPU worker, a machine host): its file and node options. The
+ * A thread or process this thread starts (a CPU worker, a machine host): its file and node options. The
  * bundle's threads run the bundle; the others run the compiled modules' entries under
  * DIST_CONDITION, so that a fixture that imports both 'mmrace' and internals from dist/src gets
  * one copy of each module.
