@@ -22,6 +22,8 @@ interface Row {
   firstHit: { run: number; dmesg: string[] } | null;
   schedule: string | null;
   merged?: { count: number; runs: number[]; hits: number[] };
+  runsPerSec: number;
+  wallMs: number;
 }
 interface Out {
   ok: boolean;
@@ -91,6 +93,9 @@ describe('--machines N gives the verdicts of one machine', () => {
     // Every shard ran, each on whichever machine was free, and together they are the whole space.
     expect(row.merged.count).toBe(16);
     expect(row.merged.explored.reduce((a, b) => a + b, 0)).toBe(one.explored);
+    // A machine runs its shards one after the other: the row's time is the slowest machine's sum,
+    // and its rate the runs over that time (not the 16 shards' rates added, as if all ran at once).
+    expect(Math.abs((row.runsPerSec * row.wallMs) / 1000 - row.runs)).toBeLessThan(row.runs * 0.01);
     const text = mmrace([...args, '--runs', '1000000', '--machines', '2'], 150_000);
     expect(text.stdout).toContain('ran on 2 machines (shards 1..16 of 16, taken in turn;');
     expect(text.stdout).toMatch(/v4\.15: 16 shards, schedules explored (\d+ \+ ){15}\d+ = \d+; hits 0/);

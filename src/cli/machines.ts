@@ -101,8 +101,19 @@ function mergeMachines(done: readonly HostDone[]): ReproOutcome {
   for (const d of shards)
     if (d.rows.map(rowKey).join(', ') !== keys)
       throw new Error(`shards ran different rows: ${keys} vs ${d.rows.map(rowKey).join(', ')}`);
-  const rows = first.rows.map((_, i) => mergeRows(shards.map((d) => d.rows[i]!)));
+  const rows = first.rows.map((_, i) => onMachines(mergeRows(shards.map((d) => d.rows[i]!)), done, i));
   const code = rows.some((r) => r.error) ? 3 : rows.every((r) => r.ok) ? 0 : 1;
   const matrix = done.find((d) => d.matrix)?.matrix;
   return { rows, code, machines: done.length, shards: shards.length, ...(matrix ? { matrix } : {}) };
+}
+
+/**
+ * A merged row's time and rate as the machines ran it: a machine runs its shards one after the
+ * other, so its time is their sum, and the row's is the slowest machine's (mergeRows takes the
+ * slowest shard and adds the shards' rates, right for shards that all ran at once).
+ */
+function onMachines(row: VerdictRow, done: readonly HostDone[], i: number): VerdictRow {
+  const wallMs = Math.max(0, ...done.map((d) => d.shards.reduce((a, s) => a + s.rows[i]!.wallMs, 0)));
+  const runsPerSec = row.runs > 0 && wallMs > 0 ? Math.round((row.runs / (wallMs / 1000)) * 10) / 10 : 0;
+  return { ...row, wallMs, runsPerSec };
 }
