@@ -172,19 +172,57 @@ describe('--machines leaves nothing running', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   }, 120_000);
+  it('the command killed outright (SIGKILL): its machines end within a second or two', async () => {
+    const child = spawn(
+      process.execPath,
+      ['dist/cli.js', 'repro', ID, '--strategy', 'random', '--runs', '10000000', '--machines', '2'],
+      { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' },
+    );
+    let hosts: string[] = [];
+    try {
+      await until(() => hostThreads(child.pid!).filter((n) => n >= 11 + 3).length === 2, 60_000);
+      hosts = childPids(child.pid!);
+      expect(hosts).toHaveLength(2);
+      // Deep in their shards, where a host's event loop may not turn until the shard ends.
+      await sleep(3000);
+      child.kill('SIGKILL');
+      // Each host polls its parent every 250 ms (machine_host.ts watchParent).
+      await until(() => hosts.every((p) => !alive(p)), 10_000);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const p of hosts) if (alive(p)) process.kill(Number(p), 'SIGKILL');
+    }
+  }, 120_000);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The thread counts of `pid`'s child processes (the machine hosts). */
-function hostThreads(pid: number): number[] {
+/** `pid`'s child processes (the machine hosts). */
+function childPids(pid: number): string[] {
   try {
-    const children = readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
       readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean),
     );
-    return children.map((c) => readdirSync(`/proc/${c}/task`).length);
   } catch {
     return [];
+  }
+}
+
+/** The thread counts of `pid`'s child processes. */
+function hostThreads(pid: number): number[] {
+  try {
+    return childPids(pid).map((c) => readdirSync(`/proc/${c}/task`).length);
+  } catch {
+    return [];
+  }
+}
+
+/** A process that still runs: not gone, not a zombie waiting for its reaper. */
+function alive(pid: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0] !== 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -5,6 +5,7 @@
 // host thread each (the design until 2026-12): the machines of one process shared its cores no
 // better than one machine, and DFS of the 2017 scenario on 2 machines of a 2-vCPU guest explored
 // ~2,800 schedules/s, one machine's rate; two processes explored ~5,900/s.
+import { Worker } from 'node:worker_threads';
 import { shareCores } from '../cpu/machine.js';
 import { sourceMappedStack } from '../kernel/stack_frames.js';
 import type { VerdictRow } from '../report/verdict.js';
@@ -101,6 +102,7 @@ export function hostProcessMain(): void {
   // Ctrl-C reaches the terminal's whole process group: the command stops its machines itself.
   process.on('SIGINT', () => {});
   process.on('disconnect', () => process.exit(0));
+  watchParent();
   let shardWanted: ((index: number | null) => void) | null = null;
   const next = () =>
     new Promise<number | null>((resolve) => {
@@ -112,6 +114,23 @@ export function hostProcessMain(): void {
     else void runHost(m.task, next).then((reply) => send(reply, () => process.disconnect()));
   });
 }
+
+/**
+ * A host whose command died without closing the channel (SIGKILL) would run on, as its event
+ * loop, where 'disconnect' arrives, may not turn until a shard ends: a thread of its own sees
+ * the host handed to another parent and kills the process.
+ */
+function watchParent(): void {
+  const watch = new Worker(
+    `const parent = process.ppid;
+     setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL'); }, ${PARENT_POLL_MS});`,
+    { eval: true },
+  );
+  watch.unref();
+}
+
+/** How often a host looks whether its command is still there. */
+const PARENT_POLL_MS = 250;
 
 function send(m: HostMessage, then?: () => void): void {
   process.send!(m, undefined, undefined, then);
