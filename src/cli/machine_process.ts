@@ -26,8 +26,8 @@ export class MachineProcess {
     const { file, execArgv } = builtThreadEntry('host');
     this.child = fork(file, [], {
       ...(execArgv ? { execArgv } : {}),
-      // Its kernel logs and reports come back as rows; what it prints itself (a crash) goes to ours.
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      // Its rows come back as messages; what a scenario prints goes to ours, as a thread's did.
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
       env: { ...process.env, MMRACE_MACHINE: String(task.index) },
     });
