@@ -1,4 +1,4 @@
-// npm run bench [-- all|scenario|locks|sched|fault|lockdep|startup|experiments]
+// npm run bench [-- all|scenario|locks|sched|machines|fault|lockdep|startup|experiments]
 // Every benchmark prints its figures beside a baseline measured in the same process. With no
 // argument (or `all`), every benchmark runs with short defaults (environment variables set below,
 // unless given) and one summary table of their ratios ends the output (bench-summary.mjs).
@@ -73,6 +73,7 @@ const benches = {
   ],
   locks: async () => (await import('./bench-locks.mjs')).run(),
   sched: async () => (await import('./bench-sched.mjs')).run(),
+  machines: async () => (await import('./bench-machines.mjs')).run(),
   fault: async () => (await import('./bench-fault.mjs')).run(process.argv.slice(3)),
   lockdep: async () => (await import('./bench-lockdep.mjs')).run(),
   startup: async () => (await import('./bench-startup.mjs')).run(),

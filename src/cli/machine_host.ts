@@ -2,9 +2,10 @@
 // campaign exactly as `--shard i/n` would, on a Machine of its own, and replies with their rows.
 // Not N machines on one thread: the main thread's kernel code works on the arena of the machine
 // attached last, in module-level state, so two machines on one thread would take turns. Nor a
-// host thread each (the design until 2026-12): the machines of one process shared its cores no
-// better than one machine, and DFS of the 2017 scenario on 2 machines of a 2-vCPU guest explored
-// ~2,800 schedules/s, one machine's rate; two processes explored ~5,900/s.
+// host thread each (the design until 2026-12): V8 wakes an Atomics.wait sleeper holding one
+// process-wide mutex, so the sleeping handoffs of all a process's machines queue on it (npm run
+// bench -- machines). DFS of the 2017 scenario on 2 machines of a 2-vCPU guest explored ~2,800
+// schedules/s as threads, one machine's rate, and ~5,900/s as processes.
 import { Worker } from 'node:worker_threads';
 import { shareCores } from '../cpu/machine.js';
 import { sourceMappedStack } from '../kernel/stack_frames.js';
