@@ -152,6 +152,21 @@ describe('--machines leaves nothing running', () => {
     );
   }, 120_000);
 
+  it('machine 2 leaves a rejection unhandled: exit 3, machine 2 named with its error, machine 1 stopped', async () => {
+    const r = await mmraceAlone(
+      ['run', 'test/fixtures/reject-in-setup.mjs', '--runs', '1000000', '--machines', '2'],
+      { timeoutMs: 60_000 },
+    );
+    expect({ code: r.code, timedOut: r.timedOut, leftover: r.leftover }).toEqual({
+      code: 3,
+      timedOut: false,
+      leftover: false,
+    });
+    expect(r.stderr).toMatch(
+      /^mmrace: machine 2\/2 crashed: Error: boom in machine 2; the other machine was stopped\n {4}at /,
+    );
+  }, 120_000);
+
   it('Ctrl-C while the machines run: every machine stopped, exit 130', async () => {
     const child = spawn(
       process.execPath,

@@ -103,6 +103,11 @@ export function hostProcessMain(): void {
   // Ctrl-C reaches the terminal's whole process group: the command stops its machines itself.
   process.on('SIGINT', () => {});
   process.on('disconnect', () => process.exit(0));
+  // What a host thread's 'error' event carried: the machine's crash, with its stack, in one reply.
+  const crashed = (e: unknown) =>
+    send({ kind: 'failed', message: sourceMappedStack((e as Error)?.stack ?? String(e)) }, () => process.exit(1));
+  process.on('uncaughtException', crashed);
+  process.on('unhandledRejection', crashed);
   watchParent();
   let shardWanted: ((index: number | null) => void) | null = null;
   const next = () =>
