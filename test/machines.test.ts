@@ -140,10 +140,8 @@ describe('--machines leaves nothing running', () => {
 
   it('machine 2 crashes (its setup calls process.exit()): exit 3, machine 2 named, machine 1 stopped', async () => {
     const r = await mmraceAlone(
-      ['run', 'test/fixtures/exit-in-setup.mjs', '--runs', '1000000', '--machines', '2'],
-      {
-        timeoutMs: 60_000,
-      },
+      ['run', 'test/fixtures/crash-in-setup.mjs', '--runs', '1000000', '--machines', '2'],
+      { env: { CRASH_HOW: 'exit' }, timeoutMs: 60_000 },
     );
     expectOneLine(
       r,
@@ -154,8 +152,8 @@ describe('--machines leaves nothing running', () => {
 
   it('machine 2 leaves a rejection unhandled: exit 3, machine 2 named with its error, machine 1 stopped', async () => {
     const r = await mmraceAlone(
-      ['run', 'test/fixtures/reject-in-setup.mjs', '--runs', '1000000', '--machines', '2'],
-      { timeoutMs: 60_000 },
+      ['run', 'test/fixtures/crash-in-setup.mjs', '--runs', '1000000', '--machines', '2'],
+      { env: { CRASH_HOW: 'reject' }, timeoutMs: 60_000 },
     );
     expect({ code: r.code, timedOut: r.timedOut, leftover: r.leftover }).toEqual({
       code: 3,
