@@ -105,7 +105,9 @@ export function hostProcessMain(): void {
   process.on('disconnect', () => process.exit(0));
   // What a host thread's 'error' event carried: the machine's crash, with its stack, in one reply.
   const crashed = (e: unknown) =>
-    send({ kind: 'failed', message: sourceMappedStack((e as Error)?.stack ?? String(e)) }, () => process.exit(1));
+    send({ kind: 'failed', message: sourceMappedStack((e as Error)?.stack ?? String(e)) }, () =>
+      process.exit(1),
+    );
   process.on('uncaughtException', crashed);
   process.on('unhandledRejection', crashed);
   watchParent();
