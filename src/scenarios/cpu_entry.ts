@@ -4,13 +4,12 @@ import { cpuCtx } from '../cpu/context.js';
 import type { CpuProgram } from '../cpu/cpu_loop.js';
 import { importModule } from '../cpu/own_modules.js';
 import { applyEra } from '../eras/index.js';
-import { kthread_stop } from '../kernel/kthread.js';
 import { rcu_barrier, rcuCallbacksPending } from '../kernel/rcu/callbacks.js';
 import { TASK } from '../kernel/task_struct.js';
 import { switchToIdle } from '../kernel/task_switch.js';
 import { mem } from '../shm/arena.js';
 import { scenarioEra } from './era_matrix.js';
-import { readGlobals } from './kernel_image.js';
+import { readGlobals, stopScenarioKthreads } from './kernel_image.js';
 import type { Scenario } from './scenario.js';
 import { validateScenario } from './scenario_schema.js';
 
@@ -60,11 +59,7 @@ let loaded: Scenario | null = null;
  */
 export function kthreadStopper(_args: unknown): () => void {
   const s = loaded!;
-  const kthreads = s.cpus.filter((c) => c.kthread).map((c) => c.task);
-  return () => {
-    const g = readGlobals(s.globals);
-    for (const task of kthreads) kthread_stop(g[task]!);
-  };
+  return () => stopScenarioKthreads(s, readGlobals(s.globals));
 }
 
 export async function prepareCpu(args: unknown, cpu: number): Promise<CpuProgram> {

@@ -5,6 +5,7 @@ import { LOG_REGION, logReset, logUsedWords } from '../cpu/logring.js';
 import { RECORD_REGION } from '../cpu/record.js';
 import { TRACE_REGION } from '../cpu/trace_buffer.js';
 import { forkReset } from '../kernel/fork.js';
+import { kthread_stop } from '../kernel/kthread.js';
 import { lockdepReset } from '../kernel/locking/lockdep.js';
 import { LOCKDEP_STATE } from '../kernel/locking/lockdep_state.js';
 import { panicReset } from '../kernel/panic.js';
@@ -22,6 +23,7 @@ import { reapedPtesRegions } from '../mm/oom_reaped_ptes.js';
 import { page_alloc_reset, pageAllocRegions } from '../mm/page_alloc.js';
 import { allCaches, kmem_cache_reset, slabRegions } from '../mm/slab.js';
 import { mem } from '../shm/arena.js';
+import type { Globals, Scenario } from './scenario.js';
 
 export const MAX_GLOBALS = 64;
 export const SCENARIO_GLOBALS = defineStatics('scenario_globals', [`g[${MAX_GLOBALS}]`]);
@@ -126,4 +128,13 @@ export function readGlobals(names: readonly string[]): Record<string, number> {
     g[n] = Atomics.load(mem.i32, b + i);
   });
   return g;
+}
+
+/**
+ * Only the scenario's kthread CPUs are left: tell them to stop, kthread_stop() on each one's task.
+ * The main thread's hook (variant_hooks.ts) and, in controlled mode, the CPU that finds them alone
+ * (cpu_entry.ts kthreadStopper) both call it.
+ */
+export function stopScenarioKthreads(s: Scenario, globals: Globals): void {
+  for (const c of s.cpus) if (c.kthread) kthread_stop(globals[c.task]!);
 }

@@ -5,8 +5,8 @@ import { AbortReason } from '../cpu/control.js';
 import type { CampaignHooks, RunOutcome } from '../cpu/machine.js';
 import { ReplayStrategy } from '../cpu/strategies/replay.js';
 import type { Strategy } from '../cpu/strategy.js';
-import { kthread_stop } from '../kernel/kthread.js';
 import { gradeRun } from './grading.js';
+import { stopScenarioKthreads } from './kernel_image.js';
 import type { RunObserver, RunView } from './run_observer.js';
 import type { RunSetup } from './run_setup.js';
 import type { Globals, Scenario } from './scenario.js';
@@ -33,7 +33,6 @@ export interface VariantRunLog {
 
 export function variantHooks(v: VariantRun, log: VariantRunLog): CampaignHooks {
   const { s, phase, obs } = v;
-  const kthreadCpus = s.cpus.flatMap((c, i) => (c.kthread ? [i] : []));
   let globals: Globals = {};
   return {
     setup(run) {
@@ -45,7 +44,7 @@ export function variantHooks(v: VariantRun, log: VariantRunLog): CampaignHooks {
       return false;
     },
     stopKthreads() {
-      for (const i of kthreadCpus) kthread_stop(globals[s.cpus[i]!.task]!);
+      stopScenarioKthreads(s, globals);
     },
     finish(machineRun) {
       const o = { ...machineRun, run: machineRun.run + phase.offset };
