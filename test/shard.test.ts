@@ -202,6 +202,9 @@ describe('merge of a buggy random-strategy campaign: the unsharded hits and firs
     // A shard's run r is the unsharded run r: its first hit is one of the unsharded campaign's.
     const later = rows.find((r) => r.shard!.index > 1 && r.firstHit)!;
     expect(later.firstHit!.seed).toBe(later.firstHit!.run + 7);
+    // The text report counts shards (files), not machines.
+    const text = mmrace(['merge', ...files]);
+    expect(text.stdout).toMatch(/v4\.14: 4 shards, runs 50 \+ 50 \+ 50 \+ 50 = 200; hits /);
   }, 120_000);
 
   it('PCT learns its step bound from run 0 when sharded: 3 shards merge to --shard 1/1', async () => {

@@ -343,7 +343,9 @@ export function printOutcome(
   if (out.machines) lines.push('', machinesHeading(out.machines, out.shards ?? out.machines));
   for (const r of out.rows) {
     const again = commandOf(r);
-    const parts = out.machines === out.shards ? machineLines(r, label(r)) : mergedLines(r, label(r));
+    // Per machine when each ran one shard; per shard for DFS's shards taken in turn, and for merge.
+    const perMachine = out.machines !== undefined && out.machines === out.shards;
+    const parts = perMachine ? machineLines(r, label(r)) : mergedLines(r, label(r));
     lines.push(...shardLines(r, label(r)), ...parts);
     if (r.error) lines.push('', `${label(r)}: ${r.error}`);
     const showDmesg = o.dmesg ?? out.rows.length === 1;
