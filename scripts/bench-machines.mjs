@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { median, summaryRow, times } from './bench-summary.mjs';
 
 const THREADS = 3;
 const HANDOFFS = Number(process.env.RING_HANDOFFS ?? 20_000);
@@ -69,7 +70,6 @@ async function measure(procs, perProc) {
 }
 
 export async function run() {
-  const { median, summaryRow, times } = await import('./bench-summary.mjs');
   const rounds = Number(process.env.ROUNDS ?? 3);
   const xs = { one: [], threads: [], processes: [] };
   for (let r = 0; r < rounds; r++) {
